@@ -1,0 +1,257 @@
+use clap::{Args, Subcommand};
+use rand::RngCore;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+
+/// Options of `magpie admin`: where the admin API is and which app signs.
+#[derive(Args)]
+pub struct AdminArgs {
+    /// Admin API base URL.
+    #[arg(long, env = "MAGPIE_ADMIN_URL", default_value = "http://127.0.0.1:9380")]
+    url: String,
+    /// App key.
+    #[arg(long, env = "MAGPIE_APP_KEY")]
+    app_key: String,
+    /// App secret (signs each call; never sent).
+    #[arg(long, env = "MAGPIE_APP_SECRET", hide_env_values = true)]
+    app_secret: String,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Accounts (NIM V1 user API; `get` uses V2).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// List the online devices of an account.
+    Online {
+        /// Account id.
+        accid: String,
+    },
+    /// Kick devices of an account (reason 2, server kick).
+    Kick {
+        /// Account id.
+        accid: String,
+        /// 1 = all devices, 2 = the listed devices, 3 = all but the listed devices.
+        #[arg(long = "type", default_value_t = 1)]
+        kind: u32,
+        /// A device id (repeat for several).
+        #[arg(long = "device")]
+        devices: Vec<String>,
+        /// Text passed to the kicked devices.
+        #[arg(long, default_value = "")]
+        ext: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account; prints its token (generated when --token is omitted).
+    Create {
+        /// Account id.
+        accid: String,
+        /// Static token (1 to 128 characters).
+        #[arg(long)]
+        token: Option<String>,
+        /// Nickname.
+        #[arg(long)]
+        name: Option<String>,
+        /// Avatar URL.
+        #[arg(long)]
+        icon: Option<String>,
+        /// Extension data.
+        #[arg(long)]
+        ex: Option<String>,
+    },
+    /// Set a new static token.
+    Update {
+        /// Account id.
+        accid: String,
+        /// The new token.
+        #[arg(long)]
+        token: String,
+    },
+    /// Let the server generate a new token; prints it.
+    RefreshToken {
+        /// Account id.
+        accid: String,
+    },
+    /// Block (disable) an account.
+    Block {
+        /// Account id.
+        accid: String,
+        /// Also kick its online devices.
+        #[arg(long)]
+        kick: bool,
+        /// Text passed to the kicked devices.
+        #[arg(long)]
+        kick_ext: Option<String>,
+    },
+    /// Unblock an account.
+    Unblock {
+        /// Account id.
+        accid: String,
+    },
+    /// Show an account.
+    Get {
+        /// Account id.
+        accid: String,
+    },
+}
+
+struct Signed {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+    secret: String,
+}
+
+impl Signed {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut b = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut b);
+        let nonce = hex::encode(b);
+        let cur = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            .to_string();
+        let sum = hex::encode(Sha1::digest(format!("{}{nonce}{cur}", self.secret)));
+        self.http
+            .request(method, format!("{}{path}", self.url.trim_end_matches('/')))
+            .header("AppKey", &self.key)
+            .header("Nonce", nonce)
+            .header("CurTime", cur)
+            .header("CheckSum", sum)
+    }
+
+    async fn form(&self, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
+        let body = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = self
+            .request(reqwest::Method::POST, path)
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded;charset=utf-8",
+            )
+            .body(body)
+            .send()
+            .await?;
+        Ok(r.json().await?)
+    }
+
+    async fn json(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut r = self.request(m, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        Ok(r.send().await?.json().await?)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn path_segment(s: &str) -> String {
+    urlencode(s)
+}
+
+pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
+    let s = Signed {
+        http: reqwest::Client::new(),
+        url: a.url,
+        key: a.app_key,
+        secret: a.app_secret,
+    };
+    use reqwest::Method;
+    let v = match a.command {
+        AdminCommand::Account { command } => match command {
+            AccountCommand::Create {
+                accid,
+                token,
+                name,
+                icon,
+                ex,
+            } => {
+                let mut p = vec![("accid", accid)];
+                for (k, v) in [("token", token), ("name", name), ("icon", icon), ("ex", ex)] {
+                    if let Some(v) = v {
+                        p.push((k, v));
+                    }
+                }
+                s.form("/nimserver/user/create.action", &p).await?
+            }
+            AccountCommand::Update { accid, token } => {
+                s.form("/nimserver/user/update.action", &[("accid", accid), ("token", token)])
+                    .await?
+            }
+            AccountCommand::RefreshToken { accid } => {
+                s.form("/nimserver/user/refreshToken.action", &[("accid", accid)])
+                    .await?
+            }
+            AccountCommand::Block {
+                accid,
+                kick,
+                kick_ext,
+            } => {
+                let mut p = vec![("accid", accid), ("needkick", kick.to_string())];
+                if let Some(e) = kick_ext {
+                    p.push(("kickNotifyExt", e));
+                }
+                s.form("/nimserver/user/block.action", &p).await?
+            }
+            AccountCommand::Unblock { accid } => {
+                s.form("/nimserver/user/unblock.action", &[("accid", accid)])
+                    .await?
+            }
+            AccountCommand::Get { accid } => {
+                s.json(Method::GET, &format!("/im/v2/accounts/{}", path_segment(&accid)), None)
+                    .await?
+            }
+        },
+        AdminCommand::Online { accid } => {
+            s.json(
+                Method::GET,
+                &format!("/magpie/v1/accounts/{}/online", path_segment(&accid)),
+                None,
+            )
+            .await?
+        }
+        AdminCommand::Kick {
+            accid,
+            kind,
+            devices,
+            ext,
+        } => {
+            let body = serde_json::json!({
+                "type": kind, "device_id_list": devices, "kick_notify_extension": ext,
+            });
+            s.json(
+                Method::POST,
+                &format!("/im/v2/accounts/{}/actions/kick", path_segment(&accid)),
+                Some(body),
+            )
+            .await?
+        }
+    };
+    println!("{v}");
+    if v.get("code").and_then(Value::as_u64) != Some(200) {
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `magpie`: the server daemon, app and admin commands, and a scriptable client.
+
+mod admin;
+mod client;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Magpie: a self-hosted instant-messaging server compatible with NIM's login model.
+#[derive(Parser)]
+#[command(name = "magpie", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite store under --data-dir).
+    Serve(serve::ServeArgs),
+    /// Manage apps directly in a data directory (works while the server runs).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Call the admin HTTP API, signed with the app's key and secret.
+    Admin(admin::AdminArgs),
+    /// A scriptable client built on the SDK: prints one JSON line per callback,
+    /// reads commands (`logout TYPE`, `relogin`, `quit`) from standard input.
+    Client(client::ClientArgs),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app; prints {"app_key":"...","app_secret":"..."}.
+    Create {
+        /// Display name of the app.
+        name: String,
+        /// The server's data directory.
+        #[arg(long, env = "MAGPIE_DATA_DIR", default_value = "./magpie-data")]
+        data_dir: std::path::PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::App {
+                command: AppCommand::Create { name, data_dir },
+            } => serve::create_app(&name, &data_dir).await,
+            Command::Admin(a) => admin::run(a).await,
+            Command::Client(a) => client::run(a).await,
+        }
+    })
+}

@@ -1,0 +1,103 @@
+use anyhow::Context;
+use clap::Args;
+use magpie_server::{Listeners, ServerConfig};
+use magpie_store::{generate_key, Store};
+use magpie_store_sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Options of `magpie serve`. Precedence: flags, then `MAGPIE_*` variables,
+/// then the config file, then defaults.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// TOML config file (keys as printed by --print-config).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./magpie-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Client TCP address [default: 127.0.0.1:9300].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Admin HTTP address [default: 127.0.0.1:9380].
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+/// The database file inside a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("magpie.db")
+}
+
+fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    SqliteStore::open(db_path(data_dir))
+        .with_context(|| format!("opening the store in {}", data_dir.display()))
+}
+
+pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
+    let mut cfg = ServerConfig::load(a.config.as_deref())?;
+    if let Some(d) = a.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(l) = a.listen {
+        cfg.listen = l;
+    }
+    if let Some(l) = a.admin_listen {
+        cfg.admin_listen = l;
+    }
+    if a.print_config {
+        print!("{}", cfg.to_toml());
+        return Ok(());
+    }
+    cfg.validate()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let store = open_store(&cfg.data_dir)?;
+    let listeners = Listeners::bind(cfg.listen, cfg.admin_listen)
+        .await
+        .with_context(|| format!("binding {} and {}", cfg.listen, cfg.admin_listen))?;
+    let server = magpie_server::start(listeners, cfg, Arc::new(store)).await?;
+    let signal = server.shutdown_signal();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = signal.send(true);
+    });
+    server.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+pub async fn create_app(name: &str, data_dir: &Path) -> anyhow::Result<()> {
+    if name.is_empty() || name.len() > 128 {
+        anyhow::bail!("the app name must be 1 to 128 characters");
+    }
+    let store = open_store(data_dir)?;
+    let app = store
+        .create_app(name, &generate_key(16), &generate_key(16))
+        .await?;
+    println!(
+        "{}",
+        serde_json::json!({"app_key": app.app_key, "app_secret": app.app_secret})
+    );
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! The frames of a connection, one enum per direction.
+//!
+//! Every frame has an operation code and a sequence number. A request's
+//! response carries the request's `seq`; pushes carry `seq` 0.
+
+use crate::code::ResCode;
+use crate::types::{Kickout, MultiSpot, Presence};
+use serde::{Deserialize, Serialize};
+
+/// Operation codes on the wire.
+pub mod op {
+    /// Client hello (version handshake). Must be the first frame.
+    pub const HELLO: u8 = 0x01;
+    /// Client login request.
+    pub const LOGIN: u8 = 0x02;
+    /// Client logout request.
+    pub const LOGOUT: u8 = 0x03;
+    /// Client heartbeat.
+    pub const PING: u8 = 0x04;
+    /// Server answer to HELLO.
+    pub const HELLO_ACK: u8 = 0x81;
+    /// Server answer to LOGIN.
+    pub const LOGIN_ACK: u8 = 0x82;
+    /// Server answer to LOGOUT.
+    pub const LOGOUT_ACK: u8 = 0x83;
+    /// Server answer to PING.
+    pub const PONG: u8 = 0x84;
+    /// Push: this device was kicked out.
+    pub const KICKOUT: u8 = 0xA0;
+    /// Push: another device of the account came or went.
+    pub const MULTISPOT: u8 = 0xA1;
+    /// Server error for a frame it could not accept.
+    pub const ERROR: u8 = 0xEE;
+}
+
+/// The client's hello: which protocol versions it speaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Highest protocol version the client speaks.
+    pub version: u16,
+    /// Lowest protocol version the client speaks.
+    #[serde(default = "default_min_version")]
+    pub min_version: u16,
+    /// SDK name and version, for logs and diagnostics.
+    #[serde(default)]
+    pub sdk_version: String,
+}
+
+fn default_min_version() -> u16 {
+    1
+}
+
+/// The server's answer to a hello.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloAck {
+    /// 200, or 201 when no version is common.
+    pub code: ResCode,
+    /// The chosen protocol version.
+    pub version: u16,
+    /// How often the client should send a heartbeat, in ms.
+    pub heartbeat_ms: u64,
+    /// The server closes a connection silent for longer than this, in ms.
+    pub idle_timeout_ms: u64,
+    /// The largest frame the server accepts (length prefix value).
+    pub max_frame: u32,
+    /// Server time, ms since the epoch.
+    pub server_time: i64,
+}
+
+/// A login request: NIM's login arguments plus the init-time device facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginRequest {
+    /// The app key.
+    pub app_key: String,
+    /// The account (accid).
+    pub account: String,
+    /// The token; its meaning depends on `auth_type`.
+    pub token: String,
+    /// NIMAuthType: 0 static, 1 dynamic, 2 third-party.
+    pub auth_type: u32,
+    /// NIMClientType of this device.
+    pub client_type: u32,
+    /// Device id, stable per installation.
+    pub device_id: String,
+    /// OS string.
+    pub client_os: String,
+    /// MAC address.
+    pub mac: String,
+    /// Custom login data, shown to the account's other devices.
+    pub custom_tag: String,
+    /// App-defined client type, 0 for none.
+    pub custom_client_type: u32,
+    /// SDK version string.
+    pub sdk_version: String,
+    /// Extra data for the third-party callback (auth_type 2).
+    pub login_ex: String,
+}
+
+/// The server's answer to a login.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAck {
+    /// NIM result code.
+    pub code: ResCode,
+    /// Readable reason for a failure (empty on success).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub desc: String,
+    /// Server time, ms since the epoch.
+    pub server_time: i64,
+    /// The account's other online devices (on success).
+    #[serde(default)]
+    pub other_clients_pres: Vec<Presence>,
+}
+
+/// A logout request with NIM's logout type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    /// NIMLogoutType (1..=4).
+    pub logout_type: u32,
+}
+
+/// A result carrying only a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeAck {
+    /// NIM result code.
+    pub code: ResCode,
+}
+
+/// An error about a frame the server could not accept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// NIM result code (998 undecodable, 419 oversized, 997 not a Magpie frame, ...).
+    pub code: ResCode,
+    /// Readable description.
+    pub desc: String,
+    /// True when the server closes the connection after this frame.
+    #[serde(default)]
+    pub fatal: bool,
+}
+
+/// A frame from the client to the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientFrame {
+    /// Version handshake; the first frame of a connection.
+    Hello {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: Hello,
+    },
+    /// Login.
+    Login {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: LoginRequest,
+    },
+    /// Logout.
+    Logout {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: LogoutRequest,
+    },
+    /// Heartbeat.
+    Ping {
+        /// Sequence number.
+        seq: u32,
+    },
+}
+
+impl ClientFrame {
+    /// The frame's sequence number.
+    pub fn seq(&self) -> u32 {
+        match self {
+            ClientFrame::Hello { seq, .. }
+            | ClientFrame::Login { seq, .. }
+            | ClientFrame::Logout { seq, .. }
+            | ClientFrame::Ping { seq } => *seq,
+        }
+    }
+
+    /// The frame's operation code.
+    pub fn op(&self) -> u8 {
+        match self {
+            ClientFrame::Hello { .. } => op::HELLO,
+            ClientFrame::Login { .. } => op::LOGIN,
+            ClientFrame::Logout { .. } => op::LOGOUT,
+            ClientFrame::Ping { .. } => op::PING,
+        }
+    }
+}
+
+/// A frame from the server to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerFrame {
+    /// Answer to a hello.
+    HelloAck {
+        /// Sequence number of the hello.
+        seq: u32,
+        /// Body.
+        body: HelloAck,
+    },
+    /// Answer to a login.
+    LoginAck {
+        /// Sequence number of the login.
+        seq: u32,
+        /// Body.
+        body: LoginAck,
+    },
+    /// Answer to a logout; the server closes after it.
+    LogoutAck {
+        /// Sequence number of the logout.
+        seq: u32,
+        /// Body.
+        body: CodeAck,
+    },
+    /// Answer to a ping.
+    Pong {
+        /// Sequence number of the ping.
+        seq: u32,
+    },
+    /// Push: this device was kicked; the server closes after it.
+    Kickout {
+        /// Body.
+        body: Kickout,
+    },
+    /// Push: another device of the account came or went.
+    MultiSpot {
+        /// Body.
+        body: MultiSpot,
+    },
+    /// Error about a frame.
+    Error {
+        /// Sequence number of the offending frame, 0 when unknown.
+        seq: u32,
+        /// Body.
+        body: ErrorBody,
+    },
+}
+
+impl ServerFrame {
+    /// The frame's sequence number (0 for pushes).
+    pub fn seq(&self) -> u32 {
+        match self {
+            ServerFrame::HelloAck { seq, .. }
+            | ServerFrame::LoginAck { seq, .. }
+            | ServerFrame::LogoutAck { seq, .. }
+            | ServerFrame::Pong { seq }
+            | ServerFrame::Error { seq, .. } => *seq,
+            ServerFrame::Kickout { .. } | ServerFrame::MultiSpot { .. } => 0,
+        }
+    }
+
+    /// The frame's operation code.
+    pub fn op(&self) -> u8 {
+        match self {
+            ServerFrame::HelloAck { .. } => op::HELLO_ACK,
+            ServerFrame::LoginAck { .. } => op::LOGIN_ACK,
+            ServerFrame::LogoutAck { .. } => op::LOGOUT_ACK,
+            ServerFrame::Pong { .. } => op::PONG,
+            ServerFrame::Kickout { .. } => op::KICKOUT,
+            ServerFrame::MultiSpot { .. } => op::MULTISPOT,
+            ServerFrame::Error { .. } => op::ERROR,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The Magpie wire protocol, shared by the server and the SDK.
+//!
+//! A connection carries length-prefixed frames (see `docs/protocol.md` at the
+//! repository root). This crate holds the frame types ([`ClientFrame`],
+//! [`ServerFrame`]), the pure codec ([`codec`]), NIM's result codes
+//! ([`ResCode`]) and NIM's enums and payload shapes ([`types`]). It has no
+//! sockets, no async runtime and no clock: every function takes bytes and
+//! returns bytes or values, so it can be property-tested and fuzzed.
+
+pub mod code;
+pub mod codec;
+pub mod frame;
+pub mod types;
+
+pub use code::ResCode;
+pub use codec::{DecodeError, Decoded, DEFAULT_MAX_FRAME};
+pub use frame::{ClientFrame, ServerFrame};
+
+/// The protocol version this crate speaks. A client names the versions it
+/// speaks in its hello; the server picks the highest one both sides know.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// The lowest protocol version this crate still accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;

@@ -1,0 +1,66 @@
+//! The admin HTTP API, compatible with NIM's server API.
+//!
+//! Every route except `/healthz` is authenticated like NIM's server API (see
+//! [`auth`]). V1 routes (`/nimserver/...`) take form-encoded bodies and answer
+//! `{"code":..,"info":..}` or `{"code":..,"desc":..}`; V2 routes (`/im/v2/...`)
+//! take JSON and answer `{"code":..,"msg":..,"data":..}`. Magpie's own
+//! additions live under `/magpie/v1/...` in the V2 shape. As in NIM, the
+//! result is in the body's `code`; the HTTP status is 200 for every answered
+//! call.
+
+pub mod auth;
+mod error;
+pub mod ops;
+mod v1;
+mod v2;
+
+pub use auth::NonceCache;
+pub use error::{ApiError, Flavor};
+
+use crate::state::Shared;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// The admin router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let limit = shared.config.admin.max_body_bytes;
+    let signed = Router::new()
+        .route("/nimserver/user/create.action", post(v1::create))
+        .route("/nimserver/user/update.action", post(v1::update))
+        .route("/nimserver/user/refreshToken.action", post(v1::refresh_token))
+        .route("/nimserver/user/block.action", post(v1::block))
+        .route("/nimserver/user/unblock.action", post(v1::unblock))
+        .route("/im/v2/accounts", post(v2::create))
+        .route("/im/v2/accounts/{account_id}", get(v2::get))
+        .route(
+            "/im/v2/accounts/{account_id}/actions/refresh_token",
+            patch(v2::refresh_token),
+        )
+        .route(
+            "/im/v2/accounts/{account_id}/actions/disable",
+            patch(v2::disable),
+        )
+        .route("/im/v2/accounts/{account_id}/actions/kick", post(v2::kick))
+        .route("/magpie/v1/accounts/{account_id}/online", get(v2::online))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::require_checksum,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(signed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(shared)
+}
+
+async fn healthz(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "sessions": shared.registry.session_count(),
+        "connections": shared.connections.load(std::sync::atomic::Ordering::Relaxed),
+    }))
+}

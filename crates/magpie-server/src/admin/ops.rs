@@ -1,0 +1,214 @@
+//! Account operations shared by the V1 and V2 admin routes.
+
+use super::error::{ApiError, Flavor};
+use crate::state::Shared;
+use magpie_bus::{AccountKey, KickTarget, Kicked};
+use magpie_proto::types::{client_type, kick_reason, Kickout};
+use magpie_store::{generate_key, Account, AccountPatch, App, NewAccount, StoreError, TokenHash};
+
+/// An operation's failure: a NIM code and a message, shaped later per flavor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// NIM code.
+    pub code: u32,
+    /// Readable message.
+    pub msg: String,
+}
+
+impl OpError {
+    /// A bad parameter (414).
+    pub fn param(msg: impl Into<String>) -> Self {
+        OpError {
+            code: 414,
+            msg: msg.into(),
+        }
+    }
+
+    fn store(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => OpError {
+                code: 404,
+                msg: "account does not exist".into(),
+            },
+            StoreError::Conflict => OpError::param("already register"),
+            e => {
+                tracing::error!(error = %e, "store failed");
+                OpError {
+                    code: 500,
+                    msg: "internal error".into(),
+                }
+            }
+        }
+    }
+
+    /// In the given response shape.
+    pub fn to_api(self, flavor: Flavor) -> ApiError {
+        ApiError {
+            flavor,
+            code: self.code,
+            msg: self.msg,
+        }
+    }
+}
+
+/// Checks and normalises an account id: 1 to 32 of `a-z 0-9 _ @ . -`;
+/// upper-case letters are lower-cased, as NIM does.
+pub fn accid(raw: &str) -> Result<String, OpError> {
+    let a = raw.to_ascii_lowercase();
+    if a.is_empty() || a.len() > 32 {
+        return Err(OpError::param("accid must be 1 to 32 characters"));
+    }
+    if !a
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_@.-".contains(&b))
+    {
+        return Err(OpError::param(
+            "accid may contain only letters, digits and _ @ . -",
+        ));
+    }
+    Ok(a)
+}
+
+/// Checks a static token: 1 to 128 characters.
+pub fn token(t: &str) -> Result<(), OpError> {
+    if t.is_empty() || t.chars().count() > 128 {
+        return Err(OpError::param("token must be 1 to 128 characters"));
+    }
+    Ok(())
+}
+
+/// Checks profile field lengths (NIM's limits).
+pub fn profile(p: &AccountPatch) -> Result<(), OpError> {
+    let checks: [(&Option<String>, usize, &str); 7] = [
+        (&p.name, 64, "name"),
+        (&p.icon, 1024, "icon"),
+        (&p.sign, 256, "sign"),
+        (&p.email, 64, "email"),
+        (&p.birth, 16, "birth"),
+        (&p.mobile, 32, "mobile"),
+        (&p.ex, 1024, "ex"),
+    ];
+    for (v, max, name) in checks {
+        if v.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(OpError::param(format!("{name} is longer than {max} characters")));
+        }
+    }
+    if p.gender.is_some_and(|g| !(0..=2).contains(&g)) {
+        return Err(OpError::param("gender must be 0, 1 or 2"));
+    }
+    Ok(())
+}
+
+/// Creates an account; generates a token when none is given. Returns the
+/// account and its token in clear (the only time it is visible).
+pub async fn create(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+    given_token: Option<String>,
+    patch: AccountPatch,
+) -> Result<(Account, String), OpError> {
+    let accid = accid(raw_accid)?;
+    let tok = match given_token.filter(|t| !t.is_empty()) {
+        Some(t) => {
+            token(&t)?;
+            t
+        }
+        None => generate_key(16),
+    };
+    profile(&patch)?;
+    let new = NewAccount {
+        accid,
+        token: TokenHash::new(&tok),
+        profile: patch,
+    };
+    let acct = shared
+        .store
+        .create_account(app.id, new)
+        .await
+        .map_err(OpError::store)?;
+    Ok((acct, tok))
+}
+
+/// Reads an account.
+pub async fn get(shared: &Shared, app: &App, raw_accid: &str) -> Result<Account, OpError> {
+    let accid = accid(raw_accid)?;
+    shared
+        .store
+        .account(app.id, &accid)
+        .await
+        .map_err(OpError::store)?
+        .ok_or_else(|| OpError::store(StoreError::NotFound))
+}
+
+/// Sets a token chosen by the app server. Online devices stay online; the
+/// new token is checked at their next login.
+pub async fn set_token(shared: &Shared, app: &App, raw_accid: &str, t: &str) -> Result<(), OpError> {
+    let accid = accid(raw_accid)?;
+    token(t)?;
+    shared
+        .store
+        .set_token(app.id, &accid, TokenHash::new(t))
+        .await
+        .map_err(OpError::store)
+}
+
+/// Generates and sets a new token; returns it in clear.
+pub async fn refresh_token(shared: &Shared, app: &App, raw_accid: &str) -> Result<(String, String), OpError> {
+    let accid = accid(raw_accid)?;
+    let t = generate_key(16);
+    shared
+        .store
+        .set_token(app.id, &accid, TokenHash::new(&t))
+        .await
+        .map_err(OpError::store)?;
+    Ok((accid, t))
+}
+
+fn server_kick(ext: &str) -> Kickout {
+    Kickout {
+        client_type: client_type::REST_API,
+        reason_code: kick_reason::SERVER_KICK,
+        reason_description: if ext.is_empty() {
+            "kicked by the server".into()
+        } else {
+            ext.to_owned()
+        },
+        custom_client_type: 0,
+    }
+}
+
+/// Blocks or unblocks an account; a block may kick its online devices (reason 2).
+pub async fn set_blocked(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+    blocked: bool,
+    kick_ext: Option<&str>,
+) -> Result<String, OpError> {
+    let accid = accid(raw_accid)?;
+    shared
+        .store
+        .set_blocked(app.id, &accid, blocked)
+        .await
+        .map_err(OpError::store)?;
+    if let (true, Some(ext)) = (blocked, kick_ext) {
+        let key = AccountKey::new(app.id, &accid);
+        let k = shared.registry.kick(&key, KickTarget::All, server_kick(ext)).await;
+        tracing::info!(account = %accid, kicked = k.kicked.len(), "blocked and kicked");
+    }
+    Ok(accid)
+}
+
+/// Kicks devices of an existing account (reason 2, server kick).
+pub async fn kick(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+    target: KickTarget,
+    ext: &str,
+) -> Result<Kicked, OpError> {
+    let acct = get(shared, app, raw_accid).await?;
+    let key = AccountKey::new(app.id, &acct.accid);
+    Ok(shared.registry.kick(&key, target, server_kick(ext)).await)
+}

@@ -1,0 +1,217 @@
+//! NIM server API V2: `/im/v2/accounts...`, JSON; and Magpie's `/magpie/v1` additions.
+
+use super::error::{ApiError, Flavor};
+use super::ops;
+use crate::state::Shared;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use magpie_bus::{AccountKey, KickTarget};
+use magpie_store::{Account, AccountPatch, App};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Reply = Result<Json<Value>, ApiError>;
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|e| ApiError {
+        flavor: Flavor::V2,
+        code: 414,
+        msg: format!("bad JSON body: {}", e.body_text()),
+    })
+}
+
+fn v2(e: ops::OpError) -> ApiError {
+    e.to_api(Flavor::V2)
+}
+
+fn success(data: Value) -> Reply {
+    Ok(Json(json!({"code": 200, "msg": "success", "data": data})))
+}
+
+/// `configuration` of a V2 account.
+#[derive(Deserialize, Default)]
+pub struct Configuration {
+    enabled: Option<bool>,
+}
+
+/// `user_information` of a V2 account.
+#[derive(Deserialize, Default)]
+pub struct UserInformation {
+    name: Option<String>,
+    avatar: Option<String>,
+    sign: Option<String>,
+    email: Option<String>,
+    birthday: Option<String>,
+    mobile: Option<String>,
+    gender: Option<i32>,
+    extension: Option<String>,
+}
+
+/// Body of `POST /im/v2/accounts`.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    account_id: String,
+    token: Option<String>,
+    #[serde(default)]
+    configuration: Configuration,
+    #[serde(default)]
+    user_information: UserInformation,
+}
+
+fn user_information(a: &Account) -> Value {
+    json!({
+        "name": a.name, "avatar": a.icon, "sign": a.sign, "email": a.email,
+        "birthday": a.birth, "mobile": a.mobile, "gender": a.gender, "extension": a.ex,
+    })
+}
+
+pub(super) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    b: Result<Json<CreateBody>, JsonRejection>,
+) -> Reply {
+    let b = body(b)?;
+    let u = b.user_information;
+    let patch = AccountPatch {
+        name: u.name,
+        icon: u.avatar,
+        sign: u.sign,
+        email: u.email,
+        birth: u.birthday,
+        mobile: u.mobile,
+        gender: u.gender,
+        ex: u.extension,
+    };
+    let (mut acct, token) = ops::create(&shared, &app, &b.account_id, b.token, patch)
+        .await
+        .map_err(v2)?;
+    if b.configuration.enabled == Some(false) {
+        ops::set_blocked(&shared, &app, &acct.accid, true, None)
+            .await
+            .map_err(v2)?;
+        acct.blocked = true;
+    }
+    success(json!({
+        "account_id": acct.accid,
+        "token": token,
+        "configuration": {"enabled": !acct.blocked},
+        "user_information": user_information(&acct),
+    }))
+}
+
+pub(super) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    Path(account_id): Path<String>,
+) -> Reply {
+    let a = ops::get(&shared, &app, &account_id).await.map_err(v2)?;
+    success(json!({
+        "account_id": a.accid,
+        "configuration": {"enabled": !a.blocked},
+        "user_information": user_information(&a),
+        "create_time": a.created_at,
+        "update_time": a.updated_at,
+    }))
+}
+
+pub(super) async fn refresh_token(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    Path(account_id): Path<String>,
+) -> Reply {
+    let (accid, token) = ops::refresh_token(&shared, &app, &account_id)
+        .await
+        .map_err(v2)?;
+    success(json!({"account_id": accid, "token": token}))
+}
+
+/// Body of `.../actions/disable`.
+#[derive(Deserialize)]
+pub struct DisableBody {
+    enabled: bool,
+    #[serde(default)]
+    need_kick: bool,
+    #[serde(default)]
+    kick_notify_extension: String,
+}
+
+pub(super) async fn disable(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    Path(account_id): Path<String>,
+    b: Result<Json<DisableBody>, JsonRejection>,
+) -> Reply {
+    let b = body(b)?;
+    let kick = (!b.enabled && b.need_kick).then_some(b.kick_notify_extension.as_str());
+    let accid = ops::set_blocked(&shared, &app, &account_id, !b.enabled, kick)
+        .await
+        .map_err(v2)?;
+    success(json!({"account_id": accid, "enabled": b.enabled}))
+}
+
+/// Body of `.../actions/kick`.
+#[derive(Deserialize)]
+pub struct KickBody {
+    #[serde(rename = "type")]
+    kind: u32,
+    #[serde(default)]
+    device_id_list: Vec<String>,
+    #[serde(default)]
+    kick_notify_extension: String,
+}
+
+pub(super) async fn kick(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    Path(account_id): Path<String>,
+    b: Result<Json<KickBody>, JsonRejection>,
+) -> Reply {
+    let b = body(b)?;
+    if b.device_id_list.len() > 20 {
+        return Err(v2(ops::OpError::param("device_id_list holds at most 20 ids")));
+    }
+    let target = match b.kind {
+        1 => KickTarget::All,
+        2 if !b.device_id_list.is_empty() => KickTarget::Devices(b.device_id_list),
+        2 => return Err(v2(ops::OpError::param("type 2 needs a device_id_list"))),
+        3 => KickTarget::AllBut(b.device_id_list),
+        _ => return Err(v2(ops::OpError::param("type must be 1, 2 or 3"))),
+    };
+    let k = ops::kick(&shared, &app, &account_id, target, &b.kick_notify_extension)
+        .await
+        .map_err(v2)?;
+    let success_list: Vec<Value> = k
+        .kicked
+        .iter()
+        .map(|s| {
+            json!({
+                "device_id": s.presence.device_id,
+                "client_type": s.presence.client_type,
+                "consid": s.conn.to_string(),
+                "login_time": s.presence.login_time,
+            })
+        })
+        .collect();
+    let failed_list: Vec<Value> = k
+        .not_online
+        .iter()
+        .map(|d| json!({"device_id": d, "error_code": 404, "error_msg": "device is not online"}))
+        .collect();
+    success(json!({"success_list": success_list, "failed_list": failed_list}))
+}
+
+/// Magpie addition: the online devices of an account.
+pub(super) async fn online(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<App>>,
+    Path(account_id): Path<String>,
+) -> Reply {
+    let a = ops::get(&shared, &app, &account_id).await.map_err(v2)?;
+    let clients = shared
+        .registry
+        .online(&AccountKey::new(app.id, &a.accid))
+        .await;
+    success(json!({"account_id": a.accid, "clients": clients}))
+}

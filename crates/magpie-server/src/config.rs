@@ -1,0 +1,188 @@
+//! Server configuration: serde defaults, then a TOML file, then `MAGPIE_*`
+//! environment variables (nested keys joined by `__`, for example
+//! `MAGPIE_LOGIN_LIMITS__PER_ACCOUNT_BURST=20`), then command-line flags.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything `magpie serve` can be told. Field doc comments are the docs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Directory of the embedded store (`magpie.db`) and other state.
+    pub data_dir: PathBuf,
+    /// TCP address for client connections.
+    pub listen: SocketAddr,
+    /// HTTP address of the admin API and `/healthz`.
+    pub admin_listen: SocketAddr,
+    /// Largest client frame accepted, in bytes (the length prefix value).
+    pub max_frame_bytes: u32,
+    /// Heartbeat interval advertised to clients, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// A connection silent for longer than this is closed, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Time a new connection has to complete its hello, in milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// Time allowed to write one frame to a client before it is dropped, in ms.
+    pub write_timeout_ms: u64,
+    /// Pushes queued per connection before it counts as a slow reader and is closed.
+    pub outbox_capacity: usize,
+    /// Most client connections held at once; further ones are refused.
+    pub max_connections: usize,
+    /// Login rate limits (answered with 416).
+    pub login_limits: LoginLimits,
+    /// Admin API settings.
+    pub admin: AdminConfig,
+    /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
+    pub log: String,
+}
+
+/// Token-bucket limits on login attempts. A rate of 0 disables that limit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginLimits {
+    /// Sustained login attempts per second for one account.
+    pub per_account_per_sec: f64,
+    /// Burst of login attempts for one account.
+    pub per_account_burst: f64,
+    /// Sustained login attempts per second from one IP address (0 = off:
+    /// users behind one NAT and reconnect storms share an address).
+    pub per_ip_per_sec: f64,
+    /// Burst of login attempts from one IP address.
+    pub per_ip_burst: f64,
+}
+
+/// Admin API settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Largest accepted difference between CurTime and the server clock, in seconds;
+    /// a Nonce cannot be reused within this window.
+    pub checksum_window_secs: u64,
+    /// Most nonces remembered at once; past it, signed calls get 416 until old ones expire.
+    pub max_nonces: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            data_dir: PathBuf::from("./magpie-data"),
+            listen: "127.0.0.1:9300".parse().expect("valid address"),
+            admin_listen: "127.0.0.1:9380".parse().expect("valid address"),
+            max_frame_bytes: magpie_proto::DEFAULT_MAX_FRAME,
+            heartbeat_interval_ms: 10_000,
+            idle_timeout_ms: 35_000,
+            handshake_timeout_ms: 10_000,
+            write_timeout_ms: 10_000,
+            outbox_capacity: 64,
+            max_connections: 100_000,
+            login_limits: LoginLimits::default(),
+            admin: AdminConfig::default(),
+            log: "info".into(),
+        }
+    }
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_account_per_sec: 1.0,
+            per_account_burst: 10.0,
+            per_ip_per_sec: 0.0,
+            per_ip_burst: 0.0,
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            checksum_window_secs: 300,
+            max_nonces: 1_000_000,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Top-level keys; other `MAGPIE_*` variables (the CLI's own) are not config.
+const FIELDS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "admin_listen",
+    "max_frame_bytes",
+    "heartbeat_interval_ms",
+    "idle_timeout_ms",
+    "handshake_timeout_ms",
+    "write_timeout_ms",
+    "outbox_capacity",
+    "max_connections",
+    "login_limits",
+    "admin",
+    "log",
+];
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl ServerConfig {
+    /// Defaults, overlaid with the TOML file (if given) and `MAGPIE_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<ServerConfig, ConfigError> {
+        use figment::providers::{Env, Format, Serialized, Toml};
+        let mut fig = figment::Figment::from(Serialized::defaults(ServerConfig::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError(format!("config file {} not found", f.display())));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        let cfg: ServerConfig = fig
+            .merge(Env::prefixed("MAGPIE_").split("__").filter(|k| {
+                let k = k.as_str();
+                FIELDS.iter().any(|f| {
+                    k == *f
+                        || k.strip_prefix(f)
+                            .is_some_and(|r| r.starts_with('.') || r.starts_with("__"))
+                })
+            }))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        Ok(cfg)
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError(m.into()));
+        if self.max_frame_bytes < 1024 {
+            return bad("max_frame_bytes must be at least 1024");
+        }
+        if self.heartbeat_interval_ms == 0 || self.idle_timeout_ms <= self.heartbeat_interval_ms {
+            return bad("idle_timeout_ms must be greater than heartbeat_interval_ms > 0");
+        }
+        if self.outbox_capacity == 0 || self.max_connections == 0 {
+            return bad("outbox_capacity and max_connections must be positive");
+        }
+        let l = &self.login_limits;
+        if l.per_account_per_sec < 0.0 || l.per_ip_per_sec < 0.0 {
+            return bad("login rates must not be negative");
+        }
+        if (l.per_account_per_sec > 0.0 && l.per_account_burst < 1.0)
+            || (l.per_ip_per_sec > 0.0 && l.per_ip_burst < 1.0)
+        {
+            return bad("an enabled login limit needs a burst of at least 1");
+        }
+        if self.admin.checksum_window_secs == 0 {
+            return bad("admin.checksum_window_secs must be positive");
+        }
+        Ok(())
+    }
+
+    /// The defaults as TOML, for `magpie serve --print-config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+}

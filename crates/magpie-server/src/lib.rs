@@ -1,0 +1,202 @@
+//! The Magpie server: the client listener, one task per connection, login,
+//! and the admin HTTP API.
+//!
+//! [`start`] takes listeners that are already bound (the binary binds the
+//! configured addresses, tests bind port 0) and returns a [`ServerHandle`].
+//! Shutdown signals every task, then waits for them.
+
+pub mod admin;
+pub mod config;
+mod conn;
+pub mod login;
+pub mod ratelimit;
+pub mod state;
+
+pub use config::ServerConfig;
+pub use state::Shared;
+
+use magpie_bus::{LocalRegistry, SessionRegistry};
+use magpie_proto::codec::encode_server;
+use magpie_proto::frame::ErrorBody;
+use magpie_proto::{ResCode, ServerFrame};
+use magpie_store::Store;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The sockets a server serves, bound by the caller.
+pub struct Listeners {
+    /// Client protocol listener.
+    pub client: TcpListener,
+    /// Admin HTTP listener.
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both addresses.
+    pub async fn bind(client: SocketAddr, admin: SocketAddr) -> std::io::Result<Listeners> {
+        Ok(Listeners {
+            client: TcpListener::bind(client).await?,
+            admin: TcpListener::bind(admin).await?,
+        })
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    /// Where clients connect.
+    pub client_addr: SocketAddr,
+    /// Where the admin API listens.
+    pub admin_addr: SocketAddr,
+    /// The server's shared state (for tests and metrics).
+    pub shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Signals shutdown and waits until every connection task has ended.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops (after [`ServerHandle::shutdown`] from a clone
+    /// of the signal, or a fatal error).
+    pub fn shutdown_signal(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Waits for the server to end.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Starts a server on bound listeners with a store and the in-process registry.
+pub async fn start(
+    listeners: Listeners,
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<ServerHandle> {
+    config.validate()?;
+    let registry: Arc<dyn SessionRegistry> = Arc::new(LocalRegistry::new());
+    let shared = Arc::new(Shared::new(config, store, registry));
+    let client_addr = listeners.client.local_addr()?;
+    let admin_addr = listeners.admin.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let router = admin::router(shared.clone());
+    let mut admin_shutdown = shutdown_rx.clone();
+    let admin_task = tokio::spawn(async move {
+        let serve = axum::serve(
+            listeners.admin,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = admin_shutdown.wait_for(|v| *v).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "admin server failed");
+        }
+    });
+
+    let sweeper = tokio::spawn(sweep(shared.clone(), shutdown_rx.clone()));
+    let accept_shared = shared.clone();
+    let task = tokio::spawn(async move {
+        accept_loop(listeners.client, accept_shared, shutdown_rx).await;
+        let _ = admin_task.await;
+        let _ = sweeper.await;
+    });
+    tracing::info!(%client_addr, %admin_addr, "magpie server ready");
+    Ok(ServerHandle {
+        client_addr,
+        admin_addr,
+        shared,
+        shutdown: shutdown_tx,
+        task,
+    })
+}
+
+async fn sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = Instant::now();
+                shared.account_limiter.sweep(now);
+                shared.ip_limiter.sweep(now);
+                shared.nonces.sweep();
+            }
+            _ = shutdown.wait_for(|v| *v) => return,
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Each connection task holds a clone of `done_tx`; when all are dropped,
+    // `done_rx` completes: that is how shutdown waits for them.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.wait_for(|v| *v) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(v) => {
+                backoff = Duration::from_millis(5);
+                v
+            }
+            Err(e) => {
+                // Usually out of file descriptors: wait, then try again.
+                tracing::warn!(error = %e, "accept failed; backing off {:?}", backoff);
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait_for(|v| *v) => break,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        if shared.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
+            refuse_full(&stream);
+            continue;
+        }
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        let (s, sd, done) = (shared.clone(), shutdown.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            conn::serve(s.clone(), stream, peer, sd).await;
+            s.connections.fetch_sub(1, Ordering::Relaxed);
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+    tracing::info!("all client connections closed");
+}
+
+fn refuse_full(stream: &tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let frame = ServerFrame::Error {
+        seq: 0,
+        body: ErrorBody {
+            code: ResCode::TOO_BUSY,
+            desc: "server is at its connection limit".into(),
+            fatal: true,
+        },
+    };
+    if encode_server(&frame, &mut buf, conn::MAX_SERVER_FRAME).is_ok() {
+        let _ = stream.try_write(&buf);
+    }
+}

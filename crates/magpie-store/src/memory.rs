@@ -1,0 +1,114 @@
+use crate::{now_ms, Account, AccountPatch, App, NewAccount, Store, StoreError, StoreResult, TokenHash};
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+
+/// A store in process memory: for tests and throwaway servers.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    apps: Vec<App>,
+    accounts: HashMap<(i64, String), Account>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_app(&self, name: &str, app_key: &str, app_secret: &str) -> StoreResult<App> {
+        let mut g = self.inner.lock();
+        if g.apps.iter().any(|a| a.app_key == app_key) {
+            return Err(StoreError::Conflict);
+        }
+        let app = App {
+            id: g.apps.len() as i64 + 1,
+            app_key: app_key.to_owned(),
+            app_secret: app_secret.to_owned(),
+            name: name.to_owned(),
+            created_at: now_ms(),
+        };
+        g.apps.push(app.clone());
+        Ok(app)
+    }
+
+    async fn app_by_key(&self, app_key: &str) -> StoreResult<Option<App>> {
+        Ok(self
+            .inner
+            .lock()
+            .apps
+            .iter()
+            .find(|a| a.app_key == app_key)
+            .cloned())
+    }
+
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        Ok(self.inner.lock().apps.clone())
+    }
+
+    async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account> {
+        let mut g = self.inner.lock();
+        let key = (app_id, account.accid.clone());
+        if g.accounts.contains_key(&key) {
+            return Err(StoreError::Conflict);
+        }
+        let a = Account::from_new(app_id, account, now_ms());
+        g.accounts.insert(key, a.clone());
+        Ok(a)
+    }
+
+    async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>> {
+        Ok(self
+            .inner
+            .lock()
+            .accounts
+            .get(&(app_id, accid.to_owned()))
+            .cloned())
+    }
+
+    async fn set_token(&self, app_id: i64, accid: &str, token: TokenHash) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let a = g
+            .accounts
+            .get_mut(&(app_id, accid.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        a.token = token;
+        a.updated_at = now_ms();
+        Ok(())
+    }
+
+    async fn set_blocked(&self, app_id: i64, accid: &str, blocked: bool) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let a = g
+            .accounts
+            .get_mut(&(app_id, accid.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        a.blocked = blocked;
+        a.updated_at = now_ms();
+        Ok(())
+    }
+
+    async fn update_account(
+        &self,
+        app_id: i64,
+        accid: &str,
+        patch: AccountPatch,
+    ) -> StoreResult<Account> {
+        let mut g = self.inner.lock();
+        let a = g
+            .accounts
+            .get_mut(&(app_id, accid.to_owned()))
+            .ok_or(StoreError::NotFound)?;
+        a.apply(patch);
+        a.updated_at = now_ms();
+        Ok(a.clone())
+    }
+}

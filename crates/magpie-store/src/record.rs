@@ -1,0 +1,143 @@
+use crate::credential::TokenHash;
+
+/// An app: the unit of isolation. Its key is public, its secret signs admin calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct App {
+    /// Internal id, used to scope accounts.
+    pub id: i64,
+    /// Public app key.
+    pub app_key: String,
+    /// App secret. Kept in clear because NIM's CheckSum needs it.
+    pub app_secret: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time, ms.
+    pub created_at: i64,
+}
+
+/// The fields of a new account.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    /// Account id (already validated and lower-cased).
+    pub accid: String,
+    /// Hashed token.
+    pub token: TokenHash,
+    /// Profile fields.
+    pub profile: AccountPatch,
+}
+
+/// Profile fields; in a patch, `None` means "leave as is".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountPatch {
+    /// Nickname.
+    pub name: Option<String>,
+    /// Avatar URL.
+    pub icon: Option<String>,
+    /// Signature.
+    pub sign: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Birthday.
+    pub birth: Option<String>,
+    /// Mobile number.
+    pub mobile: Option<String>,
+    /// Gender: 0 unknown, 1 male, 2 female.
+    pub gender: Option<i32>,
+    /// App extension data.
+    pub ex: Option<String>,
+}
+
+/// A stored account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The app it belongs to.
+    pub app_id: i64,
+    /// Account id.
+    pub accid: String,
+    /// Hashed token.
+    pub token: TokenHash,
+    /// Nickname.
+    pub name: String,
+    /// Avatar URL.
+    pub icon: String,
+    /// Signature.
+    pub sign: String,
+    /// Email.
+    pub email: String,
+    /// Birthday.
+    pub birth: String,
+    /// Mobile number.
+    pub mobile: String,
+    /// Gender.
+    pub gender: i32,
+    /// App extension data.
+    pub ex: String,
+    /// Blocked (disabled) accounts cannot log in.
+    pub blocked: bool,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Last change, ms.
+    pub updated_at: i64,
+}
+
+impl Account {
+    /// Applies a patch in place.
+    pub fn apply(&mut self, p: AccountPatch) {
+        let AccountPatch {
+            name,
+            icon,
+            sign,
+            email,
+            birth,
+            mobile,
+            gender,
+            ex,
+        } = p;
+        if let Some(v) = name {
+            self.name = v;
+        }
+        if let Some(v) = icon {
+            self.icon = v;
+        }
+        if let Some(v) = sign {
+            self.sign = v;
+        }
+        if let Some(v) = email {
+            self.email = v;
+        }
+        if let Some(v) = birth {
+            self.birth = v;
+        }
+        if let Some(v) = mobile {
+            self.mobile = v;
+        }
+        if let Some(v) = gender {
+            self.gender = v;
+        }
+        if let Some(v) = ex {
+            self.ex = v;
+        }
+    }
+
+    /// A fresh account from its creation fields.
+    pub fn from_new(app_id: i64, n: NewAccount, now: i64) -> Account {
+        let mut a = Account {
+            app_id,
+            accid: n.accid,
+            token: n.token,
+            name: String::new(),
+            icon: String::new(),
+            sign: String::new(),
+            email: String::new(),
+            birth: String::new(),
+            mobile: String::new(),
+            gender: 0,
+            ex: String::new(),
+            blocked: false,
+            created_at: now,
+            updated_at: now,
+        };
+        a.apply(n.profile);
+        a
+    }
+}
