@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(a.others, vec![pres("d2")]);
         assert!(matches!(r1.rx.try_recv(), Ok(Delivery::Replaced)));
         assert_eq!(r.session_count(), 2);
-        assert!(!r.detach(&k, 1).await, "the replaced connection is gone already");
+        assert!(
+            !r.detach(&k, 1).await,
+            "the replaced connection is gone already"
+        );
         assert!(r.detach(&k, 3).await);
         assert_eq!(r.online(&k).await, vec![pres("d2")]);
         assert_eq!(r.session_count(), 1);
@@ -194,7 +197,11 @@ mod tests {
         r.attach(&k, 1, pres("d1"), o1.clone()).await;
         r.attach(&k, 2, pres("d2"), o2).await;
         let kicked = r
-            .kick(&k, KickTarget::Devices(vec!["d1".into(), "zz".into()]), Kickout::default())
+            .kick(
+                &k,
+                KickTarget::Devices(vec!["d1".into(), "zz".into()]),
+                Kickout::default(),
+            )
             .await;
         assert_eq!(kicked.kicked.len(), 1);
         assert_eq!(kicked.kicked[0].presence, pres("d1"));
@@ -204,7 +211,13 @@ mod tests {
         assert!(o1.deliver(Delivery::Replaced));
         assert!(!o1.deliver(Delivery::Replaced));
         assert!(r1.closer.is_closed());
-        let kicked = r.kick(&k, KickTarget::AllBut(vec!["d2".into()]), Kickout::default()).await;
+        let kicked = r
+            .kick(
+                &k,
+                KickTarget::AllBut(vec!["d2".into()]),
+                Kickout::default(),
+            )
+            .await;
         assert!(kicked.kicked.is_empty());
         assert_eq!(r.session_count(), 1);
     }

@@ -1,13 +1,16 @@
 use clap::{Args, Subcommand};
-use rand::RngCore;
+use magpie_server::admin::auth::{cur_time, new_nonce, signature_headers};
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 
 /// Options of `magpie admin`: where the admin API is and which app signs.
 #[derive(Args)]
 pub struct AdminArgs {
     /// Admin API base URL.
-    #[arg(long, env = "MAGPIE_ADMIN_URL", default_value = "http://127.0.0.1:9380")]
+    #[arg(
+        long,
+        env = "MAGPIE_ADMIN_URL",
+        default_value = "http://127.0.0.1:9380"
+    )]
     url: String,
     /// App key.
     #[arg(long, env = "MAGPIE_APP_KEY")]
@@ -111,21 +114,13 @@ struct Signed {
 
 impl Signed {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut b = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut b);
-        let nonce = hex::encode(b);
-        let cur = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-            .to_string();
-        let sum = hex::encode(Sha1::digest(format!("{}{nonce}{cur}", self.secret)));
-        self.http
-            .request(method, format!("{}{path}", self.url.trim_end_matches('/')))
-            .header("AppKey", &self.key)
-            .header("Nonce", nonce)
-            .header("CurTime", cur)
-            .header("CheckSum", sum)
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.url.trim_end_matches('/')));
+        for (k, v) in signature_headers(&self.key, &self.secret, &new_nonce(), &cur_time()) {
+            r = r.header(k, v);
+        }
+        r
     }
 
     async fn form(&self, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
@@ -146,7 +141,12 @@ impl Signed {
         Ok(r.json().await?)
     }
 
-    async fn json(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn json(
+        &self,
+        m: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut r = self.request(m, path);
         if let Some(b) = body {
             r = r.json(&b);
@@ -197,8 +197,11 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 s.form("/nimserver/user/create.action", &p).await?
             }
             AccountCommand::Update { accid, token } => {
-                s.form("/nimserver/user/update.action", &[("accid", accid), ("token", token)])
-                    .await?
+                s.form(
+                    "/nimserver/user/update.action",
+                    &[("accid", accid), ("token", token)],
+                )
+                .await?
             }
             AccountCommand::RefreshToken { accid } => {
                 s.form("/nimserver/user/refreshToken.action", &[("accid", accid)])
@@ -220,8 +223,12 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                     .await?
             }
             AccountCommand::Get { accid } => {
-                s.json(Method::GET, &format!("/im/v2/accounts/{}", path_segment(&accid)), None)
-                    .await?
+                s.json(
+                    Method::GET,
+                    &format!("/im/v2/accounts/{}", path_segment(&accid)),
+                    None,
+                )
+                .await?
             }
         },
         AdminCommand::Online { accid } => {

@@ -43,7 +43,8 @@ fn print_event(e: &Event) {
 
 pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     let mut servers = a.server.into_iter();
-    let mut opts = ClientOptions::new(servers.next().unwrap_or_default()).with_client_type(a.client_type);
+    let mut opts =
+        ClientOptions::new(servers.next().unwrap_or_default()).with_client_type(a.client_type);
     for s in servers {
         opts = opts.with_server(s);
     }
@@ -71,7 +72,9 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
                         return Ok(());
                     }
                 }
-                None => eprintln!("unknown logout type {t:?}: use change_account, kickout, app_exit or relogin"),
+                None => eprintln!(
+                    "unknown logout type {t:?}: use change_account, kickout, app_exit or relogin"
+                ),
             },
             _ => eprintln!("unknown command {line:?}: use `logout TYPE`, `relogin` or `quit`"),
         }

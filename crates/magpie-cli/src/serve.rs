@@ -67,6 +67,15 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {} and {}", cfg.listen, cfg.admin_listen))?;
     let server = magpie_server::start(listeners, cfg, Arc::new(store)).await?;
+    // One machine-readable line on stdout, for scripts and tests that bind port 0.
+    println!(
+        "{}",
+        serde_json::json!({
+            "event": "ready",
+            "client": server.client_addr.to_string(),
+            "admin": server.admin_addr.to_string(),
+        })
+    );
     let signal = server.shutdown_signal();
     tokio::spawn(async move {
         wait_for_signal().await;

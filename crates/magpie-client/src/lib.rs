@@ -110,7 +110,12 @@ impl Client {
         let gone = LogoutRes {
             err_code: ResCode::LOCAL_INIT_UNDONE,
         };
-        if self.tx.send(Command::Logout(logout_type, tx)).await.is_err() {
+        if self
+            .tx
+            .send(Command::Logout(logout_type, tx))
+            .await
+            .is_err()
+        {
             return gone;
         }
         rx.await.unwrap_or(gone)

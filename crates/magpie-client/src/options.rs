@@ -96,7 +96,11 @@ pub struct LoginParams {
 
 impl LoginParams {
     /// App key, account and static token.
-    pub fn new(app_key: impl Into<String>, account: impl Into<String>, token: impl Into<String>) -> Self {
+    pub fn new(
+        app_key: impl Into<String>,
+        account: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
         LoginParams {
             app_key: app_key.into(),
             account: account.into(),

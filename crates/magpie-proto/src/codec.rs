@@ -346,8 +346,17 @@ mod tests {
     }
 
     fn presence() -> impl Strategy<Value = Presence> {
-        (s(), any::<u32>(), s(), s(), s(), any::<i64>(), s(), any::<u32>()).prop_map(
-            |(a, t, os, mac, dev, lt, tag, cct)| Presence {
+        (
+            s(),
+            any::<u32>(),
+            s(),
+            s(),
+            s(),
+            any::<i64>(),
+            s(),
+            any::<u32>(),
+        )
+            .prop_map(|(a, t, os, mac, dev, lt, tag, cct)| Presence {
                 app_account: a,
                 client_type: t,
                 client_os: os,
@@ -356,8 +365,7 @@ mod tests {
                 login_time: lt,
                 custom_tag: tag,
                 custom_client_type: cct,
-            },
-        )
+            })
     }
 
     fn client_frame() -> impl Strategy<Value = ClientFrame> {
@@ -408,8 +416,14 @@ mod tests {
 
     fn server_frame() -> impl Strategy<Value = ServerFrame> {
         prop_oneof![
-            (any::<u32>(), any::<u32>(), any::<u16>(), any::<u64>(), any::<i64>()).prop_map(
-                |(seq, c, v, hb, t)| ServerFrame::HelloAck {
+            (
+                any::<u32>(),
+                any::<u32>(),
+                any::<u16>(),
+                any::<u64>(),
+                any::<i64>()
+            )
+                .prop_map(|(seq, c, v, hb, t)| ServerFrame::HelloAck {
                     seq,
                     body: HelloAck {
                         code: ResCode(c),
@@ -419,8 +433,7 @@ mod tests {
                         max_frame: c,
                         server_time: t,
                     },
-                }
-            ),
+                }),
             (
                 any::<u32>(),
                 any::<u32>(),

@@ -136,13 +136,16 @@ impl ServerConfig {
         let mut fig = figment::Figment::from(Serialized::defaults(ServerConfig::default()));
         if let Some(f) = file {
             if !f.exists() {
-                return Err(ConfigError(format!("config file {} not found", f.display())));
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    f.display()
+                )));
             }
             fig = fig.merge(Toml::file(f));
         }
         let cfg: ServerConfig = fig
             .merge(Env::prefixed("MAGPIE_").split("__").filter(|k| {
-                let k = k.as_str();
+                let k = k.as_str().to_ascii_lowercase();
                 FIELDS.iter().any(|f| {
                     k == *f
                         || k.strip_prefix(f)

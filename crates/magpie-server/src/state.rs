@@ -64,9 +64,7 @@ impl Shared {
             return Ok(None);
         };
         let app = Arc::new(app);
-        self.apps
-            .write()
-            .insert(app.app_key.clone(), app.clone());
+        self.apps.write().insert(app.app_key.clone(), app.clone());
         Ok(Some(app))
     }
 

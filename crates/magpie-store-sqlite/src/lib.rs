@@ -343,11 +343,21 @@ mod tests {
         }
         let s = SqliteStore::open(&path).unwrap();
         let app = s.app_by_key("k").await.unwrap().unwrap();
-        assert!(s.account(app.id, "a").await.unwrap().unwrap().token.verify("t"));
+        assert!(s
+            .account(app.id, "a")
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .verify("t"));
         let c = s.inner.writer.lock();
-        let v: usize = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: usize = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len());
-        let mode: String = c.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = c
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 

@@ -31,14 +31,19 @@ pub async fn apps_are_created_and_found_by_key(s: &dyn Store) {
     assert_eq!(found.app_secret, "secret-b");
     assert!(s.app_by_key("nope").await.unwrap().is_none());
     let all = s.list_apps().await.unwrap();
-    assert_eq!(all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(
+        all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
 }
 
 /// An account exists only inside its own app.
 pub async fn accounts_are_isolated_per_app(s: &dyn Store) {
     let a = s.create_app("a", "ka", "sa").await.unwrap();
     let b = s.create_app("b", "kb", "sb").await.unwrap();
-    s.create_account(a.id, new_account("alice", "t1")).await.unwrap();
+    s.create_account(a.id, new_account("alice", "t1"))
+        .await
+        .unwrap();
     assert!(s.account(b.id, "alice").await.unwrap().is_none());
     assert!(matches!(
         s.set_token(b.id, "alice", TokenHash::new("x")).await,
@@ -49,7 +54,9 @@ pub async fn accounts_are_isolated_per_app(s: &dyn Store) {
         Err(StoreError::NotFound)
     ));
     // The same accid may exist in another app, independently.
-    s.create_account(b.id, new_account("alice", "t2")).await.unwrap();
+    s.create_account(b.id, new_account("alice", "t2"))
+        .await
+        .unwrap();
     let in_a = s.account(a.id, "alice").await.unwrap().unwrap();
     let in_b = s.account(b.id, "alice").await.unwrap().unwrap();
     assert!(in_a.token.verify("t1") && !in_a.token.verify("t2"));
@@ -59,7 +66,9 @@ pub async fn accounts_are_isolated_per_app(s: &dyn Store) {
 /// Creating an existing account conflicts and changes nothing.
 pub async fn duplicate_account_conflicts(s: &dyn Store) {
     let a = s.create_app("a", "ka", "sa").await.unwrap();
-    s.create_account(a.id, new_account("bob", "t1")).await.unwrap();
+    s.create_account(a.id, new_account("bob", "t1"))
+        .await
+        .unwrap();
     assert!(matches!(
         s.create_account(a.id, new_account("bob", "t2")).await,
         Err(StoreError::Conflict)
@@ -72,8 +81,12 @@ pub async fn duplicate_account_conflicts(s: &dyn Store) {
 /// A new token replaces the old one.
 pub async fn token_replacement_invalidates_the_old_token(s: &dyn Store) {
     let a = s.create_app("a", "ka", "sa").await.unwrap();
-    s.create_account(a.id, new_account("carol", "old")).await.unwrap();
-    s.set_token(a.id, "carol", TokenHash::new("new")).await.unwrap();
+    s.create_account(a.id, new_account("carol", "old"))
+        .await
+        .unwrap();
+    s.set_token(a.id, "carol", TokenHash::new("new"))
+        .await
+        .unwrap();
     let c = s.account(a.id, "carol").await.unwrap().unwrap();
     assert!(c.token.verify("new"));
     assert!(!c.token.verify("old"));
@@ -82,7 +95,9 @@ pub async fn token_replacement_invalidates_the_old_token(s: &dyn Store) {
 /// Blocking and unblocking are stored.
 pub async fn block_and_unblock(s: &dyn Store) {
     let a = s.create_app("a", "ka", "sa").await.unwrap();
-    s.create_account(a.id, new_account("dave", "t")).await.unwrap();
+    s.create_account(a.id, new_account("dave", "t"))
+        .await
+        .unwrap();
     assert!(!s.account(a.id, "dave").await.unwrap().unwrap().blocked);
     s.set_blocked(a.id, "dave", true).await.unwrap();
     assert!(s.account(a.id, "dave").await.unwrap().unwrap().blocked);
@@ -93,7 +108,9 @@ pub async fn block_and_unblock(s: &dyn Store) {
 /// A patch changes only the fields it names.
 pub async fn profile_patch_changes_only_named_fields(s: &dyn Store) {
     let a = s.create_app("a", "ka", "sa").await.unwrap();
-    s.create_account(a.id, new_account("erin", "t")).await.unwrap();
+    s.create_account(a.id, new_account("erin", "t"))
+        .await
+        .unwrap();
     let patched = s
         .update_account(
             a.id,
@@ -111,7 +128,8 @@ pub async fn profile_patch_changes_only_named_fields(s: &dyn Store) {
     assert_eq!(patched.gender, 2);
     assert_eq!(s.account(a.id, "erin").await.unwrap().unwrap(), patched);
     assert!(matches!(
-        s.update_account(a.id, "nobody", AccountPatch::default()).await,
+        s.update_account(a.id, "nobody", AccountPatch::default())
+            .await,
         Err(StoreError::NotFound)
     ));
 }

@@ -1,4 +1,6 @@
-use crate::{now_ms, Account, AccountPatch, App, NewAccount, Store, StoreError, StoreResult, TokenHash};
+use crate::{
+    now_ms, Account, AccountPatch, App, NewAccount, Store, StoreError, StoreResult, TokenHash,
+};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use std::collections::HashMap;

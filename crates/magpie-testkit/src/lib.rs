@@ -1,1 +1,384 @@
-//! placeholder
+//! Test helpers: a real Magpie server on port 0 with a real SQLite file, a
+//! signed admin client, a raw protocol peer, and an SDK event log.
+
+use magpie_client::{Client, ClientOptions, Event, LoginParams};
+use magpie_proto::codec::{decode_server, encode_client};
+use magpie_proto::frame::{Hello, LoginRequest};
+use magpie_proto::{ClientFrame, Decoded, ServerFrame};
+use magpie_server::admin::auth::{cur_time, new_nonce, signature_headers};
+use magpie_server::{Listeners, ServerConfig, ServerHandle};
+use magpie_store::{generate_key, Store};
+use magpie_store_sqlite::SqliteStore;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+pub use magpie_proto::ResCode;
+
+/// How long a test waits for anything before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A server on 127.0.0.1:0 over a SQLite file in a temp dir.
+pub struct TestServer {
+    /// The running server.
+    pub handle: Option<ServerHandle>,
+    /// The store it uses.
+    pub store: Arc<SqliteStore>,
+    /// Its configuration.
+    pub config: ServerConfig,
+    dir: tempfile::TempDir,
+}
+
+/// An app's credentials.
+#[derive(Clone, Debug)]
+pub struct TestApp {
+    /// App key.
+    pub key: String,
+    /// App secret.
+    pub secret: String,
+}
+
+/// Login-friendly defaults for tests: no per-account limit unless asked.
+pub fn test_config() -> ServerConfig {
+    let mut c = ServerConfig::default();
+    c.login_limits.per_account_per_sec = 0.0;
+    c
+}
+
+impl TestServer {
+    /// Starts with [`test_config`].
+    pub async fn start() -> TestServer {
+        Self::start_with(test_config()).await
+    }
+
+    /// Starts with a given configuration (its addresses and data dir are replaced).
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(SqliteStore::open(dir.path().join("magpie.db")).expect("store"));
+        let mut s = TestServer {
+            handle: None,
+            store,
+            config,
+            dir,
+        };
+        s.config.data_dir = s.dir.path().to_path_buf();
+        s.boot().await;
+        s
+    }
+
+    async fn boot(&mut self) {
+        let l = Listeners::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("bind");
+        let h = magpie_server::start(l, self.config.clone(), self.store.clone() as Arc<dyn Store>)
+            .await
+            .expect("start");
+        self.handle = Some(h);
+    }
+
+    /// Shuts the server down gracefully and starts it again on the same data
+    /// (new ports, reopened store).
+    pub async fn restart(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        self.store = Arc::new(SqliteStore::open(self.db_path()).expect("reopen store"));
+        self.boot().await;
+    }
+
+    /// Stops the server.
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("magpie.db")
+    }
+
+    fn h(&self) -> &ServerHandle {
+        self.handle.as_ref().expect("server running")
+    }
+
+    /// Client address.
+    pub fn addr(&self) -> SocketAddr {
+        self.h().client_addr
+    }
+
+    /// Admin base URL.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.h().admin_addr)
+    }
+
+    /// Creates an app directly in the store.
+    pub async fn app(&self, name: &str) -> TestApp {
+        let a = self
+            .store
+            .create_app(name, &generate_key(16), &generate_key(16))
+            .await
+            .expect("create app");
+        TestApp {
+            key: a.app_key,
+            secret: a.app_secret,
+        }
+    }
+
+    /// An admin client signing as `app`.
+    pub fn admin(&self, app: &TestApp) -> Admin {
+        Admin {
+            url: self.admin_url(),
+            app: app.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Creates an account through the V1 API; panics unless it succeeds.
+    pub async fn account(&self, app: &TestApp, accid: &str, token: &str) {
+        let v = self
+            .admin(app)
+            .form(
+                "/nimserver/user/create.action",
+                &[("accid", accid), ("token", token)],
+            )
+            .await;
+        assert_eq!(v["code"], 200, "create {accid}: {v}");
+    }
+
+    /// SDK options for this server.
+    pub fn options(&self) -> ClientOptions {
+        ClientOptions::new(self.addr().to_string())
+    }
+}
+
+/// A signed admin API client.
+pub struct Admin {
+    /// Base URL.
+    pub url: String,
+    /// Signing app.
+    pub app: TestApp,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    /// A request signed with a fresh nonce and the current time.
+    pub fn request(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_signed(m, path, &new_nonce(), &cur_time(), &self.app.secret)
+    }
+
+    /// A request signed with the given nonce, time and secret.
+    pub fn request_signed(
+        &self,
+        m: reqwest::Method,
+        path: &str,
+        nonce: &str,
+        cur: &str,
+        secret: &str,
+    ) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(m, format!("{}{path}", self.url));
+        for (k, v) in signature_headers(&self.app.key, secret, nonce, cur) {
+            r = r.header(k, v);
+        }
+        r
+    }
+
+    /// POSTs a form, returns the JSON body.
+    pub async fn form(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        let r = self
+            .request(reqwest::Method::POST, path)
+            .form(params)
+            .send()
+            .await
+            .expect("admin call");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json body")
+    }
+
+    /// Sends JSON (or nothing), returns the JSON body.
+    pub async fn json(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self.request(m, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("admin call");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json body")
+    }
+}
+
+/// An SDK client whose events are collected for assertions.
+pub struct TestClient {
+    /// The SDK handle.
+    pub client: Client,
+    /// Its events.
+    pub events: EventLog,
+}
+
+/// Events reported by an SDK client, in order.
+pub struct EventLog {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl EventLog {
+    /// The next event; panics after [`WAIT`].
+    pub async fn next(&mut self) -> Event {
+        tokio::time::timeout(WAIT, self.rx.recv())
+            .await
+            .expect("timed out waiting for an SDK event")
+            .expect("client gone")
+    }
+
+    /// Skips events until one matches; returns it.
+    pub async fn until(&mut self, f: impl Fn(&Event) -> bool) -> Event {
+        loop {
+            let e = self.next().await;
+            if f(&e) {
+                return e;
+            }
+        }
+    }
+
+    /// True when no event arrives within `d`.
+    pub async fn quiet_for(&mut self, d: Duration) -> bool {
+        tokio::time::timeout(d, self.rx.recv()).await.is_err()
+    }
+}
+
+impl TestClient {
+    /// A client with the given options.
+    pub fn new(options: ClientOptions) -> TestClient {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let client = Client::new(options, move |e| {
+            let _ = tx.send(e);
+        });
+        TestClient {
+            client,
+            events: EventLog { rx },
+        }
+    }
+
+    /// Logs in and returns the final result.
+    pub async fn login(
+        &self,
+        app: &TestApp,
+        account: &str,
+        token: &str,
+    ) -> magpie_client::LoginRes {
+        tokio::time::timeout(
+            WAIT,
+            self.client
+                .login(LoginParams::new(&app.key, account, token)),
+        )
+        .await
+        .expect("login timed out")
+    }
+}
+
+/// A raw protocol peer, for what the SDK would never send.
+pub struct RawPeer {
+    /// The socket.
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+impl RawPeer {
+    /// Connects without a hello.
+    pub async fn connect(addr: SocketAddr) -> RawPeer {
+        RawPeer {
+            stream: TcpStream::connect(addr).await.expect("connect"),
+            buf: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Connects and completes the hello.
+    pub async fn hello(addr: SocketAddr) -> RawPeer {
+        let mut p = Self::connect(addr).await;
+        let seq = p.next_seq();
+        p.send(&ClientFrame::Hello {
+            seq,
+            body: Hello {
+                version: magpie_proto::PROTOCOL_VERSION,
+                min_version: 1,
+                sdk_version: "raw".into(),
+            },
+        })
+        .await;
+        match p.recv().await {
+            Some(ServerFrame::HelloAck { body, .. }) => assert_eq!(body.code, ResCode::SUCCESS),
+            other => panic!("expected a hello ack, got {other:?}"),
+        }
+        p
+    }
+
+    /// The next sequence number.
+    pub fn next_seq(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Sends a frame.
+    pub async fn send(&mut self, f: &ClientFrame) {
+        let mut b = Vec::new();
+        encode_client(f, &mut b, u32::MAX).expect("encode");
+        self.send_bytes(&b).await;
+    }
+
+    /// Sends raw bytes.
+    pub async fn send_bytes(&mut self, b: &[u8]) {
+        self.stream.write_all(b).await.expect("write");
+    }
+
+    /// The next frame, or `None` once the server closed the connection.
+    /// Panics after [`WAIT`].
+    pub async fn recv(&mut self) -> Option<ServerFrame> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Decoded::Frame(f, n) =
+                    decode_server(&self.buf, u32::MAX).expect("server frame")
+                {
+                    self.buf.drain(..n);
+                    return Some(f);
+                }
+                let mut chunk = [0u8; 4096];
+                match self.stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return None,
+                    Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+        .await
+        .expect("timed out waiting for a server frame")
+    }
+
+    /// Sends a login and returns the server's answer.
+    pub async fn login(&mut self, req: LoginRequest) -> ServerFrame {
+        let seq = self.next_seq();
+        self.send(&ClientFrame::Login { seq, body: req }).await;
+        self.recv().await.expect("login answer")
+    }
+}
+
+/// A well-formed login request for a Windows PC.
+pub fn login_request(app: &TestApp, account: &str, token: &str, device: &str) -> LoginRequest {
+    LoginRequest {
+        app_key: app.key.clone(),
+        account: account.into(),
+        token: token.into(),
+        client_type: magpie_proto::types::client_type::PC_WINDOWS,
+        device_id: device.into(),
+        client_os: "test".into(),
+        sdk_version: "raw".into(),
+        ..Default::default()
+    }
+}

@@ -26,6 +26,32 @@ pub fn checksum(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The four signature headers of a call signed by an app, NIM's way:
+/// `[("AppKey",..), ("Nonce",..), ("CurTime",..), ("CheckSum",..)]`.
+pub fn signature_headers(
+    app_key: &str,
+    app_secret: &str,
+    nonce: &str,
+    cur_time: &str,
+) -> [(&'static str, String); 4] {
+    [
+        ("AppKey", app_key.to_owned()),
+        ("Nonce", nonce.to_owned()),
+        ("CurTime", cur_time.to_owned()),
+        ("CheckSum", checksum(&[app_secret, nonce, cur_time])),
+    ]
+}
+
+/// A fresh random nonce (32 hex characters).
+pub fn new_nonce() -> String {
+    magpie_store::generate_key(16)
+}
+
+/// The current time as CurTime (UTC seconds).
+pub fn cur_time() -> String {
+    (magpie_store::now_ms() / 1000).to_string()
+}
+
 /// Why a nonce was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NonceError {
@@ -108,7 +134,10 @@ pub async fn require_checksum(
         header(&req, "CurTime"),
         header(&req, "CheckSum"),
     ) else {
-        return err(414, "missing header: AppKey, Nonce, CurTime and CheckSum are required");
+        return err(
+            414,
+            "missing header: AppKey, Nonce, CurTime and CheckSum are required",
+        );
     };
     if nonce.is_empty() || nonce.len() > 128 {
         return err(414, "Nonce must be 1 to 128 characters");

@@ -29,7 +29,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let signed = Router::new()
         .route("/nimserver/user/create.action", post(v1::create))
         .route("/nimserver/user/update.action", post(v1::update))
-        .route("/nimserver/user/refreshToken.action", post(v1::refresh_token))
+        .route(
+            "/nimserver/user/refreshToken.action",
+            post(v1::refresh_token),
+        )
         .route("/nimserver/user/block.action", post(v1::block))
         .route("/nimserver/user/unblock.action", post(v1::unblock))
         .route("/im/v2/accounts", post(v2::create))

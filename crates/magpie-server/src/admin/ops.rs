@@ -90,7 +90,9 @@ pub fn profile(p: &AccountPatch) -> Result<(), OpError> {
     ];
     for (v, max, name) in checks {
         if v.as_ref().is_some_and(|v| v.chars().count() > max) {
-            return Err(OpError::param(format!("{name} is longer than {max} characters")));
+            return Err(OpError::param(format!(
+                "{name} is longer than {max} characters"
+            )));
         }
     }
     if p.gender.is_some_and(|g| !(0..=2).contains(&g)) {
@@ -143,7 +145,12 @@ pub async fn get(shared: &Shared, app: &App, raw_accid: &str) -> Result<Account,
 
 /// Sets a token chosen by the app server. Online devices stay online; the
 /// new token is checked at their next login.
-pub async fn set_token(shared: &Shared, app: &App, raw_accid: &str, t: &str) -> Result<(), OpError> {
+pub async fn set_token(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+    t: &str,
+) -> Result<(), OpError> {
     let accid = accid(raw_accid)?;
     token(t)?;
     shared
@@ -154,7 +161,11 @@ pub async fn set_token(shared: &Shared, app: &App, raw_accid: &str, t: &str) -> 
 }
 
 /// Generates and sets a new token; returns it in clear.
-pub async fn refresh_token(shared: &Shared, app: &App, raw_accid: &str) -> Result<(String, String), OpError> {
+pub async fn refresh_token(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+) -> Result<(String, String), OpError> {
     let accid = accid(raw_accid)?;
     let t = generate_key(16);
     shared
@@ -194,7 +205,10 @@ pub async fn set_blocked(
         .map_err(OpError::store)?;
     if let (true, Some(ext)) = (blocked, kick_ext) {
         let key = AccountKey::new(app.id, &accid);
-        let k = shared.registry.kick(&key, KickTarget::All, server_kick(ext)).await;
+        let k = shared
+            .registry
+            .kick(&key, KickTarget::All, server_kick(ext))
+            .await;
         tracing::info!(account = %accid, kicked = k.kicked.len(), "blocked and kicked");
     }
     Ok(accid)

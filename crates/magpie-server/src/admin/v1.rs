@@ -114,7 +114,9 @@ pub(super) async fn refresh_token(
     let (accid, token) = ops::refresh_token(&shared, &app, &f.accid)
         .await
         .map_err(v1)?;
-    Ok(Json(json!({"code": 200, "info": {"token": token, "accid": accid}})))
+    Ok(Json(
+        json!({"code": 200, "info": {"token": token, "accid": accid}}),
+    ))
 }
 
 /// Parameters of `block.action`.

@@ -170,7 +170,9 @@ pub(super) async fn kick(
 ) -> Reply {
     let b = body(b)?;
     if b.device_id_list.len() > 20 {
-        return Err(v2(ops::OpError::param("device_id_list holds at most 20 ids")));
+        return Err(v2(ops::OpError::param(
+            "device_id_list holds at most 20 ids",
+        )));
     }
     let target = match b.kind {
         1 => KickTarget::All,

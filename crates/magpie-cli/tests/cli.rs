@@ -1,0 +1,425 @@
+//! The `magpie` binary end to end: serve, app create while serving, admin
+//! commands, the scriptable client, config precedence and graceful shutdown.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_magpie");
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Served {
+    child: Child,
+    client: String,
+    admin: String,
+}
+
+async fn serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawn magpie serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("server ready in time")
+        .unwrap()
+        .expect("a ready line");
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["event"], "ready");
+    Served {
+        child,
+        client: v["client"].as_str().unwrap().to_owned(),
+        admin: format!("http://{}", v["admin"].as_str().unwrap()),
+    }
+}
+
+async fn run_raw(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("command finished in time")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `magpie ARGS`; stdout is parsed as JSON lines.
+async fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, Vec<Value>, String) {
+    let (code, out, err) = run_raw(args, env, stdin).await;
+    let lines = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    (code, lines, err)
+}
+
+fn callbacks(lines: &[Value]) -> Vec<(String, Value)> {
+    lines
+        .iter()
+        .map(|l| (l["cb"].as_str().unwrap().to_owned(), l["json"].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_tour_serve_create_app_accounts_and_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut s = serve(dir.path(), &[], &[]).await;
+    // The app is created by another process while the server runs.
+    let (code, out, err) = run(&["app", "create", "demo", "--data-dir", d], &[], "").await;
+    assert_eq!(code, 0, "{err}");
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    assert_eq!((key.len(), secret.len()), (32, 32));
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    let (code, out, _) = run(
+        &[
+            "admin",
+            "account",
+            "create",
+            "alice",
+            "--token",
+            "alice-token",
+        ],
+        &env,
+        "",
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        out[0],
+        serde_json::json!({"code":200,"info":{"token":"alice-token","accid":"alice","name":""}})
+    );
+    let (code, out, _) = run(&["admin", "account", "create", "bob"], &env, "").await;
+    assert_eq!(code, 0);
+    let bob_token = out[0]["info"]["token"].as_str().unwrap().to_owned();
+    // A failing admin call prints the JSON and exits 1.
+    let (code, out, _) = run(&["admin", "account", "create", "bob"], &env, "").await;
+    assert_eq!((code, out[0]["code"].as_u64()), (1, Some(414)));
+
+    // Log in, then log out with app_exit at end of input.
+    let (code, out, err) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "bob",
+            "--token",
+            &bob_token,
+            "--client-type",
+            "android",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let cbs = callbacks(&out);
+    let steps: Vec<u64> = cbs
+        .iter()
+        .filter(|(c, _)| c == "login")
+        .map(|(_, j)| j["login_step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 1, 2, 3]);
+    assert_eq!(
+        out[3].to_string(),
+        r#"{"cb":"login","json":{"err_code":200,"login_step":3,"relogin":false,"retrying":false,"other_clients_pres":[]}}"#
+    );
+    assert_eq!(
+        cbs.last().unwrap(),
+        &("logout".to_owned(), serde_json::json!({"err_code": 200}))
+    );
+
+    // A wrong token prints 302 at step 3.
+    let (_, out, _) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "alice",
+            "--token",
+            "nope",
+        ],
+        &[],
+        "quit\n",
+    )
+    .await;
+    assert_eq!(out[3]["json"]["err_code"], 302);
+
+    // Commands: change_account logout, relogin, then app_exit.
+    let (code, out, err) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "alice",
+            "--token",
+            "alice-token",
+            "--device-id",
+            "dev-a",
+        ],
+        &[],
+        "logout change_account\nrelogin\nlogout app_exit\n",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<String> = callbacks(&out).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        names,
+        [
+            "login",
+            "login",
+            "login",
+            "login",
+            "logout",
+            "auto_relogin",
+            "logout"
+        ]
+    );
+    assert_eq!(out[5]["json"]["relogin"], true);
+    assert_eq!(out[5]["json"]["err_code"], 200);
+
+    // Graceful shutdown on SIGTERM.
+    let pid = s.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(WAIT, s.child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn admin_online_kick_and_block_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let s = serve(dir.path(), &[], &[]).await;
+    let (_, out, _) = run(&["app", "create", "ops", "--data-dir", d], &[], "").await;
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    run(
+        &["admin", "account", "create", "carl", "--token", "t"],
+        &env,
+        "",
+    )
+    .await;
+
+    // A client that stays logged in until it is kicked.
+    let mut client = Command::new(BIN)
+        .args([
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "carl",
+            "--token",
+            "t",
+            "--device-id",
+            "carl-pc",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    loop {
+        let l = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(&l).unwrap();
+        if v["json"]["login_step"] == 3 {
+            assert_eq!(v["json"]["err_code"], 200);
+            break;
+        }
+    }
+    let (code, out, _) = run(&["admin", "online", "carl"], &env, "").await;
+    assert_eq!(code, 0);
+    assert_eq!(out[0]["data"]["clients"][0]["device_id"], "carl-pc");
+    let (code, out, _) = run(
+        &[
+            "admin", "kick", "carl", "--type", "2", "--device", "carl-pc",
+        ],
+        &env,
+        "",
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(out[0]["data"]["success_list"][0]["device_id"], "carl-pc");
+    let l = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let v: Value = serde_json::from_str(&l).unwrap();
+    assert_eq!(v["cb"], "kickout");
+    assert_eq!(v["json"]["reason_code"], 2);
+    drop(client);
+
+    let (code, _, _) = run(&["admin", "account", "block", "carl"], &env, "").await;
+    assert_eq!(code, 0);
+    let (_, out, _) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "carl",
+            "--token",
+            "t",
+        ],
+        &[],
+        "quit\n",
+    )
+    .await;
+    assert_eq!(out[3]["json"]["err_code"], 422);
+    run(&["admin", "account", "unblock", "carl"], &env, "").await;
+    let (code, out, _) = run(&["admin", "account", "get", "carl"], &env, "").await;
+    assert_eq!(
+        (code, &out[0]["data"]["configuration"]["enabled"]),
+        (0, &Value::Bool(true))
+    );
+    let (code, out, _) = run(&["admin", "account", "refresh-token", "carl"], &env, "").await;
+    assert_eq!(code, 0);
+    let fresh = out[0]["info"]["token"].as_str().unwrap().to_owned();
+    run(
+        &["admin", "account", "update", "carl", "--token", "newer"],
+        &env,
+        "",
+    )
+    .await;
+    let (_, out, _) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "carl",
+            "--token",
+            &fresh,
+        ],
+        &[],
+        "quit\n",
+    )
+    .await;
+    assert_eq!(out[3]["json"]["err_code"], 302);
+}
+
+#[tokio::test]
+async fn config_file_then_env_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("magpie.toml");
+    std::fs::write(&file, "heartbeat_interval_ms = 2000\nidle_timeout_ms = 9000\n[login_limits]\nper_ip_per_sec = 5.0\nper_ip_burst = 10.0\n").unwrap();
+    let f = file.to_str().unwrap();
+    let (code, out, err) = run_raw(
+        &[
+            "serve",
+            "--config",
+            f,
+            "--listen",
+            "127.0.0.1:7001",
+            "--print-config",
+        ],
+        &[
+            ("MAGPIE_IDLE_TIMEOUT_MS", "12000"),
+            ("MAGPIE_LISTEN", "127.0.0.1:7000"),
+            ("MAGPIE_LOGIN_LIMITS__PER_IP_BURST", "20"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let cfg: toml::Value = toml::from_str(&out).unwrap();
+    assert_eq!(
+        cfg["heartbeat_interval_ms"].as_integer(),
+        Some(2000),
+        "from the file"
+    );
+    assert_eq!(
+        cfg["idle_timeout_ms"].as_integer(),
+        Some(12000),
+        "env beats the file"
+    );
+    assert_eq!(
+        cfg["listen"].as_str(),
+        Some("127.0.0.1:7001"),
+        "flags beat env"
+    );
+    assert_eq!(cfg["login_limits"]["per_ip_per_sec"].as_float(), Some(5.0));
+    assert_eq!(cfg["login_limits"]["per_ip_burst"].as_float(), Some(20.0));
+    // Unknown keys and bad values are refused with a clear message.
+    std::fs::write(&file, "heartbeat_interval_msec = 1\n").unwrap();
+    let (code, _, err) = run_raw(&["serve", "--config", f, "--print-config"], &[], "").await;
+    assert_ne!(code, 0);
+    assert!(err.contains("heartbeat_interval_msec"), "{err}");
+    std::fs::write(&file, "idle_timeout_ms = 10\n").unwrap();
+    let (code, _, err) = run_raw(
+        &[
+            "serve",
+            "--config",
+            f,
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("idle_timeout_ms"), "{err}");
+}

@@ -1,0 +1,224 @@
+//! Malformed input gets a clear code and closes only its own connection.
+
+use magpie_proto::frame::{op, Hello};
+use magpie_proto::{ClientFrame, ServerFrame};
+use magpie_testkit::*;
+use std::time::Duration;
+
+fn error_of(f: Option<ServerFrame>) -> (ResCode, bool, String) {
+    match f {
+        Some(ServerFrame::Error { body, .. }) => (body.code, body.fatal, body.desc),
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+/// A logged-in bystander that must keep working while others misbehave.
+async fn bystander(s: &TestServer, app: &TestApp) -> RawPeer {
+    s.account(app, "stay", "t").await;
+    let mut p = RawPeer::hello(s.addr()).await;
+    assert!(
+        matches!(p.login(login_request(app, "stay", "t", "d")).await,
+        ServerFrame::LoginAck { body, .. } if body.code == ResCode::SUCCESS)
+    );
+    p
+}
+
+async fn still_alive(p: &mut RawPeer) {
+    let seq = p.next_seq();
+    p.send(&ClientFrame::Ping { seq }).await;
+    assert!(matches!(p.recv().await, Some(ServerFrame::Pong { seq: s }) if s == seq));
+}
+
+fn frame(opcode: u8, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = ((payload.len() + 5) as u32).to_be_bytes().to_vec();
+    b.push(opcode);
+    b.extend_from_slice(&seq.to_be_bytes());
+    b.extend_from_slice(payload);
+    b
+}
+
+#[tokio::test]
+async fn malformed_payload_gets_998_and_closes_only_that_connection() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    let mut ok = bystander(&s, &app).await;
+    let mut bad = RawPeer::hello(s.addr()).await;
+    bad.send_bytes(&frame(op::LOGIN, 7, b"{\"app_key\": 12"))
+        .await;
+    let (code, fatal, desc) = error_of(bad.recv().await);
+    assert_eq!(code, ResCode::E_UNPACKET);
+    assert!(fatal && desc.contains("malformed"), "{desc}");
+    assert!(bad.recv().await.is_none(), "the bad connection is closed");
+    still_alive(&mut ok).await;
+}
+
+#[tokio::test]
+async fn oversized_frame_gets_419_before_its_body_is_read() {
+    let mut cfg = test_config();
+    cfg.max_frame_bytes = 4096;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    let mut ok = bystander(&s, &app).await;
+    let mut bad = RawPeer::hello(s.addr()).await;
+    // Only the length prefix: the server must not wait for 1 MiB to arrive.
+    bad.send_bytes(&(1u32 << 20).to_be_bytes()).await;
+    let (code, fatal, _) = error_of(bad.recv().await);
+    assert_eq!((code, fatal), (ResCode::OVERRUN, true));
+    assert!(bad.recv().await.is_none());
+    // An HTTP request is not a Magpie frame either.
+    let mut http = RawPeer::connect(s.addr()).await;
+    http.send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(error_of(http.recv().await).0, ResCode::OVERRUN);
+    still_alive(&mut ok).await;
+}
+
+#[tokio::test]
+async fn truncated_frame_gets_998_when_the_peer_stops_sending() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    let mut ok = bystander(&s, &app).await;
+    let mut bad = RawPeer::hello(s.addr()).await;
+    let whole = frame(op::PING, 3, b"");
+    bad.send_bytes(&whole[..6]).await;
+    bad.stream.shutdown().await.unwrap();
+    let (code, fatal, desc) = error_of(bad.recv().await);
+    assert_eq!((code, fatal), (ResCode::E_UNPACKET, true));
+    assert!(desc.contains("inside a frame"), "{desc}");
+    assert!(bad.recv().await.is_none());
+    still_alive(&mut ok).await;
+}
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test]
+async fn too_short_length_and_missing_hello_get_997() {
+    let s = TestServer::start().await;
+    let mut p = RawPeer::connect(s.addr()).await;
+    p.send_bytes(&[0, 0, 0, 1, 0]).await;
+    assert_eq!(error_of(p.recv().await).0, ResCode::INVALID_PROTOCOL);
+    assert!(p.recv().await.is_none());
+    let mut p = RawPeer::connect(s.addr()).await;
+    p.send(&ClientFrame::Ping { seq: 1 }).await;
+    let (code, fatal, desc) = error_of(p.recv().await);
+    assert_eq!((code, fatal), (ResCode::INVALID_PROTOCOL, true));
+    assert!(desc.contains("HELLO"));
+    assert!(p.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn unknown_operation_gets_509_and_the_connection_goes_on() {
+    let s = TestServer::start().await;
+    let mut p = RawPeer::hello(s.addr()).await;
+    p.send_bytes(&frame(0x6e, 42, b"{}")).await;
+    match p.recv().await {
+        Some(ServerFrame::Error { seq, body }) => {
+            assert_eq!((seq, body.code, body.fatal), (42, ResCode::INVALID, false));
+        }
+        other => panic!("{other:?}"),
+    }
+    still_alive(&mut p).await;
+    // A second hello is refused without closing, too.
+    let seq = p.next_seq();
+    p.send(&ClientFrame::Hello {
+        seq,
+        body: Hello {
+            version: 1,
+            min_version: 1,
+            sdk_version: String::new(),
+        },
+    })
+    .await;
+    assert_eq!(error_of(p.recv().await).0, ResCode::INVALID);
+    still_alive(&mut p).await;
+}
+
+#[tokio::test]
+async fn version_mismatch_gets_201_and_closes() {
+    let s = TestServer::start().await;
+    let mut p = RawPeer::connect(s.addr()).await;
+    p.send(&ClientFrame::Hello {
+        seq: 1,
+        body: Hello {
+            version: 9,
+            min_version: 7,
+            sdk_version: "future".into(),
+        },
+    })
+    .await;
+    match p.recv().await {
+        Some(ServerFrame::HelloAck { body, .. }) => {
+            assert_eq!(body.code, ResCode::VERSION_ERROR);
+            assert_eq!(body.version, magpie_proto::PROTOCOL_VERSION);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(p.recv().await.is_none());
+    // A newer client that still speaks version 1 gets version 1.
+    let mut p = RawPeer::connect(s.addr()).await;
+    p.send(&ClientFrame::Hello {
+        seq: 1,
+        body: Hello {
+            version: 5,
+            min_version: 1,
+            sdk_version: "newer".into(),
+        },
+    })
+    .await;
+    assert!(
+        matches!(p.recv().await, Some(ServerFrame::HelloAck { body, .. }) if body.code == ResCode::SUCCESS && body.version == 1)
+    );
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed_after_the_idle_timeout() {
+    let mut cfg = test_config();
+    cfg.heartbeat_interval_ms = 100;
+    cfg.idle_timeout_ms = 300;
+    cfg.handshake_timeout_ms = 300;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    s.account(&app, "zed", "t").await;
+    // Silent before the hello.
+    let mut p = RawPeer::connect(s.addr()).await;
+    let (code, _, desc) = error_of(p.recv().await);
+    assert_eq!(code, ResCode::TIMEOUT);
+    assert!(desc.contains("handshake"));
+    // Silent after login: closed, and the session is gone.
+    let mut p = RawPeer::hello(s.addr()).await;
+    assert!(
+        matches!(p.login(login_request(&app, "zed", "t", "d")).await, ServerFrame::LoginAck { body, .. } if body.code == ResCode::SUCCESS)
+    );
+    let started = std::time::Instant::now();
+    let (code, _, desc) = error_of(p.recv().await);
+    assert_eq!(code, ResCode::TIMEOUT);
+    assert!(desc.contains("heartbeat"));
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(p.recv().await.is_none());
+    let v = s
+        .admin(&app)
+        .json(reqwest::Method::GET, "/magpie/v1/accounts/zed/online", None)
+        .await;
+    assert_eq!(v["data"]["clients"], serde_json::json!([]));
+    // An SDK client sends heartbeats and stays logged in past the timeout.
+    let mut c = TestClient::new(s.options());
+    assert!(c.login(&app, "zed", "t").await.is_success());
+    c.events
+        .until(|e| matches!(e, magpie_client::Event::Login(r) if r.login_step == 3))
+        .await;
+    assert!(
+        c.events.quiet_for(Duration::from_millis(900)).await,
+        "no disconnect while heartbeats flow"
+    );
+    assert_eq!(c.client.login_state(), magpie_client::LoginState::Logined);
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_refused_with_503() {
+    let mut cfg = test_config();
+    cfg.max_connections = 2;
+    let s = TestServer::start_with(cfg).await;
+    let _a = RawPeer::hello(s.addr()).await;
+    let _b = RawPeer::hello(s.addr()).await;
+    let mut c = RawPeer::connect(s.addr()).await;
+    assert_eq!(error_of(c.recv().await).0, ResCode::TOO_BUSY);
+    assert!(c.recv().await.is_none());
+}
