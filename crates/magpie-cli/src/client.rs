@@ -1,5 +1,5 @@
 use clap::Args;
-use magpie_client::{Client, ClientOptions, Event, LoginParams};
+use magpie_client::{Client, ClientOptions, Event, LoginParams, LoginState};
 use magpie_proto::types::{client_type, logout_type};
 use std::io::Write;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -79,7 +79,9 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
             _ => eprintln!("unknown command {line:?}: use `logout TYPE`, `relogin` or `quit`"),
         }
     }
-    // End of input: log out as the app exits.
-    client.logout(logout_type::APP_EXIT).await;
+    // End of input: log out as the app exits (if still logged in).
+    if client.login_state() == LoginState::Logined {
+        client.logout(logout_type::APP_EXIT).await;
+    }
     Ok(())
 }

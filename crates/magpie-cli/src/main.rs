@@ -39,6 +39,10 @@ enum AppCommand {
         /// The server's data directory.
         #[arg(long, env = "MAGPIE_DATA_DIR", default_value = "./magpie-data")]
         data_dir: std::path::PathBuf,
+        /// Print shell `export` lines for MAGPIE_APP_KEY and MAGPIE_APP_SECRET
+        /// instead of JSON: `eval "$(magpie app create demo --export)"`.
+        #[arg(long)]
+        export: bool,
     },
 }
 
@@ -51,8 +55,13 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(a) => serve::run(a).await,
             Command::App {
-                command: AppCommand::Create { name, data_dir },
-            } => serve::create_app(&name, &data_dir).await,
+                command:
+                    AppCommand::Create {
+                        name,
+                        data_dir,
+                        export,
+                    },
+            } => serve::create_app(&name, &data_dir, export).await,
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }

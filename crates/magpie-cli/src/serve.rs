@@ -96,7 +96,7 @@ async fn wait_for_signal() {
     }
 }
 
-pub async fn create_app(name: &str, data_dir: &Path) -> anyhow::Result<()> {
+pub async fn create_app(name: &str, data_dir: &Path, export: bool) -> anyhow::Result<()> {
     if name.is_empty() || name.len() > 128 {
         anyhow::bail!("the app name must be 1 to 128 characters");
     }
@@ -104,9 +104,14 @@ pub async fn create_app(name: &str, data_dir: &Path) -> anyhow::Result<()> {
     let app = store
         .create_app(name, &generate_key(16), &generate_key(16))
         .await?;
-    println!(
-        "{}",
-        serde_json::json!({"app_key": app.app_key, "app_secret": app.app_secret})
-    );
+    if export {
+        println!("export MAGPIE_APP_KEY={}", app.app_key);
+        println!("export MAGPIE_APP_SECRET={}", app.app_secret);
+    } else {
+        println!(
+            "{}",
+            serde_json::json!({"app_key": app.app_key, "app_secret": app.app_secret})
+        );
+    }
     Ok(())
 }
