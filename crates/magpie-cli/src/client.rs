@@ -28,6 +28,9 @@ pub struct ClientArgs {
     /// Custom login data shown to the account's other devices.
     #[arg(long, default_value = "")]
     custom_tag: String,
+    /// App data directory (device id, local cache) [default: a fresh temporary one].
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn parse_client_type(s: &str) -> Result<u32, String> {
@@ -46,22 +49,37 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     let mut opts =
         ClientOptions::new(servers.next().unwrap_or_default()).with_client_type(a.client_type);
     for s in servers {
-        opts = opts.with_server(s);
+        opts = opts.with_link_address(s);
     }
     if let Some(d) = a.device_id {
         opts = opts.with_device_id(d);
     }
-    let client = Client::new(opts, |e| print_event(&e));
-    let mut params = LoginParams::new(a.app_key, a.account, a.token);
-    params.custom_tag = a.custom_tag;
-    client.login(params).await;
+    let temp;
+    let dir = match a.data_dir {
+        Some(d) => d,
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let client = Client::init(&dir, opts)?;
+    client.on_every_event(print_event);
+    let params = LoginParams {
+        custom_tag: a.custom_tag,
+        ..Default::default()
+    };
+    client.login(&a.app_key, &a.account, &a.token, params).await;
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut eof = true;
     while let Some(line) = lines.next_line().await? {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             [] => {}
-            ["quit"] | ["exit"] => return Ok(()),
+            ["quit"] | ["exit"] => {
+                eof = false;
+                break;
+            }
             ["relogin"] => {
                 client.relogin().await;
             }
@@ -69,7 +87,8 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
                 Some(t) => {
                     client.logout(t).await;
                     if t == logout_type::APP_EXIT {
-                        return Ok(());
+                        eof = false;
+                        break;
                     }
                 }
                 None => eprintln!(
@@ -79,9 +98,21 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
             _ => eprintln!("unknown command {line:?}: use `logout TYPE`, `relogin` or `quit`"),
         }
     }
-    // End of input: log out as the app exits (if still logged in).
-    if client.login_state() == LoginState::Logined {
-        client.logout(logout_type::APP_EXIT).await;
+    if eof {
+        // End of input: log out as the app exits (if a session is active).
+        if matches!(
+            client.login_state(),
+            LoginState::Logined | LoginState::Relogining
+        ) {
+            client.logout(logout_type::APP_EXIT).await;
+        }
+    }
+    // Clean up unless `quit` left a session behind (the process ends anyway).
+    if !matches!(
+        client.login_state(),
+        LoginState::Logined | LoginState::Relogining | LoginState::Logging
+    ) {
+        client.cleanup().await?;
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 use magpie_proto::types::{Kickout, MultiSpot, Presence};
 use magpie_proto::ResCode;
+use parking_lot::RwLock;
 use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// A login or auto-relogin result: NIM's LoginRes JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,6 +19,9 @@ pub struct LoginRes {
     /// The account's other online devices; present only on success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_clients_pres: Option<Vec<Presence>>,
+    /// Why it failed, in words (Magpie addition; absent on success).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub desc: String,
 }
 
 impl LoginRes {
@@ -27,6 +33,7 @@ impl LoginRes {
             relogin,
             retrying: false,
             other_clients_pres: None,
+            desc: String::new(),
         }
     }
 
@@ -38,6 +45,12 @@ impl LoginRes {
         }
     }
 
+    /// With a description.
+    pub fn with_desc(mut self, d: impl Into<String>) -> Self {
+        self.desc = d.into();
+        self
+    }
+
     /// True for step 3 with 200.
     pub fn is_success(&self) -> bool {
         self.err_code.is_success() && self.login_step == magpie_proto::types::login_step::LOGIN
@@ -47,7 +60,7 @@ impl LoginRes {
 /// A logout result: `{"err_code":..}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogoutRes {
-    /// 200 when the server confirmed.
+    /// 200 when done; 415/408 when the server could not be told.
     pub err_code: ResCode,
 }
 
@@ -92,5 +105,77 @@ impl Event {
             Event::Logout(l) => serde_json::to_value(l),
         };
         v.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A registered callback.
+pub type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Which callback an event goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// Login steps.
+    Login,
+    /// Re-login results.
+    AutoRelogin,
+    /// Disconnects.
+    Disconnect,
+    /// Kick-outs.
+    Kickout,
+    /// Multispot notifications.
+    MultiSpot,
+    /// Logout results.
+    Logout,
+}
+
+impl Event {
+    fn kind(&self) -> CallbackKind {
+        match self {
+            Event::Login(_) => CallbackKind::Login,
+            Event::AutoRelogin(_) => CallbackKind::AutoRelogin,
+            Event::Disconnect => CallbackKind::Disconnect,
+            Event::Kickout(_) => CallbackKind::Kickout,
+            Event::MultiSpot(_) => CallbackKind::MultiSpot,
+            Event::Logout(_) => CallbackKind::Logout,
+        }
+    }
+}
+
+/// The registered callbacks and the event stream.
+pub(crate) struct Callbacks {
+    slots: [RwLock<Option<Callback>>; 6],
+    stream: broadcast::Sender<Event>,
+}
+
+/// How many events an event stream buffers before a slow reader misses some.
+pub const EVENT_STREAM_CAPACITY: usize = 256;
+
+impl Callbacks {
+    pub fn new() -> Self {
+        Callbacks {
+            slots: Default::default(),
+            stream: broadcast::channel(EVENT_STREAM_CAPACITY).0,
+        }
+    }
+
+    fn index(k: CallbackKind) -> usize {
+        k as usize
+    }
+
+    pub fn set(&self, k: CallbackKind, cb: Option<Callback>) {
+        *self.slots[Self::index(k)].write() = cb;
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.stream.subscribe()
+    }
+
+    /// Calls the callback for the event's kind, then feeds the streams.
+    pub fn emit(&self, e: Event) {
+        let cb = self.slots[Self::index(e.kind())].read().clone();
+        if let Some(cb) = cb {
+            cb(&e);
+        }
+        let _ = self.stream.send(e);
     }
 }

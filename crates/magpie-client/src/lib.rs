@@ -1,33 +1,61 @@
-//! The Magpie SDK, in the shape of NIM's client API.
+//! The Magpie SDK, in the shape of NIM's client API (NIM-REFERENCE.md §2, §3).
 //!
-//! A [`Client`] is a cheap handle: it sends commands to one
-//! [`ConnectionTask`](task) over a channel and gets replies over oneshots.
-//! The task owns the socket, runs the login steps, heartbeats and pushes, and
-//! reports everything to the app as [`Event`]s whose JSON is NIM's callback
-//! payload (`err_code`, `login_step`, `relogin`, `retrying`,
-//! `other_clients_pres`, ...).
+//! [`Client::init`] starts one connection task (on the SDK's own small
+//! runtime, or on a runtime you pass in [`ClientOptions::runtime`]) and
+//! returns a cheap, cloneable handle. The handle sends commands to the task
+//! and gets replies back; the task owns the socket and the login state
+//! machine: NIM's login steps, heartbeats and dead-link detection, automatic
+//! re-login with exponential backoff and full jitter, kick-out, logout and the
+//! local cache. Results come as callbacks registered with the `on_*` methods,
+//! as an async stream ([`Client::events`]), and as the return values of the
+//! async calls. Payloads serialise to NIM's JSON.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), magpie_client::ClientError> {
+//! use magpie_client::{Client, ClientOptions, LoginParams};
+//! let client = Client::init("/tmp/app-data", ClientOptions::new("127.0.0.1:9300"))?;
+//! client.on_kickout(|k| eprintln!("kicked: reason {}", k.reason_code));
+//! let res = client.login("app key", "alice", "token", LoginParams::default()).await;
+//! assert!(res.is_success());
+//! client.logout(magpie_proto::types::logout_type::APP_EXIT).await;
+//! client.cleanup().await?;
+//! # Ok(()) }
+//! ```
 
+mod cache;
+mod connect;
+mod error;
 mod event;
 mod link;
 mod options;
 mod task;
 
-pub use event::{Event, LoginRes, LogoutRes};
-pub use options::{ClientOptions, LoginParams};
+pub use error::ClientError;
+pub use event::{Callback, Event, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
+pub use link::{LinkError, SDK_VERSION};
+pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
 
+use event::{CallbackKind, Callbacks};
+use magpie_proto::types::{logout_type, Kickout, MultiSpot};
 use magpie_proto::ResCode;
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, watch};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-/// NIMLoginState, plus the states NIM leaves implicit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The login state: NIMLoginState plus the states NIM leaves implicit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LoginState {
     /// Not logged in (kNIMLoginStateUnLogin).
+    #[default]
     Unlogin,
-    /// A login is running.
+    /// A manual login is running.
     Logging,
     /// Logged in (kNIMLoginStateLogin).
     Logined,
+    /// The link dropped and an automatic re-login is running.
+    Relogining,
     /// Kicked out: no automatic login follows.
     Kicked,
 }
@@ -42,108 +70,404 @@ impl LoginState {
     }
 }
 
-/// What the handle shares with its task.
+/// What the handle can read without asking the task.
 #[derive(Clone, Debug, Default)]
-pub struct Status {
-    /// The login state.
-    pub state: Option<LoginState>,
-    /// The logged-in account, empty when none.
-    pub account: String,
-    /// Server time minus local time, ms, from the last server answer.
-    pub clock_offset_ms: i64,
+pub(crate) struct Status {
+    state: LoginState,
+    account: String,
+    clock_offset_ms: i64,
+}
+
+pub(crate) struct LoginCmd {
+    app_key: String,
+    account: String,
+    token: String,
+    params: LoginParams,
 }
 
 pub(crate) enum Command {
-    Login(LoginParams, oneshot::Sender<LoginRes>),
-    Relogin(oneshot::Sender<LoginRes>),
+    Login(LoginCmd, oneshot::Sender<LoginRes>),
+    Relogin(Option<String>, oneshot::Sender<LoginRes>),
     Logout(u32, oneshot::Sender<LogoutRes>),
+    Cleanup(oneshot::Sender<Result<(), &'static str>>),
 }
-
-/// The app's callback for every event.
-pub type EventHandler = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// The SDK handle. Clones share one connection task.
 #[derive(Clone)]
 pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     tx: mpsc::Sender<Command>,
     status: watch::Receiver<Status>,
+    shared: Arc<task::Shared>,
+    data_dir: PathBuf,
+    device_id: String,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
 impl Client {
-    /// Starts a client on the current tokio runtime. `handler` receives every
-    /// event, on the connection task: it must not block.
-    pub fn new(options: ClientOptions, handler: impl Fn(Event) + Send + Sync + 'static) -> Client {
-        let (tx, rx) = mpsc::channel(16);
-        let (status_tx, status) = watch::channel(Status {
-            state: Some(LoginState::Unlogin),
-            ..Default::default()
-        });
-        tokio::spawn(task::ConnectionTask::new(options, Arc::new(handler), rx, status_tx).run());
-        Client { tx, status }
-    }
-
-    /// Logs in. Each login step is also reported as an [`Event::Login`]; the
-    /// returned value is the last one.
-    pub async fn login(&self, params: LoginParams) -> LoginRes {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Login(params, tx)).await.is_err() {
-            return LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false);
+    /// NIM's init: checks the options, prepares `app_data_dir` (the device id
+    /// and the per-account caches live there) and starts the connection task.
+    pub fn init(
+        app_data_dir: impl AsRef<Path>,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        if options.link_addresses.is_empty() {
+            return Err(ClientError::InvalidOptions("no link address".into()));
         }
-        rx.await
-            .unwrap_or_else(|_| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false))
-    }
-
-    /// Logs in again with the last account. Results also come as
-    /// [`Event::AutoRelogin`] events, as NIM's relogin does.
-    pub async fn relogin(&self) -> LoginRes {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Relogin(tx)).await.is_err() {
-            return LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, true);
+        for a in &options.link_addresses {
+            connect::split_addr(a).map_err(|e| ClientError::InvalidOptions(e.to_string()))?;
         }
-        rx.await
-            .unwrap_or_else(|_| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, true))
-    }
-
-    /// Logs out with a NIMLogoutType; also reported as [`Event::Logout`].
-    pub async fn logout(&self, logout_type: u32) -> LogoutRes {
-        let (tx, rx) = oneshot::channel();
-        let gone = LogoutRes {
-            err_code: ResCode::LOCAL_INIT_UNDONE,
+        let dir = app_data_dir.as_ref().to_path_buf();
+        let io = |source| ClientError::DataDir {
+            path: dir.display().to_string(),
+            source,
         };
-        if self
-            .tx
-            .send(Command::Logout(logout_type, tx))
-            .await
-            .is_err()
-        {
-            return gone;
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let device_id = match &options.device_id {
+            Some(d) if !d.is_empty() => d.clone(),
+            _ => cache::device_id(&dir).map_err(io)?,
+        };
+        let tls = match &options.tls {
+            Some(t) => Some(connect::Tls::new(t).map_err(ClientError::InvalidOptions)?),
+            None => None,
+        };
+        let (runtime, handle) = match &options.runtime {
+            Some(h) => (None, h.clone()),
+            None => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .max_blocking_threads(2)
+                    .thread_name("magpie-sdk")
+                    .enable_all()
+                    .build()
+                    .map_err(ClientError::Runtime)?;
+                let h = rt.handle().clone();
+                (Some(rt), h)
+            }
+        };
+        let (tx, rx) = mpsc::channel(16);
+        let (status_tx, status) = watch::channel(Status::default());
+        let shared = Arc::new(task::Shared {
+            callbacks: Callbacks::new(),
+            proxy: Mutex::new(None),
+        });
+        let t = task::ConnectionTask::new(
+            options,
+            dir.clone(),
+            device_id.clone(),
+            tls,
+            shared.clone(),
+            rx,
+            status_tx,
+        );
+        let join = handle.spawn(t.run());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                tx,
+                status,
+                shared,
+                data_dir: dir,
+                device_id,
+                task: Mutex::new(Some(join)),
+                runtime: Mutex::new(runtime),
+            }),
+        })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.tx.send(make(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// NIM's cleanup: ends the connection task and the SDK's threads. Refused
+    /// with [`ClientError::SessionActive`] while a session is active: log out
+    /// and wait for the logout callback first.
+    pub async fn cleanup(&self) -> Result<(), ClientError> {
+        match self.ask(Command::Cleanup).await {
+            Some(Ok(())) => {}
+            Some(Err(why)) => return Err(ClientError::SessionActive(why)),
+            None => return Err(ClientError::NotInitialised),
         }
-        rx.await.unwrap_or(gone)
+        let join = self.inner.task.lock().take();
+        if let Some(j) = join {
+            let _ = j.await;
+        }
+        let rt = self.inner.runtime.lock().take();
+        if let Some(rt) = rt {
+            // A runtime cannot be dropped inside async code: let a plain
+            // thread wait for its threads to end.
+            let (done_tx, done_rx) = oneshot::channel();
+            std::thread::spawn(move || {
+                rt.shutdown_timeout(Duration::from_secs(5));
+                let _ = done_tx.send(());
+            });
+            let _ = done_rx.await;
+        }
+        Ok(())
+    }
+
+    /// NIM's set_proxy: applies to the next connection. HTTP proxies are
+    /// refused, as in NIM; `ProxyType::None` removes the proxy.
+    pub fn set_proxy(
+        &self,
+        kind: ProxyType,
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> Result<(), ClientError> {
+        if self.inner.tx.is_closed() {
+            return Err(ClientError::NotInitialised);
+        }
+        let p = match kind {
+            ProxyType::Http11 => {
+                return Err(ClientError::UnsupportedProxy(
+                    "HTTP proxies are not supported; use SOCKS4, SOCKS4a or SOCKS5",
+                ))
+            }
+            ProxyType::None => None,
+            _ if host.is_empty() || port == 0 => {
+                return Err(ClientError::InvalidOptions(
+                    "a proxy needs a host and a port".into(),
+                ))
+            }
+            _ => Some(Proxy {
+                kind,
+                host: host.to_owned(),
+                port,
+                user: user.to_owned(),
+                password: password.to_owned(),
+            }),
+        };
+        *self.inner.shared.proxy.lock() = p;
+        Ok(())
+    }
+
+    /// NIM's login. An empty `app_key` means the init app key. Each step is
+    /// also reported to the login callback; the returned value is the last.
+    pub async fn login(
+        &self,
+        app_key: &str,
+        account: &str,
+        token: &str,
+        params: LoginParams,
+    ) -> LoginRes {
+        let cmd = LoginCmd {
+            app_key: app_key.to_owned(),
+            account: account.to_owned(),
+            token: token.to_owned(),
+            params,
+        };
+        self.ask(|r| Command::Login(cmd, r))
+            .await
+            .unwrap_or_else(|| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false))
+    }
+
+    /// NIM's relogin: logs the last account in again, after automatic
+    /// re-login gave up. Does nothing while an automatic re-login runs.
+    /// Results also go to the auto-relogin callback.
+    pub async fn relogin(&self) -> LoginRes {
+        self.relogin_with_token(None).await
+    }
+
+    /// Relogin with a new token (for auth types 1 and 2).
+    pub async fn relogin_with_token(&self, token: Option<String>) -> LoginRes {
+        self.ask(|r| Command::Relogin(token, r))
+            .await
+            .unwrap_or_else(|| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, true))
+    }
+
+    /// NIM's logout with a NIMLogoutType. Tells the server when it can,
+    /// flushes the local cache, and answers within the logout timeout: 200, or
+    /// 408/415 when the server could not be told.
+    pub async fn logout(&self, logout_type: u32) -> LogoutRes {
+        if !logout_type::is_valid(logout_type) {
+            return LogoutRes {
+                err_code: ResCode::PARAMETER_ERROR,
+            };
+        }
+        self.ask(|r| Command::Logout(logout_type, r))
+            .await
+            .unwrap_or(LogoutRes {
+                err_code: ResCode::LOCAL_INIT_UNDONE,
+            })
     }
 
     /// The current login state.
     pub fn login_state(&self) -> LoginState {
-        self.status.borrow().state.unwrap_or(LoginState::Unlogin)
+        self.inner.status.borrow().state
     }
 
     /// The logged-in account, or an empty string.
     pub fn current_account(&self) -> String {
-        self.status.borrow().account.clone()
+        self.inner.status.borrow().account.clone()
     }
 
-    /// The server's clock now, ms since the epoch, from the last measured offset.
+    /// The server's clock now (ms since the epoch), from the offset measured
+    /// at the last hello or login.
     pub fn server_time(&self) -> i64 {
-        now_ms() + self.status.borrow().clock_offset_ms
+        now_ms() + self.inner.status.borrow().clock_offset_ms
     }
 
-    /// Waits until the login state satisfies `f`.
+    /// This device's id.
+    pub fn device_id(&self) -> &str {
+        &self.inner.device_id
+    }
+
+    /// The local cache file of an account.
+    pub fn cache_file(&self, app_key: &str, account: &str) -> PathBuf {
+        cache::path(&self.inner.data_dir, app_key, account)
+    }
+
+    /// Logins recorded in an account's cache file (for diagnostics).
+    pub fn cached_login_count(path: &Path) -> Option<i64> {
+        cache::Cache::login_count(path).ok()
+    }
+
+    /// Waits until the login state satisfies `f`; returns it.
     pub async fn wait_for_state(&self, f: impl Fn(LoginState) -> bool) -> LoginState {
-        let mut rx = self.status.clone();
-        let r = rx
-            .wait_for(|s| f(s.state.unwrap_or(LoginState::Unlogin)))
-            .await
-            .map(|s| s.state.unwrap_or(LoginState::Unlogin));
+        let mut rx = self.inner.status.clone();
+        let r = rx.wait_for(|s| f(s.state)).await.map(|s| s.state);
         r.unwrap_or(LoginState::Unlogin)
+    }
+
+    fn set(&self, k: CallbackKind, cb: Callback) {
+        self.inner.shared.callbacks.set(k, Some(cb));
+    }
+
+    /// Login steps (NIM's login callback).
+    pub fn on_login(&self, f: impl Fn(&LoginRes) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Login,
+            Arc::new(move |e| {
+                if let Event::Login(r) = e {
+                    f(r)
+                }
+            }),
+        );
+    }
+
+    /// Re-login results (nim_client_reg_auto_relogin_cb).
+    pub fn on_auto_relogin(&self, f: impl Fn(&LoginRes) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::AutoRelogin,
+            Arc::new(move |e| {
+                if let Event::AutoRelogin(r) = e {
+                    f(r)
+                }
+            }),
+        );
+    }
+
+    /// Link drops (nim_client_reg_disconnect_cb).
+    pub fn on_disconnect(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Disconnect,
+            Arc::new(move |e| {
+                if let Event::Disconnect = e {
+                    f()
+                }
+            }),
+        );
+    }
+
+    /// Kick-outs (nim_client_reg_kickout_cb).
+    pub fn on_kickout(&self, f: impl Fn(&Kickout) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Kickout,
+            Arc::new(move |e| {
+                if let Event::Kickout(k) = e {
+                    f(k)
+                }
+            }),
+        );
+    }
+
+    /// Multispot notifications (nim_client_reg_multispot_login_notify_cb).
+    pub fn on_multispot(&self, f: impl Fn(&MultiSpot) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::MultiSpot,
+            Arc::new(move |e| {
+                if let Event::MultiSpot(m) = e {
+                    f(m)
+                }
+            }),
+        );
+    }
+
+    /// Logout results (nim_client_logout's callback).
+    pub fn on_logout(&self, f: impl Fn(&LogoutRes) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Logout,
+            Arc::new(move |e| {
+                if let Event::Logout(l) = e {
+                    f(l)
+                }
+            }),
+        );
+    }
+
+    /// One callback for every event, replacing all the others.
+    pub fn on_every_event(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
+        let f: Callback = Arc::new(f);
+        for k in [
+            CallbackKind::Login,
+            CallbackKind::AutoRelogin,
+            CallbackKind::Disconnect,
+            CallbackKind::Kickout,
+            CallbackKind::MultiSpot,
+            CallbackKind::Logout,
+        ] {
+            self.set(k, f.clone());
+        }
+    }
+
+    /// An async stream of every event from now on. It buffers
+    /// [`EVENT_STREAM_CAPACITY`] events; a reader further behind misses the
+    /// oldest ones (counted by [`EventStream::missed`]).
+    pub fn events(&self) -> EventStream {
+        EventStream {
+            rx: self.inner.shared.callbacks.subscribe(),
+            missed: 0,
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped without cleanup: stop the SDK's threads without waiting.
+        if let Some(rt) = self.runtime.get_mut().take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The async event stream of a client.
+pub struct EventStream {
+    rx: broadcast::Receiver<Event>,
+    missed: u64,
+}
+
+impl EventStream {
+    /// The next event, or `None` once the client is cleaned up.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            match self.rx.recv().await {
+                Ok(e) => return Some(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Events this reader missed by falling behind.
+    pub fn missed(&self) -> u64 {
+        self.missed
     }
 }
 

@@ -1,18 +1,34 @@
-//! One framed connection to a server.
+//! One framed connection to a server, after the hello.
 
+use crate::connect::{open, BoxStream, Tls};
+use crate::options::Proxy;
 use magpie_proto::codec::{decode_server, encode_client, DecodeError, EncodeError};
 use magpie_proto::frame::{Hello, HelloAck};
-use magpie_proto::{ClientFrame, Decoded, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use magpie_proto::{
+    ClientFrame, Decoded, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+/// The SDK's version string, sent in the hello and the login.
+pub const SDK_VERSION: &str = concat!("magpie-rust/", env!("CARGO_PKG_VERSION"));
 
 /// Why a link failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     /// Socket error.
     #[error("network error: {0}")]
     Io(#[from] std::io::Error),
+    /// The link address is not `host:port`.
+    #[error("invalid link address {0:?} (expected host:port)")]
+    Address(String),
+    /// The proxy failed or refused.
+    #[error("proxy error: {0}")]
+    Proxy(String),
+    /// The TLS handshake failed.
+    #[error("TLS error: {0}")]
+    Tls(String),
     /// The server closed the connection.
     #[error("connection closed by the server")]
     Closed,
@@ -26,15 +42,30 @@ pub enum LinkError {
     #[error("could not encode a frame: {0}")]
     Encode(#[from] EncodeError),
     /// The server refused the hello.
-    #[error("server refused the protocol version (code {0})")]
-    Version(u32),
+    #[error("the server refused the protocol version (code {0})")]
+    Version(ResCode),
+    /// The server refused the connection with an error frame.
+    #[error("the server refused the connection: {1} ({0})")]
+    Refused(ResCode, String),
     /// The server answered something unexpected.
     #[error("unexpected frame from the server")]
     Unexpected,
 }
 
+impl LinkError {
+    /// The NIM code a login reports for this failure: 408 for a timeout, 201
+    /// for a version mismatch, 415 (network) for everything else.
+    pub fn code(&self) -> ResCode {
+        match self {
+            LinkError::Timeout => ResCode::TIMEOUT,
+            LinkError::Version(_) => ResCode::VERSION_ERROR,
+            _ => ResCode::CONNECTION_ERROR,
+        }
+    }
+}
+
 pub(crate) struct Link {
-    stream: TcpStream,
+    stream: BoxStream,
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
     seq: u32,
@@ -43,11 +74,16 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Connects and exchanges hellos.
-    pub async fn connect(addr: &str, timeout: Duration, max_frame: u32) -> Result<Link, LinkError> {
+    /// Opens a transport and exchanges hellos, all within `timeout`.
+    pub async fn connect(
+        addr: &str,
+        proxy: Option<&Proxy>,
+        tls: Option<&Tls>,
+        timeout: Duration,
+        max_frame: u32,
+    ) -> Result<Link, LinkError> {
         let fut = async {
-            let stream = TcpStream::connect(addr).await?;
-            let _ = stream.set_nodelay(true);
+            let stream = open(addr, proxy, tls).await?;
             let mut link = Link {
                 stream,
                 rbuf: Vec::with_capacity(512),
@@ -55,7 +91,7 @@ impl Link {
                 seq: 0,
                 max_frame,
                 hello: HelloAck {
-                    code: magpie_proto::ResCode::SUCCESS,
+                    code: ResCode::SUCCESS,
                     version: 0,
                     heartbeat_ms: 0,
                     idle_timeout_ms: 0,
@@ -69,7 +105,7 @@ impl Link {
                 body: Hello {
                     version: PROTOCOL_VERSION,
                     min_version: MIN_PROTOCOL_VERSION,
-                    sdk_version: concat!("magpie-rust/", env!("CARGO_PKG_VERSION")).into(),
+                    sdk_version: SDK_VERSION.into(),
                 },
             })
             .await?;
@@ -78,7 +114,8 @@ impl Link {
                     link.hello = body;
                     Ok(link)
                 }
-                ServerFrame::HelloAck { body, .. } => Err(LinkError::Version(body.code.0)),
+                ServerFrame::HelloAck { body, .. } => Err(LinkError::Version(body.code)),
+                ServerFrame::Error { body, .. } => Err(LinkError::Refused(body.code, body.desc)),
                 _ => Err(LinkError::Unexpected),
             }
         };
@@ -96,6 +133,7 @@ impl Link {
         self.wbuf.clear();
         encode_client(f, &mut self.wbuf, u32::MAX)?;
         self.stream.write_all(&self.wbuf).await?;
+        self.stream.flush().await?;
         Ok(())
     }
 
@@ -118,6 +156,6 @@ impl Link {
     }
 
     pub async fn close(&mut self) {
-        let _ = self.stream.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
     }
 }

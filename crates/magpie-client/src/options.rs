@@ -1,41 +1,108 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// How a client connects and who it says it is. Build with the `with_*` methods.
+/// How a client connects and who it says it is: the keys of NIM's init
+/// JSON that govern login, plus Magpie's timing. Build with the `with_*` methods.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// Link addresses (`host:port`), tried in order.
-    pub servers: Vec<String>,
+    /// Link addresses (`host:port`), tried in turn (NIM's `private_server_setting.link`).
+    pub link_addresses: Vec<String>,
+    /// App key used when `login` is given an empty one (NIM's init `app_key`).
+    pub app_key: String,
+    /// Attempts of a manual login across the link addresses (`login_retry_max_times`; 0 = default 3).
+    pub login_retry_max_times: u32,
+    /// App-defined client type, > 0 when set (`custom_client_type`).
+    pub custom_client_type: u32,
     /// NIMClientType of this device.
     pub client_type: u32,
-    /// Device id; stable per installation.
-    pub device_id: String,
+    /// Device id; by default generated once and kept in the app data directory.
+    pub device_id: Option<String>,
     /// OS string reported to other devices.
     pub client_os: String,
     /// MAC address reported to other devices.
     pub mac: String,
-    /// App-defined client type (0 for none).
-    pub custom_client_type: u32,
-    /// Time allowed for TCP connect plus hello.
+    /// Time allowed for connect, proxy and TLS handshakes and the hello.
     pub connect_timeout: Duration,
-    /// Time allowed for a request's answer.
+    /// Time allowed for the login answer.
     pub request_timeout: Duration,
+    /// Longest a logout waits for the server before it reports a failure.
+    pub logout_timeout: Duration,
+    /// A link that brings nothing for this long is dead (heartbeats go at a
+    /// third of it at most).
+    pub dead_link_timeout: Duration,
+    /// Automatic re-login backoff.
+    pub reconnect: Backoff,
+    /// TLS to the server, when set.
+    pub tls: Option<TlsOptions>,
     /// Largest frame accepted from the server.
     pub max_frame: u32,
+    /// Run on this tokio runtime instead of the SDK's own.
+    pub runtime: Option<tokio::runtime::Handle>,
+}
+
+/// Exponential backoff with full jitter: the n-th wait is uniform in
+/// `[0, min(cap, base * 2^n)]`. It starts over after a successful login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// First window.
+    pub base: Duration,
+    /// Largest window.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(8),
+        }
+    }
+}
+
+impl Backoff {
+    /// The window of attempt `n` (0-based).
+    pub fn window(&self, n: u32) -> Duration {
+        let factor = 1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// A random wait for attempt `n`.
+    pub fn delay(&self, n: u32) -> Duration {
+        use rand::Rng;
+        let w = self.window(n).as_millis() as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(0..=w))
+    }
+}
+
+/// TLS settings of the client.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// PEM file of the CA to trust instead of the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify the certificate against (default: the link address's host).
+    pub server_name: Option<String>,
 }
 
 impl ClientOptions {
-    /// Options for one server address, as a Windows PC with a random device id.
-    pub fn new(server: impl Into<String>) -> Self {
+    /// Options for one link address, as a Windows PC.
+    pub fn new(link_address: impl Into<String>) -> Self {
         ClientOptions {
-            servers: vec![server.into()],
+            link_addresses: vec![link_address.into()],
+            app_key: String::new(),
+            login_retry_max_times: 3,
+            custom_client_type: 0,
             client_type: magpie_proto::types::client_type::PC_WINDOWS,
-            device_id: random_device_id(),
+            device_id: None,
             client_os: std::env::consts::OS.to_owned(),
             mac: String::new(),
-            custom_client_type: 0,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
+            logout_timeout: Duration::from_secs(5),
+            dead_link_timeout: Duration::from_secs(25),
+            reconnect: Backoff::default(),
+            tls: None,
             max_frame: 4 << 20,
+            runtime: None,
         }
     }
 
@@ -47,13 +114,19 @@ impl ClientOptions {
 
     /// Sets the device id.
     pub fn with_device_id(mut self, id: impl Into<String>) -> Self {
-        self.device_id = id.into();
+        self.device_id = Some(id.into());
         self
     }
 
-    /// Adds a fallback link address.
-    pub fn with_server(mut self, s: impl Into<String>) -> Self {
-        self.servers.push(s.into());
+    /// Adds a link address.
+    pub fn with_link_address(mut self, s: impl Into<String>) -> Self {
+        self.link_addresses.push(s.into());
+        self
+    }
+
+    /// Sets the app key used when `login` gets an empty one.
+    pub fn with_app_key(mut self, k: impl Into<String>) -> Self {
+        self.app_key = k.into();
         self
     }
 
@@ -63,49 +136,106 @@ impl ClientOptions {
         self
     }
 
+    /// Sets the manual login attempts.
+    pub fn with_login_retry_max_times(mut self, n: u32) -> Self {
+        self.login_retry_max_times = n;
+        self
+    }
+
     /// Sets the request timeout.
     pub fn with_request_timeout(mut self, d: Duration) -> Self {
         self.request_timeout = d;
         self
     }
+
+    /// Sets the connect timeout.
+    pub fn with_connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Sets the logout timeout.
+    pub fn with_logout_timeout(mut self, d: Duration) -> Self {
+        self.logout_timeout = d;
+        self
+    }
+
+    /// Sets the dead-link bound.
+    pub fn with_dead_link_timeout(mut self, d: Duration) -> Self {
+        self.dead_link_timeout = d;
+        self
+    }
+
+    /// Sets the re-login backoff.
+    pub fn with_reconnect(mut self, b: Backoff) -> Self {
+        self.reconnect = b;
+        self
+    }
+
+    /// Connects with TLS.
+    pub fn with_tls(mut self, t: TlsOptions) -> Self {
+        self.tls = Some(t);
+        self
+    }
+
+    /// Runs the SDK on an existing runtime.
+    pub fn with_runtime(mut self, h: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(h);
+        self
+    }
 }
 
-fn random_device_id() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// What `login` takes: NIM's app key, account and token plus LoginParams.
+/// NIM's LoginParams: what a login carries besides app key, account and token.
 #[derive(Clone, Debug, Default)]
 pub struct LoginParams {
-    /// App key.
-    pub app_key: String,
-    /// Account.
-    pub account: String,
-    /// Token.
-    pub token: String,
     /// Custom login data shown to the account's other devices (`custom_tag`).
     pub custom_tag: String,
     /// NIMAuthType.
     pub auth_type: u32,
-    /// Extra data for the third-party callback.
+    /// Extra data for the third-party callback (`login_ex`).
     pub login_ex: String,
 }
 
-impl LoginParams {
-    /// App key, account and static token.
-    pub fn new(
-        app_key: impl Into<String>,
-        account: impl Into<String>,
-        token: impl Into<String>,
-    ) -> Self {
-        LoginParams {
-            app_key: app_key.into(),
-            account: account.into(),
-            token: token.into(),
-            ..Default::default()
-        }
+/// NIMProxyType values accepted by `set_proxy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyType {
+    /// kNIMProxyNone (0): connect directly.
+    None,
+    /// kNIMProxyHttp11 (1): not supported, as in NIM.
+    Http11,
+    /// kNIMProxySocks4 (4).
+    Socks4,
+    /// kNIMProxySocks4a (5).
+    Socks4a,
+    /// kNIMProxySocks5 (6).
+    Socks5,
+}
+
+impl ProxyType {
+    /// From NIM's number.
+    pub fn from_nim(v: u32) -> Option<ProxyType> {
+        Some(match v {
+            0 => ProxyType::None,
+            1 => ProxyType::Http11,
+            4 => ProxyType::Socks4,
+            5 => ProxyType::Socks4a,
+            6 => ProxyType::Socks5,
+            _ => return None,
+        })
     }
+}
+
+/// A proxy for the next connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    /// SOCKS version.
+    pub kind: ProxyType,
+    /// Proxy host.
+    pub host: String,
+    /// Proxy port.
+    pub port: u16,
+    /// User (SOCKS5 user name, SOCKS4 user id); empty for none.
+    pub user: String,
+    /// Password (SOCKS5 only); empty for none.
+    pub password: String,
 }

@@ -1,212 +1,391 @@
-//! The connection task: the only owner of the socket and of the login state.
+//! The connection task: the only owner of the socket, the session and the
+//! login state machine (NIM-REFERENCE.md §3).
+//!
+//! ```text
+//!  Idle ──login──▶ (manual attempts) ──200──▶ Online ──drop──▶ Reconnecting
+//!   ▲                    │ fail                  │ kick          │  ▲  │ 200
+//!   └────────────────────┘                       ▼               │  └──┘ retryable
+//!   ◀──logout / fatal code────────────────── Kicked          Online ◀┘
+//! ```
 
-use crate::event::{Event, LoginRes, LogoutRes};
-use crate::link::{Link, LinkError};
-use crate::options::{ClientOptions, LoginParams};
-use crate::{Command, EventHandler, LoginState, Status};
+use crate::cache::{self, Cache, LoginRecord};
+use crate::connect::Tls;
+use crate::event::{Callbacks, Event, LoginRes, LogoutRes};
+use crate::link::{Link, LinkError, SDK_VERSION};
+use crate::options::{ClientOptions, LoginParams, Proxy};
+use crate::{Command, LoginState, Status};
 use magpie_proto::frame::{LoginRequest, LogoutRequest};
 use magpie_proto::types::login_step;
 use magpie_proto::{ClientFrame, ResCode, ServerFrame};
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+/// The credentials of the current session, kept for re-login.
+#[derive(Clone)]
+struct Session {
+    app_key: String,
+    account: String,
+    token: String,
+    params: LoginParams,
+}
+
+enum Phase {
+    /// No link: never logged in, logged out, or re-login gave up.
+    Idle,
+    /// Logged in.
+    Online(Box<Link>),
+    /// Waiting for the next automatic re-login attempt.
+    Reconnecting { attempt: u32, at: Instant },
+    /// Kicked: nothing happens until the app acts.
+    Kicked,
+}
+
+/// What the task shares with the handle.
+pub(crate) struct Shared {
+    pub callbacks: Callbacks,
+    pub proxy: Mutex<Option<Proxy>>,
+}
+
 pub(crate) struct ConnectionTask {
     options: ClientOptions,
-    handler: EventHandler,
+    data_dir: PathBuf,
+    device_id: String,
+    tls: Option<Tls>,
+    shared: Arc<Shared>,
     commands: mpsc::Receiver<Command>,
     status: watch::Sender<Status>,
-    /// The parameters of the last successful or attempted login, for relogin.
-    last: Option<LoginParams>,
+    session: Option<Session>,
+    cache: Option<Cache>,
+    next_link: usize,
+}
+
+/// How one login attempt ended.
+enum Attempt {
+    Ok(Box<Link>, LoginRes),
+    /// Worth another try (network class: 408, 415, local errors).
+    Retry(LoginRes),
+    /// Final (302, 403, 417, 422, ...).
+    Fatal(LoginRes),
+}
+
+fn retryable(code: ResCode) -> bool {
+    code == ResCode::TIMEOUT || code == ResCode::CONNECTION_ERROR || code.0 >= 10000
 }
 
 impl ConnectionTask {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         options: ClientOptions,
-        handler: EventHandler,
+        data_dir: PathBuf,
+        device_id: String,
+        tls: Option<Tls>,
+        shared: Arc<Shared>,
         commands: mpsc::Receiver<Command>,
         status: watch::Sender<Status>,
     ) -> Self {
         ConnectionTask {
             options,
-            handler,
+            data_dir,
+            device_id,
+            tls,
+            shared,
             commands,
             status,
-            last: None,
+            session: None,
+            cache: None,
+            next_link: 0,
         }
     }
 
     fn emit(&self, e: Event) {
-        (self.handler)(e);
+        self.shared.callbacks.emit(e);
     }
 
-    fn set_state(&self, s: LoginState, account: Option<&str>) {
+    fn set_state(&self, s: LoginState) {
+        let account = match s {
+            LoginState::Unlogin => String::new(),
+            _ => self
+                .session
+                .as_ref()
+                .map(|s| s.account.clone())
+                .unwrap_or_default(),
+        };
         self.status.send_modify(|st| {
-            st.state = Some(s);
-            if let Some(a) = account {
-                st.account = a.to_owned();
-            }
+            st.state = s;
+            st.account = account;
         });
     }
 
-    /// Runs until every handle is dropped.
+    /// Runs until cleanup or until every handle is gone.
     pub async fn run(mut self) {
-        let mut link: Option<Link> = None;
+        let mut phase = Phase::Idle;
         loop {
-            let Some(l) = link.as_mut() else {
-                // Offline: wait for a command.
-                let Some(cmd) = self.commands.recv().await else {
-                    return;
-                };
-                link = self.offline_command(cmd).await;
-                continue;
-            };
-            let heartbeat = Duration::from_millis(l.hello.heartbeat_ms.max(100));
-            let dead_after = Duration::from_millis(l.hello.idle_timeout_ms.max(1000));
-            let mut next_ping = Instant::now() + heartbeat;
-            let mut last_heard = Instant::now();
-            let end = loop {
-                tokio::select! {
-                    cmd = self.commands.recv() => {
-                        let Some(cmd) = cmd else {
-                            l.close().await;
-                            return;
-                        };
-                        if let Some(end) = self.online_command(l, cmd).await {
-                            break end;
-                        }
+            phase = match phase {
+                Phase::Idle | Phase::Kicked => {
+                    let kicked = matches!(phase, Phase::Kicked);
+                    let Some(cmd) = self.commands.recv().await else {
+                        break;
+                    };
+                    match self.idle_command(cmd, kicked).await {
+                        Some(p) => p,
+                        None => break,
                     }
-                    f = l.recv() => match f {
-                        Ok(f) => {
-                            last_heard = Instant::now();
-                            if let Some(end) = self.push(f) {
-                                break end;
+                }
+                Phase::Online(link) => self.online(link).await,
+                Phase::Reconnecting { attempt, at } => {
+                    tokio::select! {
+                        cmd = self.commands.recv() => {
+                            let Some(cmd) = cmd else { break };
+                            match self.reconnecting_command(cmd, attempt, at).await {
+                                Some(p) => p,
+                                None => break,
                             }
                         }
-                        Err(e) => {
-                            tracing::debug!(error = %e, "link lost");
-                            break End::Dropped;
-                        }
-                    },
-                    _ = tokio::time::sleep_until(next_ping) => {
-                        if last_heard.elapsed() >= dead_after {
-                            break End::Dropped;
-                        }
-                        let seq = l.next_seq();
-                        if l.send(&ClientFrame::Ping { seq }).await.is_err() {
-                            break End::Dropped;
-                        }
-                        next_ping = Instant::now() + heartbeat;
+                        _ = tokio::time::sleep_until(at) => self.reconnect(attempt).await,
                     }
                 }
             };
-            l.close().await;
-            link = None;
-            match end {
-                End::Dropped => {
-                    self.set_state(LoginState::Unlogin, Some(""));
-                    self.emit(Event::Disconnect);
+        }
+        self.close_cache().await;
+        self.status.send_modify(|s| s.state = LoginState::Unlogin);
+    }
+
+    async fn idle_command(&mut self, cmd: Command, kicked: bool) -> Option<Phase> {
+        let idle = || if kicked { Phase::Kicked } else { Phase::Idle };
+        Some(match cmd {
+            Command::Login(s, reply) => {
+                let session = Session {
+                    app_key: if s.app_key.is_empty() {
+                        self.options.app_key.clone()
+                    } else {
+                        s.app_key
+                    },
+                    account: s.account,
+                    token: s.token,
+                    params: s.params,
+                };
+                if self.session.as_ref().is_some_and(|old| {
+                    old.account != session.account || old.app_key != session.app_key
+                }) {
+                    self.close_cache().await;
                 }
-                End::Kicked => self.set_state(LoginState::Kicked, Some("")),
-                End::LoggedOut => {}
-            }
-        }
-    }
-
-    /// A push or stray frame while logged in; `Some` ends the session.
-    fn push(&self, f: ServerFrame) -> Option<End> {
-        match f {
-            ServerFrame::Kickout { body } => {
-                self.emit(Event::Kickout(body));
-                Some(End::Kicked)
-            }
-            ServerFrame::MultiSpot { body } => {
-                self.emit(Event::MultiSpot(body));
-                None
-            }
-            ServerFrame::Error { body, .. } if body.fatal => {
-                tracing::warn!(code = %body.code, desc = %body.desc, "server closed the session");
-                Some(End::Dropped)
-            }
-            _ => None,
-        }
-    }
-
-    async fn offline_command(&mut self, cmd: Command) -> Option<Link> {
-        match cmd {
-            Command::Login(p, reply) => {
-                self.last = Some(p.clone());
-                let (res, link) = self.login(&p, false).await;
+                self.session = Some(session);
+                let (res, phase) = self.manual_login(false).await;
                 let _ = reply.send(res);
-                link
+                phase
             }
-            Command::Relogin(reply) => {
-                let Some(p) = self.last.clone() else {
-                    let res = LoginRes::failed(ResCode::LOCAL_LOGIN_UNDONE, 0, true);
+            Command::Relogin(token, reply) => {
+                let Some(s) = self.session.as_mut() else {
+                    let res = LoginRes::failed(ResCode::LOCAL_LOGIN_UNDONE, 0, true)
+                        .with_desc("no account to log in again: call login first");
                     self.emit(Event::AutoRelogin(res.clone()));
                     let _ = reply.send(res);
-                    return None;
+                    return Some(idle());
                 };
-                let (res, link) = self.login(&p, true).await;
+                if let Some(t) = token {
+                    s.token = t;
+                }
+                let (res, phase) = self.manual_login(true).await;
                 let _ = reply.send(res);
-                link
+                phase
             }
             Command::Logout(_, reply) => {
-                let res = LogoutRes {
-                    err_code: ResCode::LOCAL_LOGIN_UNDONE,
+                // Nothing to tell the server: the session is already gone there.
+                let code = if self.session.is_some() {
+                    ResCode::SUCCESS
+                } else {
+                    ResCode::LOCAL_LOGIN_UNDONE
                 };
-                self.emit(Event::Logout(res.clone()));
-                let _ = reply.send(res);
-                None
+                self.finish_logout(code, reply).await;
+                Phase::Idle
             }
-        }
+            Command::Cleanup(reply) => {
+                let _ = reply.send(Ok(()));
+                return None;
+            }
+        })
     }
 
-    async fn online_command(&mut self, l: &mut Link, cmd: Command) -> Option<End> {
-        match cmd {
+    async fn reconnecting_command(
+        &mut self,
+        cmd: Command,
+        attempt: u32,
+        at: Instant,
+    ) -> Option<Phase> {
+        Some(match cmd {
             Command::Login(_, reply) => {
-                let res = LoginRes::failed(ResCode::LOCAL_LOGINED, login_step::LOGIN, false);
-                self.emit(Event::Login(res.clone()));
+                let res = LoginRes::failed(ResCode::LOCAL_LOGINED, 0, false)
+                    .with_desc("a session is active and re-logging in; log out first");
                 let _ = reply.send(res);
-                None
+                Phase::Reconnecting { attempt, at }
             }
-            Command::Relogin(reply) => {
-                let res = LoginRes::failed(ResCode::LOCAL_LOGINED, login_step::LOGIN, true);
+            Command::Relogin(token, reply) => {
+                // An automatic re-login is running: do nothing but take a new token.
+                if let (Some(t), Some(s)) = (token, self.session.as_mut()) {
+                    s.token = t;
+                }
+                let mut res = LoginRes::failed(ResCode::LOCAL_LOGINED, 0, true)
+                    .with_desc("an automatic re-login is already running");
+                res.retrying = true;
                 let _ = reply.send(res);
-                None
+                Phase::Reconnecting { attempt, at }
             }
-            Command::Logout(t, reply) => {
-                let code = self.logout(l, t).await;
-                let res = LogoutRes { err_code: code };
-                self.set_state(LoginState::Unlogin, Some(""));
-                self.emit(Event::Logout(res.clone()));
-                let _ = reply.send(res);
-                Some(End::LoggedOut)
+            Command::Logout(_, reply) => {
+                // The server cannot be reached right now: stop, and say so.
+                self.finish_logout(ResCode::CONNECTION_ERROR, reply).await;
+                Phase::Idle
+            }
+            Command::Cleanup(reply) => {
+                let _ = reply.send(Err("a session is re-logging in; log out first"));
+                Phase::Reconnecting { attempt, at }
+            }
+        })
+    }
+
+    async fn online(&mut self, mut link: Box<Link>) -> Phase {
+        let dead_after = self
+            .options
+            .dead_link_timeout
+            .max(Duration::from_millis(100));
+        let server_hb = Duration::from_millis(link.hello.heartbeat_ms.max(50));
+        let ping_every = server_hb.min(dead_after / 3);
+        let mut next_ping = Instant::now() + ping_every;
+        let mut dead_at = Instant::now() + dead_after;
+        let end = loop {
+            tokio::select! {
+                cmd = self.commands.recv() => {
+                    let Some(cmd) = cmd else { break None };
+                    match cmd {
+                        Command::Login(_, reply) => {
+                            let res = LoginRes::failed(ResCode::LOCAL_LOGINED, login_step::LOGIN, false)
+                                .with_desc("already logged in");
+                            let _ = reply.send(res);
+                        }
+                        Command::Relogin(_, reply) => {
+                            let res = LoginRes::failed(ResCode::LOCAL_LOGINED, login_step::LOGIN, true)
+                                .with_desc("already logged in");
+                            let _ = reply.send(res);
+                        }
+                        Command::Logout(t, reply) => {
+                            let code = self.logout(&mut link, t).await;
+                            link.close().await;
+                            self.finish_logout(code, reply).await;
+                            return Phase::Idle;
+                        }
+                        Command::Cleanup(reply) => {
+                            let _ = reply.send(Err("logged in; log out and wait for the logout callback first"));
+                        }
+                    }
+                }
+                f = link.recv() => match f {
+                    Ok(f) => {
+                        dead_at = Instant::now() + dead_after;
+                        match f {
+                            ServerFrame::Kickout { body } => {
+                                link.close().await;
+                                self.set_state(LoginState::Kicked);
+                                self.emit(Event::Kickout(body));
+                                return Phase::Kicked;
+                            }
+                            ServerFrame::MultiSpot { body } => self.emit(Event::MultiSpot(body)),
+                            ServerFrame::Error { body, .. } if body.fatal => {
+                                tracing::info!(code = %body.code, desc = %body.desc, "server ended the session");
+                                break Some(());
+                            }
+                            _ => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "link lost");
+                        break Some(());
+                    }
+                },
+                _ = tokio::time::sleep_until(next_ping) => {
+                    let seq = link.next_seq();
+                    if link.send(&ClientFrame::Ping { seq }).await.is_err() {
+                        break Some(());
+                    }
+                    next_ping = Instant::now() + ping_every;
+                }
+                _ = tokio::time::sleep_until(dead_at) => {
+                    tracing::info!(after = ?dead_after, "dead link: nothing heard");
+                    break Some(());
+                }
+            }
+        };
+        link.close().await;
+        match end {
+            None => Phase::Idle, // every handle is gone
+            Some(()) => {
+                self.set_state(LoginState::Relogining);
+                self.emit(Event::Disconnect);
+                Phase::Reconnecting {
+                    attempt: 0,
+                    at: Instant::now() + self.options.reconnect.delay(0),
+                }
             }
         }
     }
 
-    async fn logout(&mut self, l: &mut Link, logout_type: u32) -> ResCode {
-        let seq = l.next_seq();
-        let frame = ClientFrame::Logout {
-            seq,
-            body: LogoutRequest { logout_type },
+    async fn reconnect(&mut self, attempt: u32) -> Phase {
+        match self.attempt(true, false).await {
+            Attempt::Ok(link, res) => {
+                self.set_state(LoginState::Logined);
+                self.emit(Event::AutoRelogin(res));
+                Phase::Online(link)
+            }
+            Attempt::Retry(mut res) => {
+                res.retrying = true;
+                self.emit(Event::AutoRelogin(res));
+                let next = attempt.saturating_add(1);
+                Phase::Reconnecting {
+                    attempt: next,
+                    at: Instant::now() + self.options.reconnect.delay(next),
+                }
+            }
+            Attempt::Fatal(res) => {
+                self.set_state(LoginState::Unlogin);
+                self.emit(Event::AutoRelogin(res));
+                Phase::Idle
+            }
+        }
+    }
+
+    /// A manual login or relogin: up to `login_retry_max_times` attempts
+    /// across the link addresses.
+    async fn manual_login(&mut self, relogin: bool) -> (LoginRes, Phase) {
+        self.set_state(LoginState::Logging);
+        let tries = match self.options.login_retry_max_times {
+            0 => 3,
+            n => n,
         };
-        let wait = async {
-            l.send(&frame).await?;
-            loop {
-                if let ServerFrame::LogoutAck { seq: s, body } = l.recv().await? {
-                    if s == seq {
-                        return Ok::<_, LinkError>(body.code);
+        let mut last = LoginRes::failed(ResCode::CONNECTION_ERROR, 0, relogin);
+        for i in 0..tries {
+            match self.attempt(relogin, i == 0 && !relogin).await {
+                Attempt::Ok(link, res) => {
+                    self.set_state(LoginState::Logined);
+                    self.report(res.clone());
+                    return (res, Phase::Online(link));
+                }
+                Attempt::Fatal(res) => {
+                    last = res;
+                    break;
+                }
+                Attempt::Retry(res) => {
+                    last = res;
+                    if i + 1 < tries {
+                        tokio::time::sleep(self.options.reconnect.delay(0) / 2).await;
                     }
                 }
             }
-        };
-        match tokio::time::timeout(self.options.request_timeout, wait).await {
-            Ok(Ok(code)) => code,
-            Ok(Err(_)) => ResCode::CONNECTION_ERROR,
-            Err(_) => ResCode::TIMEOUT,
         }
+        self.set_state(LoginState::Unlogin);
+        self.report(last.clone());
+        (last, Phase::Idle)
     }
 
     fn report(&self, res: LoginRes) {
@@ -217,74 +396,69 @@ impl ConnectionTask {
         }
     }
 
-    /// Runs the login steps over the link addresses. Reports every step.
-    async fn login(&mut self, p: &LoginParams, relogin: bool) -> (LoginRes, Option<Link>) {
-        self.set_state(LoginState::Logging, None);
-        if !relogin {
+    /// One login attempt on the next link address. Reports steps 0 to 2 when
+    /// `steps` is set (the first attempt of a manual login).
+    async fn attempt(&mut self, relogin: bool, steps: bool) -> Attempt {
+        let Some(session) = self.session.clone() else {
+            return Attempt::Fatal(LoginRes::failed(ResCode::LOCAL_LOGIN_UNDONE, 0, relogin));
+        };
+        let addrs = &self.options.link_addresses;
+        let addr = addrs[self.next_link % addrs.len()].clone();
+        self.next_link = self.next_link.wrapping_add(1);
+        if steps {
             self.report(LoginRes::step(login_step::LINKING, relogin));
         }
-        let mut last_err = ResCode::CONNECTION_ERROR;
-        for addr in self.options.servers.clone() {
-            let mut link =
-                match Link::connect(&addr, self.options.connect_timeout, self.options.max_frame)
-                    .await
-                {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::debug!(%addr, error = %e, "link failed");
-                        last_err = match e {
-                            LinkError::Timeout => ResCode::TIMEOUT,
-                            LinkError::Version(_) => ResCode::VERSION_ERROR,
-                            _ => ResCode::CONNECTION_ERROR,
-                        };
-                        continue;
-                    }
+        let proxy = self.shared.proxy.lock().clone();
+        let mut link = match Link::connect(
+            &addr,
+            proxy.as_ref(),
+            self.tls.as_ref(),
+            self.options.connect_timeout,
+            self.options.max_frame,
+        )
+        .await
+        {
+            Ok(l) => Box::new(l),
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "link failed");
+                let res = LoginRes::failed(e.code(), login_step::LINKING, relogin)
+                    .with_desc(format!("{addr}: {e}"));
+                return if matches!(e, LinkError::Version(_)) {
+                    Attempt::Fatal(res)
+                } else {
+                    Attempt::Retry(res)
                 };
-            self.offset(link.hello.server_time);
-            if !relogin {
-                self.report(LoginRes::step(login_step::LINK, relogin));
             }
-            let res = self.authenticate(&mut link, p, relogin).await;
-            if res.is_success() {
-                self.set_state(LoginState::Logined, Some(&p.account));
-                self.report(res.clone());
-                return (res, Some(link));
-            }
-            link.close().await;
-            self.set_state(LoginState::Unlogin, Some(""));
-            self.report(res.clone());
-            return (res, None);
+        };
+        self.clock(link.hello.server_time);
+        if steps {
+            self.report(LoginRes::step(login_step::LINK, relogin));
         }
-        self.set_state(LoginState::Unlogin, Some(""));
-        let res = LoginRes::failed(last_err, login_step::LINKING, relogin);
-        self.report(res.clone());
-        (res, None)
-    }
-
-    async fn authenticate(&mut self, link: &mut Link, p: &LoginParams, relogin: bool) -> LoginRes {
         let o = &self.options;
         let seq = link.next_seq();
         let frame = ClientFrame::Login {
             seq,
             body: LoginRequest {
-                app_key: p.app_key.clone(),
-                account: p.account.clone(),
-                token: p.token.clone(),
-                auth_type: p.auth_type,
+                app_key: session.app_key.clone(),
+                account: session.account.clone(),
+                token: session.token.clone(),
+                auth_type: session.params.auth_type,
                 client_type: o.client_type,
-                device_id: o.device_id.clone(),
+                device_id: self.device_id.clone(),
                 client_os: o.client_os.clone(),
                 mac: o.mac.clone(),
-                custom_tag: p.custom_tag.clone(),
+                custom_tag: session.params.custom_tag.clone(),
                 custom_client_type: o.custom_client_type,
-                sdk_version: concat!("magpie-rust/", env!("CARGO_PKG_VERSION")).into(),
-                login_ex: p.login_ex.clone(),
+                sdk_version: SDK_VERSION.into(),
+                login_ex: session.params.login_ex.clone(),
             },
         };
-        if link.send(&frame).await.is_err() {
-            return LoginRes::failed(ResCode::CONNECTION_ERROR, login_step::LOGINING, relogin);
+        if let Err(e) = link.send(&frame).await {
+            let res =
+                LoginRes::failed(e.code(), login_step::LOGINING, relogin).with_desc(e.to_string());
+            return Attempt::Retry(res);
         }
-        if !relogin {
+        if steps {
             self.report(LoginRes::step(login_step::LOGINING, relogin));
         }
         let wait = async {
@@ -292,34 +466,117 @@ impl ConnectionTask {
                 match link.recv().await? {
                     ServerFrame::LoginAck { seq: s, body } if s == seq => return Ok(body),
                     ServerFrame::Error { body, .. } if body.fatal => {
-                        return Err(LinkError::Closed);
+                        return Err(LinkError::Refused(body.code, body.desc));
                     }
                     _ => {}
                 }
             }
         };
-        match tokio::time::timeout(self.options.request_timeout, wait).await {
-            Ok(Ok(ack)) => {
-                self.offset(ack.server_time);
-                let mut res = LoginRes::failed(ack.code, login_step::LOGIN, relogin);
-                if ack.code.is_success() {
-                    res.other_clients_pres = Some(ack.other_clients_pres);
-                }
-                res
+        let ack = match tokio::time::timeout(self.options.request_timeout, wait).await {
+            Ok(Ok(ack)) => ack,
+            Ok(Err(e)) => {
+                link.close().await;
+                let res =
+                    LoginRes::failed(e.code(), login_step::LOGIN, relogin).with_desc(e.to_string());
+                return Attempt::Retry(res);
             }
-            Ok(Err(_)) => LoginRes::failed(ResCode::CONNECTION_ERROR, login_step::LOGIN, relogin),
-            Err(_) => LoginRes::failed(ResCode::TIMEOUT, login_step::LOGIN, relogin),
+            Err(_) => {
+                link.close().await;
+                let res = LoginRes::failed(ResCode::TIMEOUT, login_step::LOGIN, relogin)
+                    .with_desc("no answer to the login in time");
+                return Attempt::Retry(res);
+            }
+        };
+        self.clock(ack.server_time);
+        let mut res = LoginRes::failed(ack.code, login_step::LOGIN, relogin).with_desc(ack.desc);
+        if !ack.code.is_success() {
+            link.close().await;
+            return if retryable(ack.code) {
+                Attempt::Retry(res)
+            } else {
+                Attempt::Fatal(res)
+            };
+        }
+        res.other_clients_pres = Some(ack.other_clients_pres);
+        self.record_login(&session, &res, ack.server_time).await;
+        Attempt::Ok(link, res)
+    }
+
+    async fn logout(&mut self, link: &mut Link, logout_type: u32) -> ResCode {
+        let seq = link.next_seq();
+        let frame = ClientFrame::Logout {
+            seq,
+            body: LogoutRequest { logout_type },
+        };
+        let wait = async {
+            link.send(&frame).await?;
+            loop {
+                if let ServerFrame::LogoutAck { seq: s, body } = link.recv().await? {
+                    if s == seq {
+                        return Ok::<_, LinkError>(body.code);
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(self.options.logout_timeout, wait).await {
+            Ok(Ok(code)) => code,
+            Ok(Err(e)) => e.code(),
+            Err(_) => ResCode::TIMEOUT,
         }
     }
 
-    fn offset(&self, server_time: i64) {
+    /// Ends a session: flushes the cache, reports the result.
+    async fn finish_logout(
+        &mut self,
+        code: ResCode,
+        reply: tokio::sync::oneshot::Sender<LogoutRes>,
+    ) {
+        self.close_cache().await;
+        self.session = None;
+        self.set_state(LoginState::Unlogin);
+        let res = LogoutRes { err_code: code };
+        self.emit(Event::Logout(res.clone()));
+        let _ = reply.send(res);
+    }
+
+    fn clock(&self, server_time: i64) {
         let off = server_time - crate::now_ms();
         self.status.send_modify(|s| s.clock_offset_ms = off);
     }
-}
 
-enum End {
-    Dropped,
-    Kicked,
-    LoggedOut,
+    async fn record_login(&mut self, s: &Session, res: &LoginRes, server_time: i64) {
+        let cache = self.cache.take();
+        let path = cache::path(&self.data_dir, &s.app_key, &s.account);
+        let rec = LoginRecord {
+            at_ms: crate::now_ms(),
+            server_time,
+            relogin: res.relogin,
+            device_id: self.device_id.clone(),
+            others_json: serde_json::to_string(&res.other_clients_pres).unwrap_or_default(),
+        };
+        let r = tokio::task::spawn_blocking(move || {
+            let c = match cache {
+                Some(c) => c,
+                None => Cache::open(&path)?,
+            };
+            c.record_login(&rec)?;
+            Ok::<_, rusqlite::Error>(c)
+        })
+        .await;
+        match r {
+            Ok(Ok(c)) => self.cache = Some(c),
+            Ok(Err(e)) => tracing::warn!(error = %e, "local cache unavailable"),
+            Err(e) => tracing::warn!(error = %e, "local cache task failed"),
+        }
+    }
+
+    async fn close_cache(&mut self) {
+        if let Some(c) = self.cache.take() {
+            match tokio::task::spawn_blocking(move || c.flush_and_close()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "flushing the local cache failed"),
+                Err(e) => tracing::warn!(error = %e, "flushing the local cache failed"),
+            }
+        }
+    }
 }

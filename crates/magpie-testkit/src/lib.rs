@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 
 pub use magpie_proto::ResCode;
 
+pub mod faulty;
+
 /// How long a test waits for anything before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -154,9 +156,12 @@ impl TestServer {
         assert_eq!(v["code"], 200, "create {accid}: {v}");
     }
 
-    /// SDK options for this server.
+    /// SDK options for this server, with short re-login backoff for tests.
     pub fn options(&self) -> ClientOptions {
-        ClientOptions::new(self.addr().to_string())
+        ClientOptions::new(self.addr().to_string()).with_reconnect(magpie_client::Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(800),
+        })
     }
 }
 
@@ -221,6 +226,8 @@ pub struct TestClient {
     pub client: Client,
     /// Its events.
     pub events: EventLog,
+    /// Its app data directory.
+    pub dir: tempfile::TempDir,
 }
 
 /// Events reported by an SDK client, in order.
@@ -254,15 +261,19 @@ impl EventLog {
 }
 
 impl TestClient {
-    /// A client with the given options.
+    /// A client with the given options, on the SDK's own runtime, with a
+    /// fresh app data directory.
     pub fn new(options: ClientOptions) -> TestClient {
+        let dir = tempfile::tempdir().expect("app data dir");
         let (tx, rx) = mpsc::unbounded_channel();
-        let client = Client::new(options, move |e| {
-            let _ = tx.send(e);
+        let client = Client::init(dir.path(), options).expect("init");
+        client.on_every_event(move |e| {
+            let _ = tx.send(e.clone());
         });
         TestClient {
             client,
             events: EventLog { rx },
+            dir,
         }
     }
 
@@ -276,7 +287,7 @@ impl TestClient {
         tokio::time::timeout(
             WAIT,
             self.client
-                .login(LoginParams::new(&app.key, account, token)),
+                .login(&app.key, account, token, LoginParams::default()),
         )
         .await
         .expect("login timed out")

@@ -1,0 +1,96 @@
+//! The SDK's local cache: one SQLite file per account under the app data
+//! directory, and the device id kept across runs.
+
+use rusqlite::{params, Connection};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS login_history (
+    at_ms        INTEGER NOT NULL,
+    server_time  INTEGER NOT NULL,
+    relogin      INTEGER NOT NULL,
+    device_id    TEXT NOT NULL,
+    others_json  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// The device id kept in `dir`, created on first use.
+pub(crate) fn device_id(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("magpie_device_id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        _ => {
+            use rand::RngCore;
+            let mut b = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut b);
+            let id: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            std::fs::write(&path, &id)?;
+            Ok(id)
+        }
+    }
+}
+
+/// Where an account's cache lives.
+pub(crate) fn path(dir: &Path, app_key: &str, account: &str) -> PathBuf {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    dir.join(clean(app_key))
+        .join(format!("{}.db", clean(account)))
+}
+
+/// An open cache. Dropping it closes the file, which flushes the WAL.
+pub(crate) struct Cache {
+    conn: Connection,
+}
+
+/// One login, as recorded.
+pub(crate) struct LoginRecord {
+    pub at_ms: i64,
+    pub server_time: i64,
+    pub relogin: bool,
+    pub device_id: String,
+    pub others_json: String,
+}
+
+impl Cache {
+    pub fn open(path: &Path) -> rusqlite::Result<Cache> {
+        if let Some(d) = path.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Cache { conn })
+    }
+
+    pub fn record_login(&self, r: &LoginRecord) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT INTO login_history (at_ms, server_time, relogin, device_id, others_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![r.at_ms, r.server_time, r.relogin, r.device_id, r.others_json],
+        )?;
+        Ok(())
+    }
+
+    /// Flushes everything to the file and closes it.
+    pub fn flush_and_close(self) -> rusqlite::Result<()> {
+        self.conn
+            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+            .or_else(|_| Ok::<_, rusqlite::Error>(()))?;
+        self.conn.close().map_err(|(_, e)| e)
+    }
+
+    /// Number of recorded logins (for tests and diagnostics).
+    pub fn login_count(path: &Path) -> rusqlite::Result<i64> {
+        Connection::open(path)?.query_row("SELECT COUNT(*) FROM login_history", [], |r| r.get(0))
+    }
+}

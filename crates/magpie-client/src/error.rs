@@ -1,0 +1,29 @@
+/// Errors of the SDK's own calls (init, cleanup, set_proxy).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The SDK was cleaned up, or never initialised (20000).
+    #[error("the SDK is not initialised (20000)")]
+    NotInitialised,
+    /// Bad init options.
+    #[error("invalid init options: {0}")]
+    InvalidOptions(String),
+    /// The app data directory could not be used.
+    #[error("app data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The SDK's runtime could not start.
+    #[error("could not start the SDK runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// Cleanup while a session is active or a logout has not called back yet.
+    #[error("cleanup must wait for the logout callback: a session is still active ({0})")]
+    SessionActive(&'static str),
+    /// A proxy setting the SDK does not support.
+    #[error("unsupported proxy: {0}")]
+    UnsupportedProxy(&'static str),
+}
