@@ -40,6 +40,7 @@ use magpie_proto::types::{logout_type, Kickout, MultiSpot};
 use magpie_proto::ResCode;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -105,6 +106,8 @@ struct Inner {
     data_dir: PathBuf,
     device_id: String,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    thread_name: String,
+    live_threads: Arc<AtomicUsize>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
@@ -135,13 +138,31 @@ impl Client {
             Some(t) => Some(connect::Tls::new(t).map_err(ClientError::InvalidOptions)?),
             None => None,
         };
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let thread_name = format!(
+            "magpie-sdk-{}",
+            NEXT.fetch_add(1, Ordering::Relaxed) % 10_000
+        );
+        let live_threads = Arc::new(AtomicUsize::new(0));
         let (runtime, handle) = match &options.runtime {
             Some(h) => (None, h.clone()),
             None => {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
                     .max_blocking_threads(2)
-                    .thread_name("magpie-sdk")
+                    .thread_name(thread_name.clone())
+                    .on_thread_start({
+                        let n = live_threads.clone();
+                        move || {
+                            n.fetch_add(1, Ordering::SeqCst);
+                        }
+                    })
+                    .on_thread_stop({
+                        let n = live_threads.clone();
+                        move || {
+                            n.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    })
                     .enable_all()
                     .build()
                     .map_err(ClientError::Runtime)?;
@@ -173,6 +194,8 @@ impl Client {
                 data_dir: dir,
                 device_id,
                 task: Mutex::new(Some(join)),
+                thread_name,
+                live_threads,
                 runtime: Mutex::new(runtime),
             }),
         })
@@ -312,6 +335,17 @@ impl Client {
     /// at the last hello or login.
     pub fn server_time(&self) -> i64 {
         now_ms() + self.inner.status.borrow().clock_offset_ms
+    }
+
+    /// The name of the SDK's own threads (when it runs its own runtime).
+    pub fn thread_name(&self) -> &str {
+        &self.inner.thread_name
+    }
+
+    /// How many threads of the SDK's own runtime are alive (0 after cleanup,
+    /// and always 0 on a runtime passed in the options).
+    pub fn live_threads(&self) -> usize {
+        self.inner.live_threads.load(Ordering::SeqCst)
     }
 
     /// This device's id.

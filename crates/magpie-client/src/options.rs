@@ -118,6 +118,12 @@ impl ClientOptions {
         self
     }
 
+    /// Replaces the link addresses with one.
+    pub fn with_link_address_only(mut self, s: impl Into<String>) -> Self {
+        self.link_addresses = vec![s.into()];
+        self
+    }
+
     /// Adds a link address.
     pub fn with_link_address(mut self, s: impl Into<String>) -> Self {
         self.link_addresses.push(s.into());

@@ -34,8 +34,20 @@ pub struct ServerConfig {
     pub login_limits: LoginLimits,
     /// Admin API settings.
     pub admin: AdminConfig,
+    /// TLS for the client listener; when set, clients must connect with TLS.
+    pub tls: Option<TlsConfig>,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
     pub log: String,
+}
+
+/// PEM files of the client listener's certificate chain and private key.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM), leaf first.
+    pub cert_file: PathBuf,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 /// Token-bucket limits on login attempts. A rate of 0 disables that limit.
@@ -81,6 +93,7 @@ impl Default for ServerConfig {
             max_connections: 100_000,
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
+            tls: None,
             log: "info".into(),
         }
     }
@@ -121,6 +134,7 @@ const FIELDS: &[&str] = &[
     "max_connections",
     "login_limits",
     "admin",
+    "tls",
     "log",
 ];
 

@@ -11,6 +11,7 @@ mod conn;
 pub mod login;
 pub mod ratelimit;
 pub mod state;
+mod tls;
 
 pub use config::ServerConfig;
 pub use state::Shared;
@@ -105,10 +106,14 @@ pub async fn start(
         }
     });
 
+    let tls = match &shared.config.tls {
+        Some(t) => Some(tls::acceptor(t)?),
+        None => None,
+    };
     let sweeper = tokio::spawn(sweep(shared.clone(), shutdown_rx.clone()));
     let accept_shared = shared.clone();
     let task = tokio::spawn(async move {
-        accept_loop(listeners.client, accept_shared, shutdown_rx).await;
+        accept_loop(listeners.client, accept_shared, tls, shutdown_rx).await;
         let _ = admin_task.await;
         let _ = sweeper.await;
     });
@@ -140,6 +145,7 @@ async fn sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // Each connection task holds a clone of `done_tx`; when all are dropped,
@@ -174,8 +180,19 @@ async fn accept_loop(
         }
         shared.connections.fetch_add(1, Ordering::Relaxed);
         let (s, sd, done) = (shared.clone(), shutdown.clone(), done_tx.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            conn::serve(s.clone(), stream, peer, sd).await;
+            match tls {
+                None => conn::serve(s.clone(), stream, peer, sd).await,
+                Some(acceptor) => {
+                    let limit = Duration::from_millis(s.config.handshake_timeout_ms);
+                    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => conn::serve(s.clone(), tls_stream, peer, sd).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
             s.connections.fetch_sub(1, Ordering::Relaxed);
             drop(done);
         });

@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 
 pub use magpie_proto::ResCode;
 
+pub mod certs;
 pub mod faulty;
+pub mod proxies;
 
 /// How long a test waits for anything before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -74,12 +76,15 @@ impl TestServer {
     }
 
     async fn boot(&mut self) {
-        let l = Listeners::bind(
+        self.boot_on(
             "127.0.0.1:0".parse().unwrap(),
             "127.0.0.1:0".parse().unwrap(),
         )
-        .await
-        .expect("bind");
+        .await;
+    }
+
+    async fn boot_on(&mut self, client: SocketAddr, admin: SocketAddr) {
+        let l = Listeners::bind(client, admin).await.expect("bind");
         let h = magpie_server::start(l, self.config.clone(), self.store.clone() as Arc<dyn Store>)
             .await
             .expect("start");
@@ -96,11 +101,19 @@ impl TestServer {
         self.boot().await;
     }
 
-    /// Stops the server.
-    pub async fn stop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.shutdown().await;
-        }
+    /// Stops the server; returns its addresses (client, admin) for [`TestServer::start_on`].
+    pub async fn stop(&mut self) -> (SocketAddr, SocketAddr) {
+        let h = self.handle.take().expect("server running");
+        let addrs = (h.client_addr, h.admin_addr);
+        h.shutdown().await;
+        addrs
+    }
+
+    /// Starts again on the given addresses and the same data, as a restarted
+    /// process would (clients reconnect to the same address).
+    pub async fn start_on(&mut self, (client, admin): (SocketAddr, SocketAddr)) {
+        self.store = Arc::new(SqliteStore::open(self.db_path()).expect("reopen store"));
+        self.boot_on(client, admin).await;
     }
 
     /// The database file.

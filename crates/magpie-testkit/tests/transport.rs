@@ -1,0 +1,228 @@
+//! Real SOCKS proxies from Debian and TLS, end to end.
+
+use magpie_client::{ProxyType, TlsOptions};
+use magpie_testkit::certs::{test_certs, unrelated_ca};
+use magpie_testkit::proxies::{dante, microsocks, ssh_dynamic};
+use magpie_testkit::*;
+
+async fn setup() -> (TestServer, TestApp) {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "pat", "t").await;
+    (s, app)
+}
+
+async fn login_via(
+    s: &TestServer,
+    app: &TestApp,
+    kind: ProxyType,
+    port: u16,
+    user: &str,
+    pass: &str,
+    target: String,
+) -> magpie_client::LoginRes {
+    let c = TestClient::new(
+        s.options()
+            .with_link_address_only(target)
+            .with_login_retry_max_times(1),
+    );
+    c.client
+        .set_proxy(kind, "127.0.0.1", port, user, pass)
+        .unwrap();
+    c.login(app, "pat", "t").await
+}
+
+#[tokio::test]
+async fn microsocks_socks5_without_and_with_password() {
+    let (s, app) = setup().await;
+    let open = microsocks(None);
+    let r = login_via(
+        &s,
+        &app,
+        ProxyType::Socks5,
+        open.port,
+        "",
+        "",
+        s.addr().to_string(),
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    let locked = microsocks(Some(("magpie", "s3cret")));
+    let r = login_via(
+        &s,
+        &app,
+        ProxyType::Socks5,
+        locked.port,
+        "magpie",
+        "s3cret",
+        s.addr().to_string(),
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    // A wrong password is a clear error, not a hang.
+    let r = login_via(
+        &s,
+        &app,
+        ProxyType::Socks5,
+        locked.port,
+        "magpie",
+        "wrong",
+        s.addr().to_string(),
+    )
+    .await;
+    assert_eq!(r.err_code, ResCode::CONNECTION_ERROR);
+    assert!(
+        r.desc.contains("rejected the user name or password"),
+        "{}",
+        r.desc
+    );
+    // No credentials for a proxy that wants them: also clear.
+    let r = login_via(
+        &s,
+        &app,
+        ProxyType::Socks5,
+        locked.port,
+        "",
+        "",
+        s.addr().to_string(),
+    )
+    .await;
+    assert_eq!(r.err_code, ResCode::CONNECTION_ERROR);
+    assert!(r.desc.contains("proxy"), "{}", r.desc);
+}
+
+#[tokio::test]
+async fn dante_socks4_and_socks5() {
+    let (s, app) = setup().await;
+    let d = dante();
+    for kind in [ProxyType::Socks4, ProxyType::Socks5] {
+        let r = login_via(&s, &app, kind, d.port, "", "", s.addr().to_string()).await;
+        assert!(r.is_success(), "{kind:?}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn openssh_dynamic_forwarding_socks4a_resolves_names_at_the_proxy() {
+    let (s, app) = setup().await;
+    let p = ssh_dynamic();
+    let by_name = format!("localhost:{}", s.addr().port());
+    let r = login_via(
+        &s,
+        &app,
+        ProxyType::Socks4a,
+        p.port,
+        "",
+        "",
+        by_name.clone(),
+    )
+    .await;
+    assert!(r.is_success(), "{r:?}");
+    let r = login_via(&s, &app, ProxyType::Socks5, p.port, "", "", by_name).await;
+    assert!(r.is_success(), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_proxy_setting_applies_to_the_next_connection() {
+    let (s, app) = setup().await;
+    let p = microsocks(Some(("u", "p")));
+    let c = TestClient::new(s.options().with_login_retry_max_times(1));
+    c.client
+        .set_proxy(ProxyType::Socks5, "127.0.0.1", p.port, "u", "bad")
+        .unwrap();
+    assert_eq!(
+        c.login(&app, "pat", "t").await.err_code,
+        ResCode::CONNECTION_ERROR
+    );
+    c.client
+        .set_proxy(ProxyType::Socks5, "127.0.0.1", p.port, "u", "p")
+        .unwrap();
+    assert!(c.login(&app, "pat", "t").await.is_success());
+}
+
+async fn tls_server() -> (TestServer, TestApp, magpie_testkit::certs::TestCerts) {
+    let certs = test_certs();
+    let mut cfg = test_config();
+    cfg.tls = Some(magpie_server::config::TlsConfig {
+        cert_file: certs.cert.clone(),
+        key_file: certs.key.clone(),
+    });
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    s.account(&app, "pat", "t").await;
+    (s, app, certs)
+}
+
+#[tokio::test]
+async fn tls_login_directly_and_through_socks5() {
+    let (s, app, certs) = tls_server().await;
+    let tls = TlsOptions {
+        ca_file: Some(certs.ca.clone()),
+        server_name: None,
+    };
+    let c = TestClient::new(s.options().with_tls(tls.clone()));
+    assert!(c.login(&app, "pat", "t").await.is_success());
+    // By name too: the certificate names localhost.
+    let c = TestClient::new(
+        s.options()
+            .with_link_address_only(format!("localhost:{}", s.addr().port()))
+            .with_tls(tls.clone()),
+    );
+    assert!(c.login(&app, "pat", "t").await.is_success());
+    let p = microsocks(None);
+    let c = TestClient::new(s.options().with_tls(tls));
+    c.client
+        .set_proxy(ProxyType::Socks5, "127.0.0.1", p.port, "", "")
+        .unwrap();
+    assert!(c.login(&app, "pat", "t").await.is_success());
+}
+
+#[tokio::test]
+async fn tls_with_the_wrong_ca_fails_clearly_and_plain_clients_are_not_served() {
+    let (s, app, certs) = tls_server().await;
+    let other = unrelated_ca(certs.dir.path());
+    let c = TestClient::new(
+        s.options()
+            .with_login_retry_max_times(1)
+            .with_tls(TlsOptions {
+                ca_file: Some(other),
+                server_name: None,
+            }),
+    );
+    let r = c.login(&app, "pat", "t").await;
+    assert_eq!(r.err_code, ResCode::CONNECTION_ERROR);
+    assert!(
+        r.desc.contains("TLS") && r.desc.contains("certificate"),
+        "{}",
+        r.desc
+    );
+    // A name the certificate does not carry.
+    let c = TestClient::new(
+        s.options()
+            .with_login_retry_max_times(1)
+            .with_tls(TlsOptions {
+                ca_file: Some(certs.ca.clone()),
+                server_name: Some("example.org".into()),
+            }),
+    );
+    let r = c.login(&app, "pat", "t").await;
+    assert!(r.desc.contains("TLS"), "{}", r.desc);
+    // A plain client does not get through a TLS listener.
+    let c = TestClient::new(
+        s.options()
+            .with_login_retry_max_times(1)
+            .with_connect_timeout(std::time::Duration::from_secs(2)),
+    );
+    assert!(!c.login(&app, "pat", "t").await.is_success());
+    // A CA file that is not PEM is refused at init.
+    let junk = certs.dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let e = magpie_client::Client::init(
+        dir.path(),
+        s.options().with_tls(TlsOptions {
+            ca_file: Some(junk),
+            server_name: None,
+        }),
+    );
+    assert!(e.is_err());
+}
