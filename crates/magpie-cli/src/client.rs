@@ -1,5 +1,7 @@
 use clap::Args;
-use magpie_client::{Client, ClientOptions, Event, LoginParams, LoginState};
+use magpie_client::{
+    Client, ClientOptions, Event, LoginParams, LoginState, Proxy, ProxyType, TlsOptions,
+};
 use magpie_proto::types::{client_type, logout_type};
 use std::io::Write;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -31,6 +33,78 @@ pub struct ClientArgs {
     /// App data directory (device id, local cache) [default: a fresh temporary one].
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
+    /// SOCKS proxy: socks5://[user:password@]host:port, socks4://[userid@]host:port
+    /// or socks4a://[userid@]host:port. HTTP proxies are not supported.
+    #[arg(long, value_parser = parse_proxy)]
+    proxy: Option<Proxy>,
+    /// Connect with TLS, verifying the server against the system roots (or --ca).
+    #[arg(long)]
+    tls: bool,
+    /// PEM file of the CA to trust instead of the system roots (implies --tls).
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3).ok_or("bad %-escape in the proxy URL")?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad %-escape in the proxy URL")?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the proxy URL is not UTF-8".to_owned())
+}
+
+/// Parses `scheme://[user[:password]@]host:port`.
+pub fn parse_proxy(url: &str) -> Result<Proxy, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("expected socks5://host:port, socks4://host:port or socks4a://host:port")?;
+    let kind = match scheme.to_ascii_lowercase().as_str() {
+        "socks5" | "socks5h" => ProxyType::Socks5,
+        "socks4" => ProxyType::Socks4,
+        "socks4a" => ProxyType::Socks4a,
+        "http" | "https" => {
+            return Err("HTTP proxies are not supported; use SOCKS4, SOCKS4a or SOCKS5".into())
+        }
+        other => return Err(format!("unknown proxy scheme {other:?}")),
+    };
+    let rest = rest.trim_end_matches('/');
+    let (userinfo, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    let (user, password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((u, p)) => (percent_decode(u)?, percent_decode(p)?),
+            None => (percent_decode(u)?, String::new()),
+        },
+        None => (String::new(), String::new()),
+    };
+    let (host, port) = hostport
+        .rsplit_once(':')
+        .ok_or("the proxy URL needs host:port")?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("bad proxy port {port:?}"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port == 0 {
+        return Err("the proxy URL needs host:port".into());
+    }
+    Ok(Proxy {
+        kind,
+        host: host.to_owned(),
+        port,
+        user,
+        password,
+    })
 }
 
 fn parse_client_type(s: &str) -> Result<u32, String> {
@@ -54,6 +128,12 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     if let Some(d) = a.device_id {
         opts = opts.with_device_id(d);
     }
+    if a.tls || a.ca.is_some() {
+        opts = opts.with_tls(TlsOptions {
+            ca_file: a.ca,
+            server_name: None,
+        });
+    }
     let temp;
     let dir = match a.data_dir {
         Some(d) => d,
@@ -64,6 +144,9 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     };
     let client = Client::init(&dir, opts)?;
     client.on_every_event(print_event);
+    if let Some(p) = a.proxy {
+        client.set_proxy(p.kind, &p.host, p.port, &p.user, &p.password)?;
+    }
     let params = LoginParams {
         custom_tag: a.custom_tag,
         ..Default::default()
@@ -115,4 +198,27 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
         client.cleanup().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_urls() {
+        let p = parse_proxy("socks5://us%40er:p%3Ass@127.0.0.1:1080").unwrap();
+        assert_eq!(
+            (p.kind, p.user.as_str(), p.password.as_str()),
+            (ProxyType::Socks5, "us@er", "p:ss")
+        );
+        assert_eq!((p.host.as_str(), p.port), ("127.0.0.1", 1080));
+        let p = parse_proxy("socks4a://proxy.local:9050").unwrap();
+        assert_eq!((p.kind, p.user.as_str()), (ProxyType::Socks4a, ""));
+        assert_eq!(parse_proxy("socks4://id@[::1]:1").unwrap().host, "::1");
+        assert!(parse_proxy("http://h:1")
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(parse_proxy("socks5://h").is_err());
+        assert!(parse_proxy("h:1").is_err());
+    }
 }

@@ -418,3 +418,81 @@ async fn config_file_then_env_then_flags() {
     assert_ne!(code, 0);
     assert!(err.contains("idle_timeout_ms"), "{err}");
 }
+
+#[tokio::test]
+async fn client_through_a_socks5_proxy_and_over_tls() {
+    use magpie_testkit::certs::test_certs;
+    use magpie_testkit::proxies::microsocks;
+    let certs = test_certs();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cfg = dir.path().join("tls.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+            certs.cert, certs.key
+        ),
+    )
+    .unwrap();
+    let s = serve(dir.path(), &["--config", cfg.to_str().unwrap()], &[]).await;
+    let (_, out, _) = run(&["app", "create", "t", "--data-dir", d], &[], "").await;
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    run(
+        &["admin", "account", "create", "tia", "--token", "t"],
+        &env,
+        "",
+    )
+    .await;
+    let p = microsocks(Some(("u", "pw")));
+    let proxy = format!("socks5://u:pw@127.0.0.1:{}", p.port);
+    let ca = certs.ca.to_str().unwrap();
+    let base = [
+        "client",
+        "--server",
+        &s.client,
+        "--app-key",
+        &key,
+        "--account",
+        "tia",
+        "--token",
+        "t",
+    ];
+    let with = |extra: &[&str]| {
+        base.iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
+    };
+    for extra in [vec!["--ca", ca], vec!["--ca", ca, "--proxy", &proxy]] {
+        let args = with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args, &[], "").await;
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out[3]["json"]["err_code"], 200, "{extra:?}: {out:?}");
+        assert_eq!(out.last().unwrap()["cb"], "logout");
+    }
+    // Without the CA the system roots do not know the test CA: a clear TLS error.
+    let args = with(&["--tls"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, out, _) = run(&args, &[], "").await;
+    let last = out.iter().rev().find(|l| l["cb"] == "login").unwrap();
+    assert_eq!(last["json"]["err_code"], 415);
+    assert!(
+        last["json"]["desc"].as_str().unwrap().contains("TLS"),
+        "{last}"
+    );
+    // HTTP proxies are refused before anything is sent.
+    let args = with(&["--proxy", "http://127.0.0.1:3128"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run_raw(&args, &[], "").await;
+    assert_ne!(code, 0);
+    assert!(err.contains("HTTP proxies are not supported"), "{err}");
+}
