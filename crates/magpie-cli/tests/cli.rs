@@ -22,7 +22,12 @@ async fn serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
     cmd.arg("serve")
         .arg("--data-dir")
         .arg(dir)
-        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "127.0.0.1:0"][..]
+        })
+        .args(["--admin-listen", "127.0.0.1:0"])
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -495,4 +500,85 @@ async fn client_through_a_socks5_proxy_and_over_tls() {
     let (code, _, err) = run_raw(&args, &[], "").await;
     assert_ne!(code, 0);
     assert!(err.contains("HTTP proxies are not supported"), "{err}");
+}
+
+#[tokio::test]
+async fn a_client_survives_kill_9_of_the_server_and_relogs_in_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut s = serve(dir.path(), &[], &[]).await;
+    let (_, out, _) = run(&["app", "create", "k9", "--data-dir", d], &[], "").await;
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    run(
+        &["admin", "account", "create", "kim", "--token", "t"],
+        &env,
+        "",
+    )
+    .await;
+    let mut client = Command::new(BIN)
+        .args([
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "kim",
+            "--token",
+            "t",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    while next(&mut lines).await["json"]["login_step"] != 3 {}
+    // kill -9: no graceful anything.
+    s.child.start_kill().unwrap();
+    s.child.wait().await.unwrap();
+    let v = next(&mut lines).await;
+    assert_eq!(v["cb"], "disconnect", "{v}");
+    let v = next(&mut lines).await;
+    assert_eq!(v["cb"], "auto_relogin", "{v}");
+    assert_eq!(
+        (
+            v["json"]["err_code"].as_u64(),
+            v["json"]["retrying"].as_bool()
+        ),
+        (Some(415), Some(true)),
+        "{v}"
+    );
+    // The server comes back on the same address.
+    let _s2 = serve(dir.path(), &["--listen", &s.client], &[]).await;
+    loop {
+        let v = next(&mut lines).await;
+        assert_eq!(v["cb"], "auto_relogin", "{v}");
+        if v["json"]["err_code"] == 200 {
+            assert_eq!(
+                (
+                    v["json"]["relogin"].as_bool(),
+                    v["json"]["retrying"].as_bool()
+                ),
+                (Some(true), Some(false))
+            );
+            break;
+        }
+        assert_eq!(v["json"]["retrying"], true, "{v}");
+    }
+}
+
+async fn next(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Value {
+    let l = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("a callback in time")
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&l).unwrap()
 }
