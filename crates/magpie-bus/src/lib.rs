@@ -13,12 +13,14 @@
 
 mod local;
 mod outbox;
+pub mod policy;
 
 pub use local::LocalRegistry;
 pub use outbox::{outbox, Closer, Delivery, Outbox, OutboxReceiver};
 
 use async_trait::async_trait;
 use magpie_proto::types::{Kickout, Presence};
+use policy::Rules;
 use std::sync::Arc;
 
 /// An account, scoped by app.
@@ -44,12 +46,19 @@ impl AccountKey {
 pub type ConnId = u64;
 
 /// The result of attaching a session.
-#[derive(Debug, Default)]
-pub struct Attached {
-    /// The account's other online devices, as the new device should see them.
-    pub others: Vec<Presence>,
-    /// How many old connections of the same device id were replaced.
-    pub replaced: usize,
+#[derive(Debug)]
+pub enum Attach {
+    /// Online.
+    Admitted {
+        /// The account's other online devices, as the new device should see them.
+        others: Vec<Presence>,
+        /// How many old connections of the same device id were replaced.
+        replaced: usize,
+        /// Devices kicked by the policy (reason 1).
+        kicked: Vec<Presence>,
+    },
+    /// The policy refuses the login (417); nothing changed.
+    Refused,
 }
 
 /// Which devices of an account a kick targets.
@@ -85,22 +94,34 @@ pub struct Kicked {
 #[async_trait]
 pub trait SessionRegistry: Send + Sync + 'static {
     /// Registers a logged-in connection and decides, atomically for the
-    /// account, what happens to the account's other connections.
+    /// account, what happens to the account's other connections under
+    /// `rules`: a connection of the same device id is replaced silently,
+    /// devices in the way are kicked (reason 1) or the login is refused, and
+    /// the remaining devices get a multispot notification (ImIn).
     async fn attach(
         &self,
         key: &AccountKey,
         conn: ConnId,
         presence: Presence,
         outbox: Outbox,
-    ) -> Attached;
-    /// Removes a connection. Returns false when it was not registered
+        rules: &Rules,
+    ) -> Attach;
+    /// Removes a connection; the remaining devices get a multispot
+    /// notification (ImOut). Returns false when it was not registered
     /// (already replaced or kicked).
     async fn detach(&self, key: &AccountKey, conn: ConnId) -> bool;
     /// The account's online devices.
     async fn online(&self, key: &AccountKey) -> Vec<Presence>;
-    /// Kicks devices of an account: each gets the kick-out push, then its
-    /// connection closes.
-    async fn kick(&self, key: &AccountKey, target: KickTarget, why: Kickout) -> Kicked;
+    /// Kicks devices of an account, never `except` (the kicker's own
+    /// connection): each gets the kick-out push, then its connection closes;
+    /// the remaining devices get a multispot notification (ImOut).
+    async fn kick(
+        &self,
+        key: &AccountKey,
+        target: KickTarget,
+        why: Kickout,
+        except: Option<ConnId>,
+    ) -> Kicked;
     /// Number of registered sessions on this node.
     fn session_count(&self) -> usize;
 }

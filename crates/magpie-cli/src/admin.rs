@@ -29,6 +29,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// The app's multi-device policy (applies to new logins).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// List the online devices of an account.
     Online {
         /// Account id.
@@ -48,6 +53,20 @@ enum AdminCommand {
         #[arg(long, default_value = "")]
         ext: String,
     },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Show the policy in force.
+    Get,
+    /// Set the policy: `single`, `desktop_mobile`, `all`, a JSON policy such as
+    /// '{"mode":"custom","rules":{...}}', or @FILE holding one.
+    Set {
+        /// The policy.
+        policy: String,
+    },
+    /// Return to the server's default policy.
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -231,6 +250,25 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 .await?
             }
         },
+        AdminCommand::Policy { command } => {
+            let path = "/magpie/v1/app/device_policy";
+            match command {
+                PolicyCommand::Get => s.json(Method::GET, path, None).await?,
+                PolicyCommand::Reset => s.json(Method::DELETE, path, None).await?,
+                PolicyCommand::Set { policy } => {
+                    let text = match policy.strip_prefix('@') {
+                        Some(file) => std::fs::read_to_string(file)?,
+                        None => policy,
+                    };
+                    let body: Value = if text.trim_start().starts_with('{') {
+                        serde_json::from_str(&text)?
+                    } else {
+                        serde_json::json!({"mode": text.trim()})
+                    };
+                    s.json(Method::PUT, path, Some(body)).await?
+                }
+            }
+        }
         AdminCommand::Online { accid } => {
             s.json(
                 Method::GET,

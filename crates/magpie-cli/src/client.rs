@@ -166,6 +166,11 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
             ["relogin"] => {
                 client.relogin().await;
             }
+            ["kick-other", ids @ ..] if !ids.is_empty() => {
+                client
+                    .kick_other_client(ids.iter().map(|s| s.to_string()).collect())
+                    .await;
+            }
             ["logout", t] => match logout_type::parse(t) {
                 Some(t) => {
                     client.logout(t).await;
@@ -178,7 +183,9 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
                     "unknown logout type {t:?}: use change_account, kickout, app_exit or relogin"
                 ),
             },
-            _ => eprintln!("unknown command {line:?}: use `logout TYPE`, `relogin` or `quit`"),
+            _ => eprintln!(
+                "unknown command {line:?}: use `logout TYPE`, `relogin`, `kick-other DEVICE_ID...` or `quit`"
+            ),
         }
     }
     if eof {

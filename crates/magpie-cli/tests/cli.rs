@@ -582,3 +582,101 @@ async fn next(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout
         .unwrap();
     serde_json::from_str(&l).unwrap()
 }
+
+#[tokio::test]
+async fn policy_kickout_multispot_and_kick_other_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let s = serve(dir.path(), &[], &[]).await;
+    let (_, out, _) = run(&["app", "create", "md", "--data-dir", d], &[], "").await;
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    run(
+        &["admin", "account", "create", "mo", "--token", "t"],
+        &env,
+        "",
+    )
+    .await;
+    let (code, out, _) = run(&["admin", "policy", "set", "desktop_mobile"], &env, "").await;
+    assert_eq!(
+        (code, &out[0]["data"]["policy"]["mode"]),
+        (0, &Value::from("desktop_mobile"))
+    );
+    let (_, out, _) = run(&["admin", "policy", "get"], &env, "").await;
+    assert_eq!(out[0]["data"]["policy"]["mode"], "desktop_mobile");
+    let (code, out, _) = run(&["admin", "policy", "set", "sometimes"], &env, "").await;
+    assert_eq!((code, out[0]["code"].as_u64()), (1, Some(414)));
+
+    let spawn = |dev: &str, ty: &str| {
+        Command::new(BIN)
+            .args([
+                "client",
+                "--server",
+                &s.client,
+                "--app-key",
+                &key,
+                "--account",
+                "mo",
+                "--token",
+                "t",
+                "--device-id",
+                dev,
+                "--client-type",
+                ty,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let mut pc = spawn("pc-1", "pc");
+    let mut pc_out = BufReader::new(pc.stdout.take().unwrap()).lines();
+    while next(&mut pc_out).await["json"]["login_step"] != 3 {}
+    let mut phone = spawn("phone-1", "android");
+    let mut phone_out = BufReader::new(phone.stdout.take().unwrap()).lines();
+    let step3 = loop {
+        let v = next(&mut phone_out).await;
+        if v["json"]["login_step"] == 3 {
+            break v;
+        }
+    };
+    assert_eq!(step3["json"]["other_clients_pres"][0]["device_id"], "pc-1");
+    let v = next(&mut pc_out).await;
+    assert_eq!(
+        (
+            v["cb"].as_str(),
+            v["json"]["multi_spot_notiy_type"].as_u64()
+        ),
+        (Some("multispot"), Some(2)),
+        "{v}"
+    );
+    assert_eq!(v["json"]["other_clients_pres"][0]["device_id"], "phone-1");
+    // The phone kicks the PC.
+    let mut stdin = phone.stdin.take().unwrap();
+    stdin.write_all(b"kick-other pc-1\n").await.unwrap();
+    let v = next(&mut phone_out).await;
+    assert_eq!(
+        v.to_string(),
+        r#"{"cb":"kickout_other_client","json":{"err_code":200,"device_ids":["pc-1"]}}"#
+    );
+    let v = next(&mut pc_out).await;
+    assert_eq!(
+        (
+            v["cb"].as_str(),
+            v["json"]["reason_code"].as_u64(),
+            v["json"]["client_type"].as_u64()
+        ),
+        (Some("kickout"), Some(3), Some(1)),
+        "{v}"
+    );
+    drop(stdin);
+    let v = next(&mut phone_out).await;
+    assert_eq!(v["cb"], "multispot", "the phone hears the PC leave: {v}");
+    assert_eq!(v["json"]["multi_spot_notiy_type"], 3);
+}

@@ -80,7 +80,12 @@ pub enum Event {
     MultiSpot(MultiSpot),
     /// A logout finished (nim_client_logout's callback).
     Logout(LogoutRes),
+    /// The result of kicking my other devices (nim_client_reg_kickout_other_client_cb).
+    KickOtherClient(KickOtherRes),
 }
+
+/// The result of `kick_other_client`: `{"err_code":200,"device_ids":[...]}`.
+pub type KickOtherRes = magpie_proto::frame::KickOtherAck;
 
 impl Event {
     /// The callback's name, as `magpie client` prints it.
@@ -92,6 +97,7 @@ impl Event {
             Event::Kickout(_) => "kickout",
             Event::MultiSpot(_) => "multispot",
             Event::Logout(_) => "logout",
+            Event::KickOtherClient(_) => "kickout_other_client",
         }
     }
 
@@ -103,6 +109,7 @@ impl Event {
             Event::Kickout(k) => serde_json::to_value(k),
             Event::MultiSpot(m) => serde_json::to_value(m),
             Event::Logout(l) => serde_json::to_value(l),
+            Event::KickOtherClient(k) => serde_json::to_value(k),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -126,6 +133,8 @@ pub enum CallbackKind {
     MultiSpot,
     /// Logout results.
     Logout,
+    /// Kick-other results.
+    KickOtherClient,
 }
 
 impl Event {
@@ -137,13 +146,14 @@ impl Event {
             Event::Kickout(_) => CallbackKind::Kickout,
             Event::MultiSpot(_) => CallbackKind::MultiSpot,
             Event::Logout(_) => CallbackKind::Logout,
+            Event::KickOtherClient(_) => CallbackKind::KickOtherClient,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 6],
+    slots: [RwLock<Option<Callback>>; 7],
     stream: broadcast::Sender<Event>,
 }
 

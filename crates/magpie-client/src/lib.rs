@@ -31,7 +31,7 @@ mod options;
 mod task;
 
 pub use error::ClientError;
-pub use event::{Callback, Event, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
+pub use event::{Callback, Event, KickOtherRes, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
 pub use link::{LinkError, SDK_VERSION};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
 
@@ -90,6 +90,7 @@ pub(crate) enum Command {
     Login(LoginCmd, oneshot::Sender<LoginRes>),
     Relogin(Option<String>, oneshot::Sender<LoginRes>),
     Logout(u32, oneshot::Sender<LogoutRes>),
+    KickOther(Vec<String>, oneshot::Sender<KickOtherRes>),
     Cleanup(oneshot::Sender<Result<(), &'static str>>),
 }
 
@@ -321,6 +322,17 @@ impl Client {
             })
     }
 
+    /// NIM's kick_other_client: kicks other devices of my account by device
+    /// id (they get reason 3). Also reported to the kick-other callback.
+    pub async fn kick_other_client(&self, device_ids: Vec<String>) -> KickOtherRes {
+        self.ask(|r| Command::KickOther(device_ids, r))
+            .await
+            .unwrap_or(KickOtherRes {
+                err_code: ResCode::LOCAL_INIT_UNDONE,
+                device_ids: Vec::new(),
+            })
+    }
+
     /// The current login state.
     pub fn login_state(&self) -> LoginState {
         self.inner.status.borrow().state
@@ -446,6 +458,18 @@ impl Client {
         );
     }
 
+    /// Kick-other results (nim_client_reg_kickout_other_client_cb).
+    pub fn on_kickout_other_client(&self, f: impl Fn(&KickOtherRes) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::KickOtherClient,
+            Arc::new(move |e| {
+                if let Event::KickOtherClient(k) = e {
+                    f(k)
+                }
+            }),
+        );
+    }
+
     /// One callback for every event, replacing all the others.
     pub fn on_every_event(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
         let f: Callback = Arc::new(f);
@@ -456,6 +480,7 @@ impl Client {
             CallbackKind::Kickout,
             CallbackKind::MultiSpot,
             CallbackKind::Logout,
+            CallbackKind::KickOtherClient,
         ] {
             self.set(k, f.clone());
         }

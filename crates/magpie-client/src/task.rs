@@ -10,18 +10,18 @@
 
 use crate::cache::{self, Cache, LoginRecord};
 use crate::connect::Tls;
-use crate::event::{Callbacks, Event, LoginRes, LogoutRes};
+use crate::event::{Callbacks, Event, KickOtherRes, LoginRes, LogoutRes};
 use crate::link::{Link, LinkError, SDK_VERSION};
 use crate::options::{ClientOptions, LoginParams, Proxy};
 use crate::{Command, LoginState, Status};
-use magpie_proto::frame::{LoginRequest, LogoutRequest};
+use magpie_proto::frame::{KickOtherRequest, LoginRequest, LogoutRequest};
 use magpie_proto::types::login_step;
 use magpie_proto::{ClientFrame, ResCode, ServerFrame};
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// The credentials of the current session, kept for re-login.
@@ -207,7 +207,20 @@ impl ConnectionTask {
                 let _ = reply.send(Ok(()));
                 return None;
             }
+            Command::KickOther(_, reply) => {
+                self.kick_other_offline(reply);
+                idle()
+            }
         })
+    }
+
+    fn kick_other_offline(&self, reply: oneshot::Sender<KickOtherRes>) {
+        let res = KickOtherRes {
+            err_code: ResCode::LOCAL_LOGIN_UNDONE,
+            device_ids: Vec::new(),
+        };
+        self.emit(Event::KickOtherClient(res.clone()));
+        let _ = reply.send(res);
     }
 
     async fn reconnecting_command(
@@ -243,6 +256,10 @@ impl ConnectionTask {
                 let _ = reply.send(Err("a session is re-logging in; log out first"));
                 Phase::Reconnecting { attempt, at }
             }
+            Command::KickOther(_, reply) => {
+                self.kick_other_offline(reply);
+                Phase::Reconnecting { attempt, at }
+            }
         })
     }
 
@@ -255,7 +272,11 @@ impl ConnectionTask {
         let ping_every = server_hb.min(dead_after / 3);
         let mut next_ping = Instant::now() + ping_every;
         let mut dead_at = Instant::now() + dead_after;
+        // Kick-other requests waiting for their answer: (seq, deadline, reply).
+        let mut pending: Vec<(u32, Instant, oneshot::Sender<KickOtherRes>)> = Vec::new();
+        let far = Instant::now() + Duration::from_secs(86_400);
         let end = loop {
+            let next_expiry = pending.iter().map(|p| p.1).min().unwrap_or(far);
             tokio::select! {
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else { break None };
@@ -279,6 +300,25 @@ impl ConnectionTask {
                         Command::Cleanup(reply) => {
                             let _ = reply.send(Err("logged in; log out and wait for the logout callback first"));
                         }
+                        Command::KickOther(ids, reply) => {
+                            let seq = link.next_seq();
+                            let frame = ClientFrame::KickOther { seq, body: KickOtherRequest { device_ids: ids } };
+                            if link.send(&frame).await.is_err() {
+                                let _ = reply.send(KickOtherRes { err_code: ResCode::CONNECTION_ERROR, device_ids: Vec::new() });
+                                break Some(());
+                            }
+                            pending.push((seq, Instant::now() + self.options.request_timeout, reply));
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(next_expiry) => {
+                    let now = Instant::now();
+                    let (late, keep): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.1 <= now);
+                    pending = keep;
+                    for (_, _, reply) in late {
+                        let res = KickOtherRes { err_code: ResCode::TIMEOUT, device_ids: Vec::new() };
+                        self.emit(Event::KickOtherClient(res.clone()));
+                        let _ = reply.send(res);
                     }
                 }
                 f = link.recv() => match f {
@@ -292,6 +332,24 @@ impl ConnectionTask {
                                 return Phase::Kicked;
                             }
                             ServerFrame::MultiSpot { body } => self.emit(Event::MultiSpot(body)),
+                            ServerFrame::KickOtherAck { seq, body } => {
+                                if let Some(i) = pending.iter().position(|p| p.0 == seq) {
+                                    let (_, _, reply) = pending.swap_remove(i);
+                                    self.emit(Event::KickOtherClient(body.clone()));
+                                    let _ = reply.send(body);
+                                }
+                            }
+                            ServerFrame::Error { body, .. } if body.fatal && body.code == ResCode::EXIST => {
+                                // The same device logged in on another connection: that
+                                // one is the device now; this instance stops for good.
+                                link.close().await;
+                                self.set_state(LoginState::Unlogin);
+                                self.emit(Event::Disconnect);
+                                let res = LoginRes::failed(ResCode::EXIST, login_step::LOGIN, true)
+                                    .with_desc(body.desc);
+                                self.emit(Event::AutoRelogin(res));
+                                return Phase::Idle;
+                            }
                             ServerFrame::Error { body, .. } if body.fatal => {
                                 tracing::info!(code = %body.code, desc = %body.desc, "server ended the session");
                                 break Some(());

@@ -220,6 +220,10 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             empty(&raw)?;
             ClientFrame::Ping { seq }
         }
+        op::KICK_OTHER => ClientFrame::KickOther {
+            seq,
+            body: json(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -254,6 +258,10 @@ pub fn decode_server(buf: &[u8], max_frame: u32) -> Result<Decoded<ServerFrame>,
             empty(&raw)?;
             ServerFrame::Pong { seq }
         }
+        op::KICK_OTHER_ACK => ServerFrame::KickOtherAck {
+            seq,
+            body: json(&raw)?,
+        },
         op::KICKOUT => ServerFrame::Kickout { body: json(&raw)? },
         op::MULTISPOT => ServerFrame::MultiSpot { body: json(&raw)? },
         op::ERROR => ServerFrame::Error {
@@ -311,6 +319,7 @@ pub fn encode_client(
         ClientFrame::Login { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Logout { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Ping { .. } => put::<()>(out, op, seq, None, max_frame),
+        ClientFrame::KickOther { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 
@@ -326,6 +335,7 @@ pub fn encode_server(
         ServerFrame::LoginAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::LogoutAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Pong { .. } => put::<()>(out, op, seq, None, max_frame),
+        ServerFrame::KickOtherAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Kickout { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::MultiSpot { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Error { body, .. } => put(out, op, seq, Some(body), max_frame),
@@ -411,6 +421,12 @@ mod tests {
                 body: LogoutRequest { logout_type: t }
             }),
             any::<u32>().prop_map(|seq| ClientFrame::Ping { seq }),
+            (any::<u32>(), prop::collection::vec(s(), 0..4)).prop_map(|(seq, ids)| {
+                ClientFrame::KickOther {
+                    seq,
+                    body: KickOtherRequest { device_ids: ids },
+                }
+            }),
         ]
     }
 
@@ -455,6 +471,15 @@ mod tests {
                 body: CodeAck { code: ResCode(c) }
             }),
             any::<u32>().prop_map(|seq| ServerFrame::Pong { seq }),
+            (any::<u32>(), any::<u32>(), prop::collection::vec(s(), 0..4)).prop_map(
+                |(seq, c, ids)| ServerFrame::KickOtherAck {
+                    seq,
+                    body: KickOtherAck {
+                        err_code: ResCode(c),
+                        device_ids: ids,
+                    },
+                }
+            ),
             (any::<u32>(), any::<u32>(), s(), any::<u32>()).prop_map(|(t, r, d, c)| {
                 ServerFrame::Kickout {
                     body: Kickout {

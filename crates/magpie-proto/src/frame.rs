@@ -17,6 +17,8 @@ pub mod op {
     pub const LOGOUT: u8 = 0x03;
     /// Client heartbeat.
     pub const PING: u8 = 0x04;
+    /// Kick other devices of my account.
+    pub const KICK_OTHER: u8 = 0x05;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -25,6 +27,8 @@ pub mod op {
     pub const LOGOUT_ACK: u8 = 0x83;
     /// Server answer to PING.
     pub const PONG: u8 = 0x84;
+    /// Server answer to KICK_OTHER.
+    pub const KICK_OTHER_ACK: u8 = 0x85;
     /// Push: this device was kicked out.
     pub const KICKOUT: u8 = 0xA0;
     /// Push: another device of the account came or went.
@@ -119,6 +123,22 @@ pub struct LogoutRequest {
     pub logout_type: u32,
 }
 
+/// Kick other devices of my account (NIM's kick_other_client).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KickOtherRequest {
+    /// Device ids to kick.
+    pub device_ids: Vec<String>,
+}
+
+/// The answer to a kick-other request: `{"err_code":200,"device_ids":[...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KickOtherAck {
+    /// NIM result code.
+    pub err_code: ResCode,
+    /// The devices that were kicked.
+    pub device_ids: Vec<String>,
+}
+
 /// A result carrying only a code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeAck {
@@ -168,6 +188,13 @@ pub enum ClientFrame {
         /// Sequence number.
         seq: u32,
     },
+    /// Kick other devices of my account.
+    KickOther {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: KickOtherRequest,
+    },
 }
 
 impl ClientFrame {
@@ -177,7 +204,8 @@ impl ClientFrame {
             ClientFrame::Hello { seq, .. }
             | ClientFrame::Login { seq, .. }
             | ClientFrame::Logout { seq, .. }
-            | ClientFrame::Ping { seq } => *seq,
+            | ClientFrame::Ping { seq }
+            | ClientFrame::KickOther { seq, .. } => *seq,
         }
     }
 
@@ -188,6 +216,7 @@ impl ClientFrame {
             ClientFrame::Login { .. } => op::LOGIN,
             ClientFrame::Logout { .. } => op::LOGOUT,
             ClientFrame::Ping { .. } => op::PING,
+            ClientFrame::KickOther { .. } => op::KICK_OTHER,
         }
     }
 }
@@ -222,6 +251,13 @@ pub enum ServerFrame {
         /// Sequence number of the ping.
         seq: u32,
     },
+    /// Answer to a kick-other request.
+    KickOtherAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: KickOtherAck,
+    },
     /// Push: this device was kicked; the server closes after it.
     Kickout {
         /// Body.
@@ -249,6 +285,7 @@ impl ServerFrame {
             | ServerFrame::LoginAck { seq, .. }
             | ServerFrame::LogoutAck { seq, .. }
             | ServerFrame::Pong { seq }
+            | ServerFrame::KickOtherAck { seq, .. }
             | ServerFrame::Error { seq, .. } => *seq,
             ServerFrame::Kickout { .. } | ServerFrame::MultiSpot { .. } => 0,
         }
@@ -261,6 +298,7 @@ impl ServerFrame {
             ServerFrame::LoginAck { .. } => op::LOGIN_ACK,
             ServerFrame::LogoutAck { .. } => op::LOGOUT_ACK,
             ServerFrame::Pong { .. } => op::PONG,
+            ServerFrame::KickOtherAck { .. } => op::KICK_OTHER_ACK,
             ServerFrame::Kickout { .. } => op::KICKOUT,
             ServerFrame::MultiSpot { .. } => op::MULTISPOT,
             ServerFrame::Error { .. } => op::ERROR,

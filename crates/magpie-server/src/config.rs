@@ -2,6 +2,7 @@
 //! environment variables (nested keys joined by `__`, for example
 //! `MAGPIE_LOGIN_LIMITS__PER_ACCOUNT_BURST=20`), then command-line flags.
 
+use magpie_bus::policy::Policy;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,9 @@ pub struct ServerConfig {
     pub login_limits: LoginLimits,
     /// Admin API settings.
     pub admin: AdminConfig,
+    /// Multi-device policy of apps that have none of their own:
+    /// `{ mode = "single" | "desktop_mobile" | "all" }`, or `mode = "custom"` with `rules`.
+    pub default_device_policy: Policy,
     /// TLS for the client listener; when set, clients must connect with TLS.
     pub tls: Option<TlsConfig>,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
@@ -94,6 +98,7 @@ impl Default for ServerConfig {
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
             tls: None,
+            default_device_policy: Policy::default(),
             log: "info".into(),
         }
     }
@@ -135,6 +140,7 @@ const FIELDS: &[&str] = &[
     "login_limits",
     "admin",
     "tls",
+    "default_device_policy",
     "log",
 ];
 
@@ -192,6 +198,9 @@ impl ServerConfig {
         {
             return bad("an enabled login limit needs a burst of at least 1");
         }
+        self.default_device_policy
+            .validate()
+            .map_err(|e| ConfigError(format!("default_device_policy: {e}")))?;
         if self.admin.checksum_window_secs == 0 {
             return bad("admin.checksum_window_secs must be positive");
         }

@@ -6,10 +6,12 @@
 
 use crate::login::authenticate;
 use crate::state::Shared;
-use magpie_bus::{outbox, AccountKey, ConnId, Delivery, OutboxReceiver};
+use magpie_bus::{outbox, AccountKey, Attach, ConnId, Delivery, KickTarget, OutboxReceiver};
 use magpie_proto::codec::{decode_client, encode_server};
-use magpie_proto::frame::{CodeAck, ErrorBody, Hello, HelloAck, LoginAck, LoginRequest};
-use magpie_proto::types::{logout_type, Presence};
+use magpie_proto::frame::{
+    CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginAck, LoginRequest,
+};
+use magpie_proto::types::{kick_reason, logout_type, Kickout, Presence};
 use magpie_proto::{
     ClientFrame, Decoded, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
@@ -33,6 +35,8 @@ enum Flow {
 
 struct Session {
     key: AccountKey,
+    /// This device's client type and custom client type.
+    me: (u32, u32),
 }
 
 struct Conn<S> {
@@ -200,7 +204,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 Flow::Close
             }
             Delivery::Replaced => {
+                // Another connection of this same device took over. Say so,
+                // so a second instance sharing the device id stops instead
+                // of fighting over the session.
                 self.session = None;
+                let body = ErrorBody {
+                    code: ResCode::EXIST,
+                    desc: "replaced by a newer connection of the same device".into(),
+                    fatal: true,
+                };
+                self.send(&ServerFrame::Error { seq: 0, body }).await;
                 Flow::Close
             }
         }
@@ -231,6 +244,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             }
             ClientFrame::Ping { seq } => self.send(&ServerFrame::Pong { seq }).await,
             ClientFrame::Login { seq, body } => self.login(seq, body).await,
+            ClientFrame::KickOther { seq, body } => self.kick_other(seq, body).await,
             ClientFrame::Logout { seq, body } => {
                 if !logout_type::is_valid(body.logout_type) {
                     let body = CodeAck {
@@ -264,6 +278,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         } else {
             Flow::Close
         }
+    }
+
+    async fn kick_other(&mut self, seq: u32, req: KickOtherRequest) -> bool {
+        let answer = |err_code, device_ids| ServerFrame::KickOtherAck {
+            seq,
+            body: KickOtherAck {
+                err_code,
+                device_ids,
+            },
+        };
+        let Some(s) = &self.session else {
+            return self.send(&answer(ResCode::INVALID, Vec::new())).await;
+        };
+        if req.device_ids.is_empty() || req.device_ids.len() > 20 {
+            return self
+                .send(&answer(ResCode::PARAMETER_ERROR, Vec::new()))
+                .await;
+        }
+        let why = Kickout {
+            client_type: s.me.0,
+            reason_code: kick_reason::BY_SELF_OTHER_CLIENT,
+            reason_description: "kicked by another device of this account".into(),
+            custom_client_type: s.me.1,
+        };
+        let kicked = self
+            .shared
+            .registry
+            .kick(
+                &s.key,
+                KickTarget::Devices(req.device_ids),
+                why,
+                Some(self.id),
+            )
+            .await;
+        let ids = kicked
+            .kicked
+            .into_iter()
+            .map(|k| k.presence.device_id)
+            .collect();
+        self.send(&answer(ResCode::SUCCESS, ids)).await
     }
 
     async fn hello(&mut self, seq: u32, h: Hello) -> Flow {
@@ -325,13 +379,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             custom_tag: req.custom_tag,
             custom_client_type: req.custom_client_type,
         };
+        let me = (presence.client_type, presence.custom_client_type);
         let attached = self
             .shared
             .registry
-            .attach(&key, self.id, presence, self.outbox.clone())
+            .attach(&key, self.id, presence, self.outbox.clone(), &app.rules)
             .await;
-        tracing::debug!(peer = %self.peer, account = %key.accid, others = attached.others.len(), "login");
-        self.session = Some(Session { key });
-        self.send(&ack(ResCode::SUCCESS, "", attached.others)).await
+        let Attach::Admitted { others, kicked, .. } = attached else {
+            let f = ack(
+                ResCode::EXIST,
+                "the multi-device policy allows no further device now",
+                Vec::new(),
+            );
+            return self.send(&f).await;
+        };
+        tracing::debug!(peer = %self.peer, account = %key.accid, others = others.len(), kicked = kicked.len(), "login");
+        self.session = Some(Session { key, me });
+        self.send(&ack(ResCode::SUCCESS, "", others)).await
     }
 }

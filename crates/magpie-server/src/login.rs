@@ -1,10 +1,11 @@
 //! Login verification: parameters, rate limits, app, account, token, block.
 
+use crate::state::AppCtx;
 use crate::state::Shared;
 use magpie_proto::frame::LoginRequest;
 use magpie_proto::types::{auth_type, client_type};
 use magpie_proto::ResCode;
-use magpie_store::{App, TokenHash};
+use magpie_store::TokenHash;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -80,7 +81,7 @@ pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
     ip: IpAddr,
-) -> Result<(Arc<App>, String), Refusal> {
+) -> Result<(Arc<AppCtx>, String), Refusal> {
     check_params(r)?;
     let now = Instant::now();
     if !shared.ip_limiter.check(&ip, now) {

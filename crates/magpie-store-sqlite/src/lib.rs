@@ -21,7 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The migrations, in order. Index + 1 is the schema version they lead to.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_device_policy.sql"),
+];
 
 const READERS: usize = 4;
 
@@ -132,6 +135,7 @@ fn app_row(r: &Row<'_>) -> rusqlite::Result<App> {
         app_secret: r.get(2)?,
         name: r.get(3)?,
         created_at: r.get(4)?,
+        device_policy: r.get(5)?,
     })
 }
 
@@ -198,6 +202,7 @@ impl Store for SqliteStore {
                 app_secret: secret,
                 name,
                 created_at: now,
+                device_policy: None,
             })
         })
         .await
@@ -207,7 +212,7 @@ impl Store for SqliteStore {
         let key = app_key.to_owned();
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT id, app_key, app_secret, name, created_at FROM apps WHERE app_key = ?1",
+                "SELECT id, app_key, app_secret, name, created_at, device_policy FROM apps WHERE app_key = ?1",
             )?
             .query_row([key], app_row)
             .optional()
@@ -218,10 +223,22 @@ impl Store for SqliteStore {
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
         self.read(|c| {
             let mut s = c.prepare_cached(
-                "SELECT id, app_key, app_secret, name, created_at FROM apps ORDER BY id",
+                "SELECT id, app_key, app_secret, name, created_at, device_policy FROM apps ORDER BY id",
             )?;
             let rows = s.query_map([], app_row)?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()> {
+        let policy = policy.map(str::to_owned);
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("UPDATE apps SET device_policy = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![app_id, policy]))
+                .map_err(StoreError::backend)?;
+            changed_one(n)
         })
         .await
     }

@@ -134,6 +134,41 @@ pub async fn profile_patch_changes_only_named_fields(s: &dyn Store) {
     ));
 }
 
+/// An app's device policy is stored, read back and reset.
+pub async fn device_policy_is_stored_per_app(s: &dyn Store) {
+    let a = s.create_app("a", "ka", "sa").await.unwrap();
+    let b = s.create_app("b", "kb", "sb").await.unwrap();
+    assert_eq!(
+        s.app_by_key("ka").await.unwrap().unwrap().device_policy,
+        None
+    );
+    s.set_device_policy(a.id, Some(r#"{"mode":"single"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.app_by_key("ka")
+            .await
+            .unwrap()
+            .unwrap()
+            .device_policy
+            .as_deref(),
+        Some(r#"{"mode":"single"}"#)
+    );
+    assert_eq!(
+        s.app_by_key("kb").await.unwrap().unwrap().device_policy,
+        None
+    );
+    s.set_device_policy(a.id, None).await.unwrap();
+    assert_eq!(
+        s.app_by_key("ka").await.unwrap().unwrap().device_policy,
+        None
+    );
+    assert!(matches!(
+        s.set_device_policy(b.id + 100, Some("{}")).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 /// Expands to one `#[tokio::test]` per conformance check. `$make` is an
 /// expression whose value is `(impl Deref<Target = dyn Store>-like store, guard)`:
 /// an `async` block returning `(Arc<dyn Store>, G)`, where the guard `G` keeps
@@ -147,7 +182,8 @@ macro_rules! store_conformance_suite {
             duplicate_account_conflicts,
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
-            profile_patch_changes_only_named_fields
+            profile_patch_changes_only_named_fields,
+            device_policy_is_stored_per_app
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -51,6 +51,9 @@ pub trait Store: Send + Sync + 'static {
     async fn app_by_key(&self, app_key: &str) -> StoreResult<Option<App>>;
     /// Lists all apps, oldest first.
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    /// Sets (or, with `None`, resets) an app's multi-device policy JSON.
+    /// `NotFound` if there is no such app.
+    async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()>;
     /// Creates an account in an app. `Conflict` if the accid exists in that app.
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account>;
     /// Finds an account of an app.

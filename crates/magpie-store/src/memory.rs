@@ -37,6 +37,7 @@ impl Store for MemoryStore {
             app_secret: app_secret.to_owned(),
             name: name.to_owned(),
             created_at: now_ms(),
+            device_policy: None,
         };
         g.apps.push(app.clone());
         Ok(app)
@@ -54,6 +55,17 @@ impl Store for MemoryStore {
 
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
         Ok(self.inner.lock().apps.clone())
+    }
+
+    async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let app = g
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .ok_or(StoreError::NotFound)?;
+        app.device_policy = policy.map(str::to_owned);
+        Ok(())
     }
 
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account> {

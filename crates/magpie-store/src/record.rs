@@ -13,6 +13,8 @@ pub struct App {
     pub name: String,
     /// Creation time, ms.
     pub created_at: i64,
+    /// Multi-device policy as JSON; `None` means the server's default.
+    pub device_policy: Option<String>,
 }
 
 /// The fields of a new account.

@@ -254,8 +254,9 @@ async fn cleanup_waits_for_logout_then_leaves_no_thread_or_socket() {
     let app = s.app("a").await;
     s.account(&app, "hal", "t").await;
     let c = TestClient::new(s.options());
-    assert!(c.client.live_threads() >= 1, "the SDK runs its own threads");
     assert!(c.login(&app, "hal", "t").await.is_success());
+    // The login ran on the SDK's own worker thread, so it has started.
+    assert!(c.client.live_threads() >= 1, "the SDK runs its own threads");
     assert!(matches!(
         c.client.cleanup().await,
         Err(ClientError::SessionActive(_))

@@ -47,6 +47,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/im/v2/accounts/{account_id}/actions/kick", post(v2::kick))
         .route("/magpie/v1/accounts/{account_id}/online", get(v2::online))
+        .route(
+            "/magpie/v1/app/device_policy",
+            get(v2::get_policy)
+                .put(v2::set_policy)
+                .delete(v2::reset_policy),
+        )
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::require_checksum,

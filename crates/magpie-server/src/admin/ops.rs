@@ -207,7 +207,7 @@ pub async fn set_blocked(
         let key = AccountKey::new(app.id, &accid);
         let k = shared
             .registry
-            .kick(&key, KickTarget::All, server_kick(ext))
+            .kick(&key, KickTarget::All, server_kick(ext), None)
             .await;
         tracing::info!(account = %accid, kicked = k.kicked.len(), "blocked and kicked");
     }
@@ -224,5 +224,8 @@ pub async fn kick(
 ) -> Result<Kicked, OpError> {
     let acct = get(shared, app, raw_accid).await?;
     let key = AccountKey::new(app.id, &acct.accid);
-    Ok(shared.registry.kick(&key, target, server_kick(ext)).await)
+    Ok(shared
+        .registry
+        .kick(&key, target, server_kick(ext), None)
+        .await)
 }

@@ -2,11 +2,12 @@
 
 use super::error::{ApiError, Flavor};
 use super::ops;
+use crate::state::AppCtx;
 use crate::state::Shared;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
 use axum::{Extension, Form, Json};
-use magpie_store::{AccountPatch, App};
+use magpie_store::AccountPatch;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -56,7 +57,7 @@ fn gender(g: Option<String>) -> Result<Option<i32>, ApiError> {
 
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     f: Result<Form<CreateForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;
@@ -88,7 +89,7 @@ pub struct UpdateForm {
 
 pub(super) async fn update(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     f: Result<Form<UpdateForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;
@@ -107,7 +108,7 @@ pub struct AccidForm {
 
 pub(super) async fn refresh_token(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     f: Result<Form<AccidForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;
@@ -130,7 +131,7 @@ pub struct BlockForm {
 
 pub(super) async fn block(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     f: Result<Form<BlockForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;
@@ -148,7 +149,7 @@ pub(super) async fn block(
 
 pub(super) async fn unblock(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     f: Result<Form<AccidForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;

@@ -2,12 +2,14 @@
 
 use super::error::{ApiError, Flavor};
 use super::ops;
+use crate::state::AppCtx;
 use crate::state::Shared;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
+use magpie_bus::policy::Policy;
 use magpie_bus::{AccountKey, KickTarget};
-use magpie_store::{Account, AccountPatch, App};
+use magpie_store::{Account, AccountPatch};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -69,7 +71,7 @@ fn user_information(a: &Account) -> Value {
 
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     b: Result<Json<CreateBody>, JsonRejection>,
 ) -> Reply {
     let b = body(b)?;
@@ -103,7 +105,7 @@ pub(super) async fn create(
 
 pub(super) async fn get(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
 ) -> Reply {
     let a = ops::get(&shared, &app, &account_id).await.map_err(v2)?;
@@ -118,7 +120,7 @@ pub(super) async fn get(
 
 pub(super) async fn refresh_token(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
 ) -> Reply {
     let (accid, token) = ops::refresh_token(&shared, &app, &account_id)
@@ -139,7 +141,7 @@ pub struct DisableBody {
 
 pub(super) async fn disable(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
     b: Result<Json<DisableBody>, JsonRejection>,
 ) -> Reply {
@@ -164,7 +166,7 @@ pub struct KickBody {
 
 pub(super) async fn kick(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
     b: Result<Json<KickBody>, JsonRejection>,
 ) -> Reply {
@@ -207,7 +209,7 @@ pub(super) async fn kick(
 /// Magpie addition: the online devices of an account.
 pub(super) async fn online(
     State(shared): State<Arc<Shared>>,
-    Extension(app): Extension<Arc<App>>,
+    Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
 ) -> Reply {
     let a = ops::get(&shared, &app, &account_id).await.map_err(v2)?;
@@ -216,4 +218,59 @@ pub(super) async fn online(
         .online(&AccountKey::new(app.id, &a.accid))
         .await;
     success(json!({"account_id": a.accid, "clients": clients}))
+}
+
+fn policy_data(ctx: &AppCtx) -> Value {
+    json!({"policy": ctx.policy, "default": ctx.default_policy})
+}
+
+/// Magpie addition: the app's multi-device policy.
+pub(super) async fn get_policy(Extension(app): Extension<Arc<AppCtx>>) -> Reply {
+    success(policy_data(&app))
+}
+
+async fn store_policy(shared: &Shared, app: &AppCtx, json: Option<String>) -> Reply {
+    let internal = |e: magpie_store::StoreError| {
+        tracing::error!(error = %e, "storing a device policy failed");
+        ApiError {
+            flavor: Flavor::V2,
+            code: 500,
+            msg: "internal error".into(),
+        }
+    };
+    shared
+        .store
+        .set_device_policy(app.id, json.as_deref())
+        .await
+        .map_err(internal)?;
+    let fresh = shared
+        .store
+        .app_by_key(&app.app_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(magpie_store::StoreError::NotFound))?;
+    let ctx = shared.cache_app(fresh);
+    tracing::info!(app = %ctx.app_key, policy = ?ctx.policy, "device policy changed");
+    success(policy_data(&ctx))
+}
+
+/// Magpie addition: sets the app's multi-device policy (new logins only).
+pub(super) async fn set_policy(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<Policy>, JsonRejection>,
+) -> Reply {
+    let p = body(b)?;
+    p.validate()
+        .map_err(|e| v2(ops::OpError::param(format!("invalid policy: {e}"))))?;
+    let json = serde_json::to_string(&p).expect("policies serialise");
+    store_policy(&shared, &app, Some(json)).await
+}
+
+/// Magpie addition: returns the app to the server's default policy.
+pub(super) async fn reset_policy(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+) -> Reply {
+    store_policy(&shared, &app, None).await
 }
