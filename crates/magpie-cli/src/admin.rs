@@ -29,6 +29,16 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Compute tokens as an app server does (no call to the server).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Which auth types the app accepts, and its third-party login callback.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// The app's multi-device policy (applies to new logins).
     Policy {
         #[command(subcommand)]
@@ -53,6 +63,34 @@ enum AdminCommand {
         #[arg(long, default_value = "")]
         ext: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// A dynamic token (auth type 1): base64 of {signature, curTime, ttl}.
+    Dynamic {
+        /// Account id.
+        accid: String,
+        /// Validity in seconds.
+        #[arg(long, default_value_t = 600)]
+        ttl: u64,
+        /// Print the token alone (for --token-command).
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Show the settings in force.
+    Get,
+    /// Set them: JSON such as '{"auth_types":[0,1,2],"callback":{"url":"https://...","timeout_ms":3000,"fail_open":false}}', or @FILE.
+    Set {
+        /// The settings.
+        settings: String,
+    },
+    /// Return to the defaults (auth types 0 and 1, no callback).
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -250,6 +288,34 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 .await?
             }
         },
+        AdminCommand::Token {
+            command: TokenCommand::Dynamic { accid, ttl, raw },
+        } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
+            let token = magpie_server::dynamic::make(&s.key, &s.secret, &accid, now, ttl);
+            if raw {
+                println!("{token}");
+                return Ok(());
+            }
+            serde_json::json!({"code": 200, "accid": accid, "token": token, "cur_time": now, "ttl": ttl})
+        }
+        AdminCommand::Auth { command } => {
+            let path = "/magpie/v1/app/login_auth";
+            match command {
+                AuthCommand::Get => s.json(Method::GET, path, None).await?,
+                AuthCommand::Reset => s.json(Method::DELETE, path, None).await?,
+                AuthCommand::Set { settings } => {
+                    let text = match settings.strip_prefix('@') {
+                        Some(file) => std::fs::read_to_string(file)?,
+                        None => settings,
+                    };
+                    let body: Value = serde_json::from_str(&text)?;
+                    s.json(Method::PUT, path, Some(body)).await?
+                }
+            }
+        }
         AdminCommand::Policy { command } => {
             let path = "/magpie/v1/app/device_policy";
             match command {

@@ -18,9 +18,19 @@ pub struct ClientArgs {
     /// Account id.
     #[arg(long)]
     account: String,
-    /// Token.
-    #[arg(long, env = "MAGPIE_TOKEN", hide_env_values = true)]
+    /// Token (for auth types 1 and 2 it may come from --token-command instead).
+    #[arg(long, env = "MAGPIE_TOKEN", hide_env_values = true, default_value = "")]
     token: String,
+    /// NIMAuthType: 0 static token, 1 dynamic token, 2 third-party callback.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=2))]
+    auth_type: u32,
+    /// A shell command printing a fresh token; run before every login and
+    /// automatic re-login when --auth-type is 1 or 2.
+    #[arg(long)]
+    token_command: Option<String>,
+    /// login_ex for the third-party callback (auth type 2).
+    #[arg(long, default_value = "")]
+    login_ext: String,
     /// Client type: a NIM number or pc, mac, web, android, ios, winphone, harmony.
     #[arg(long, default_value = "pc", value_parser = parse_client_type)]
     client_type: u32,
@@ -43,6 +53,28 @@ pub struct ClientArgs {
     /// PEM file of the CA to trust instead of the system roots (implies --tls).
     #[arg(long)]
     ca: Option<std::path::PathBuf>,
+}
+
+/// Runs `sh -c CMD`; its trimmed standard output is the token.
+fn run_token_command(cmd: &str) -> Option<String> {
+    match std::process::Command::new("sh").arg("-c").arg(cmd).output() {
+        Ok(out) if out.status.success() => {
+            let t = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            (!t.is_empty()).then_some(t)
+        }
+        Ok(out) => {
+            eprintln!(
+                "token command failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("token command could not run: {e}");
+            None
+        }
+    }
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
@@ -147,9 +179,13 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     if let Some(p) = a.proxy {
         client.set_proxy(p.kind, &p.host, p.port, &p.user, &p.password)?;
     }
+    if let Some(cmd) = a.token_command.clone() {
+        client.set_token_provider(move |_| run_token_command(&cmd));
+    }
     let params = LoginParams {
         custom_tag: a.custom_tag,
-        ..Default::default()
+        auth_type: a.auth_type,
+        login_ex: a.login_ext,
     };
     client.login(&a.app_key, &a.account, &a.token, params).await;
 

@@ -680,3 +680,75 @@ async fn policy_kickout_multispot_and_kick_other_through_the_cli() {
     assert_eq!(v["cb"], "multispot", "the phone hears the PC leave: {v}");
     assert_eq!(v["json"]["multi_spot_notiy_type"], 3);
 }
+
+#[tokio::test]
+async fn dynamic_tokens_from_a_token_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let s = serve(dir.path(), &[], &[]).await;
+    let (_, out, _) = run(&["app", "create", "dy", "--data-dir", d], &[], "").await;
+    let key = out[0]["app_key"].as_str().unwrap().to_owned();
+    let secret = out[0]["app_secret"].as_str().unwrap().to_owned();
+    let env = [
+        ("MAGPIE_ADMIN_URL", s.admin.as_str()),
+        ("MAGPIE_APP_KEY", key.as_str()),
+        ("MAGPIE_APP_SECRET", secret.as_str()),
+    ];
+    run(
+        &["admin", "account", "create", "dora", "--token", "static"],
+        &env,
+        "",
+    )
+    .await;
+    let (code, out, _) = run(
+        &["admin", "token", "dynamic", "dora", "--ttl", "60"],
+        &env,
+        "",
+    )
+    .await;
+    assert_eq!((code, out[0]["ttl"].as_u64()), (0, Some(60)));
+    assert!(!out[0]["token"].as_str().unwrap().is_empty());
+    // The client runs the command before each login: `magpie admin token dynamic --raw`.
+    let cmd = format!("{BIN} admin token dynamic dora --ttl 60 --raw");
+    let (code, out, err) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "dora",
+            "--auth-type",
+            "1",
+            "--token-command",
+            &cmd,
+        ],
+        &env,
+        "",
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out[3]["json"]["err_code"], 200, "{out:?}");
+    // A command that fails leaves the (empty) token: 302.
+    let (_, out, _) = run(
+        &[
+            "client",
+            "--server",
+            &s.client,
+            "--app-key",
+            &key,
+            "--account",
+            "dora",
+            "--auth-type",
+            "1",
+            "--token-command",
+            "exit 3",
+        ],
+        &env,
+        "quit\n",
+    )
+    .await;
+    let last = out.iter().rev().find(|l| l["cb"] == "login").unwrap();
+    assert_eq!(last["json"]["err_code"], 302);
+}

@@ -34,6 +34,7 @@ pub use error::ClientError;
 pub use event::{Callback, Event, KickOtherRes, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
 pub use link::{LinkError, SDK_VERSION};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
+pub use task::{Provider, ProviderRequest};
 
 use event::{CallbackKind, Callbacks};
 use magpie_proto::types::{logout_type, Kickout, MultiSpot};
@@ -176,6 +177,8 @@ impl Client {
         let shared = Arc::new(task::Shared {
             callbacks: Callbacks::new(),
             proxy: Mutex::new(None),
+            token_provider: Mutex::new(None),
+            login_ext_provider: Mutex::new(None),
         });
         let t = task::ConnectionTask::new(
             options,
@@ -331,6 +334,26 @@ impl Client {
                 err_code: ResCode::LOCAL_INIT_UNDONE,
                 device_ids: Vec::new(),
             })
+    }
+
+    /// NIM's relogin-request-token callback: with auth type 1 or 2, asked for
+    /// a fresh token before every login and every automatic re-login. It may
+    /// block (it runs on a blocking thread) and returns `None` to keep the
+    /// current token.
+    pub fn set_token_provider(
+        &self,
+        f: impl Fn(&ProviderRequest) -> Option<String> + Send + Sync + 'static,
+    ) {
+        *self.inner.shared.token_provider.lock() = Some(Arc::new(f));
+    }
+
+    /// NIM's login-extension callback: with auth type 2, asked for a fresh
+    /// `login_ex` before every login and re-login.
+    pub fn set_login_ext_provider(
+        &self,
+        f: impl Fn(&ProviderRequest) -> Option<String> + Send + Sync + 'static,
+    ) {
+        *self.inner.shared.login_ext_provider.lock() = Some(Arc::new(f));
     }
 
     /// The current login state.

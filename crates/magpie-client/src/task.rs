@@ -48,7 +48,26 @@ enum Phase {
 pub(crate) struct Shared {
     pub callbacks: Callbacks,
     pub proxy: Mutex<Option<Proxy>>,
+    pub token_provider: Mutex<Option<Provider>>,
+    pub login_ext_provider: Mutex<Option<Provider>>,
 }
+
+/// What a provider is asked for.
+#[derive(Clone, Debug)]
+pub struct ProviderRequest {
+    /// App key of the login.
+    pub app_key: String,
+    /// Account of the login.
+    pub account: String,
+    /// NIMAuthType of the login.
+    pub auth_type: u32,
+    /// True for a re-login.
+    pub relogin: bool,
+}
+
+/// A token or login-extension provider: returns a fresh value, or `None` to
+/// keep the current one. It may block (it runs on a blocking thread).
+pub type Provider = Arc<dyn Fn(&ProviderRequest) -> Option<String> + Send + Sync>;
 
 pub(crate) struct ConnectionTask {
     options: ClientOptions,
@@ -454,9 +473,63 @@ impl ConnectionTask {
         }
     }
 
+    /// Asks a provider, on a blocking thread, within `limit`.
+    async fn ask_provider(
+        p: Option<Provider>,
+        req: ProviderRequest,
+        limit: Duration,
+    ) -> Option<String> {
+        let p = p?;
+        let job = tokio::task::spawn_blocking(move || p(&req));
+        match tokio::time::timeout(limit, job).await {
+            Ok(Ok(v)) => v.filter(|v| !v.is_empty()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "a provider panicked");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("a provider did not answer in time");
+                None
+            }
+        }
+    }
+
+    /// Before every login and re-login with auth type 1 or 2: a fresh token
+    /// from the token provider, and for type 2 a fresh login extension.
+    async fn refresh_credentials(&mut self, relogin: bool) {
+        let Some(s) = &self.session else { return };
+        if s.params.auth_type == 0 {
+            return;
+        }
+        let req = ProviderRequest {
+            app_key: s.app_key.clone(),
+            account: s.account.clone(),
+            auth_type: s.params.auth_type,
+            relogin,
+        };
+        let limit = self.options.request_timeout;
+        let tp = self.shared.token_provider.lock().clone();
+        let token = Self::ask_provider(tp, req.clone(), limit).await;
+        let ext = if req.auth_type == magpie_proto::types::auth_type::THIRD_PARTY {
+            let lp = self.shared.login_ext_provider.lock().clone();
+            Self::ask_provider(lp, req, limit).await
+        } else {
+            None
+        };
+        if let Some(s) = self.session.as_mut() {
+            if let Some(t) = token {
+                s.token = t;
+            }
+            if let Some(e) = ext {
+                s.params.login_ex = e;
+            }
+        }
+    }
+
     /// One login attempt on the next link address. Reports steps 0 to 2 when
     /// `steps` is set (the first attempt of a manual login).
     async fn attempt(&mut self, relogin: bool, steps: bool) -> Attempt {
+        self.refresh_credentials(relogin).await;
         let Some(session) = self.session.clone() else {
             return Attempt::Fatal(LoginRes::failed(ResCode::LOCAL_LOGIN_UNDONE, 0, relogin));
         };

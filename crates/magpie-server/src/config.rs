@@ -38,10 +38,50 @@ pub struct ServerConfig {
     /// Multi-device policy of apps that have none of their own:
     /// `{ mode = "single" | "desktop_mobile" | "all" }`, or `mode = "custom"` with `rules`.
     pub default_device_policy: Policy,
+    /// Limits on dynamic tokens (auth type 1).
+    pub dynamic_token: DynamicTokenConfig,
+    /// Third-party login callbacks (auth type 2).
+    pub login_callback: LoginCallbackConfig,
     /// TLS for the client listener; when set, clients must connect with TLS.
     pub tls: Option<TlsConfig>,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
     pub log: String,
+}
+
+/// Limits on dynamic tokens.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DynamicTokenConfig {
+    /// Largest accepted ttl, seconds.
+    pub max_ttl_secs: u64,
+    /// How far a token's curTime may be ahead of the server clock, seconds.
+    pub clock_skew_secs: u64,
+}
+
+impl Default for DynamicTokenConfig {
+    fn default() -> Self {
+        DynamicTokenConfig {
+            max_ttl_secs: 86_400,
+            clock_skew_secs: 300,
+        }
+    }
+}
+
+/// Third-party login callback settings of the server (per-app settings are
+/// set through the admin API).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginCallbackConfig {
+    /// Most callbacks in flight at once, all apps together.
+    pub max_concurrency: usize,
+}
+
+impl Default for LoginCallbackConfig {
+    fn default() -> Self {
+        LoginCallbackConfig {
+            max_concurrency: 256,
+        }
+    }
 }
 
 /// PEM files of the client listener's certificate chain and private key.
@@ -98,6 +138,8 @@ impl Default for ServerConfig {
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
             tls: None,
+            dynamic_token: DynamicTokenConfig::default(),
+            login_callback: LoginCallbackConfig::default(),
             default_device_policy: Policy::default(),
             log: "info".into(),
         }
@@ -141,6 +183,8 @@ const FIELDS: &[&str] = &[
     "admin",
     "tls",
     "default_device_policy",
+    "dynamic_token",
+    "login_callback",
     "log",
 ];
 
@@ -201,6 +245,11 @@ impl ServerConfig {
         self.default_device_policy
             .validate()
             .map_err(|e| ConfigError(format!("default_device_policy: {e}")))?;
+        if self.dynamic_token.max_ttl_secs == 0 || self.login_callback.max_concurrency == 0 {
+            return bad(
+                "dynamic_token.max_ttl_secs and login_callback.max_concurrency must be positive",
+            );
+        }
         if self.admin.checksum_window_secs == 0 {
             return bad("admin.checksum_window_secs must be positive");
         }

@@ -361,11 +361,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             );
             return self.send(&f).await;
         }
-        let (app, accid) = match authenticate(&self.shared, &req, self.peer.ip()).await {
+        let (app, accid) = match authenticate(&self.shared, &req, self.peer).await {
             Ok(v) => v,
             Err(r) => {
-                tracing::debug!(peer = %self.peer, code = %r.code, reason = r.desc, "login refused");
-                return self.send(&ack(r.code, r.desc, Vec::new())).await;
+                tracing::debug!(peer = %self.peer, code = %r.code, reason = %r.desc, "login refused");
+                return self.send(&ack(r.code, &r.desc, Vec::new())).await;
             }
         };
         let key = AccountKey::new(app.id, &accid);

@@ -6,8 +6,10 @@
 //! Shutdown signals every task, then waits for them.
 
 pub mod admin;
+pub mod callback;
 pub mod config;
 mod conn;
+pub mod dynamic;
 pub mod login;
 pub mod ratelimit;
 pub mod state;

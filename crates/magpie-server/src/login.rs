@@ -6,7 +6,7 @@ use magpie_proto::frame::LoginRequest;
 use magpie_proto::types::{auth_type, client_type};
 use magpie_proto::ResCode;
 use magpie_store::TokenHash;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -17,11 +17,14 @@ pub struct Refusal {
     /// NIM result code.
     pub code: ResCode,
     /// Readable reason, sent to the client.
-    pub desc: &'static str,
+    pub desc: String,
 }
 
-fn refuse<T>(code: ResCode, desc: &'static str) -> Result<T, Refusal> {
-    Err(Refusal { code, desc })
+fn refuse<T>(code: ResCode, desc: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        code,
+        desc: desc.into(),
+    })
 }
 
 /// Longest accepted values of the login fields.
@@ -67,11 +70,8 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
     if r.custom_tag.len() > limits::CUSTOM || r.login_ex.len() > limits::CUSTOM {
         return refuse(p, "custom_tag or login_ex is too long");
     }
-    if r.auth_type != auth_type::DEFAULT {
-        return refuse(
-            p,
-            "auth_type is not enabled on this server (only 0, static token)",
-        );
+    if r.auth_type > auth_type::THIRD_PARTY {
+        return refuse(p, "auth_type must be 0, 1 or 2");
     }
     Ok(())
 }
@@ -80,8 +80,9 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
 pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
-    ip: IpAddr,
+    peer: SocketAddr,
 ) -> Result<(Arc<AppCtx>, String), Refusal> {
+    let ip = peer.ip();
     check_params(r)?;
     let now = Instant::now();
     if !shared.ip_limiter.check(&ip, now) {
@@ -104,18 +105,89 @@ pub async fn authenticate(
             return refuse(ResCode::TOO_BUSY, "storage unavailable");
         }
     };
-    // An unknown account and a wrong token look the same to the client, and
-    // take the same work: an unknown account is checked against a dummy hash.
-    static DUMMY: LazyLock<TokenHash> = LazyLock::new(|| TokenHash::new(""));
-    let ok = match &account {
-        Some(a) => a.token.verify(&r.token),
-        None => {
-            // Same work as a real check; the answer is no either way.
-            std::hint::black_box(DUMMY.verify(&r.token));
-            false
+    if !app.login_auth.auth_types.contains(&r.auth_type) {
+        return refuse(
+            ResCode::FORBIDDEN,
+            format!("auth_type {} is not enabled for this app", r.auth_type),
+        );
+    }
+    match r.auth_type {
+        auth_type::DYNAMIC_TOKEN => {
+            if account.is_none() {
+                return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
+            }
+            let cfg = &shared.config.dynamic_token;
+            let limits = crate::dynamic::Limits {
+                max_ttl_secs: cfg.max_ttl_secs,
+                clock_skew_ms: cfg.clock_skew_secs as i64 * 1000,
+            };
+            let now = magpie_store::now_ms();
+            let accids = [accid.as_str(), r.account.as_str()];
+            if let Err(e) = crate::dynamic::verify(
+                &r.token,
+                &app.app_key,
+                &app.app_secret,
+                &accids,
+                now,
+                limits,
+            ) {
+                return refuse(ResCode::UID_PASS_ERROR, e.describe());
+            }
         }
-    };
-    let Some(account) = account.filter(|_| ok && !r.token.is_empty()) else {
+        auth_type::THIRD_PARTY => {
+            if account.is_none() {
+                return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
+            }
+            let Some(cb) = &app.login_auth.callback else {
+                return refuse(ResCode::FORBIDDEN, "no login callback is configured");
+            };
+            let event = crate::callback::LoginEvent {
+                account: &accid,
+                device_id: &r.device_id,
+                client_type: r.client_type,
+                ip: peer.ip().to_string(),
+                port: peer.port(),
+                token: &r.token,
+                auth_type: r.auth_type,
+                login_ext: &r.login_ex,
+                custom_client_type: r.custom_client_type,
+                custom_tag: &r.custom_tag,
+            };
+            use crate::callback::Verdict;
+            match shared
+                .callbacks
+                .ask(cb, &app.app_key, &app.app_secret, &event)
+                .await
+            {
+                Verdict::Allow => {}
+                Verdict::Deny(code, desc) => return refuse(ResCode(code), desc),
+                Verdict::Failed(why) if cb.fail_open => {
+                    tracing::warn!(app = %app.app_key, reason = %why, "login callback failed; letting the login through (fail-open)");
+                }
+                Verdict::Failed(why) => {
+                    tracing::warn!(app = %app.app_key, reason = %why, "login callback failed; refusing the login (fail-closed)");
+                    return refuse(ResCode::TIMEOUT, format!("login callback failed: {why}"));
+                }
+            }
+        }
+        _ => {
+            // An unknown account and a wrong token look the same to the
+            // client, and take the same work: an unknown account is checked
+            // against a dummy hash.
+            static DUMMY: LazyLock<TokenHash> = LazyLock::new(|| TokenHash::new(""));
+            let ok = match &account {
+                Some(a) => a.token.verify(&r.token),
+                None => {
+                    std::hint::black_box(DUMMY.verify(&r.token));
+                    false
+                }
+            };
+            if !ok || r.token.is_empty() {
+                return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
+            }
+        }
+    }
+    let Some(account) = account else {
         return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
     };
     if account.blocked {

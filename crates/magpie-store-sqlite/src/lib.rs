@@ -24,6 +24,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_device_policy.sql"),
+    include_str!("../migrations/003_login_auth.sql"),
 ];
 
 const READERS: usize = 4;
@@ -136,6 +137,7 @@ fn app_row(r: &Row<'_>) -> rusqlite::Result<App> {
         name: r.get(3)?,
         created_at: r.get(4)?,
         device_policy: r.get(5)?,
+        login_auth: r.get(6)?,
     })
 }
 
@@ -203,6 +205,7 @@ impl Store for SqliteStore {
                 name,
                 created_at: now,
                 device_policy: None,
+                login_auth: None,
             })
         })
         .await
@@ -212,7 +215,7 @@ impl Store for SqliteStore {
         let key = app_key.to_owned();
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT id, app_key, app_secret, name, created_at, device_policy FROM apps WHERE app_key = ?1",
+                "SELECT id, app_key, app_secret, name, created_at, device_policy, login_auth FROM apps WHERE app_key = ?1",
             )?
             .query_row([key], app_row)
             .optional()
@@ -223,7 +226,7 @@ impl Store for SqliteStore {
     async fn list_apps(&self) -> StoreResult<Vec<App>> {
         self.read(|c| {
             let mut s = c.prepare_cached(
-                "SELECT id, app_key, app_secret, name, created_at, device_policy FROM apps ORDER BY id",
+                "SELECT id, app_key, app_secret, name, created_at, device_policy, login_auth FROM apps ORDER BY id",
             )?;
             let rows = s.query_map([], app_row)?;
             rows.collect()
@@ -237,6 +240,18 @@ impl Store for SqliteStore {
             let n = c
                 .prepare_cached("UPDATE apps SET device_policy = ?2 WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![app_id, policy]))
+                .map_err(StoreError::backend)?;
+            changed_one(n)
+        })
+        .await
+    }
+
+    async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()> {
+        let settings = settings.map(str::to_owned);
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("UPDATE apps SET login_auth = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![app_id, settings]))
                 .map_err(StoreError::backend)?;
             changed_one(n)
         })

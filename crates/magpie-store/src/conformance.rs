@@ -169,6 +169,28 @@ pub async fn device_policy_is_stored_per_app(s: &dyn Store) {
     ));
 }
 
+/// An app's login authentication settings are stored, read back and reset.
+pub async fn login_auth_is_stored_per_app(s: &dyn Store) {
+    let a = s.create_app("a", "ka", "sa").await.unwrap();
+    s.set_device_policy(a.id, Some("p")).await.unwrap();
+    s.set_login_auth(a.id, Some(r#"{"auth_types":[0]}"#))
+        .await
+        .unwrap();
+    let got = s.app_by_key("ka").await.unwrap().unwrap();
+    assert_eq!(got.login_auth.as_deref(), Some(r#"{"auth_types":[0]}"#));
+    assert_eq!(
+        got.device_policy.as_deref(),
+        Some("p"),
+        "independent columns"
+    );
+    s.set_login_auth(a.id, None).await.unwrap();
+    assert_eq!(s.app_by_key("ka").await.unwrap().unwrap().login_auth, None);
+    assert!(matches!(
+        s.set_login_auth(a.id + 100, None).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 /// Expands to one `#[tokio::test]` per conformance check. `$make` is an
 /// expression whose value is `(impl Deref<Target = dyn Store>-like store, guard)`:
 /// an `async` block returning `(Arc<dyn Store>, G)`, where the guard `G` keeps
@@ -183,7 +205,8 @@ macro_rules! store_conformance_suite {
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
             profile_patch_changes_only_named_fields,
-            device_policy_is_stored_per_app
+            device_policy_is_stored_per_app,
+            login_auth_is_stored_per_app
         );
     };
     (@each $make:expr; $($name:ident),*) => {

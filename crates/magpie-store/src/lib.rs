@@ -54,6 +54,9 @@ pub trait Store: Send + Sync + 'static {
     /// Sets (or, with `None`, resets) an app's multi-device policy JSON.
     /// `NotFound` if there is no such app.
     async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()>;
+    /// Sets (or, with `None`, resets) an app's login authentication JSON.
+    /// `NotFound` if there is no such app.
+    async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()>;
     /// Creates an account in an app. `Conflict` if the accid exists in that app.
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account>;
     /// Finds an account of an app.

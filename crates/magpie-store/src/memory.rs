@@ -38,6 +38,7 @@ impl Store for MemoryStore {
             name: name.to_owned(),
             created_at: now_ms(),
             device_policy: None,
+            login_auth: None,
         };
         g.apps.push(app.clone());
         Ok(app)
@@ -65,6 +66,17 @@ impl Store for MemoryStore {
             .find(|a| a.id == app_id)
             .ok_or(StoreError::NotFound)?;
         app.device_policy = policy.map(str::to_owned);
+        Ok(())
+    }
+
+    async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let app = g
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .ok_or(StoreError::NotFound)?;
+        app.login_auth = settings.map(str::to_owned);
         Ok(())
     }
 

@@ -15,6 +15,8 @@ pub struct App {
     pub created_at: i64,
     /// Multi-device policy as JSON; `None` means the server's default.
     pub device_policy: Option<String>,
+    /// Login authentication settings as JSON; `None` means the defaults.
+    pub login_auth: Option<String>,
 }
 
 /// The fields of a new account.

@@ -48,6 +48,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/im/v2/accounts/{account_id}/actions/kick", post(v2::kick))
         .route("/magpie/v1/accounts/{account_id}/online", get(v2::online))
         .route(
+            "/magpie/v1/app/login_auth",
+            get(v2::get_login_auth)
+                .put(v2::set_login_auth)
+                .delete(v2::reset_login_auth),
+        )
+        .route(
             "/magpie/v1/app/device_policy",
             get(v2::get_policy)
                 .put(v2::set_policy)

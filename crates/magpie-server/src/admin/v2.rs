@@ -2,8 +2,8 @@
 
 use super::error::{ApiError, Flavor};
 use super::ops;
-use crate::state::AppCtx;
 use crate::state::Shared;
+use crate::state::{AppCtx, LoginAuth};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -229,27 +229,33 @@ pub(super) async fn get_policy(Extension(app): Extension<Arc<AppCtx>>) -> Reply 
     success(policy_data(&app))
 }
 
+fn internal(e: magpie_store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "storing app settings failed");
+    ApiError {
+        flavor: Flavor::V2,
+        code: 500,
+        msg: "internal error".into(),
+    }
+}
+
+/// Reloads an app from the store into the cache after a settings change.
+async fn refreshed(shared: &Shared, app_key: &str) -> Result<Arc<AppCtx>, ApiError> {
+    let fresh = shared
+        .store
+        .app_by_key(app_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(magpie_store::StoreError::NotFound))?;
+    Ok(shared.cache_app(fresh))
+}
+
 async fn store_policy(shared: &Shared, app: &AppCtx, json: Option<String>) -> Reply {
-    let internal = |e: magpie_store::StoreError| {
-        tracing::error!(error = %e, "storing a device policy failed");
-        ApiError {
-            flavor: Flavor::V2,
-            code: 500,
-            msg: "internal error".into(),
-        }
-    };
     shared
         .store
         .set_device_policy(app.id, json.as_deref())
         .await
         .map_err(internal)?;
-    let fresh = shared
-        .store
-        .app_by_key(&app.app_key)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal(magpie_store::StoreError::NotFound))?;
-    let ctx = shared.cache_app(fresh);
+    let ctx = refreshed(shared, &app.app_key).await?;
     tracing::info!(app = %ctx.app_key, policy = ?ctx.policy, "device policy changed");
     success(policy_data(&ctx))
 }
@@ -273,4 +279,45 @@ pub(super) async fn reset_policy(
     Extension(app): Extension<Arc<AppCtx>>,
 ) -> Reply {
     store_policy(&shared, &app, None).await
+}
+
+fn login_auth_data(ctx: &AppCtx) -> Value {
+    json!({"login_auth": ctx.login_auth, "default": ctx.default_login_auth})
+}
+
+/// Magpie addition: the app's login authentication settings.
+pub(super) async fn get_login_auth(Extension(app): Extension<Arc<AppCtx>>) -> Reply {
+    success(login_auth_data(&app))
+}
+
+async fn store_login_auth(shared: &Shared, app: &AppCtx, json: Option<String>) -> Reply {
+    shared
+        .store
+        .set_login_auth(app.id, json.as_deref())
+        .await
+        .map_err(internal)?;
+    let ctx = refreshed(shared, &app.app_key).await?;
+    tracing::info!(app = %ctx.app_key, auth_types = ?ctx.login_auth.auth_types, "login settings changed");
+    success(login_auth_data(&ctx))
+}
+
+/// Magpie addition: sets which auth types the app accepts and its login callback.
+pub(super) async fn set_login_auth(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<LoginAuth>, JsonRejection>,
+) -> Reply {
+    let la = body(b)?;
+    la.validate()
+        .map_err(|e| v2(ops::OpError::param(format!("invalid login settings: {e}"))))?;
+    let json = serde_json::to_string(&la).expect("settings serialise");
+    store_login_auth(&shared, &app, Some(json)).await
+}
+
+/// Magpie addition: back to the default login settings.
+pub(super) async fn reset_login_auth(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+) -> Reply {
+    store_login_auth(&shared, &app, None).await
 }

@@ -1,0 +1,197 @@
+//! The third-party login callback (auth_type 2, NIM-REFERENCE.md §5.3).
+//!
+//! At login the server POSTs NIM's login event (eventType 36) to the app's
+//! callback URL, signed with `AppKey`, `CurTime` (ms), `MD5` (of the body)
+//! and `CheckSum` = SHA1(AppSecret + MD5 + CurTime). The app server answers
+//! HTTP 200 with `{"errCode":0}` to allow the login, or `{"errCode":N}`
+//! (N > 0) to refuse it: the client then receives N as its login code.
+//! Callbacks run concurrently, at most `max_concurrency` at once; each waits
+//! at most the app's timeout, permit included.
+
+use crate::state::CallbackSettings;
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+use sha1::Sha1;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// What the callback decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Log in.
+    Allow,
+    /// Refuse with this code and reason.
+    Deny(u32, String),
+    /// The callback failed (timeout, network, bad answer): the app's
+    /// fail-open switch decides.
+    Failed(String),
+}
+
+/// The facts of a login sent to the callback.
+pub struct LoginEvent<'a> {
+    /// Account.
+    pub account: &'a str,
+    /// Device id.
+    pub device_id: &'a str,
+    /// NIMClientType.
+    pub client_type: u32,
+    /// Client address.
+    pub ip: String,
+    /// Client port.
+    pub port: u16,
+    /// Token as sent.
+    pub token: &'a str,
+    /// Auth type (2).
+    pub auth_type: u32,
+    /// login_ex.
+    pub login_ext: &'a str,
+    /// Custom client type.
+    pub custom_client_type: u32,
+    /// Custom tag.
+    pub custom_tag: &'a str,
+}
+
+/// The HTTP client and the concurrency bound of login callbacks.
+pub struct Callbacks {
+    http: reqwest::Client,
+    permits: Arc<Semaphore>,
+}
+
+/// Lowercase hex MD5.
+pub fn md5_hex(b: &[u8]) -> String {
+    hex::encode(Md5::digest(b))
+}
+
+/// NIM's callback CheckSum: SHA1(AppSecret + MD5 + CurTime), lowercase hex.
+pub fn callback_checksum(app_secret: &str, md5: &str, cur_time: &str) -> String {
+    let mut h = Sha1::new();
+    h.update(app_secret.as_bytes());
+    h.update(md5.as_bytes());
+    h.update(cur_time.as_bytes());
+    hex::encode(h.finalize())
+}
+
+impl Callbacks {
+    /// A callback client allowing `max_concurrency` calls at once.
+    pub fn new(max_concurrency: usize) -> Self {
+        Callbacks {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+        }
+    }
+
+    /// Asks the app server whether this login may proceed.
+    pub async fn ask(
+        &self,
+        settings: &CallbackSettings,
+        app_key: &str,
+        app_secret: &str,
+        e: &LoginEvent<'_>,
+    ) -> Verdict {
+        let timeout = Duration::from_millis(settings.timeout_ms);
+        match tokio::time::timeout(timeout, self.call(settings, app_key, app_secret, e)).await {
+            Ok(v) => v,
+            Err(_) => Verdict::Failed(format!("no answer within {} ms", settings.timeout_ms)),
+        }
+    }
+
+    async fn call(
+        &self,
+        settings: &CallbackSettings,
+        app_key: &str,
+        app_secret: &str,
+        e: &LoginEvent<'_>,
+    ) -> Verdict {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Verdict::Failed("callback pool closed".into());
+        };
+        let body = json!({
+            "eventType": "36",
+            "fromAccount": e.account,
+            "fromDeviceId": e.device_id,
+            "fromClientType": magpie_proto::types::client_type::callback_name(e.client_type),
+            "fromClientIp": e.ip,
+            "fromClientPort": e.port.to_string(),
+            "token": e.token,
+            "authType": e.auth_type.to_string(),
+            "loginExt": e.login_ext,
+            "customClientType": e.custom_client_type.to_string(),
+            "customTag": e.custom_tag,
+        })
+        .to_string();
+        let md5 = md5_hex(body.as_bytes());
+        let cur = magpie_store::now_ms().to_string();
+        let sum = callback_checksum(app_secret, &md5, &cur);
+        let sent = self
+            .http
+            .post(&settings.url)
+            .header("Content-Type", "application/json;charset=utf-8")
+            .header("AppKey", app_key)
+            .header("CurTime", &cur)
+            .header("MD5", &md5)
+            .header("CheckSum", &sum)
+            .body(body)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(err) => return Verdict::Failed(format!("request failed: {}", without_url(err))),
+        };
+        if !resp.status().is_success() {
+            return Verdict::Failed(format!("HTTP status {}", resp.status()));
+        }
+        let v: Value = match resp.json().await {
+            Ok(v) => v,
+            Err(_) => return Verdict::Failed("the answer is not JSON".into()),
+        };
+        match v.get("errCode").and_then(Value::as_u64) {
+            Some(0) => Verdict::Allow,
+            Some(code) if code <= u32::MAX as u64 => {
+                let desc = v
+                    .get("desc")
+                    .and_then(Value::as_str)
+                    .unwrap_or("refused by the app's login callback")
+                    .chars()
+                    .take(200)
+                    .collect();
+                Verdict::Deny(code as u32, desc)
+            }
+            _ => Verdict::Failed("the answer has no numeric errCode".into()),
+        }
+    }
+}
+
+/// reqwest errors print the URL, which may hold credentials: keep the kind only.
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "error"
+    };
+    kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_an_independent_vector() {
+        // printf '%s' 'secretd41d8cd98f00b204e9800998ecf8427e1700000000000' | sha1sum
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            callback_checksum(
+                "secret",
+                "d41d8cd98f00b204e9800998ecf8427e",
+                "1700000000000"
+            ),
+            "6ca660686b0a7aebc6944ea98c89d9ff11393500"
+        );
+    }
+}
