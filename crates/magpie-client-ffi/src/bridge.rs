@@ -1,0 +1,375 @@
+//! The safe side of the C API: global state, JSON conversion, dispatch.
+
+use crate::{nim_json_transport_cb_func, nim_relogin_request_token_cb_func};
+use magpie_client::{Client, ClientOptions, Event, LoginParams, Proxy, ProxyType};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Runs `f`, turning a panic into `fallback`: no panic crosses the C boundary.
+pub fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// Copies a C string (NULL is empty, invalid UTF-8 is replaced).
+///
+/// # Safety
+/// `p` is NULL or a valid NUL-terminated string.
+pub unsafe fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null and NUL-terminated by the caller's contract.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// A C callback and its user data.
+#[derive(Clone, Copy)]
+pub struct CCallback {
+    f: unsafe extern "C" fn(*const c_char, *const c_void),
+    user_data: usize,
+}
+
+impl CCallback {
+    /// `None` when `f` is NULL.
+    pub fn new(f: nim_json_transport_cb_func, user_data: *const c_void) -> Option<CCallback> {
+        f.map(|f| CCallback {
+            f,
+            user_data: user_data as usize,
+        })
+    }
+
+    fn call(&self, json: &str) {
+        let c = CString::new(json).unwrap_or_default();
+        // SAFETY: the app registered `f` for exactly this signature and keeps
+        // it callable with `user_data`; `c` outlives the call.
+        unsafe { (self.f)(c.as_ptr(), self.user_data as *const c_void) }
+    }
+}
+
+/// Calls a one-shot callback, if any.
+pub trait CallOnce {
+    /// Calls it.
+    fn fire_once(self, json: &str);
+}
+
+impl CallOnce for Option<CCallback> {
+    fn fire_once(self, json: &str) {
+        if let Some(c) = self {
+            c.call(json);
+        }
+    }
+}
+
+/// The global callback slots.
+#[derive(Clone, Copy)]
+pub enum Slot {
+    /// Login steps of the current login.
+    Login,
+    /// Re-login results.
+    AutoRelogin,
+    /// Disconnects.
+    Disconnect,
+    /// Kick-outs.
+    Kickout,
+    /// Multispot.
+    MultiSpot,
+    /// Kick-other results.
+    KickOther,
+}
+
+#[derive(Clone, Copy)]
+struct TokenCb {
+    f: unsafe extern "C" fn(*mut *mut c_char, *mut u32, *const c_char, *const c_void),
+    user_data: usize,
+}
+
+struct Sdk {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+static SDK: Mutex<Option<Sdk>> = Mutex::new(None);
+static SLOTS: Mutex<[Option<CCallback>; 6]> = Mutex::new([None; 6]);
+static TOKEN: Mutex<Option<TokenCb>> = Mutex::new(None);
+static PENDING_PROXY: Mutex<Option<Proxy>> = Mutex::new(None);
+static ACCOUNT: Mutex<Option<CString>> = Mutex::new(None);
+
+fn slot(s: Slot) -> Option<CCallback> {
+    SLOTS.lock()[s as usize]
+}
+
+/// Sets a slot (NULL clears it).
+pub fn register(s: Slot, cb: Option<CCallback>) {
+    SLOTS.lock()[s as usize] = cb;
+}
+
+/// Sets the token callback.
+pub fn register_token(cb: nim_relogin_request_token_cb_func, user_data: *const c_void) {
+    *TOKEN.lock() = cb.map(|f| TokenCb {
+        f,
+        user_data: user_data as usize,
+    });
+}
+
+/// "magpie-nim/<version>".
+pub fn version_string() -> &'static CStr {
+    static V: OnceLock<CString> = OnceLock::new();
+    V.get_or_init(|| CString::new(magpie_client::SDK_VERSION).unwrap_or_default())
+}
+
+fn dispatch(e: &Event) {
+    let target = match e {
+        Event::Login(_) => Slot::Login,
+        Event::AutoRelogin(_) => Slot::AutoRelogin,
+        Event::Disconnect => Slot::Disconnect,
+        Event::Kickout(_) => Slot::Kickout,
+        Event::MultiSpot(_) => Slot::MultiSpot,
+        Event::KickOtherClient(_) => Slot::KickOther,
+        // The logout result goes to the callback of that logout call.
+        _ => return,
+    };
+    if let Some(cb) = slot(target) {
+        cb.call(&e.json().to_string());
+    }
+}
+
+fn ask_token(account: &str) -> Option<String> {
+    let cb = (*TOKEN.lock())?;
+    let mut ptr: *mut c_char = std::ptr::null_mut();
+    let mut len: u32 = 0;
+    let json = CString::new(json!({"account": account}).to_string()).unwrap_or_default();
+    // SAFETY: the app registered `f` for this signature; the out-pointers are
+    // valid locals and `json` outlives the call.
+    unsafe {
+        (cb.f)(
+            &mut ptr,
+            &mut len,
+            json.as_ptr(),
+            cb.user_data as *const c_void,
+        )
+    };
+    if ptr.is_null() || len == 0 {
+        return None;
+    }
+    // SAFETY: the callback's contract: `ptr` points at `len` readable bytes
+    // that stay valid until the callback has returned (which it has; NIM's
+    // wrappers keep the buffer until the next request).
+    let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) };
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn links(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// nim_client_init.
+pub fn init(dir: &str, json_ext: &str) -> bool {
+    let mut sdk = SDK.lock();
+    if sdk.is_some() {
+        return true;
+    }
+    let Ok(cfg) = serde_json::from_str::<Value>(if json_ext.is_empty() { "{}" } else { json_ext })
+    else {
+        return false;
+    };
+    let mut link = links(&cfg["private_server_setting"]["link"]);
+    if link.is_empty() {
+        if let Ok(env) = std::env::var("MAGPIE_LINK_ADDRESS") {
+            link = env.split(',').map(str::to_owned).collect();
+        }
+    }
+    let Some(first) = link.first() else {
+        return false;
+    };
+    let g = &cfg["global_config"];
+    let mut opts = ClientOptions::new(first.clone());
+    for l in &link[1..] {
+        opts = opts.with_link_address(l.clone());
+    }
+    if let Some(k) = cfg["app_key"].as_str() {
+        opts = opts.with_app_key(k);
+    }
+    if let Some(n) = g["login_retry_max_times"].as_u64() {
+        opts = opts.with_login_retry_max_times(n as u32);
+    }
+    if let Some(c) = g.get("custom_client_type") {
+        match c.as_i64() {
+            Some(c) if c > 0 => opts = opts.with_custom_client_type(c as u32),
+            _ => return false,
+        }
+    }
+    if let Some(t) = g["magpie_client_type"].as_u64() {
+        opts = opts.with_client_type(t as u32);
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .thread_name("magpie-sdk")
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    let dir = if dir.is_empty() { "." } else { dir };
+    let Ok(client) = Client::init(dir, opts.with_runtime(runtime.handle().clone())) else {
+        return false;
+    };
+    client.on_every_event(dispatch);
+    client.set_token_provider(|req| ask_token(&req.account));
+    if let Some(p) = PENDING_PROXY.lock().take() {
+        let _ = client.set_proxy(p.kind, &p.host, p.port, &p.user, &p.password);
+    }
+    *sdk = Some(Sdk { runtime, client });
+    true
+}
+
+/// nim_client_cleanup: synchronous.
+pub fn cleanup() {
+    let Some(sdk) = SDK.lock().take() else {
+        return;
+    };
+    // No callback may fire from here on.
+    *SLOTS.lock() = [None; 6];
+    *TOKEN.lock() = None;
+    let client = sdk.client.clone();
+    sdk.runtime.block_on(async move {
+        if client.cleanup().await.is_err() {
+            client
+                .logout(magpie_proto::types::logout_type::APP_EXIT)
+                .await;
+            let _ = client.cleanup().await;
+        }
+    });
+    drop(sdk.client);
+    sdk.runtime.shutdown_timeout(Duration::from_secs(5));
+}
+
+fn with_sdk<T>(f: impl FnOnce(&Sdk) -> T) -> Option<T> {
+    SDK.lock().as_ref().map(f)
+}
+
+/// nim_client_login.
+pub fn login(
+    app_key: String,
+    account: String,
+    token: String,
+    json_ext: &str,
+    cb: Option<CCallback>,
+) {
+    let ext: Value = serde_json::from_str(json_ext).unwrap_or(Value::Null);
+    let params = LoginParams {
+        custom_tag: ext["custom_tag"].as_str().unwrap_or_default().to_owned(),
+        auth_type: ext["auth_type"].as_u64().unwrap_or(0) as u32,
+        login_ex: ext["login_ex"].as_str().unwrap_or_default().to_owned(),
+    };
+    let token = ext["token"].as_str().map(str::to_owned).unwrap_or(token);
+    let started = with_sdk(|s| {
+        register(Slot::Login, cb);
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            client.login(&app_key, &account, &token, params).await;
+        });
+    });
+    if started.is_none() {
+        cb.fire_once(r#"{"err_code":20000,"relogin":false,"login_step":0,"retrying":false}"#);
+    }
+}
+
+/// nim_client_get_login_state.
+pub fn login_state() -> i32 {
+    with_sdk(|s| s.client.login_state().nim_value() as i32).unwrap_or(2)
+}
+
+/// nim_client_relogin.
+pub fn relogin(json_ext: &str) {
+    let ext: Value = serde_json::from_str(json_ext).unwrap_or(Value::Null);
+    let token = ext["token"].as_str().map(str::to_owned);
+    with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            client.relogin_with_token(token).await;
+        });
+    });
+}
+
+/// nim_client_logout: the callback fires exactly once.
+pub fn logout(logout_type: i32, cb: Option<CCallback>) {
+    let started = with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            let r = client.logout(logout_type.max(0) as u32).await;
+            cb.fire_once(&json!({"err_code": r.err_code}).to_string());
+        });
+    });
+    if started.is_none() {
+        cb.fire_once(r#"{"err_code":20000}"#);
+    }
+}
+
+/// nim_client_kick_other_client.
+pub fn kick_other(json_ext: &str) {
+    let ext: Value = serde_json::from_str(json_ext).unwrap_or(Value::Null);
+    let ids: Vec<String> = ext["device_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            client.kick_other_client(ids).await;
+        });
+    });
+}
+
+/// nim_global_set_proxy.
+pub fn set_proxy(kind: i32, host: String, port: i32, user: String, password: String) {
+    let Some(k) = u32::try_from(kind).ok().and_then(ProxyType::from_nim) else {
+        eprintln!("nim_global_set_proxy: unknown proxy type {kind}");
+        return;
+    };
+    if k == ProxyType::Http11 {
+        eprintln!(
+            "nim_global_set_proxy: HTTP proxies are not supported; use SOCKS4, SOCKS4a or SOCKS5"
+        );
+        return;
+    }
+    let port = u16::try_from(port).unwrap_or(0);
+    let applied = with_sdk(|s| s.client.set_proxy(k, &host, port, &user, &password));
+    match applied {
+        Some(Err(e)) => eprintln!("nim_global_set_proxy: {e}"),
+        Some(Ok(())) => {}
+        None => {
+            *PENDING_PROXY.lock() = Some(Proxy {
+                kind: k,
+                host,
+                port,
+                user,
+                password,
+            })
+        }
+    }
+}
+
+/// nim_client_current_user_account.
+pub fn current_account() -> *const c_char {
+    let acct = with_sdk(|s| s.client.current_account()).unwrap_or_default();
+    let mut keep = ACCOUNT.lock();
+    *keep = Some(CString::new(acct).unwrap_or_default());
+    keep.as_ref().map(|c| c.as_ptr()).unwrap_or(c"".as_ptr())
+}

