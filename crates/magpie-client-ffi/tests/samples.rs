@@ -215,3 +215,41 @@ async fn the_c_sample_runs_clean_under_valgrind() {
     .args(["sam", "sam-token"]);
     drive(&s, cmd, Duration::from_secs(120)).await;
 }
+
+fn build_cpp(out: &Path) -> PathBuf {
+    let exe = out.join("nim_login_cpp");
+    compile(
+        std::process::Command::new("g++")
+            .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&exe)
+            .arg(repo().join("examples/cpp/nim_login.cpp"))
+            .arg("-I")
+            .arg(include())
+            .arg("-I")
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/cpp"))
+            .arg("-L")
+            .arg(lib_dir())
+            .args(["-lnim", "-lpthread"]),
+    );
+    exe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
+    let s = setup().await;
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_cpp(out.path());
+    drive(
+        &s,
+        c_command(&exe, &s, &out.path().join("direct"), &[]),
+        WAIT,
+    )
+    .await;
+    let p = microsocks(None);
+    drive(
+        &s,
+        c_command(&exe, &s, &out.path().join("proxied"), &[p.port.to_string()]),
+        WAIT,
+    )
+    .await;
+}

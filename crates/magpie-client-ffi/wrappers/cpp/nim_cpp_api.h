@@ -1,0 +1,343 @@
+/*
+ * NIM's C++ API over Magpie's libnim: a header-only wrapper in the shape of
+ * NIM's nim_cpp_wrapper (nim::Client, nim::Global and the helper structs),
+ * for the login chapter. Link with -lnim; needs nlohmann/json.
+ *
+ * As in NIM, the C definitions live inside namespace nim (nim::kNIMResSuccess,
+ * nim::NIMLogoutType, ...). Callbacks run on the SDK's thread.
+ */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <functional>
+#include <list>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace nim
+{
+#include "nim_c_api.h"
+#include "nim_client_def.h"
+
+/** An online device of the account (presence). */
+struct OtherClientPres
+{
+	std::string app_account_;
+	NIMClientType client_type_;
+	std::string client_os_;
+	std::string mac_address_;
+	std::string device_id_;
+	int64_t login_time_;
+	std::string custom_data_;
+	int custom_client_type_;
+	OtherClientPres() : client_type_(kNIMClientTypeDefault), login_time_(0), custom_client_type_(0) {}
+};
+
+/** Login and auto-relogin result. */
+struct LoginRes
+{
+	NIMResCode res_code_;
+	bool relogin_;
+	NIMLoginStep login_step_;
+	std::list<OtherClientPres> other_clients_;
+	bool retrying_;
+	LoginRes() : res_code_(kNIMResError), relogin_(false), login_step_(kNIMLoginStepLinking), retrying_(true) {}
+};
+
+/** Kick-out notification. */
+struct KickoutRes
+{
+	NIMClientType client_type_;
+	NIMKickReason kick_reason_;
+	std::string kickout_description_;
+	int32_t custom_client_type_;
+};
+
+/** Multispot notification. */
+struct MultiSpotLoginRes
+{
+	NIMMultiSpotNotifyType notify_type_;
+	std::list<OtherClientPres> other_clients_;
+};
+
+/** Result of KickOtherClient. */
+struct KickOtherRes
+{
+	NIMResCode res_code_;
+	std::list<std::string> device_ids_;
+};
+
+/** Login parameters. */
+struct LoginParams
+{
+	std::string custom_data_;
+	NIMAuthType auth_type_;
+	std::string login_ex_;
+	LoginParams() : auth_type_(kNIMAuthTypeDefault) {}
+};
+
+/** The init settings this wrapper passes on (a subset of NIM's SDKConfig). */
+struct SDKConfig
+{
+	int login_max_retry_times_;
+	bool use_private_server_;
+	std::string default_link_address_;
+	SDKConfig() : login_max_retry_times_(0), use_private_server_(false), custom_client_type_(false, 0) {}
+	void SetCustomClientType(int type) { custom_client_type_ = std::make_pair(true, type); }
+	int GetCustomClientType() const { return custom_client_type_.second; }
+private:
+	std::pair<bool, int> custom_client_type_;
+	friend class Client;
+};
+
+namespace detail
+{
+using json = nlohmann::json;
+
+inline json Parse(const char *s)
+{
+	json v = json::parse(s ? s : "", nullptr, false);
+	return v.is_discarded() ? json::object() : v;
+}
+
+template <typename T> T Get(const json &v, const char *k, T def)
+{
+	auto it = v.find(k);
+	if (it == v.end() || it->is_null())
+		return def;
+	try { return it->get<T>(); } catch (...) { return def; }
+}
+
+inline std::list<OtherClientPres> ParsePres(const json &v)
+{
+	std::list<OtherClientPres> out;
+	auto it = v.find(kNIMOtherClientsPres);
+	if (it == v.end() || !it->is_array())
+		return out;
+	for (const auto &p : *it) {
+		OtherClientPres o;
+		o.app_account_ = Get<std::string>(p, kNIMPresAppAccount, "");
+		o.client_type_ = (NIMClientType)Get<int>(p, kNIMPresClientType, 0);
+		o.client_os_ = Get<std::string>(p, kNIMPresOS, "");
+		o.mac_address_ = Get<std::string>(p, kNIMPresMac, "");
+		o.device_id_ = Get<std::string>(p, kNIMPresDeviceID, "");
+		o.login_time_ = Get<int64_t>(p, kNIMPresLoginTime, 0);
+		o.custom_data_ = Get<std::string>(p, kNIMPresCustomTag, "");
+		o.custom_client_type_ = Get<int>(p, kNIMPresCustomClientType, 0);
+		out.push_back(o);
+	}
+	return out;
+}
+
+inline LoginRes ParseLogin(const char *s)
+{
+	json v = Parse(s);
+	LoginRes r;
+	r.res_code_ = (NIMResCode)Get<int>(v, kNIMErrorCode, 0);
+	r.relogin_ = Get<bool>(v, kNIMRelogin, false);
+	r.login_step_ = (NIMLoginStep)Get<int>(v, kNIMLoginStep, 0);
+	r.retrying_ = Get<bool>(v, kNIMRetrying, true);
+	r.other_clients_ = ParsePres(v);
+	return r;
+}
+} // namespace detail
+
+class Client
+{
+public:
+	typedef std::function<void(const LoginRes&)> LoginCallback;
+	typedef std::function<void(std::string*)> ReloginRequestTokenCallback;
+	typedef std::function<void(NIMResCode)> LogoutCallback;
+	typedef std::function<void(const KickoutRes&)> KickoutCallback;
+	typedef std::function<void(void)> DisconnectCallback;
+	typedef std::function<void(const MultiSpotLoginRes&)> MultiSpotLoginCallback;
+	typedef std::function<void(const KickOtherRes&)> KickOtherCallback;
+
+	static bool Init(const std::string& app_key, const std::string& app_data_dir, const std::string& app_install_dir, const SDKConfig &config)
+	{
+		detail::json j;
+		j["app_key"] = app_key;
+		j["global_config"]["login_retry_max_times"] = config.login_max_retry_times_;
+		if (config.custom_client_type_.first)
+			j["global_config"]["custom_client_type"] = config.custom_client_type_.second;
+		if (config.use_private_server_)
+			j["private_server_setting"]["link"] = detail::json::array({config.default_link_address_});
+		return nim_client_init(app_data_dir.c_str(), app_install_dir.c_str(), j.dump().c_str());
+	}
+
+	static void Cleanup(const std::string& json_extension = "")
+	{
+		nim_client_cleanup(json_extension.c_str());
+	}
+
+	static void LoginCustomDataToJson(const LoginParams& params, std::string& loginParams)
+	{
+		detail::json j;
+		j[kNIMPlatformLoginCustomTag] = params.custom_data_;
+		j[kNIMPlatformLoginAuthType] = (int)params.auth_type_;
+		j[kNIMPlatformLoginEx] = params.login_ex_;
+		loginParams = j.dump();
+	}
+
+	static bool Login(const std::string& app_key, const std::string& account, const std::string& password, const LoginCallback& cb, const std::string& json_extension = "")
+	{
+		if (app_key.empty() || account.empty() || password.empty())
+			return false;
+		Slot<LoginCallback>::Set(LoginSlot(), cb);
+		nim_client_login(app_key.c_str(), account.c_str(), password.c_str(), json_extension.c_str(), &OnLogin, nullptr);
+		return true;
+	}
+
+	static NIMLoginState GetLoginState(const std::string& json_extension = "")
+	{
+		return (NIMLoginState)nim_client_get_login_state(json_extension.c_str());
+	}
+
+	static void Relogin(const std::string& json_extension = "")
+	{
+		nim_client_relogin(json_extension.c_str());
+	}
+
+	static void Logout(NIMLogoutType logout_type, const LogoutCallback& cb, const std::string& json_extension = "")
+	{
+		// Deleted after its one call, as NIM's wrapper does.
+		LogoutCallback *heap = cb ? new LogoutCallback(cb) : nullptr;
+		nim_client_logout(logout_type, json_extension.c_str(), &OnLogout, heap);
+	}
+
+	static bool KickOtherClient(const std::list<std::string>& client_ids)
+	{
+		if (client_ids.empty())
+			return false;
+		detail::json j;
+		j[kNIMKickoutOtherDeviceIDs] = client_ids;
+		nim_client_kick_other_client(j.dump().c_str());
+		return true;
+	}
+
+	static void RegReloginCb(const LoginCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<LoginCallback>::Set(ReloginSlot(), cb);
+		nim_client_reg_auto_relogin_cb(json_extension.c_str(), &OnRelogin, nullptr);
+	}
+
+	static void RegReloginRequestToeknCb(const ReloginRequestTokenCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<ReloginRequestTokenCallback>::Set(TokenSlot(), cb);
+		nim_client_reg_relogin_request_token_cb(json_extension.c_str(), &OnToken, nullptr);
+	}
+
+	static void RegKickoutCb(const KickoutCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<KickoutCallback>::Set(KickoutSlot(), cb);
+		nim_client_reg_kickout_cb(json_extension.c_str(), &OnKickout, nullptr);
+	}
+
+	static void RegDisconnectCb(const DisconnectCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<DisconnectCallback>::Set(DisconnectSlot(), cb);
+		nim_client_reg_disconnect_cb(json_extension.c_str(), &OnDisconnect, nullptr);
+	}
+
+	static void RegMultispotLoginCb(const MultiSpotLoginCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<MultiSpotLoginCallback>::Set(MultispotSlot(), cb);
+		nim_client_reg_multispot_login_notify_cb(json_extension.c_str(), &OnMultispot, nullptr);
+	}
+
+	static void RegKickOtherClientCb(const KickOtherCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<KickOtherCallback>::Set(KickOtherSlot(), cb);
+		nim_client_reg_kickout_other_client_cb(json_extension.c_str(), &OnKickOther, nullptr);
+	}
+
+	static std::string GetSDKVersion() { return nim_client_version(); }
+	static std::string GetCurrentUserAccount() { return nim_client_current_user_account(); }
+
+private:
+	template <typename F> struct Slot
+	{
+		F fn;
+		std::mutex lock;
+		static void Set(Slot &s, const F &f) { std::lock_guard<std::mutex> g(s.lock); s.fn = f; }
+		static F Get(Slot &s) { std::lock_guard<std::mutex> g(s.lock); return s.fn; }
+	};
+	static Slot<LoginCallback>& LoginSlot() { static Slot<LoginCallback> s; return s; }
+	static Slot<LoginCallback>& ReloginSlot() { static Slot<LoginCallback> s; return s; }
+	static Slot<ReloginRequestTokenCallback>& TokenSlot() { static Slot<ReloginRequestTokenCallback> s; return s; }
+	static Slot<KickoutCallback>& KickoutSlot() { static Slot<KickoutCallback> s; return s; }
+	static Slot<DisconnectCallback>& DisconnectSlot() { static Slot<DisconnectCallback> s; return s; }
+	static Slot<MultiSpotLoginCallback>& MultispotSlot() { static Slot<MultiSpotLoginCallback> s; return s; }
+	static Slot<KickOtherCallback>& KickOtherSlot() { static Slot<KickOtherCallback> s; return s; }
+
+	static void OnLogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(LoginSlot()); if (f) f(detail::ParseLogin(json)); }
+	static void OnRelogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(ReloginSlot()); if (f) f(detail::ParseLogin(json)); }
+	static void OnDisconnect(const char *, const void *) { auto f = Slot<DisconnectCallback>::Get(DisconnectSlot()); if (f) f(); }
+	static void OnLogout(const char *json, const void *user_data)
+	{
+		LogoutCallback *cb = (LogoutCallback *)user_data;
+		if (cb) {
+			(*cb)((NIMResCode)detail::Get<int>(detail::Parse(json), kNIMResCode, 0));
+			delete cb;
+		}
+	}
+	static void OnKickout(const char *json, const void *)
+	{
+		auto f = Slot<KickoutCallback>::Get(KickoutSlot());
+		if (!f) return;
+		detail::json v = detail::Parse(json);
+		KickoutRes r;
+		r.client_type_ = (NIMClientType)detail::Get<int>(v, kNIMKickoutClientType, 0);
+		r.kick_reason_ = (NIMKickReason)detail::Get<int>(v, kNIMKickoutReasonCode, 0);
+		r.kickout_description_ = detail::Get<std::string>(v, kNIMKickoutReasonDescription, "");
+		r.custom_client_type_ = detail::Get<int>(v, kNIMKickoutCustomClientType, 0);
+		f(r);
+	}
+	static void OnMultispot(const char *json, const void *)
+	{
+		auto f = Slot<MultiSpotLoginCallback>::Get(MultispotSlot());
+		if (!f) return;
+		detail::json v = detail::Parse(json);
+		MultiSpotLoginRes r;
+		r.notify_type_ = (NIMMultiSpotNotifyType)detail::Get<int>(v, kNIMMultiSpotNotifyType, 0);
+		r.other_clients_ = detail::ParsePres(v);
+		f(r);
+	}
+	static void OnKickOther(const char *json, const void *)
+	{
+		auto f = Slot<KickOtherCallback>::Get(KickOtherSlot());
+		if (!f) return;
+		detail::json v = detail::Parse(json);
+		KickOtherRes r;
+		r.res_code_ = (NIMResCode)detail::Get<int>(v, kNIMErrorCode, 0);
+		r.device_ids_ = detail::Get<std::list<std::string>>(v, kNIMKickoutOtherDeviceIDs, {});
+		f(r);
+	}
+	static void OnToken(char **auth_token, uint32_t *length, const char *, const void *)
+	{
+		// The token lives in a wrapper-owned string until the next request.
+		static std::string token;
+		token.clear();
+		auto f = Slot<ReloginRequestTokenCallback>::Get(TokenSlot());
+		if (f) f(&token);
+		*auth_token = (char *)token.c_str();
+		*length = (uint32_t)token.length();
+	}
+};
+
+class Global
+{
+public:
+	static void SetProxy(NIMProxyType type, const std::string& host, int port, const std::string& user, const std::string& password)
+	{
+		nim_global_set_proxy(type, host.c_str(), port, user.c_str(), password.c_str());
+	}
+};
+
+} // namespace nim
