@@ -253,3 +253,39 @@ async fn the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5(
     )
     .await;
 }
+
+fn build_csharp(out: &Path) -> PathBuf {
+    let exe = out.join("NimLogin.exe");
+    compile(
+        std::process::Command::new("mcs")
+            .arg(format!("-out:{}", exe.display()))
+            .arg(repo().join("examples/csharp/NimLogin.cs"))
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIM.cs")),
+    );
+    exe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csharp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
+    let s = setup().await;
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_csharp(out.path());
+    let mono = |data: &str, extra: &[String]| {
+        let mut c = Command::new("mono");
+        c.arg(&exe)
+            .arg(out.path().join(data))
+            .arg(s.server.addr().to_string())
+            .arg(&s.app.key)
+            .args(["sam", "sam-token"])
+            .args(extra);
+        c
+    };
+    drive(&s, mono("direct", &[]), Duration::from_secs(30)).await;
+    let p = microsocks(None);
+    drive(
+        &s,
+        mono("proxied", &[p.port.to_string()]),
+        Duration::from_secs(30),
+    )
+    .await;
+}
