@@ -155,6 +155,21 @@ enum AccountCommand {
         /// Account id.
         accid: String,
     },
+    /// Create many accounts PREFIX0, PREFIX1, ... with one token, in batches of 500.
+    BulkCreate {
+        /// Account id prefix.
+        #[arg(long)]
+        prefix: String,
+        /// How many accounts.
+        #[arg(long)]
+        count: usize,
+        /// First number.
+        #[arg(long, default_value_t = 0)]
+        start: usize,
+        /// The token of every account.
+        #[arg(long)]
+        token: String,
+    },
     /// Show an account.
     Get {
         /// Account id.
@@ -278,6 +293,34 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
             AccountCommand::Unblock { accid } => {
                 s.form("/nimserver/user/unblock.action", &[("accid", accid)])
                     .await?
+            }
+            AccountCommand::BulkCreate {
+                prefix,
+                count,
+                start,
+                token,
+            } => {
+                let mut created = 0u64;
+                let ids: Vec<usize> = (start..start + count).collect();
+                for chunk in ids.chunks(500) {
+                    let accounts: Vec<Value> = chunk
+                        .iter()
+                        .map(|i| serde_json::json!({"account_id": format!("{prefix}{i}"), "token": token}))
+                        .collect();
+                    let v = s
+                        .json(
+                            Method::POST,
+                            "/magpie/v1/accounts/batch",
+                            Some(serde_json::json!({ "accounts": accounts })),
+                        )
+                        .await?;
+                    if v["code"] != 200 {
+                        println!("{v}");
+                        std::process::exit(1);
+                    }
+                    created += v["data"]["created"].as_u64().unwrap_or(0);
+                }
+                serde_json::json!({"code": 200, "created": created})
             }
             AccountCommand::Get { accid } => {
                 s.json(

@@ -17,15 +17,38 @@ fn repo() -> PathBuf {
 }
 
 /// The directory holding libnim.so (target/<profile>), from this test's path.
+/// Building the tests does not always produce the cdylib, so it is built here
+/// (a no-op when it is up to date).
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libnim.so").exists(),
-        "libnim.so not found in {}",
-        dir.display()
-    );
-    dir
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+            let mut cmd = std::process::Command::new(env!("CARGO"));
+            cmd.current_dir(repo())
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "magpie-client-ffi",
+                    "--lib",
+                    "--target-dir",
+                ])
+                .arg(dir.parent().unwrap());
+            if dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo runs");
+            assert!(status.success(), "building libnim failed");
+            assert!(
+                dir.join("libnim.so").exists(),
+                "libnim.so not found in {}",
+                dir.display()
+            );
+            dir
+        })
+        .clone()
 }
 
 fn include() -> PathBuf {

@@ -283,6 +283,39 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_accounts(&self, app_id: i64, accounts: Vec<NewAccount>) -> StoreResult<usize> {
+        self.write(move |c| {
+            let tx = c.transaction().map_err(StoreError::backend)?;
+            let n = accounts.len();
+            {
+                let mut st = tx
+                    .prepare_cached(&format!(
+                        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    ))
+                    .map_err(StoreError::backend)?;
+                let now = now_ms();
+                for new in accounts {
+                    let a = Account::from_new(app_id, new, now);
+                    st.execute(params![
+                        a.app_id, a.accid, a.token.salt, a.token.hash, a.name, a.icon, a.sign,
+                        a.email, a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at,
+                        a.updated_at
+                    ])
+                    .map_err(|e| {
+                        if is_conflict(&e) {
+                            StoreError::Conflict
+                        } else {
+                            StoreError::backend(e)
+                        }
+                    })?;
+                }
+            }
+            tx.commit().map_err(StoreError::backend)?;
+            Ok(n)
+        })
+        .await
+    }
+
     async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>> {
         let accid = accid.to_owned();
         self.read(move |c| get_account(c, app_id, &accid)).await

@@ -191,6 +191,43 @@ pub async fn login_auth_is_stored_per_app(s: &dyn Store) {
     ));
 }
 
+/// A batch of accounts is created whole, or not at all.
+pub async fn batch_creation_is_all_or_nothing(s: &dyn Store) {
+    let a = s.create_app("a", "ka", "sa").await.unwrap();
+    let batch = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| new_account(n, "t"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        s.create_accounts(a.id, batch(&["b1", "b2", "b3"]))
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(s
+        .account(a.id, "b2")
+        .await
+        .unwrap()
+        .unwrap()
+        .token
+        .verify("t"));
+    assert!(matches!(
+        s.create_accounts(a.id, batch(&["b4", "b1"])).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        s.account(a.id, "b4").await.unwrap().is_none(),
+        "nothing of a failed batch stays"
+    );
+    assert!(matches!(
+        s.create_accounts(a.id, batch(&["b5", "b5"])).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(s.account(a.id, "b5").await.unwrap().is_none());
+}
+
 /// Expands to one `#[tokio::test]` per conformance check. `$make` is an
 /// expression whose value is `(impl Deref<Target = dyn Store>-like store, guard)`:
 /// an `async` block returning `(Arc<dyn Store>, G)`, where the guard `G` keeps
@@ -206,7 +243,8 @@ macro_rules! store_conformance_suite {
             block_and_unblock,
             profile_patch_changes_only_named_fields,
             device_policy_is_stored_per_app,
-            login_auth_is_stored_per_app
+            login_auth_is_stored_per_app,
+            batch_creation_is_all_or_nothing
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -59,6 +59,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()>;
     /// Creates an account in an app. `Conflict` if the accid exists in that app.
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account>;
+    /// Creates many accounts of an app in one transaction: all or none.
+    /// `Conflict` if any accid exists (or repeats).
+    async fn create_accounts(&self, app_id: i64, accounts: Vec<NewAccount>) -> StoreResult<usize>;
     /// Finds an account of an app.
     async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>>;
     /// Replaces an account's token. `NotFound` if there is no such account.

@@ -91,6 +91,24 @@ impl Store for MemoryStore {
         Ok(a)
     }
 
+    async fn create_accounts(&self, app_id: i64, accounts: Vec<NewAccount>) -> StoreResult<usize> {
+        let mut g = self.inner.lock();
+        let mut seen = std::collections::HashSet::new();
+        for a in &accounts {
+            if !seen.insert(a.accid.clone()) || g.accounts.contains_key(&(app_id, a.accid.clone()))
+            {
+                return Err(StoreError::Conflict);
+            }
+        }
+        let n = accounts.len();
+        let now = now_ms();
+        for a in accounts {
+            let acct = Account::from_new(app_id, a, now);
+            g.accounts.insert((app_id, acct.accid.clone()), acct);
+        }
+        Ok(n)
+    }
+
     async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>> {
         Ok(self
             .inner

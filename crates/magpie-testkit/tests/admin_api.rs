@@ -436,3 +436,42 @@ async fn router_in_process_with_tower_oneshot() {
         .token
         .verify("t"));
 }
+
+#[tokio::test]
+async fn batch_creation_for_provisioning() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    let admin = s.admin(&app);
+    let batch = |from: usize, n: usize| json!({"accounts": (from..from + n).map(|i| json!({"account_id": format!("b{i}"), "token": "bt"})).collect::<Vec<_>>()});
+    let v = admin
+        .json(
+            Method::POST,
+            "/magpie/v1/accounts/batch",
+            Some(batch(0, 500)),
+        )
+        .await;
+    assert_eq!(v["data"]["created"], 500, "{v}");
+    assert!(TestClient::new(s.options())
+        .login(&app, "b499", "bt")
+        .await
+        .is_success());
+    // Too many, or a duplicate: nothing is created.
+    let v = admin
+        .json(
+            Method::POST,
+            "/magpie/v1/accounts/batch",
+            Some(batch(500, 501)),
+        )
+        .await;
+    assert_eq!(v["code"], 414);
+    let v = admin
+        .json(
+            Method::POST,
+            "/magpie/v1/accounts/batch",
+            Some(batch(499, 3)),
+        )
+        .await;
+    assert_eq!(v["code"], 414);
+    let v = admin.json(Method::GET, "/im/v2/accounts/b500", None).await;
+    assert_eq!(v["code"], 404, "all or nothing");
+}

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 /// The admin router.
 pub fn router(shared: Arc<Shared>) -> Router {
-    let limit = shared.config.admin.max_body_bytes;
+    let limit = shared.config.admin.max_body_bytes.max(v2::MAX_BATCH * 400);
     let signed = Router::new()
         .route("/nimserver/user/create.action", post(v1::create))
         .route("/nimserver/user/update.action", post(v1::update))
@@ -47,6 +47,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/im/v2/accounts/{account_id}/actions/kick", post(v2::kick))
         .route("/magpie/v1/accounts/{account_id}/online", get(v2::online))
+        .route("/magpie/v1/accounts/batch", post(v2::create_batch))
         .route(
             "/magpie/v1/app/login_auth",
             get(v2::get_login_auth)

@@ -229,3 +229,26 @@ pub async fn kick(
         .kick(&key, target, server_kick(ext), None)
         .await)
 }
+
+/// Creates many accounts at once (all or none); returns how many.
+pub async fn create_batch(
+    shared: &Shared,
+    app: &App,
+    accounts: Vec<(String, String)>,
+) -> Result<usize, OpError> {
+    let mut batch = Vec::with_capacity(accounts.len());
+    for (raw, tok) in accounts {
+        let accid = accid(&raw)?;
+        token(&tok)?;
+        batch.push(NewAccount {
+            accid,
+            token: TokenHash::new(&tok),
+            profile: AccountPatch::default(),
+        });
+    }
+    shared
+        .store
+        .create_accounts(app.id, batch)
+        .await
+        .map_err(OpError::store)
+}

@@ -321,3 +321,40 @@ pub(super) async fn reset_login_auth(
 ) -> Reply {
     store_login_auth(&shared, &app, None).await
 }
+
+/// Most accounts in one batch call.
+pub const MAX_BATCH: usize = 500;
+
+/// Body of `POST /magpie/v1/accounts/batch`.
+#[derive(Deserialize)]
+pub struct BatchBody {
+    accounts: Vec<BatchAccount>,
+}
+
+/// One account of a batch.
+#[derive(Deserialize)]
+pub struct BatchAccount {
+    account_id: String,
+    token: String,
+}
+
+/// Magpie addition: creates up to 500 accounts in one transaction.
+pub(super) async fn create_batch(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<BatchBody>, JsonRejection>,
+) -> Reply {
+    let b = body(b)?;
+    if b.accounts.is_empty() || b.accounts.len() > MAX_BATCH {
+        return Err(v2(ops::OpError::param(format!(
+            "a batch holds 1 to {MAX_BATCH} accounts"
+        ))));
+    }
+    let list = b
+        .accounts
+        .into_iter()
+        .map(|a| (a.account_id, a.token))
+        .collect();
+    let n = ops::create_batch(&shared, &app, list).await.map_err(v2)?;
+    success(json!({"created": n}))
+}

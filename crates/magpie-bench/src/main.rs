@@ -1,0 +1,534 @@
+//! `magpie-bench`: load scenarios against a real `magpie serve` process.
+//!
+//! Every scenario starts its own server (a child process on ephemeral ports,
+//! over a fresh data dir), provisions accounts through the admin API's bulk
+//! path, runs, and reports throughput, latency, and the server's CPU time per
+//! operation and memory, read from /proc for the server's pid.
+
+mod raw;
+mod report;
+mod server;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use magpie_client::{Client, ClientOptions, LoginParams};
+use magpie_proto::types::client_type;
+use magpie_proto::ResCode;
+use raw::{source, RawConn};
+use serde_json::{json, Value};
+use server::{BenchApp, Server};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Mutex, Semaphore};
+
+/// Load scenarios against a Magpie server started for the run.
+#[derive(Parser)]
+#[command(name = "magpie-bench", version, about)]
+struct Cli {
+    /// The `magpie` binary to run [default: next to this one].
+    #[arg(long, global = true)]
+    magpie: Option<PathBuf>,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+    /// Loopback source addresses to spread client connections over
+    /// (127.0.0.1, 127.0.0.2, ...) [default: one per 20,000 connections].
+    #[arg(long, global = true)]
+    sources: Option<usize>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// N distinct accounts log in and stay: logins/s, latency, CPU per login.
+    LoginStorm {
+        /// Clients (accounts).
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Logins in flight at once.
+        #[arg(long, default_value_t = 1_000)]
+        concurrency: usize,
+    },
+    /// N authenticated connections held with heartbeats: memory per connection.
+    Idle {
+        /// Connections.
+        #[arg(long, default_value_t = 19_000)]
+        clients: usize,
+        /// Seconds to hold them idle before measuring.
+        #[arg(long, default_value_t = 15)]
+        hold: u64,
+    },
+    /// Time from a new login to the old device's kick-out, single policy.
+    Kick {
+        /// Accounts, each kicked once.
+        #[arg(long, default_value_t = 1_000)]
+        accounts: usize,
+        /// Accounts in flight at once.
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+    },
+    /// N SDK clients logged in; the server is killed and restarted: time until all are back.
+    ReconnectStorm {
+        /// SDK clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Stop the server with SIGTERM instead of SIGKILL.
+        #[arg(long)]
+        graceful: bool,
+    },
+}
+
+const TOKEN: &str = "bench-token";
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+async fn provision(srv: &Server, app: &BenchApp, prefix: &str, n: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let pb = bar(n as u64, "provision");
+    let ids: Vec<usize> = (0..n).collect();
+    for chunk in ids.chunks(500) {
+        let accounts: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({"account_id": format!("{prefix}{i}"), "token": TOKEN}))
+            .collect();
+        let mut r = http.post(format!("{}/magpie/v1/accounts/batch", srv.admin));
+        let (nonce, cur) = (
+            magpie_server::admin::auth::new_nonce(),
+            magpie_server::admin::auth::cur_time(),
+        );
+        for (k, v) in
+            magpie_server::admin::auth::signature_headers(&app.key, &app.secret, &nonce, &cur)
+        {
+            r = r.header(k, v);
+        }
+        let v: Value = r
+            .json(&json!({"accounts": accounts}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(v["code"] == 200, "provisioning failed: {v}");
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    Ok(())
+}
+
+async fn admin_put(srv: &Server, app: &BenchApp, path: &str, body: Value) -> anyhow::Result<()> {
+    let mut r = reqwest::Client::new().put(format!("{}{path}", srv.admin));
+    let (nonce, cur) = (
+        magpie_server::admin::auth::new_nonce(),
+        magpie_server::admin::auth::cur_time(),
+    );
+    for (k, v) in magpie_server::admin::auth::signature_headers(&app.key, &app.secret, &nonce, &cur)
+    {
+        r = r.header(k, v);
+    }
+    let v: Value = r.json(&body).send().await?.json().await?;
+    anyhow::ensure!(v["code"] == 200, "admin call failed: {v}");
+    Ok(())
+}
+
+fn spread(cli_sources: Option<usize>, conns: usize) -> usize {
+    cli_sources.unwrap_or(1 + conns / 20_000).clamp(1, 250)
+}
+
+async fn login_storm(
+    srv: &Server,
+    app: &BenchApp,
+    n: usize,
+    concurrency: usize,
+    sources: usize,
+) -> anyhow::Result<Value> {
+    provision(srv, app, "s", n).await?;
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let held = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let (tx, mut rx) = mpsc::unbounded_channel::<Result<(Duration, ResCode), String>>();
+    let pb = bar(n as u64, "login");
+    let cpu0 = srv.cpu();
+    let t0 = Instant::now();
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await?;
+        let (addr, key, tx, held) = (srv.client, app.key.clone(), tx.clone(), held.clone());
+        tokio::spawn(async move {
+            let start = Instant::now();
+            let r = async {
+                let mut c = RawConn::connect(addr, source(i, sources)).await?;
+                let code = c
+                    .login(
+                        &key,
+                        &format!("s{i}"),
+                        TOKEN,
+                        &format!("d{i}"),
+                        client_type::PC_WINDOWS,
+                    )
+                    .await?;
+                Ok::<_, anyhow::Error>((c, code))
+            }
+            .await;
+            drop(permit);
+            let _ = tx.send(match r {
+                Ok((c, code)) => {
+                    held.lock().await.push(c);
+                    Ok((start.elapsed(), code))
+                }
+                Err(e) => Err(e.to_string()),
+            });
+        });
+    }
+    drop(tx);
+    let mut lat = Vec::with_capacity(n);
+    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    while let Some(r) = rx.recv().await {
+        pb.inc(1);
+        match r {
+            Ok((d, code)) => {
+                *codes.entry(code.0.to_string()).or_default() += 1;
+                if code == ResCode::SUCCESS {
+                    lat.push(d);
+                }
+            }
+            Err(e) => *codes.entry(format!("error: {e}")).or_default() += 1,
+        }
+    }
+    let wall = t0.elapsed();
+    let cpu = srv.cpu() - cpu0;
+    pb.finish_and_clear();
+    let ok = lat.len();
+    let held_n = held.lock().await.len();
+    Ok(json!({
+        "clients": n, "concurrency": concurrency, "source_addresses": sources,
+        "logins_ok": ok, "connections_held": held_n,
+        "wall_s": wall.as_secs_f64(),
+        "logins_per_s": (ok as f64 / wall.as_secs_f64()).round(),
+        "latency": report::latency(lat),
+        "codes": codes,
+        "server_cpu_s": cpu,
+        "server_cpu_us_per_login": (cpu * 1e6 / ok.max(1) as f64).round(),
+        "bench_cpu_s": server::cpu_secs(std::process::id()),
+    }))
+}
+
+async fn idle(
+    srv: &Server,
+    app: &BenchApp,
+    n: usize,
+    hold: u64,
+    sources: usize,
+) -> anyhow::Result<Value> {
+    provision(srv, app, "i", n).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss0 = srv.rss();
+    let cpu0 = srv.cpu();
+    let pb = bar(n as u64, "connect");
+    let sem = Arc::new(Semaphore::new(500));
+    let (tx, mut rx) = mpsc::unbounded_channel::<anyhow::Result<RawConn>>();
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await?;
+        let (addr, key, tx) = (srv.client, app.key.clone(), tx.clone());
+        tokio::spawn(async move {
+            let r = async {
+                let mut c = RawConn::connect(addr, source(i, sources)).await?;
+                let code = c
+                    .login(
+                        &key,
+                        &format!("i{i}"),
+                        TOKEN,
+                        &format!("d{i}"),
+                        client_type::WEB,
+                    )
+                    .await?;
+                anyhow::ensure!(code == ResCode::SUCCESS, "login {code}");
+                Ok(c)
+            }
+            .await;
+            drop(permit);
+            let _ = tx.send(r);
+        });
+    }
+    drop(tx);
+    let mut conns = Vec::with_capacity(n);
+    let mut errors = 0usize;
+    while let Some(r) = rx.recv().await {
+        pb.inc(1);
+        match r {
+            Ok(c) => conns.push(c),
+            Err(_) => errors += 1,
+        }
+    }
+    pb.finish_and_clear();
+    let established = conns.len();
+    // Hold them idle with heartbeats every 5 s, each connection its own task.
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut tasks = Vec::with_capacity(established);
+    for mut c in conns {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.notified() => return true,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                        if c.ping().await.is_err() { return false; }
+                    }
+                    r = c.recv() => if r.is_err() { return false; },
+                }
+            }
+        }));
+    }
+    let pb = bar(hold, "hold (s)");
+    for _ in 0..hold {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let rss1 = srv.rss();
+    let cpu = srv.cpu() - cpu0;
+    stop.notify_waiters();
+    let mut alive = 0;
+    for t in tasks {
+        if let Ok(Ok(true)) = tokio::time::timeout(Duration::from_secs(5), t).await {
+            alive += 1;
+        }
+    }
+    let per = (rss1.saturating_sub(rss0)) as f64 / established.max(1) as f64;
+    Ok(json!({
+        "clients": n, "established": established, "errors": errors, "alive_at_end": alive,
+        "hold_s": hold, "source_addresses": sources,
+        "server_rss_before_mib": rss0 as f64 / 1048576.0,
+        "server_rss_after_mib": rss1 as f64 / 1048576.0,
+        "server_bytes_per_connection": per.round(),
+        "server_cpu_s": cpu,
+    }))
+}
+
+async fn kick(srv: &Server, app: &BenchApp, n: usize, concurrency: usize) -> anyhow::Result<Value> {
+    provision(srv, app, "k", n).await?;
+    admin_put(
+        srv,
+        app,
+        "/magpie/v1/app/device_policy",
+        json!({"mode": "single"}),
+    )
+    .await?;
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let (tx, mut rx) = mpsc::unbounded_channel::<anyhow::Result<Duration>>();
+    let pb = bar(n as u64, "kick");
+    let cpu0 = srv.cpu();
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await?;
+        let (addr, key, tx) = (srv.client, app.key.clone(), tx.clone());
+        tokio::spawn(async move {
+            let r = async {
+                let acct = format!("k{i}");
+                let mut a = RawConn::connect(addr, source(i, 1)).await?;
+                anyhow::ensure!(
+                    a.login(&key, &acct, TOKEN, "old", client_type::PC_WINDOWS)
+                        .await?
+                        == ResCode::SUCCESS
+                );
+                let mut b = RawConn::connect(addr, source(i, 1)).await?;
+                let t0 = Instant::now();
+                let kicked = async {
+                    loop {
+                        if let magpie_proto::ServerFrame::Kickout { body } = a.recv().await? {
+                            return Ok::<_, anyhow::Error>((t0.elapsed(), body.reason_code));
+                        }
+                    }
+                };
+                let (login, kick) = tokio::join!(
+                    b.login(&key, &acct, TOKEN, "new", client_type::ANDROID),
+                    kicked
+                );
+                anyhow::ensure!(login? == ResCode::SUCCESS);
+                let (d, reason) = kick?;
+                anyhow::ensure!(reason == 1, "reason {reason}");
+                Ok(d)
+            }
+            .await;
+            drop(permit);
+            let _ = tx.send(r);
+        });
+    }
+    drop(tx);
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = rx.recv().await {
+        pb.inc(1);
+        match r {
+            Ok(d) => lat.push(d),
+            Err(_) => errors += 1,
+        }
+    }
+    pb.finish_and_clear();
+    let cpu = srv.cpu() - cpu0;
+    Ok(json!({
+        "accounts": n, "concurrency": concurrency, "errors": errors,
+        "kick_latency": report::latency(lat),
+        "server_cpu_s": cpu,
+        "server_cpu_us_per_account": (cpu * 1e6 / n.max(1) as f64).round(),
+    }))
+}
+
+async fn reconnect_storm(
+    srv: &mut Server,
+    app: &BenchApp,
+    n: usize,
+    graceful: bool,
+) -> anyhow::Result<Value> {
+    provision(srv, app, "r", n).await?;
+    let data = tempfile::tempdir()?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, magpie_client::LoginRes, Instant)>();
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        let opts = ClientOptions::new(srv.client.to_string())
+            .with_device_id(format!("d{i}"))
+            .with_runtime(tokio::runtime::Handle::current());
+        let c = Client::init(data.path().join(i.to_string()), opts)?;
+        let tx = tx.clone();
+        c.on_auto_relogin(move |r| {
+            let _ = tx.send((i, r.clone(), Instant::now()));
+        });
+        clients.push(c);
+    }
+    let pb = bar(n as u64, "login");
+    let sem = Arc::new(Semaphore::new(500));
+    let mut joins = Vec::with_capacity(n);
+    for (i, c) in clients.iter().enumerate() {
+        let permit = sem.clone().acquire_owned().await?;
+        let (c, key, pb) = (c.clone(), app.key.clone(), pb.clone());
+        joins.push(tokio::spawn(async move {
+            let r = c
+                .login(&key, &format!("r{i}"), TOKEN, LoginParams::default())
+                .await;
+            drop(permit);
+            pb.inc(1);
+            r.is_success()
+        }));
+    }
+    let mut logged = 0;
+    for j in joins {
+        logged += usize::from(j.await.unwrap_or(false));
+    }
+    pb.finish_and_clear();
+    anyhow::ensure!(logged == n, "only {logged} of {n} clients logged in");
+    let down = Instant::now();
+    srv.stop(!graceful).await?;
+    srv.restart().await?;
+    let up = Instant::now();
+    let cpu0 = srv.cpu();
+    let pb = bar(n as u64, "back");
+    let mut back: Vec<Option<Duration>> = vec![None; n];
+    let (mut failed_attempts, mut gave_up) = (0usize, 0usize);
+    let deadline = up + Duration::from_secs(120);
+    let mut remaining = n;
+    while remaining > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some((i, r, at))) = tokio::time::timeout(left, rx.recv()).await else {
+            break;
+        };
+        if r.is_success() {
+            if back[i].is_none() {
+                back[i] = Some(at.saturating_duration_since(up));
+                remaining -= 1;
+                pb.inc(1);
+            }
+        } else if r.retrying {
+            failed_attempts += 1;
+        } else {
+            gave_up += 1;
+        }
+    }
+    pb.finish_and_clear();
+    let all_back = Instant::now().saturating_duration_since(up);
+    let cpu = srv.cpu() - cpu0;
+    let times: Vec<Duration> = back.iter().flatten().copied().collect();
+    let returned = times.len();
+    Ok(json!({
+        "clients": n, "stop": if graceful { "SIGTERM" } else { "SIGKILL" },
+        "server_down_s": (up - down).as_secs_f64(),
+        "back": returned, "gave_up": gave_up, "failed_attempts": failed_attempts,
+        "all_back_after_s": all_back.as_secs_f64(),
+        "back_after_restart": report::latency(times),
+        "server_cpu_s": cpu,
+        "server_cpu_us_per_relogin": (cpu * 1e6 / returned.max(1) as f64).round(),
+    }))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let bin = match cli.magpie {
+        Some(b) => b,
+        None => std::env::current_exe()?.with_file_name("magpie"),
+    };
+    anyhow::ensure!(
+        bin.exists(),
+        "{} not found: build it (cargo build --release) or pass --magpie",
+        bin.display()
+    );
+    let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open-file limit")?;
+    eprintln!("open-file limit raised to {limit} (the hard limit) for this process and the server");
+    let want = match &cli.scenario {
+        Scenario::LoginStorm { clients, .. }
+        | Scenario::Idle { clients, .. }
+        | Scenario::ReconnectStorm { clients, .. } => *clients,
+        Scenario::Kick { accounts, .. } => 2 * accounts.min(&1000),
+    };
+    if want as u64 + 100 > limit {
+        eprintln!("warning: {want} connections need more than the open-file limit of {limit} allows per process; expect errors past it");
+    }
+    let dir = tempfile::tempdir()?;
+    let env = vec![(
+        "MAGPIE_LOGIN_LIMITS__PER_ACCOUNT_PER_SEC".to_owned(),
+        "0".to_owned(),
+    )];
+    let (mut srv, app) = Server::start(&bin, dir.path(), env).await?;
+    let (name, result) = match cli.scenario {
+        Scenario::LoginStorm {
+            clients,
+            concurrency,
+        } => (
+            "login-storm",
+            login_storm(
+                &srv,
+                &app,
+                clients,
+                concurrency,
+                spread(cli.sources, clients),
+            )
+            .await?,
+        ),
+        Scenario::Idle { clients, hold } => (
+            "idle",
+            idle(&srv, &app, clients, hold, spread(cli.sources, clients)).await?,
+        ),
+        Scenario::Kick {
+            accounts,
+            concurrency,
+        } => ("kick", kick(&srv, &app, accounts, concurrency).await?),
+        Scenario::ReconnectStorm { clients, graceful } => (
+            "reconnect-storm",
+            reconnect_storm(&mut srv, &app, clients, graceful).await?,
+        ),
+    };
+    let out = json!({"scenario": name, "machine": report::machine(), "result": result});
+    report::table(&format!("magpie-bench {name}"), &out["result"]);
+    if let Some(path) = cli.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    let _ = srv.stop(false).await;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! A lean protocol client for load: connect from a chosen source address,
+//! hello, login, heartbeats; reads pushes.
+
+use magpie_proto::codec::{decode_server, encode_client};
+use magpie_proto::frame::{Hello, LoginRequest};
+use magpie_proto::{ClientFrame, Decoded, ResCode, ServerFrame};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// One logged-in (or trying) connection.
+pub struct RawConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+/// Source address number `i` of `spread` (127.0.0.1, 127.0.0.2, ...).
+pub fn source(i: usize, spread: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % spread.max(1)) as u8))
+}
+
+impl RawConn {
+    /// Connects from `src` and exchanges hellos.
+    pub async fn connect(server: SocketAddr, src: IpAddr) -> anyhow::Result<RawConn> {
+        let sock = TcpSocket::new_v4()?;
+        sock.bind(SocketAddr::new(src, 0))?;
+        let stream = sock.connect(server).await?;
+        stream.set_nodelay(true)?;
+        let mut c = RawConn {
+            stream,
+            buf: Vec::with_capacity(256),
+            seq: 0,
+        };
+        c.send(&ClientFrame::Hello {
+            seq: 1,
+            body: Hello {
+                version: 1,
+                min_version: 1,
+                sdk_version: "magpie-bench".into(),
+            },
+        })
+        .await?;
+        match c.recv().await? {
+            ServerFrame::HelloAck { body, .. } if body.code == ResCode::SUCCESS => Ok(c),
+            other => anyhow::bail!("hello refused: {other:?}"),
+        }
+    }
+
+    /// Sends a frame.
+    pub async fn send(&mut self, f: &ClientFrame) -> anyhow::Result<()> {
+        let mut out = Vec::with_capacity(128);
+        encode_client(f, &mut out, u32::MAX)?;
+        self.stream.write_all(&out).await?;
+        Ok(())
+    }
+
+    /// The next frame.
+    pub async fn recv(&mut self) -> anyhow::Result<ServerFrame> {
+        loop {
+            if let Decoded::Frame(f, n) = decode_server(&self.buf, 4 << 20)? {
+                self.buf.drain(..n);
+                return Ok(f);
+            }
+            let mut chunk = [0u8; 1024];
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                anyhow::bail!("closed");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Logs in; returns the server's code.
+    pub async fn login(
+        &mut self,
+        app_key: &str,
+        account: &str,
+        token: &str,
+        device: &str,
+        client_type: u32,
+    ) -> anyhow::Result<ResCode> {
+        self.seq += 1;
+        let seq = self.seq + 1;
+        self.send(&ClientFrame::Login {
+            seq,
+            body: LoginRequest {
+                app_key: app_key.into(),
+                account: account.into(),
+                token: token.into(),
+                client_type,
+                device_id: device.into(),
+                client_os: "bench".into(),
+                sdk_version: "magpie-bench".into(),
+                ..Default::default()
+            },
+        })
+        .await?;
+        loop {
+            if let ServerFrame::LoginAck { body, .. } = self.recv().await? {
+                return Ok(body.code);
+            }
+        }
+    }
+
+    /// Sends a heartbeat (the answer is read by whoever reads next).
+    pub async fn ping(&mut self) -> anyhow::Result<()> {
+        self.seq += 1;
+        let seq = self.seq + 1;
+        self.send(&ClientFrame::Ping { seq }).await
+    }
+}
