@@ -145,8 +145,14 @@ fn spread(cli_sources: Option<usize>, conns: usize) -> usize {
     cli_sources.unwrap_or(1 + conns / 20_000).clamp(1, 250)
 }
 
+/// Stops the server before the clients close, so TIME_WAIT lands on the
+/// server's side and the next run finds the client's ephemeral ports free.
+async fn close_server_first(srv: &mut Server) {
+    let _ = srv.stop(false).await;
+}
+
 async fn login_storm(
-    srv: &Server,
+    srv: &mut Server,
     app: &BenchApp,
     n: usize,
     concurrency: usize,
@@ -208,6 +214,7 @@ async fn login_storm(
     pb.finish_and_clear();
     let ok = lat.len();
     let held_n = held.lock().await.len();
+    close_server_first(srv).await;
     Ok(json!({
         "clients": n, "concurrency": concurrency, "source_addresses": sources,
         "logins_ok": ok, "connections_held": held_n,
@@ -222,7 +229,7 @@ async fn login_storm(
 }
 
 async fn idle(
-    srv: &Server,
+    srv: &mut Server,
     app: &BenchApp,
     n: usize,
     hold: u64,
@@ -239,7 +246,7 @@ async fn idle(
         let permit = sem.clone().acquire_owned().await?;
         let (addr, key, tx) = (srv.client, app.key.clone(), tx.clone());
         tokio::spawn(async move {
-            let r = async {
+            let r = tokio::time::timeout(Duration::from_secs(20), async {
                 let mut c = RawConn::connect(addr, source(i, sources)).await?;
                 let code = c
                     .login(
@@ -252,8 +259,9 @@ async fn idle(
                     .await?;
                 anyhow::ensure!(code == ResCode::SUCCESS, "login {code}");
                 Ok(c)
-            }
-            .await;
+            })
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")));
             drop(permit);
             let _ = tx.send(r);
         });
@@ -270,21 +278,24 @@ async fn idle(
     }
     pb.finish_and_clear();
     let established = conns.len();
-    // Hold them idle with heartbeats every 5 s, each connection its own task.
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // Hold them idle with heartbeats every 5 s, each connection its own task;
+    // a task that loses its connection counts itself dead.
+    let dead = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(established);
     for mut c in conns {
-        let stop = stop.clone();
+        let dead = dead.clone();
         tasks.push(tokio::spawn(async move {
+            let mut next_ping = tokio::time::Instant::now() + Duration::from_secs(5);
             loop {
                 tokio::select! {
-                    _ = stop.notified() => return true,
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {
-                        if c.ping().await.is_err() { return false; }
+                    _ = tokio::time::sleep_until(next_ping) => {
+                        if c.ping().await.is_err() { break; }
+                        next_ping += Duration::from_secs(5);
                     }
-                    r = c.recv() => if r.is_err() { return false; },
+                    r = c.recv() => if r.is_err() { break; },
                 }
             }
+            dead.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }));
     }
     let pb = bar(hold, "hold (s)");
@@ -295,12 +306,10 @@ async fn idle(
     pb.finish_and_clear();
     let rss1 = srv.rss();
     let cpu = srv.cpu() - cpu0;
-    stop.notify_waiters();
-    let mut alive = 0;
+    let alive = established - dead.load(std::sync::atomic::Ordering::Relaxed);
+    close_server_first(srv).await;
     for t in tasks {
-        if let Ok(Ok(true)) = tokio::time::timeout(Duration::from_secs(5), t).await {
-            alive += 1;
-        }
+        t.abort();
     }
     let per = (rss1.saturating_sub(rss0)) as f64 / established.max(1) as f64;
     Ok(json!({
@@ -502,7 +511,7 @@ async fn main() -> anyhow::Result<()> {
         } => (
             "login-storm",
             login_storm(
-                &srv,
+                &mut srv,
                 &app,
                 clients,
                 concurrency,
@@ -512,7 +521,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         Scenario::Idle { clients, hold } => (
             "idle",
-            idle(&srv, &app, clients, hold, spread(cli.sources, clients)).await?,
+            idle(&mut srv, &app, clients, hold, spread(cli.sources, clients)).await?,
         ),
         Scenario::Kick {
             accounts,
@@ -529,6 +538,8 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
         eprintln!("wrote {}", path.display());
     }
-    let _ = srv.stop(false).await;
+    if srv.running() {
+        let _ = srv.stop(false).await;
+    }
     Ok(())
 }

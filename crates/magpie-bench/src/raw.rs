@@ -21,11 +21,18 @@ pub fn source(i: usize, spread: usize) -> IpAddr {
 }
 
 impl RawConn {
-    /// Connects from `src` and exchanges hellos.
+    /// Connects from `src` and exchanges hellos. The default source
+    /// (127.0.0.1) is left to connect(): binding port 0 first makes the
+    /// kernel search the whole ephemeral range (TIME_WAIT included) on every
+    /// call, which costs more CPU than the server's login.
     pub async fn connect(server: SocketAddr, src: IpAddr) -> anyhow::Result<RawConn> {
-        let sock = TcpSocket::new_v4()?;
-        sock.bind(SocketAddr::new(src, 0))?;
-        let stream = sock.connect(server).await?;
+        let stream = if src == IpAddr::V4(Ipv4Addr::LOCALHOST) {
+            TcpStream::connect(server).await?
+        } else {
+            let sock = TcpSocket::new_v4()?;
+            sock.bind(SocketAddr::new(src, 0))?;
+            sock.connect(server).await?
+        };
         stream.set_nodelay(true)?;
         let mut c = RawConn {
             stream,

@@ -154,6 +154,11 @@ impl Server {
         self.spawn(&addr).await
     }
 
+    /// True while the process runs.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// CPU seconds used so far.
     pub fn cpu(&self) -> f64 {
         cpu_secs(self.pid)

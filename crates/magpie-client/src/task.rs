@@ -78,7 +78,6 @@ pub(crate) struct ConnectionTask {
     commands: mpsc::Receiver<Command>,
     status: watch::Sender<Status>,
     session: Option<Session>,
-    cache: Option<Cache>,
     next_link: usize,
 }
 
@@ -115,7 +114,6 @@ impl ConnectionTask {
             commands,
             status,
             session: None,
-            cache: None,
             next_link: 0,
         }
     }
@@ -169,7 +167,6 @@ impl ConnectionTask {
                 }
             };
         }
-        self.close_cache().await;
         self.status.send_modify(|s| s.state = LoginState::Unlogin);
     }
 
@@ -187,11 +184,6 @@ impl ConnectionTask {
                     token: s.token,
                     params: s.params,
                 };
-                if self.session.as_ref().is_some_and(|old| {
-                    old.account != session.account || old.app_key != session.app_key
-                }) {
-                    self.close_cache().await;
-                }
                 self.session = Some(session);
                 let (res, phase) = self.manual_login(false).await;
                 let _ = reply.send(res);
@@ -662,7 +654,6 @@ impl ConnectionTask {
         code: ResCode,
         reply: tokio::sync::oneshot::Sender<LogoutRes>,
     ) {
-        self.close_cache().await;
         self.session = None;
         self.set_state(LoginState::Unlogin);
         let res = LogoutRes { err_code: code };
@@ -675,8 +666,11 @@ impl ConnectionTask {
         self.status.send_modify(|s| s.clock_offset_ms = off);
     }
 
+    /// Records a login in the account's cache file: opened, written, flushed
+    /// and closed each time, so no file stays open between writes (an app
+    /// with many clients does not run out of descriptors, and a logout has
+    /// nothing left to flush).
     async fn record_login(&mut self, s: &Session, res: &LoginRes, server_time: i64) {
-        let cache = self.cache.take();
         let path = cache::path(&self.data_dir, &s.app_key, &s.account);
         let rec = LoginRecord {
             at_ms: crate::now_ms(),
@@ -686,28 +680,15 @@ impl ConnectionTask {
             others_json: serde_json::to_string(&res.other_clients_pres).unwrap_or_default(),
         };
         let r = tokio::task::spawn_blocking(move || {
-            let c = match cache {
-                Some(c) => c,
-                None => Cache::open(&path)?,
-            };
+            let c = Cache::open(&path)?;
             c.record_login(&rec)?;
-            Ok::<_, rusqlite::Error>(c)
+            c.flush_and_close()
         })
         .await;
         match r {
-            Ok(Ok(c)) => self.cache = Some(c),
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "local cache unavailable"),
             Err(e) => tracing::warn!(error = %e, "local cache task failed"),
-        }
-    }
-
-    async fn close_cache(&mut self) {
-        if let Some(c) = self.cache.take() {
-            match tokio::task::spawn_blocking(move || c.flush_and_close()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "flushing the local cache failed"),
-                Err(e) => tracing::warn!(error = %e, "flushing the local cache failed"),
-            }
         }
     }
 }

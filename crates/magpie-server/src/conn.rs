@@ -25,8 +25,9 @@ use tokio::time::Instant;
 /// Largest frame the server writes (4 MiB).
 pub const MAX_SERVER_FRAME: u32 = 4 << 20;
 
-/// Read buffers above this capacity are released once drained.
-const KEEP_RBUF: usize = 1024;
+/// Buffers above this capacity are released once drained. Idle connections
+/// are the common case, so they keep (almost) nothing between frames.
+const KEEP_RBUF: usize = 64;
 
 enum Flow {
     Continue,
@@ -103,7 +104,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         deadline
                             .as_mut()
                             .reset(Instant::now() + if self.hello_done { idle } else { handshake });
-                        if let Flow::Close = self.handle(frame).await {
+                        // Boxed: the login path (store, callbacks) is a large future that an
+                        // idle connection should not carry between frames.
+                        if let Flow::Close = Box::pin(self.handle(frame)).await {
                             return;
                         }
                     }

@@ -40,10 +40,19 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds both addresses.
+    /// Binds both addresses. The client listener gets a deep accept backlog
+    /// (4096, capped by the kernel's somaxconn), so a login storm does not
+    /// overflow it and make clients wait for SYN retransmits.
     pub async fn bind(client: SocketAddr, admin: SocketAddr) -> std::io::Result<Listeners> {
+        let sock = if client.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        sock.set_reuseaddr(true)?;
+        sock.bind(client)?;
         Ok(Listeners {
-            client: TcpListener::bind(client).await?,
+            client: sock.listen(4096)?,
             admin: TcpListener::bind(admin).await?,
         })
     }
