@@ -185,6 +185,27 @@ fn get_account(conn: &Connection, app_id: i64, accid: &str) -> rusqlite::Result<
     .optional()
 }
 
+/// Inserts one account; a taken accid is `Conflict`.
+fn insert_account(c: &Connection, a: &Account) -> StoreResult<()> {
+    c.prepare_cached(&format!(
+        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            a.app_id, a.accid, a.token.salt, a.token.hash, a.name, a.icon, a.sign, a.email,
+            a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at, a.updated_at
+        ])
+    })
+    .map_err(|e| {
+        if is_conflict(&e) {
+            StoreError::Conflict
+        } else {
+            StoreError::backend(e)
+        }
+    })?;
+    Ok(())
+}
+
 fn changed_one(n: usize) -> StoreResult<()> {
     if n == 0 {
         Err(StoreError::NotFound)
@@ -273,23 +294,7 @@ impl Store for SqliteStore {
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account> {
         self.write(move |c| {
             let a = Account::from_new(app_id, account, now_ms());
-            c.prepare_cached(&format!(
-                "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-            ))
-            .and_then(|mut s| {
-                s.execute(params![
-                    a.app_id, a.accid, a.token.salt, a.token.hash, a.name, a.icon, a.sign,
-                    a.email, a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at,
-                    a.updated_at
-                ])
-            })
-            .map_err(|e| {
-                if is_conflict(&e) {
-                    StoreError::Conflict
-                } else {
-                    StoreError::backend(e)
-                }
-            })?;
+            insert_account(c, &a)?;
             Ok(a)
         })
         .await
@@ -299,28 +304,9 @@ impl Store for SqliteStore {
         self.write(move |c| {
             let tx = c.transaction().map_err(StoreError::backend)?;
             let n = accounts.len();
-            {
-                let mut st = tx
-                    .prepare_cached(&format!(
-                        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-                    ))
-                    .map_err(StoreError::backend)?;
-                let now = now_ms();
-                for new in accounts {
-                    let a = Account::from_new(app_id, new, now);
-                    st.execute(params![
-                        a.app_id, a.accid, a.token.salt, a.token.hash, a.name, a.icon, a.sign,
-                        a.email, a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at,
-                        a.updated_at
-                    ])
-                    .map_err(|e| {
-                        if is_conflict(&e) {
-                            StoreError::Conflict
-                        } else {
-                            StoreError::backend(e)
-                        }
-                    })?;
-                }
+            let now = now_ms();
+            for new in accounts {
+                insert_account(&tx, &Account::from_new(app_id, new, now))?;
             }
             tx.commit().map_err(StoreError::backend)?;
             Ok(n)

@@ -22,6 +22,17 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn with_app(&self, app_id: i64, f: impl FnOnce(&mut App)) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let app = g
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .ok_or(StoreError::NotFound)?;
+        f(app);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -59,25 +70,11 @@ impl Store for MemoryStore {
     }
 
     async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()> {
-        let mut g = self.inner.lock();
-        let app = g
-            .apps
-            .iter_mut()
-            .find(|a| a.id == app_id)
-            .ok_or(StoreError::NotFound)?;
-        app.device_policy = policy.map(str::to_owned);
-        Ok(())
+        self.with_app(app_id, |a| a.device_policy = policy.map(str::to_owned))
     }
 
     async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()> {
-        let mut g = self.inner.lock();
-        let app = g
-            .apps
-            .iter_mut()
-            .find(|a| a.id == app_id)
-            .ok_or(StoreError::NotFound)?;
-        app.login_auth = settings.map(str::to_owned);
-        Ok(())
+        self.with_app(app_id, |a| a.login_auth = settings.map(str::to_owned))
     }
 
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account> {
