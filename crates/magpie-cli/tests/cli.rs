@@ -675,10 +675,12 @@ async fn policy_kickout_multispot_and_kick_other_through_the_cli() {
         (Some("kickout"), Some(3), Some(1)),
         "{v}"
     );
-    drop(stdin);
+    // Keep the phone's input open until it has heard the PC leave: closing
+    // it would log the phone out, racing the notification.
     let v = next(&mut phone_out).await;
     assert_eq!(v["cb"], "multispot", "the phone hears the PC leave: {v}");
     assert_eq!(v["json"]["multi_spot_notiy_type"], 3);
+    drop(stdin);
 }
 
 #[tokio::test]
