@@ -121,6 +121,21 @@ impl SqliteStore {
         .map_err(StoreError::backend)?
     }
 
+    /// Runs one UPDATE that must change a row; `NotFound` when none matched.
+    async fn update_one<P>(&self, sql: &'static str, p: P) -> StoreResult<()>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute(p))
+                .map_err(StoreError::backend)?;
+            changed_one(n)
+        })
+        .await
+    }
+
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -269,25 +284,19 @@ impl Store for SqliteStore {
 
     async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()> {
         let policy = policy.map(str::to_owned);
-        self.write(move |c| {
-            let n = c
-                .prepare_cached("UPDATE apps SET device_policy = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![app_id, policy]))
-                .map_err(StoreError::backend)?;
-            changed_one(n)
-        })
+        self.update_one(
+            "UPDATE apps SET device_policy = ?2 WHERE id = ?1",
+            (app_id, policy),
+        )
         .await
     }
 
     async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()> {
         let settings = settings.map(str::to_owned);
-        self.write(move |c| {
-            let n = c
-                .prepare_cached("UPDATE apps SET login_auth = ?2 WHERE id = ?1")
-                .and_then(|mut s| s.execute(params![app_id, settings]))
-                .map_err(StoreError::backend)?;
-            changed_one(n)
-        })
+        self.update_one(
+            "UPDATE apps SET login_auth = ?2 WHERE id = ?1",
+            (app_id, settings),
+        )
         .await
     }
 
@@ -320,30 +329,18 @@ impl Store for SqliteStore {
     }
 
     async fn set_token(&self, app_id: i64, accid: &str, token: TokenHash) -> StoreResult<()> {
-        let accid = accid.to_owned();
-        self.write(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE accounts SET token_salt = ?3, token_hash = ?4, updated_at = ?5 WHERE app_id = ?1 AND accid = ?2",
-                )
-                .and_then(|mut s| s.execute(params![app_id, accid, token.salt, token.hash, now_ms()]))
-                .map_err(StoreError::backend)?;
-            changed_one(n)
-        })
+        self.update_one(
+            "UPDATE accounts SET token_salt = ?3, token_hash = ?4, updated_at = ?5 WHERE app_id = ?1 AND accid = ?2",
+            (app_id, accid.to_owned(), token.salt, token.hash, now_ms()),
+        )
         .await
     }
 
     async fn set_blocked(&self, app_id: i64, accid: &str, blocked: bool) -> StoreResult<()> {
-        let accid = accid.to_owned();
-        self.write(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE accounts SET blocked = ?3, updated_at = ?4 WHERE app_id = ?1 AND accid = ?2",
-                )
-                .and_then(|mut s| s.execute(params![app_id, accid, blocked, now_ms()]))
-                .map_err(StoreError::backend)?;
-            changed_one(n)
-        })
+        self.update_one(
+            "UPDATE accounts SET blocked = ?3, updated_at = ?4 WHERE app_id = ?1 AND accid = ?2",
+            (app_id, accid.to_owned(), blocked, now_ms()),
+        )
         .await
     }
 
