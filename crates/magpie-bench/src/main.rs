@@ -348,6 +348,7 @@ async fn kick(srv: &Server, app: &BenchApp, n: usize, concurrency: usize) -> any
                         == ResCode::SUCCESS
                 );
                 let mut b = RawConn::connect(addr, source(i, 1)).await?;
+                b.hello().await?;
                 let t0 = Instant::now();
                 let kicked = async {
                     loop {

@@ -1,5 +1,7 @@
 //! A lean protocol client for load: connect from a chosen source address,
-//! hello, login, heartbeats; reads pushes.
+//! hello, login, heartbeats; reads pushes. Like the SDK, it sends HELLO and
+//! LOGIN together (docs/protocol.md, pipelining) unless told to say hello
+//! first.
 
 use magpie_proto::codec::{decode_server, encode_client};
 use magpie_proto::frame::{Hello, LoginRequest};
@@ -13,6 +15,7 @@ pub struct RawConn {
     stream: TcpStream,
     buf: Vec<u8>,
     seq: u32,
+    hello_done: bool,
 }
 
 /// Source address number `i` of `spread` (127.0.0.1, 127.0.0.2, ...).
@@ -21,7 +24,7 @@ pub fn source(i: usize, spread: usize) -> IpAddr {
 }
 
 impl RawConn {
-    /// Connects from `src` and exchanges hellos. The default source
+    /// Connects from `src`; the hello goes with the login. The default source
     /// (127.0.0.1) is left to connect(): binding port 0 first makes the
     /// kernel search the whole ephemeral range (TIME_WAIT included) on every
     /// call, which costs more CPU than the server's login.
@@ -34,30 +37,52 @@ impl RawConn {
             sock.connect(server).await?
         };
         stream.set_nodelay(true)?;
-        let mut c = RawConn {
+        Ok(RawConn {
             stream,
             buf: Vec::with_capacity(256),
-            seq: 0,
-        };
-        c.send(&ClientFrame::Hello {
+            seq: 1,
+            hello_done: false,
+        })
+    }
+
+    fn hello_frame() -> ClientFrame {
+        ClientFrame::Hello {
             seq: 1,
             body: Hello {
                 version: 1,
                 min_version: 1,
                 sdk_version: "magpie-bench".into(),
             },
-        })
-        .await?;
-        match c.recv().await? {
-            ServerFrame::HelloAck { body, .. } if body.code == ResCode::SUCCESS => Ok(c),
+        }
+    }
+
+    async fn hello_ack(&mut self) -> anyhow::Result<()> {
+        match self.recv().await? {
+            ServerFrame::HelloAck { body, .. } if body.code == ResCode::SUCCESS => {
+                self.hello_done = true;
+                Ok(())
+            }
             other => anyhow::bail!("hello refused: {other:?}"),
         }
     }
 
+    /// Exchanges hellos on their own, so that a later login is one round trip.
+    pub async fn hello(&mut self) -> anyhow::Result<()> {
+        self.send_all(&[Self::hello_frame()]).await?;
+        self.hello_ack().await
+    }
+
     /// Sends a frame.
     pub async fn send(&mut self, f: &ClientFrame) -> anyhow::Result<()> {
-        let mut out = Vec::with_capacity(128);
-        encode_client(f, &mut out, u32::MAX)?;
+        self.send_all(std::slice::from_ref(f)).await
+    }
+
+    /// Sends frames in one write.
+    async fn send_all(&mut self, frames: &[ClientFrame]) -> anyhow::Result<()> {
+        let mut out = Vec::with_capacity(128 * frames.len());
+        for f in frames {
+            encode_client(f, &mut out, u32::MAX)?;
+        }
         self.stream.write_all(&out).await?;
         Ok(())
     }
@@ -78,7 +103,8 @@ impl RawConn {
         }
     }
 
-    /// Logs in; returns the server's code.
+    /// Logs in (with the hello, when not yet exchanged); returns the
+    /// server's code.
     pub async fn login(
         &mut self,
         app_key: &str,
@@ -89,7 +115,7 @@ impl RawConn {
     ) -> anyhow::Result<ResCode> {
         self.seq += 1;
         let seq = self.seq + 1;
-        self.send(&ClientFrame::Login {
+        let login = ClientFrame::Login {
             seq,
             body: LoginRequest {
                 app_key: app_key.into(),
@@ -101,8 +127,13 @@ impl RawConn {
                 sdk_version: "magpie-bench".into(),
                 ..Default::default()
             },
-        })
-        .await?;
+        };
+        if self.hello_done {
+            self.send(&login).await?;
+        } else {
+            self.send_all(&[Self::hello_frame(), login]).await?;
+            self.hello_ack().await?;
+        }
         loop {
             if let ServerFrame::LoginAck { body, .. } = self.recv().await? {
                 return Ok(body.code);

@@ -1,4 +1,4 @@
-//! One framed connection to a server, after the hello.
+//! One framed connection to a server: transport, hello, frames.
 
 use crate::connect::{open, BoxStream, Tls};
 use crate::options::Proxy;
@@ -74,52 +74,64 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Opens a transport and exchanges hellos, all within `timeout`.
-    pub async fn connect(
+    /// Opens a transport (TCP, proxy, TLS) within `timeout`. The hello goes
+    /// with the first request: see [`Link::hello_ack`].
+    pub async fn open(
         addr: &str,
         proxy: Option<&Proxy>,
         tls: Option<&Tls>,
         timeout: Duration,
         max_frame: u32,
     ) -> Result<Link, LinkError> {
+        let stream = tokio::time::timeout(timeout, open(addr, proxy, tls))
+            .await
+            .map_err(|_| LinkError::Timeout)??;
+        Ok(Link {
+            stream,
+            rbuf: Vec::with_capacity(512),
+            wbuf: Vec::with_capacity(512),
+            seq: 0,
+            max_frame,
+            hello: HelloAck {
+                code: ResCode::SUCCESS,
+                version: 0,
+                heartbeat_ms: 0,
+                idle_timeout_ms: 0,
+                max_frame: 0,
+                server_time: 0,
+            },
+        })
+    }
+
+    /// The HELLO frame, with the next sequence number.
+    pub fn hello_frame(&mut self) -> ClientFrame {
+        ClientFrame::Hello {
+            seq: self.next_seq(),
+            body: Hello {
+                version: PROTOCOL_VERSION,
+                min_version: MIN_PROTOCOL_VERSION,
+                sdk_version: SDK_VERSION.into(),
+            },
+        }
+    }
+
+    /// Reads the HELLO_ACK by `deadline`. A client may send its first request
+    /// right behind the HELLO (pipelining); the server then writes the
+    /// HELLO_ACK together with that request's answer, except before a login
+    /// that waits for the app server's callback (docs/protocol.md).
+    pub async fn hello_ack(&mut self, deadline: tokio::time::Instant) -> Result<(), LinkError> {
         let fut = async {
-            let stream = open(addr, proxy, tls).await?;
-            let mut link = Link {
-                stream,
-                rbuf: Vec::with_capacity(512),
-                wbuf: Vec::with_capacity(512),
-                seq: 0,
-                max_frame,
-                hello: HelloAck {
-                    code: ResCode::SUCCESS,
-                    version: 0,
-                    heartbeat_ms: 0,
-                    idle_timeout_ms: 0,
-                    max_frame: 0,
-                    server_time: 0,
-                },
-            };
-            let seq = link.next_seq();
-            link.send(&ClientFrame::Hello {
-                seq,
-                body: Hello {
-                    version: PROTOCOL_VERSION,
-                    min_version: MIN_PROTOCOL_VERSION,
-                    sdk_version: SDK_VERSION.into(),
-                },
-            })
-            .await?;
-            match link.recv().await? {
+            match self.recv().await? {
                 ServerFrame::HelloAck { body, .. } if body.code.is_success() => {
-                    link.hello = body;
-                    Ok(link)
+                    self.hello = body;
+                    Ok(())
                 }
                 ServerFrame::HelloAck { body, .. } => Err(LinkError::Version(body.code)),
                 ServerFrame::Error { body, .. } => Err(LinkError::Refused(body.code, body.desc)),
                 _ => Err(LinkError::Unexpected),
             }
         };
-        tokio::time::timeout(timeout, fut)
+        tokio::time::timeout_at(deadline, fut)
             .await
             .map_err(|_| LinkError::Timeout)?
     }
@@ -130,8 +142,15 @@ impl Link {
     }
 
     pub async fn send(&mut self, f: &ClientFrame) -> Result<(), LinkError> {
+        self.send_all(&[f]).await
+    }
+
+    /// Sends frames in one write.
+    pub async fn send_all(&mut self, frames: &[&ClientFrame]) -> Result<(), LinkError> {
         self.wbuf.clear();
-        encode_client(f, &mut self.wbuf, u32::MAX)?;
+        for f in frames {
+            encode_client(f, &mut self.wbuf, u32::MAX)?;
+        }
         self.stream.write_all(&self.wbuf).await?;
         self.stream.flush().await?;
         Ok(())

@@ -532,7 +532,7 @@ impl ConnectionTask {
             self.report(LoginRes::step(login_step::LINKING, relogin));
         }
         let proxy = self.shared.proxy.lock().clone();
-        let mut link = match Link::connect(
+        let mut link = match Link::open(
             &addr,
             proxy.as_ref(),
             self.tls.as_ref(),
@@ -546,17 +546,14 @@ impl ConnectionTask {
                 tracing::debug!(%addr, error = %e, "link failed");
                 let res = LoginRes::failed(e.code(), login_step::LINKING, relogin)
                     .with_desc(format!("{addr}: {e}"));
-                return if matches!(e, LinkError::Version(_)) {
-                    Attempt::Fatal(res)
-                } else {
-                    Attempt::Retry(res)
-                };
+                return Attempt::Retry(res);
             }
         };
-        self.clock(link.hello.server_time);
         if steps {
             self.report(LoginRes::step(login_step::LINK, relogin));
         }
+        // HELLO and LOGIN go out together: one round trip, one write each way.
+        let hello = link.hello_frame();
         let o = &self.options;
         let seq = link.next_seq();
         let frame = ClientFrame::Login {
@@ -576,7 +573,7 @@ impl ConnectionTask {
                 login_ex: session.params.login_ex.clone(),
             },
         };
-        if let Err(e) = link.send(&frame).await {
+        if let Err(e) = link.send_all(&[&hello, &frame]).await {
             let res =
                 LoginRes::failed(e.code(), login_step::LOGINING, relogin).with_desc(e.to_string());
             return Attempt::Retry(res);
@@ -584,6 +581,23 @@ impl ConnectionTask {
         if steps {
             self.report(LoginRes::step(login_step::LOGINING, relogin));
         }
+        let sent = tokio::time::Instant::now();
+        let deadline = sent + self.options.request_timeout;
+        // The hello is part of connecting: its answer is due within the
+        // connect timeout (the server does not hold it behind a slow login).
+        let hello_by = (sent + self.options.connect_timeout).min(deadline);
+        if let Err(e) = link.hello_ack(hello_by).await {
+            tracing::debug!(%addr, error = %e, "hello failed");
+            link.close().await;
+            let res = LoginRes::failed(e.code(), login_step::LOGIN, relogin)
+                .with_desc(format!("{addr}: {e}"));
+            return if matches!(e, LinkError::Version(_)) {
+                Attempt::Fatal(res)
+            } else {
+                Attempt::Retry(res)
+            };
+        }
+        self.clock(link.hello.server_time);
         let wait = async {
             loop {
                 match link.recv().await? {
@@ -595,7 +609,7 @@ impl ConnectionTask {
                 }
             }
         };
-        let ack = match tokio::time::timeout(self.options.request_timeout, wait).await {
+        let ack = match tokio::time::timeout_at(deadline, wait).await {
             Ok(Ok(ack)) => ack,
             Ok(Err(e)) => {
                 link.close().await;

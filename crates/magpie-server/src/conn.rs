@@ -1,8 +1,10 @@
 //! One client connection: handshake, login, heartbeats, pushes, logout.
 //!
 //! The task owns the socket. It decodes whatever complete frames are
-//! buffered, then waits for the first of: more bytes, a delivery from the
-//! registry, the close signal (slow reader), the idle deadline, or shutdown.
+//! buffered, queueing their answers, writes the answers in one go, then waits
+//! for the first of: more bytes, a delivery from the registry, the close
+//! signal (slow reader), the idle deadline, or shutdown. A client that sends
+//! HELLO and LOGIN together thus costs one read and one write.
 
 use crate::login::authenticate;
 use crate::state::Shared;
@@ -11,7 +13,7 @@ use magpie_proto::codec::{decode_client, encode_server};
 use magpie_proto::frame::{
     CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginAck, LoginRequest,
 };
-use magpie_proto::types::{kick_reason, logout_type, Kickout, Presence};
+use magpie_proto::types::{auth_type, kick_reason, logout_type, Kickout, Presence};
 use magpie_proto::{
     ClientFrame, Decoded, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
@@ -28,6 +30,10 @@ pub const MAX_SERVER_FRAME: u32 = 4 << 20;
 /// Buffers above this capacity are released once drained. Idle connections
 /// are the common case, so they keep (almost) nothing between frames.
 const KEEP_RBUF: usize = 64;
+
+/// Queued answers are written once they reach this size, even when more
+/// buffered frames wait to be handled.
+const FLUSH_AT: usize = 16 << 10;
 
 enum Flow {
     Continue,
@@ -80,6 +86,8 @@ pub(crate) async fn serve<S>(
         outbox,
     };
     conn.run(shutdown).await;
+    // Whatever was queued before the close (a logout ack, an error).
+    conn.flush().await;
     if let Some(s) = conn.session.take() {
         conn.shared.registry.detach(&s.key, conn.id).await;
     }
@@ -111,6 +119,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         }
                     }
                     Ok(Decoded::NeedMore(n)) => {
+                        if !self.flush().await {
+                            return;
+                        }
                         if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_RBUF {
                             self.rbuf = Vec::new();
                         }
@@ -172,18 +183,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
-    /// Writes one frame; false when the connection is unusable.
+    /// Queues one frame, written by the next [`Conn::flush`] (at once when
+    /// the queue is large); false when the connection is unusable.
     async fn send(&mut self, frame: &ServerFrame) -> bool {
-        self.wbuf.clear();
+        let len = self.wbuf.len();
         if let Err(e) = encode_server(frame, &mut self.wbuf, MAX_SERVER_FRAME) {
             tracing::error!(error = %e, "could not encode a frame");
+            self.wbuf.truncate(len);
             return false;
+        }
+        self.wbuf.len() < FLUSH_AT || self.flush().await
+    }
+
+    /// Queues one frame and writes the queue now.
+    async fn send_now(&mut self, frame: &ServerFrame) -> bool {
+        self.send(frame).await && self.flush().await
+    }
+
+    /// Writes the queued frames within the write timeout; false when the
+    /// connection is unusable.
+    async fn flush(&mut self) -> bool {
+        if self.wbuf.is_empty() {
+            return true;
         }
         let timeout = Duration::from_millis(self.shared.config.write_timeout_ms);
         let ok = matches!(
             tokio::time::timeout(timeout, self.stream.write_all(&self.wbuf)).await,
             Ok(Ok(()))
         );
+        self.wbuf.clear();
         if self.wbuf.capacity() > KEEP_RBUF {
             self.wbuf = Vec::new();
         }
@@ -193,7 +221,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     async fn deliver(&mut self, d: Delivery) -> Flow {
         match d {
             Delivery::Frame(f) => {
-                if self.send(&f).await {
+                if self.send_now(&f).await {
                     Flow::Continue
                 } else {
                     Flow::Close
@@ -202,7 +230,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Delivery::Kick(k) => {
                 // The registry has removed this session already.
                 self.session = None;
-                self.send(&ServerFrame::Kickout { body: *k }).await;
+                self.send_now(&ServerFrame::Kickout { body: *k }).await;
                 let _ = self.stream.shutdown().await;
                 Flow::Close
             }
@@ -262,7 +290,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     let body = CodeAck {
                         code: ResCode::SUCCESS,
                     };
-                    self.send(&ServerFrame::LogoutAck { seq, body }).await;
+                    self.send_now(&ServerFrame::LogoutAck { seq, body }).await;
                     let _ = self.stream.shutdown().await;
                     return Flow::Close;
                 }
@@ -363,6 +391,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 Vec::new(),
             );
             return self.send(&f).await;
+        }
+        // The app server's callback may take its whole timeout: answers
+        // queued before this login (a pipelined HELLO_ACK) go out first.
+        if req.auth_type == auth_type::THIRD_PARTY && !self.flush().await {
+            return false;
         }
         let (app, accid) = match authenticate(&self.shared, &req, self.peer).await {
             Ok(v) => v,

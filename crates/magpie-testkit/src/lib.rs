@@ -328,16 +328,8 @@ impl RawPeer {
     /// Connects and completes the hello.
     pub async fn hello(addr: SocketAddr) -> RawPeer {
         let mut p = Self::connect(addr).await;
-        let seq = p.next_seq();
-        p.send(&ClientFrame::Hello {
-            seq,
-            body: Hello {
-                version: magpie_proto::PROTOCOL_VERSION,
-                min_version: 1,
-                sdk_version: "raw".into(),
-            },
-        })
-        .await;
+        let hello = p.hello_frame();
+        p.send(&hello).await;
         match p.recv().await {
             Some(ServerFrame::HelloAck { body, .. }) => assert_eq!(body.code, ResCode::SUCCESS),
             other => panic!("expected a hello ack, got {other:?}"),
@@ -356,6 +348,27 @@ impl RawPeer {
         let mut b = Vec::new();
         encode_client(f, &mut b, u32::MAX).expect("encode");
         self.send_bytes(&b).await;
+    }
+
+    /// Sends frames in one write (pipelining).
+    pub async fn send_all(&mut self, frames: &[ClientFrame]) {
+        let mut b = Vec::new();
+        for f in frames {
+            encode_client(f, &mut b, u32::MAX).expect("encode");
+        }
+        self.send_bytes(&b).await;
+    }
+
+    /// The HELLO of this test peer, with the next sequence number.
+    pub fn hello_frame(&mut self) -> ClientFrame {
+        ClientFrame::Hello {
+            seq: self.next_seq(),
+            body: Hello {
+                version: magpie_proto::PROTOCOL_VERSION,
+                min_version: 1,
+                sdk_version: "raw".into(),
+            },
+        }
     }
 
     /// Sends raw bytes.

@@ -412,3 +412,49 @@ async fn the_token_provider_is_asked_before_every_attempt_so_an_expired_token_is
         "asked before each re-login: {asked:?}"
     );
 }
+
+#[tokio::test]
+async fn a_pipelined_hello_is_answered_before_a_slow_callback_login() {
+    let s = TestServer::start().await;
+    let app = s.app("cb").await;
+    s.account(&app, "pia", "static").await;
+    let (url, cb) = callback_server(&app.secret).await;
+    cb.delay_ms.store(1500, Ordering::SeqCst);
+    set_callback(&s, &app, &url, 5000, false).await;
+    // Raw: HELLO and LOGIN in one write; the HELLO_ACK is not held behind the
+    // callback.
+    let mut p = RawPeer::connect(s.addr()).await;
+    let hello = p.hello_frame();
+    let seq = p.next_seq();
+    let mut req = login_request(&app, "pia", "tok", "raw");
+    req.auth_type = 2;
+    p.send_all(&[hello, magpie_proto::ClientFrame::Login { seq, body: req }])
+        .await;
+    assert!(matches!(
+        p.recv().await,
+        Some(magpie_proto::ServerFrame::HelloAck { .. })
+    ));
+    let hello_at = Instant::now();
+    assert!(matches!(
+        p.recv().await,
+        Some(magpie_proto::ServerFrame::LoginAck { body, .. }) if body.code == ResCode::SUCCESS
+    ));
+    let gap = hello_at.elapsed();
+    assert!(
+        gap >= Duration::from_millis(1000),
+        "the hello ack waited for the callback: only {gap:?} before the login ack"
+    );
+    // The SDK pipelines too, and expects the hello's answer within its
+    // connect timeout, far shorter than the callback here.
+    let c = TestClient::new(
+        s.options()
+            .with_connect_timeout(Duration::from_millis(500))
+            .with_request_timeout(Duration::from_secs(8)),
+    );
+    let params = LoginParams {
+        auth_type: 2,
+        ..Default::default()
+    };
+    let r = c.client.login(&app.key, "pia", "tok", params).await;
+    assert!(r.is_success(), "{r:?}");
+}

@@ -1,9 +1,11 @@
 //! Malformed input gets a clear code and closes only its own connection.
 
+use magpie_proto::codec::decode_server;
 use magpie_proto::frame::{op, Hello};
-use magpie_proto::{ClientFrame, ServerFrame};
+use magpie_proto::{ClientFrame, Decoded, ServerFrame};
 use magpie_testkit::*;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 fn error_of(f: Option<ServerFrame>) -> (ResCode, bool, String) {
     match f {
@@ -223,4 +225,82 @@ async fn connections_past_the_cap_are_refused_with_503() {
     let mut c = RawPeer::connect(s.addr()).await;
     assert_eq!(error_of(c.recv().await).0, ResCode::TOO_BUSY);
     assert!(c.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn hello_login_and_ping_pipelined_in_one_write_are_answered_in_order_in_one_write() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "pip", "t").await;
+    let mut p = RawPeer::connect(s.addr()).await;
+    let hello = p.hello_frame();
+    let (login, ping) = (p.next_seq(), p.next_seq());
+    p.send_all(&[
+        hello,
+        ClientFrame::Login {
+            seq: login,
+            body: login_request(&app, "pip", "t", "d"),
+        },
+        ClientFrame::Ping { seq: ping },
+    ])
+    .await;
+    // The three answers come back in one segment: the first read holds them
+    // all.
+    let mut chunk = vec![0u8; 64 << 10];
+    let n = tokio::time::timeout(WAIT, p.stream.read(&mut chunk))
+        .await
+        .expect("answers in time")
+        .expect("read");
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while let Decoded::Frame(f, used) = decode_server(&chunk[at..n], u32::MAX).unwrap() {
+        frames.push(f);
+        at += used;
+    }
+    assert_eq!(at, n, "only whole frames: {frames:?}");
+    assert!(
+        matches!(&frames[..], [
+            ServerFrame::HelloAck { seq: 1, body: h },
+            ServerFrame::LoginAck { seq: l, body: a },
+            ServerFrame::Pong { seq: q },
+        ] if h.code == ResCode::SUCCESS && a.code == ResCode::SUCCESS && *l == login && *q == ping),
+        "{frames:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_hello_closes_before_a_pipelined_login_is_looked_at() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "old", "t").await;
+    let mut p = RawPeer::connect(s.addr()).await;
+    p.send_all(&[
+        ClientFrame::Hello {
+            seq: 1,
+            body: Hello {
+                version: 9,
+                min_version: 7,
+                sdk_version: "future".into(),
+            },
+        },
+        ClientFrame::Login {
+            seq: 2,
+            body: login_request(&app, "old", "t", "d"),
+        },
+    ])
+    .await;
+    assert!(
+        matches!(p.recv().await, Some(ServerFrame::HelloAck { body, .. }) if body.code == ResCode::VERSION_ERROR)
+    );
+    assert!(p.recv().await.is_none(), "no login answer, closed");
+    let online = s
+        .admin(&app)
+        .json(reqwest::Method::GET, "/magpie/v1/accounts/old/online", None)
+        .await;
+    assert_eq!(online["code"], 200, "{online}");
+    assert_eq!(
+        online["data"]["clients"].as_array().map(Vec::len),
+        Some(0),
+        "{online}"
+    );
 }
