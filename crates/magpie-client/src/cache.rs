@@ -48,7 +48,9 @@ pub(crate) fn path(dir: &Path, app_key: &str, account: &str) -> PathBuf {
         .join(format!("{}.db", clean(account)))
 }
 
-/// An open cache. Dropping it closes the file, which flushes the WAL.
+/// An open cache. Each write opens the file, commits and closes it: a
+/// rollback journal (not WAL) suits that, since nothing is left beside the
+/// file afterwards.
 pub(crate) struct Cache {
     conn: Connection,
 }
@@ -68,24 +70,19 @@ impl Cache {
             let _ = std::fs::create_dir_all(d);
         }
         let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Files written by earlier versions are in WAL mode: this folds the
+        // WAL back in once.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Cache { conn })
     }
 
-    pub fn record_login(&self, r: &LoginRecord) -> rusqlite::Result<()> {
+    /// Commits one login record and closes the file.
+    pub fn record_login(self, r: &LoginRecord) -> rusqlite::Result<()> {
         self.conn.execute(
             "INSERT INTO login_history (at_ms, server_time, relogin, device_id, others_json) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![r.at_ms, r.server_time, r.relogin, r.device_id, r.others_json],
         )?;
-        Ok(())
-    }
-
-    /// Flushes everything to the file and closes it.
-    pub fn flush_and_close(self) -> rusqlite::Result<()> {
-        self.conn
-            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
-            .or_else(|_| Ok::<_, rusqlite::Error>(()))?;
         self.conn.close().map_err(|(_, e)| e)
     }
 

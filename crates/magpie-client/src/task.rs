@@ -79,6 +79,8 @@ pub(crate) struct ConnectionTask {
     status: watch::Sender<Status>,
     session: Option<Session>,
     next_link: usize,
+    /// The login record being written to the cache, at most one at a time.
+    cache_write: Option<tokio::task::JoinHandle<rusqlite::Result<()>>>,
 }
 
 /// How one login attempt ended.
@@ -115,6 +117,7 @@ impl ConnectionTask {
             status,
             session: None,
             next_link: 0,
+            cache_write: None,
         }
     }
 
@@ -167,6 +170,7 @@ impl ConnectionTask {
                 }
             };
         }
+        self.settle_cache().await;
         self.status.send_modify(|s| s.state = LoginState::Unlogin);
     }
 
@@ -215,6 +219,7 @@ impl ConnectionTask {
                 Phase::Idle
             }
             Command::Cleanup(reply) => {
+                self.settle_cache().await;
                 let _ = reply.send(Ok(()));
                 return None;
             }
@@ -668,6 +673,8 @@ impl ConnectionTask {
         code: ResCode,
         reply: tokio::sync::oneshot::Sender<LogoutRes>,
     ) {
+        // The cache is flushed before the logout is confirmed.
+        self.settle_cache().await;
         self.session = None;
         self.set_state(LoginState::Unlogin);
         let res = LogoutRes { err_code: code };
@@ -680,11 +687,14 @@ impl ConnectionTask {
         self.status.send_modify(|s| s.clock_offset_ms = off);
     }
 
-    /// Records a login in the account's cache file: opened, written, flushed
-    /// and closed each time, so no file stays open between writes (an app
-    /// with many clients does not run out of descriptors, and a logout has
-    /// nothing left to flush).
+    /// Records a login in the account's cache file: opened, written and
+    /// closed each time, so no file stays open between writes (an app with
+    /// many clients does not run out of descriptors). The write runs on a
+    /// blocking thread while the login result goes to the app at once; the
+    /// next write, a logout and cleanup wait for it, so a confirmed logout
+    /// has nothing left to flush.
     async fn record_login(&mut self, s: &Session, res: &LoginRes, server_time: i64) {
+        self.settle_cache().await;
         let path = cache::path(&self.data_dir, &s.app_key, &s.account);
         let rec = LoginRecord {
             at_ms: crate::now_ms(),
@@ -693,13 +703,17 @@ impl ConnectionTask {
             device_id: self.device_id.clone(),
             others_json: serde_json::to_string(&res.other_clients_pres).unwrap_or_default(),
         };
-        let r = tokio::task::spawn_blocking(move || {
-            let c = Cache::open(&path)?;
-            c.record_login(&rec)?;
-            c.flush_and_close()
-        })
-        .await;
-        match r {
+        self.cache_write = Some(tokio::task::spawn_blocking(move || {
+            Cache::open(&path)?.record_login(&rec)
+        }));
+    }
+
+    /// Waits for the cache write in flight, if any.
+    async fn settle_cache(&mut self) {
+        let Some(job) = self.cache_write.take() else {
+            return;
+        };
+        match job.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "local cache unavailable"),
             Err(e) => tracing::warn!(error = %e, "local cache task failed"),
