@@ -419,7 +419,7 @@ async fn a_pipelined_hello_is_answered_before_a_slow_callback_login() {
     let app = s.app("cb").await;
     s.account(&app, "pia", "static").await;
     let (url, cb) = callback_server(&app.secret).await;
-    cb.delay_ms.store(1500, Ordering::SeqCst);
+    cb.delay_ms.store(2500, Ordering::SeqCst);
     set_callback(&s, &app, &url, 5000, false).await;
     // Raw: HELLO and LOGIN in one write; the HELLO_ACK is not held behind the
     // callback.
@@ -448,7 +448,7 @@ async fn a_pipelined_hello_is_answered_before_a_slow_callback_login() {
     // connect timeout, far shorter than the callback here.
     let c = TestClient::new(
         s.options()
-            .with_connect_timeout(Duration::from_millis(500))
+            .with_connect_timeout(Duration::from_millis(1000))
             .with_request_timeout(Duration::from_secs(8)),
     );
     let params = LoginParams {
