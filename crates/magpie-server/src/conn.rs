@@ -17,8 +17,10 @@ use magpie_proto::types::{auth_type, kick_reason, logout_type, Kickout, Presence
 use magpie_proto::{
     ClientFrame, Decoded, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -30,6 +32,10 @@ pub const MAX_SERVER_FRAME: u32 = 4 << 20;
 /// Buffers above this capacity are released once drained. Idle connections
 /// are the common case, so they keep (almost) nothing between frames.
 const KEEP_RBUF: usize = 64;
+
+/// Read buffer of a connection that has not logged in yet: room for a
+/// HELLO and a LOGIN sent together.
+const FIRST_READ: usize = 1024;
 
 /// Queued answers are written once they reach this size, even when more
 /// buffered frames wait to be handled.
@@ -119,13 +125,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         }
                     }
                     Ok(Decoded::NeedMore(n)) => {
+                        // Before the login, read in larger steps: HELLO and
+                        // LOGIN usually arrive together. A logged-in, idle
+                        // connection keeps (almost) nothing.
+                        let keep = if self.session.is_none() {
+                            FIRST_READ
+                        } else {
+                            KEEP_RBUF
+                        };
+                        if self.rbuf.is_empty() && self.rbuf.capacity() > keep {
+                            self.rbuf = Vec::new();
+                        }
+                        let min = if self.session.is_none() {
+                            FIRST_READ
+                        } else {
+                            64
+                        };
+                        self.rbuf
+                            .reserve(n.saturating_sub(self.rbuf.len()).max(min));
+                        // Answers are queued: take whatever has already
+                        // arrived (the rest of a pipelined LOGIN) before
+                        // writing them, so they leave in one write. One poll,
+                        // no waiting; end of stream and errors are left to
+                        // the read below.
+                        if !self.wbuf.is_empty() {
+                            let more = std::pin::pin!(self.stream.read_buf(&mut self.rbuf));
+                            let mut cx = Context::from_waker(Waker::noop());
+                            if let Poll::Ready(Ok(1..)) = more.poll(&mut cx) {
+                                continue;
+                            }
+                        }
                         if !self.flush().await {
                             return;
                         }
-                        if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_RBUF {
-                            self.rbuf = Vec::new();
-                        }
-                        self.rbuf.reserve(n.saturating_sub(self.rbuf.len()).max(64));
                         break;
                     }
                     Err(e) => {

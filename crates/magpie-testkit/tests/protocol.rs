@@ -227,7 +227,7 @@ async fn connections_past_the_cap_are_refused_with_503() {
     assert!(c.recv().await.is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hello_login_and_ping_pipelined_in_one_write_are_answered_in_order_in_one_write() {
     let s = TestServer::start().await;
     let app = s.app("a").await;
