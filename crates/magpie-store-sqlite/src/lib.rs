@@ -151,9 +151,16 @@ impl SqliteStore {
     }
 }
 
-fn is_conflict(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// An INSERT's error: a constraint violation (a taken key) is `Conflict`.
+fn insert_error(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict
+        }
+        _ => StoreError::backend(e),
+    }
 }
 
 fn app_row(r: &Row<'_>) -> rusqlite::Result<App> {
@@ -211,13 +218,7 @@ fn insert_account(c: &Connection, a: &Account) -> StoreResult<()> {
             a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at, a.updated_at
         ])
     })
-    .map_err(|e| {
-        if is_conflict(&e) {
-            StoreError::Conflict
-        } else {
-            StoreError::backend(e)
-        }
-    })?;
+    .map_err(insert_error)?;
     Ok(())
 }
 
@@ -239,13 +240,7 @@ impl Store for SqliteStore {
                 "INSERT INTO apps (app_key, app_secret, name, created_at) VALUES (?1, ?2, ?3, ?4)",
             )
             .and_then(|mut s| s.execute(params![key, secret, name, now]))
-            .map_err(|e| {
-                if is_conflict(&e) {
-                    StoreError::Conflict
-                } else {
-                    StoreError::backend(e)
-                }
-            })?;
+            .map_err(insert_error)?;
             Ok(App {
                 id: c.last_insert_rowid(),
                 app_key: key,
