@@ -151,6 +151,24 @@ async fn close_server_first(srv: &mut Server) {
     let _ = srv.stop(false).await;
 }
 
+/// Receives every task's result until all senders are gone, ticking the bar:
+/// the successes, and how many failed.
+async fn collect<T>(
+    rx: &mut mpsc::UnboundedReceiver<anyhow::Result<T>>,
+    pb: &ProgressBar,
+) -> (Vec<T>, usize) {
+    let (mut ok, mut errors) = (Vec::new(), 0);
+    while let Some(r) = rx.recv().await {
+        pb.inc(1);
+        match r {
+            Ok(v) => ok.push(v),
+            Err(_) => errors += 1,
+        }
+    }
+    pb.finish_and_clear();
+    (ok, errors)
+}
+
 async fn login_storm(
     srv: &mut Server,
     app: &BenchApp,
@@ -267,16 +285,7 @@ async fn idle(
         });
     }
     drop(tx);
-    let mut conns = Vec::with_capacity(n);
-    let mut errors = 0usize;
-    while let Some(r) = rx.recv().await {
-        pb.inc(1);
-        match r {
-            Ok(c) => conns.push(c),
-            Err(_) => errors += 1,
-        }
-    }
-    pb.finish_and_clear();
+    let (conns, errors) = collect(&mut rx, &pb).await;
     let established = conns.len();
     // Hold them idle with heartbeats every 5 s, each connection its own task;
     // a task that loses its connection counts itself dead.
@@ -372,16 +381,7 @@ async fn kick(srv: &Server, app: &BenchApp, n: usize, concurrency: usize) -> any
         });
     }
     drop(tx);
-    let mut lat = Vec::new();
-    let mut errors = 0;
-    while let Some(r) = rx.recv().await {
-        pb.inc(1);
-        match r {
-            Ok(d) => lat.push(d),
-            Err(_) => errors += 1,
-        }
-    }
-    pb.finish_and_clear();
+    let (lat, errors) = collect(&mut rx, &pb).await;
     let cpu = srv.cpu() - cpu0;
     Ok(json!({
         "accounts": n, "concurrency": concurrency, "errors": errors,
