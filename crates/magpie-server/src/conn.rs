@@ -29,7 +29,8 @@ use tokio::time::Instant;
 /// Largest frame the server writes (4 MiB).
 pub const MAX_SERVER_FRAME: u32 = 4 << 20;
 
-/// Buffers above this capacity are released once drained. Idle connections
+/// Buffers above this capacity are released once drained, and reads of a
+/// logged-in connection go in steps of at least this much. Idle connections
 /// are the common case, so they keep (almost) nothing between frames.
 const KEEP_RBUF: usize = 64;
 
@@ -128,21 +129,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         // Before the login, read in larger steps: HELLO and
                         // LOGIN usually arrive together. A logged-in, idle
                         // connection keeps (almost) nothing.
-                        let keep = if self.session.is_none() {
+                        let step = if self.session.is_none() {
                             FIRST_READ
                         } else {
                             KEEP_RBUF
                         };
-                        if self.rbuf.is_empty() && self.rbuf.capacity() > keep {
+                        if self.rbuf.is_empty() && self.rbuf.capacity() > step {
                             self.rbuf = Vec::new();
                         }
-                        let min = if self.session.is_none() {
-                            FIRST_READ
-                        } else {
-                            64
-                        };
                         self.rbuf
-                            .reserve(n.saturating_sub(self.rbuf.len()).max(min));
+                            .reserve(n.saturating_sub(self.rbuf.len()).max(step));
                         // Answers are queued: take whatever has already
                         // arrived (the rest of a pipelined LOGIN) before
                         // writing them, so they leave in one write. One poll,
