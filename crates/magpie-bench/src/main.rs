@@ -12,6 +12,7 @@ mod server;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use magpie_admin_client::{AdminClient, Method};
 use magpie_client::{Client, ClientOptions, LoginParams};
 use magpie_proto::types::client_type;
 use magpie_proto::ResCode;
@@ -94,49 +95,29 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+fn admin(srv: &Server, app: &BenchApp) -> anyhow::Result<AdminClient> {
+    Ok(AdminClient::new(&srv.admin, &app.key, &app.secret)?)
+}
+
 async fn provision(srv: &Server, app: &BenchApp, prefix: &str, n: usize) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
     let pb = bar(n as u64, "provision");
-    let ids: Vec<usize> = (0..n).collect();
-    for chunk in ids.chunks(500) {
-        let accounts: Vec<Value> = chunk
-            .iter()
-            .map(|i| json!({"account_id": format!("{prefix}{i}"), "token": TOKEN}))
-            .collect();
-        let mut r = http.post(format!("{}/magpie/v1/accounts/batch", srv.admin));
-        let (nonce, cur) = (
-            magpie_server::admin::auth::new_nonce(),
-            magpie_server::admin::auth::cur_time(),
-        );
-        for (k, v) in
-            magpie_server::admin::auth::signature_headers(&app.key, &app.secret, &nonce, &cur)
-        {
-            r = r.header(k, v);
-        }
-        let v: Value = r
-            .json(&json!({"accounts": accounts}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        anyhow::ensure!(v["code"] == 200, "provisioning failed: {v}");
-        pb.inc(chunk.len() as u64);
-    }
+    let accounts: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("{prefix}{i}"), TOKEN.to_owned()))
+        .collect();
+    let done = admin(srv, app)?
+        .create_accounts(&accounts, |n| pb.set_position(n as u64))
+        .await?;
     pb.finish_and_clear();
+    if let Err(v) = done {
+        anyhow::bail!("provisioning failed: {v}");
+    }
     Ok(())
 }
 
 async fn admin_put(srv: &Server, app: &BenchApp, path: &str, body: Value) -> anyhow::Result<()> {
-    let mut r = reqwest::Client::new().put(format!("{}{path}", srv.admin));
-    let (nonce, cur) = (
-        magpie_server::admin::auth::new_nonce(),
-        magpie_server::admin::auth::cur_time(),
-    );
-    for (k, v) in magpie_server::admin::auth::signature_headers(&app.key, &app.secret, &nonce, &cur)
-    {
-        r = r.header(k, v);
-    }
-    let v: Value = r.json(&body).send().await?.json().await?;
+    let v = admin(srv, app)?
+        .json(Method::PUT, path, Some(&body))
+        .await?;
     anyhow::ensure!(v["code"] == 200, "admin call failed: {v}");
     Ok(())
 }

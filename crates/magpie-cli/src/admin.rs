@@ -1,5 +1,5 @@
 use clap::{Args, Subcommand};
-use magpie_server::admin::auth::{cur_time, new_nonce, signature_headers};
+use magpie_admin_client::{encode_component, AdminClient, Method};
 use serde_json::Value;
 
 /// Options of `magpie admin`: where the admin API is and which app signs.
@@ -177,80 +177,12 @@ enum AccountCommand {
     },
 }
 
-struct Signed {
-    http: reqwest::Client,
-    url: String,
-    key: String,
-    secret: String,
-}
-
-impl Signed {
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.url.trim_end_matches('/')));
-        for (k, v) in signature_headers(&self.key, &self.secret, &new_nonce(), &cur_time()) {
-            r = r.header(k, v);
-        }
-        r
-    }
-
-    async fn form(&self, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
-        let body = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let r = self
-            .request(reqwest::Method::POST, path)
-            .header(
-                "Content-Type",
-                "application/x-www-form-urlencoded;charset=utf-8",
-            )
-            .body(body)
-            .send()
-            .await?;
-        Ok(r.json().await?)
-    }
-
-    async fn json(
-        &self,
-        m: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut r = self.request(m, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        Ok(r.send().await?.json().await?)
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn path_segment(s: &str) -> String {
-    urlencode(s)
+    encode_component(s)
 }
 
 pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
-    let s = Signed {
-        http: reqwest::Client::new(),
-        url: a.url,
-        key: a.app_key,
-        secret: a.app_secret,
-    };
-    use reqwest::Method;
+    let s = AdminClient::new(&a.url, &a.app_key, &a.app_secret)?;
     let v = match a.command {
         AdminCommand::Account { command } => match command {
             AccountCommand::Create {
@@ -260,10 +192,15 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 icon,
                 ex,
             } => {
-                let mut p = vec![("accid", accid)];
-                for (k, v) in [("token", token), ("name", name), ("icon", icon), ("ex", ex)] {
+                let mut p = vec![("accid", accid.as_str())];
+                for (k, v) in [
+                    ("token", &token),
+                    ("name", &name),
+                    ("icon", &icon),
+                    ("ex", &ex),
+                ] {
                     if let Some(v) = v {
-                        p.push((k, v));
+                        p.push((k, v.as_str()));
                     }
                 }
                 s.form("/nimserver/user/create.action", &p).await?
@@ -271,12 +208,12 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
             AccountCommand::Update { accid, token } => {
                 s.form(
                     "/nimserver/user/update.action",
-                    &[("accid", accid), ("token", token)],
+                    &[("accid", &accid), ("token", &token)],
                 )
                 .await?
             }
             AccountCommand::RefreshToken { accid } => {
-                s.form("/nimserver/user/refreshToken.action", &[("accid", accid)])
+                s.form("/nimserver/user/refreshToken.action", &[("accid", &accid)])
                     .await?
             }
             AccountCommand::Block {
@@ -284,14 +221,15 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 kick,
                 kick_ext,
             } => {
-                let mut p = vec![("accid", accid), ("needkick", kick.to_string())];
-                if let Some(e) = kick_ext {
+                let kick = kick.to_string();
+                let mut p = vec![("accid", accid.as_str()), ("needkick", kick.as_str())];
+                if let Some(e) = &kick_ext {
                     p.push(("kickNotifyExt", e));
                 }
                 s.form("/nimserver/user/block.action", &p).await?
             }
             AccountCommand::Unblock { accid } => {
-                s.form("/nimserver/user/unblock.action", &[("accid", accid)])
+                s.form("/nimserver/user/unblock.action", &[("accid", &accid)])
                     .await?
             }
             AccountCommand::BulkCreate {
@@ -300,27 +238,13 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                 start,
                 token,
             } => {
-                let mut created = 0u64;
-                let ids: Vec<usize> = (start..start + count).collect();
-                for chunk in ids.chunks(500) {
-                    let accounts: Vec<Value> = chunk
-                        .iter()
-                        .map(|i| serde_json::json!({"account_id": format!("{prefix}{i}"), "token": token}))
-                        .collect();
-                    let v = s
-                        .json(
-                            Method::POST,
-                            "/magpie/v1/accounts/batch",
-                            Some(serde_json::json!({ "accounts": accounts })),
-                        )
-                        .await?;
-                    if v["code"] != 200 {
-                        println!("{v}");
-                        std::process::exit(1);
-                    }
-                    created += v["data"]["created"].as_u64().unwrap_or(0);
+                let accounts: Vec<(String, String)> = (start..start + count)
+                    .map(|i| (format!("{prefix}{i}"), token.clone()))
+                    .collect();
+                match s.create_accounts(&accounts, |_| {}).await? {
+                    Ok(created) => serde_json::json!({"code": 200, "created": created}),
+                    Err(v) => v,
                 }
-                serde_json::json!({"code": 200, "created": created})
             }
             AccountCommand::Get { accid } => {
                 s.json(
@@ -337,7 +261,7 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as i64;
-            let token = magpie_server::dynamic::make(&s.key, &s.secret, &accid, now, ttl);
+            let token = magpie_server::dynamic::make(&a.app_key, &a.app_secret, &accid, now, ttl);
             if raw {
                 println!("{token}");
                 return Ok(());
@@ -355,7 +279,7 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                         None => settings,
                     };
                     let body: Value = serde_json::from_str(&text)?;
-                    s.json(Method::PUT, path, Some(body)).await?
+                    s.json(Method::PUT, path, Some(&body)).await?
                 }
             }
         }
@@ -374,7 +298,7 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
                     } else {
                         serde_json::json!({"mode": text.trim()})
                     };
-                    s.json(Method::PUT, path, Some(body)).await?
+                    s.json(Method::PUT, path, Some(&body)).await?
                 }
             }
         }
@@ -398,7 +322,7 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
             s.json(
                 Method::POST,
                 &format!("/im/v2/accounts/{}/actions/kick", path_segment(&accid)),
-                Some(body),
+                Some(&body),
             )
             .await?
         }

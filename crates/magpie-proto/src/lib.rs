@@ -10,6 +10,7 @@
 pub mod code;
 pub mod codec;
 pub mod frame;
+pub mod sign;
 pub mod types;
 
 pub use code::ResCode;

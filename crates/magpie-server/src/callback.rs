@@ -9,9 +9,7 @@
 //! at most the app's timeout, permit included.
 
 use crate::state::CallbackSettings;
-use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use sha1::Sha1;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -58,18 +56,9 @@ pub struct Callbacks {
     permits: Arc<Semaphore>,
 }
 
-/// Lowercase hex MD5.
-pub fn md5_hex(b: &[u8]) -> String {
-    hex::encode(Md5::digest(b))
-}
-
 /// NIM's callback CheckSum: SHA1(AppSecret + MD5 + CurTime), lowercase hex.
 pub fn callback_checksum(app_secret: &str, md5: &str, cur_time: &str) -> String {
-    let mut h = Sha1::new();
-    h.update(app_secret.as_bytes());
-    h.update(md5.as_bytes());
-    h.update(cur_time.as_bytes());
-    hex::encode(h.finalize())
+    magpie_proto::sign::checksum(&[app_secret, md5, cur_time])
 }
 
 impl Callbacks {
@@ -123,7 +112,7 @@ impl Callbacks {
             "customTag": e.custom_tag,
         })
         .to_string();
-        let md5 = md5_hex(body.as_bytes());
+        let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
         let cur = magpie_store::now_ms().to_string();
         let sum = callback_checksum(app_secret, &md5, &cur);
         let sent = self
@@ -184,7 +173,10 @@ mod tests {
     #[test]
     fn checksum_matches_an_independent_vector() {
         // printf '%s' 'secretd41d8cd98f00b204e9800998ecf8427e1700000000000' | sha1sum
-        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            magpie_proto::sign::md5_hex(b""),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
         assert_eq!(
             callback_checksum(
                 "secret",

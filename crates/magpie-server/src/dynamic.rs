@@ -9,7 +9,6 @@
 
 use base64::Engine;
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
 /// Why a dynamic token was refused (every case answers 302 to the client).
@@ -48,11 +47,7 @@ pub fn signature(
     ttl: &str,
     app_secret: &str,
 ) -> String {
-    let mut h = Sha1::new();
-    for p in [app_key, accid, cur_time, ttl, app_secret] {
-        h.update(p.as_bytes());
-    }
-    hex::encode(h.finalize())
+    magpie_proto::sign::checksum(&[app_key, accid, cur_time, ttl, app_secret])
 }
 
 /// Computes a dynamic token, as an app server does.

@@ -1,11 +1,11 @@
 //! Test helpers: a real Magpie server on port 0 with a real SQLite file, a
 //! signed admin client, a raw protocol peer, and an SDK event log.
 
+use magpie_admin_client::AdminClient;
 use magpie_client::{Client, ClientOptions, Event, LoginParams};
 use magpie_proto::codec::{decode_server, encode_client};
 use magpie_proto::frame::{Hello, LoginRequest};
 use magpie_proto::{ClientFrame, Decoded, ServerFrame};
-use magpie_server::admin::auth::{cur_time, new_nonce, signature_headers};
 use magpie_server::{Listeners, ServerConfig, ServerHandle};
 use magpie_store::{generate_key, Store};
 use magpie_store_sqlite::SqliteStore;
@@ -153,7 +153,8 @@ impl TestServer {
         Admin {
             url: self.admin_url(),
             app: app.clone(),
-            http: reqwest::Client::new(),
+            client: AdminClient::new(&self.admin_url(), &app.key, &app.secret)
+                .expect("admin address"),
         }
     }
 
@@ -178,19 +179,21 @@ impl TestServer {
     }
 }
 
-/// A signed admin API client.
+/// A signed admin API client for tests: [`AdminClient`] whose calls panic
+/// unless the server answers HTTP 200 with JSON.
 pub struct Admin {
     /// Base URL.
     pub url: String,
     /// Signing app.
     pub app: TestApp,
-    http: reqwest::Client,
+    /// The client.
+    pub client: AdminClient,
 }
 
 impl Admin {
     /// A request signed with a fresh nonce and the current time.
     pub fn request(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.request_signed(m, path, &new_nonce(), &cur_time(), &self.app.secret)
+        self.client.request(m, path)
     }
 
     /// A request signed with the given nonce, time and secret.
@@ -202,34 +205,24 @@ impl Admin {
         cur: &str,
         secret: &str,
     ) -> reqwest::RequestBuilder {
-        let mut r = self.http.request(m, format!("{}{path}", self.url));
-        for (k, v) in signature_headers(&self.app.key, secret, nonce, cur) {
-            r = r.header(k, v);
-        }
-        r
+        self.client.request_signed(m, path, nonce, cur, secret)
+    }
+
+    async fn answer(&self, r: reqwest::RequestBuilder) -> Value {
+        let (status, v) = self.client.send_status(r).await.expect("admin call");
+        assert_eq!(status, 200, "HTTP status of an answered call: {v}");
+        v
     }
 
     /// POSTs a form, returns the JSON body.
     pub async fn form(&self, path: &str, params: &[(&str, &str)]) -> Value {
-        let r = self
-            .request(reqwest::Method::POST, path)
-            .form(params)
-            .send()
-            .await
-            .expect("admin call");
-        assert_eq!(r.status(), 200);
-        r.json().await.expect("json body")
+        self.answer(self.client.form_request(path, params)).await
     }
 
     /// Sends JSON (or nothing), returns the JSON body.
     pub async fn json(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut r = self.request(m, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().await.expect("admin call");
-        assert_eq!(r.status(), 200);
-        r.json().await.expect("json body")
+        self.answer(self.client.json_request(m, path, body.as_ref()))
+            .await
     }
 }
 

@@ -419,7 +419,7 @@ async fn router_in_process_with_tower_oneshot() {
         .unwrap();
     let cur = (magpie_store::now_ms() / 1000).to_string();
     for (k, v) in
-        magpie_server::admin::auth::signature_headers(&app.app_key, &app.app_secret, "nonce", &cur)
+        magpie_proto::sign::signature_headers(&app.app_key, &app.app_secret, "nonce", &cur)
     {
         req.headers_mut().insert(k, v.parse().unwrap());
     }

@@ -187,7 +187,7 @@ async fn on_login(
     };
     // Verify MD5 and CheckSum as an app server would (the helpers are checked
     // against Python's hashlib in `callback_signature_helpers_match_python`).
-    let md5 = magpie_server::callback::md5_hex(body.as_bytes());
+    let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
     let sum = magpie_server::callback::callback_checksum(&st.secret, &md5, &h("CurTime"));
     if h("MD5") != md5 || h("CheckSum") != sum || h("CurTime").len() != 13 {
         st.bad_signatures.fetch_add(1, Ordering::SeqCst);
@@ -243,7 +243,7 @@ fn callback_signature_helpers_match_python() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut it = text.split_whitespace();
     let (m, c) = (it.next().unwrap(), it.next().unwrap());
-    assert_eq!(magpie_server::callback::md5_hex(br#"{"a":1}"#), m);
+    assert_eq!(magpie_proto::sign::md5_hex(br#"{"a":1}"#), m);
     assert_eq!(
         magpie_server::callback::callback_checksum("sec", m, "1700000000000"),
         c

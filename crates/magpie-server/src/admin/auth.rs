@@ -10,47 +10,12 @@ use crate::state::Shared;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use magpie_proto::sign::checksum;
 use parking_lot::Mutex;
-use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
-
-/// Lowercase hex SHA1 of the concatenated parts (NIM's CheckSum).
-pub fn checksum(parts: &[&str]) -> String {
-    let mut h = Sha1::new();
-    for p in parts {
-        h.update(p.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
-/// The four signature headers of a call signed by an app, NIM's way:
-/// `[("AppKey",..), ("Nonce",..), ("CurTime",..), ("CheckSum",..)]`.
-pub fn signature_headers(
-    app_key: &str,
-    app_secret: &str,
-    nonce: &str,
-    cur_time: &str,
-) -> [(&'static str, String); 4] {
-    [
-        ("AppKey", app_key.to_owned()),
-        ("Nonce", nonce.to_owned()),
-        ("CurTime", cur_time.to_owned()),
-        ("CheckSum", checksum(&[app_secret, nonce, cur_time])),
-    ]
-}
-
-/// A fresh random nonce (32 hex characters).
-pub fn new_nonce() -> String {
-    magpie_store::generate_key(16)
-}
-
-/// The current time as CurTime (UTC seconds).
-pub fn cur_time() -> String {
-    (magpie_store::now_ms() / 1000).to_string()
-}
 
 /// Why a nonce was not accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -175,15 +140,6 @@ pub async fn require_checksum(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksum_matches_an_independent_vector() {
-        // printf '%s' 'secretnonce1700000000' | sha1sum
-        assert_eq!(
-            checksum(&["secret", "nonce", "1700000000"]),
-            "c0b87c883bf8a70941d7e81c14cc7c7e7ccd3ba2"
-        );
-    }
 
     #[test]
     fn nonces_are_single_use_and_bounded() {
