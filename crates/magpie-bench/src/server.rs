@@ -2,7 +2,7 @@
 //! with its CPU time and memory read from /proc.
 
 use anyhow::{bail, Context};
-use magpie_store::Store;
+use magpie_store::AppStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -1,19 +1,7 @@
-use magpie_proto::types::Kickout;
-use magpie_proto::ServerFrame;
+use crate::envelope::Push;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
-
-/// What a connection task receives from outside.
-#[derive(Debug)]
-pub enum Delivery {
-    /// A push to write.
-    Frame(Box<ServerFrame>),
-    /// Write the kick-out push, then close.
-    Kick(Box<Kickout>),
-    /// The same device logged in on another connection: close without a word.
-    Replaced,
-}
 
 /// The close signal of a connection, raised when its queue overflows.
 #[derive(Debug, Default)]
@@ -43,23 +31,36 @@ impl Closer {
     }
 }
 
-/// The sending side of a connection's bounded queue.
+/// The sending side of a connection's bounded push queue. It never leaves
+/// its node: other nodes reach the connection through a router and its
+/// [`DeviceAddr`](crate::DeviceAddr).
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Delivery>,
+    tx: mpsc::Sender<Push>,
     closer: Arc<Closer>,
 }
 
 /// The receiving side, owned by the connection task.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    /// Deliveries.
-    pub rx: mpsc::Receiver<Delivery>,
+    /// Pushes.
+    pub rx: mpsc::Receiver<Push>,
     /// Close signal.
     pub closer: Arc<Closer>,
 }
 
-/// A bounded outbox of `capacity` deliveries.
+/// What became of a push handed to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// In the connection's queue.
+    Yes,
+    /// The queue was full: the connection is asked to close (slow reader).
+    Overflow,
+    /// The connection is gone.
+    Gone,
+}
+
+/// A bounded outbox of `capacity` pushes.
 pub fn outbox(capacity: usize) -> (Outbox, OutboxReceiver) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let closer = Arc::new(Closer::default());
@@ -73,16 +74,16 @@ pub fn outbox(capacity: usize) -> (Outbox, OutboxReceiver) {
 }
 
 impl Outbox {
-    /// Queues a delivery without waiting. A full queue closes the connection
-    /// (slow reader) and returns false; so does a connection already gone.
-    pub fn deliver(&self, d: Delivery) -> bool {
-        match self.tx.try_send(d) {
-            Ok(()) => true,
+    /// Queues a push without waiting. A full queue closes the connection
+    /// (slow reader): it is never waited for.
+    pub fn push(&self, p: Push) -> Queued {
+        match self.tx.try_send(p) {
+            Ok(()) => Queued::Yes,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.closer.close();
-                false
+                Queued::Overflow
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => Queued::Gone,
         }
     }
 }

@@ -1,231 +1,14 @@
-//! Multi-device policies (NIM-REFERENCE.md §4) and the pure decision engine.
+//! The multi-device decision engine.
 //!
-//! Every policy compiles to [`Rules`]: classes of client types, a maximum per
-//! class, classes that exclude each other, a total maximum, and what happens
-//! on overflow. [`decide`] takes the rules, the devices already online
+//! Every policy (a per-app setting, defined in `magpie_store::settings`)
+//! compiles to [`Rules`]: classes of client types, a maximum per class,
+//! classes that exclude each other, a total maximum, and what happens on
+//! overflow. [`decide`] takes the rules, the devices already online
 //! (oldest first) and the new device, and says whom to kick or whether to
 //! refuse. It is pure, so it is property-tested on its own; the registry calls
 //! it while the account is locked.
 
-use magpie_proto::types::client_type as ct;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-/// A per-app multi-device policy, as set through the admin API. In JSON:
-/// `{"mode":"single"}`, `{"mode":"desktop_mobile"}`, `{"mode":"all"}` or
-/// `{"mode":"custom","rules":{...}}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "PolicyRepr", into = "PolicyRepr")]
-pub enum Policy {
-    /// One device at a time: a new login kicks the old device.
-    Single,
-    /// At most one desktop (Windows, macOS, Web) and one mobile (Android,
-    /// iOS, Windows Phone, HarmonyOS) device.
-    DesktopMobile,
-    /// Every device may be online, up to 10; an 11th login kicks the oldest.
-    #[default]
-    All,
-    /// Explicit rules.
-    Custom {
-        /// The rule set.
-        rules: Rules,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Mode {
-    Single,
-    DesktopMobile,
-    All,
-    Custom,
-}
-
-/// The JSON shape of a policy (a tag and, for custom, the rules).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyRepr {
-    mode: Mode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    rules: Option<Rules>,
-}
-
-impl TryFrom<PolicyRepr> for Policy {
-    type Error = String;
-    fn try_from(r: PolicyRepr) -> Result<Policy, String> {
-        match (r.mode, r.rules) {
-            (Mode::Custom, Some(rules)) => Ok(Policy::Custom { rules }),
-            (Mode::Custom, None) => Err("mode custom needs rules".into()),
-            (_, Some(_)) => Err("only mode custom takes rules".into()),
-            (Mode::Single, None) => Ok(Policy::Single),
-            (Mode::DesktopMobile, None) => Ok(Policy::DesktopMobile),
-            (Mode::All, None) => Ok(Policy::All),
-        }
-    }
-}
-
-impl From<Policy> for PolicyRepr {
-    fn from(p: Policy) -> PolicyRepr {
-        let (mode, rules) = match p {
-            Policy::Single => (Mode::Single, None),
-            Policy::DesktopMobile => (Mode::DesktopMobile, None),
-            Policy::All => (Mode::All, None),
-            Policy::Custom { rules } => (Mode::Custom, Some(rules)),
-        };
-        PolicyRepr { mode, rules }
-    }
-}
-
-/// What happens when a login would exceed a limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Overflow {
-    /// Kick the oldest devices that are in the way (reason 1).
-    KickOldest,
-    /// Refuse the new login with 417.
-    Refuse,
-}
-
-/// An explicit multi-device rule set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rules {
-    /// Class name → most devices of that class online at once.
-    pub classes: BTreeMap<String, u32>,
-    /// NIMClientType → class.
-    #[serde(default)]
-    pub client_types: BTreeMap<u32, String>,
-    /// Custom client type → class; wins over `client_types`.
-    #[serde(default)]
-    pub custom_client_types: BTreeMap<u32, String>,
-    /// The class of a device no mapping names.
-    pub default_class: String,
-    /// Pairs of classes that may not be online together.
-    #[serde(default)]
-    pub exclusive: Vec<(String, String)>,
-    /// Most devices online at once, all classes together.
-    pub max_total: u32,
-    /// What a login past a limit does.
-    pub overflow: Overflow,
-}
-
-/// The most devices one account may have online under any policy.
-pub const MAX_DEVICES: u32 = 10;
-
-impl Policy {
-    /// The rules this policy stands for.
-    pub fn rules(&self) -> Rules {
-        let one = |name: &str, max: u32| BTreeMap::from([(name.to_owned(), max)]);
-        match self {
-            Policy::Single => Rules {
-                classes: one("any", 1),
-                client_types: BTreeMap::new(),
-                custom_client_types: BTreeMap::new(),
-                default_class: "any".into(),
-                exclusive: Vec::new(),
-                max_total: 1,
-                overflow: Overflow::KickOldest,
-            },
-            Policy::DesktopMobile => {
-                let mut types = BTreeMap::new();
-                for t in [ct::PC_WINDOWS, ct::MACOS, ct::WEB] {
-                    types.insert(t, "desktop".to_owned());
-                }
-                for t in [ct::ANDROID, ct::IOS, ct::WINDOWS_PHONE, ct::HARMONY_OS] {
-                    types.insert(t, "mobile".to_owned());
-                }
-                Rules {
-                    classes: BTreeMap::from([("desktop".into(), 1), ("mobile".into(), 1)]),
-                    client_types: types,
-                    custom_client_types: BTreeMap::new(),
-                    default_class: "desktop".into(),
-                    exclusive: Vec::new(),
-                    max_total: 2,
-                    overflow: Overflow::KickOldest,
-                }
-            }
-            Policy::All => Rules {
-                classes: one("any", MAX_DEVICES),
-                client_types: BTreeMap::new(),
-                custom_client_types: BTreeMap::new(),
-                default_class: "any".into(),
-                exclusive: Vec::new(),
-                max_total: MAX_DEVICES,
-                overflow: Overflow::KickOldest,
-            },
-            Policy::Custom { rules } => rules.clone(),
-        }
-    }
-
-    /// Checks a policy before it is stored.
-    pub fn validate(&self) -> Result<(), String> {
-        let Policy::Custom { rules: r } = self else {
-            return Ok(());
-        };
-        if r.classes.is_empty() {
-            return Err("rules need at least one class".into());
-        }
-        let known = |c: &String| r.classes.contains_key(c);
-        if !known(&r.default_class) {
-            return Err(format!(
-                "default_class {:?} is not a class",
-                r.default_class
-            ));
-        }
-        for c in r
-            .client_types
-            .values()
-            .chain(r.custom_client_types.values())
-        {
-            if !known(c) {
-                return Err(format!("class {c:?} is mapped but not defined"));
-            }
-        }
-        for t in r.client_types.keys() {
-            if !ct::is_login_type(*t) {
-                return Err(format!("{t} is not a NIM client type that can log in"));
-            }
-        }
-        for (a, b) in &r.exclusive {
-            if !known(a) || !known(b) {
-                return Err(format!(
-                    "exclusive pair ({a:?}, {b:?}) names an undefined class"
-                ));
-            }
-        }
-        if r.max_total == 0 || r.max_total > MAX_DEVICES {
-            return Err(format!("max_total must be 1 to {MAX_DEVICES}"));
-        }
-        if r.classes.values().any(|m| *m > MAX_DEVICES) {
-            return Err(format!("a class maximum is at most {MAX_DEVICES}"));
-        }
-        Ok(())
-    }
-}
-
-impl Rules {
-    /// The class of a device.
-    pub fn class_of(&self, client_type: u32, custom_client_type: u32) -> &str {
-        if custom_client_type > 0 {
-            if let Some(c) = self.custom_client_types.get(&custom_client_type) {
-                return c;
-            }
-        }
-        self.client_types
-            .get(&client_type)
-            .unwrap_or(&self.default_class)
-    }
-
-    fn excludes(&self, a: &str, b: &str) -> bool {
-        self.exclusive
-            .iter()
-            .any(|(x, y)| (x == a && y == b) || (x == b && y == a))
-    }
-
-    fn max_of(&self, class: &str) -> u32 {
-        self.classes.get(class).copied().unwrap_or(0)
-    }
-}
+pub use magpie_store::settings::{Overflow, Policy, Rules, MAX_DEVICES};
 
 /// A device, as the engine sees it.
 #[derive(Clone, Copy, Debug)]
@@ -301,7 +84,9 @@ pub fn decide(rules: &Rules, online: &[Device], new: Device) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use magpie_proto::types::client_type as ct;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn d(t: u32) -> Device {
         Device {
@@ -383,28 +168,6 @@ mod tests {
         let mut bad = r;
         bad.default_class = "nope".into();
         assert!(Policy::Custom { rules: bad }.validate().is_err());
-    }
-
-    #[test]
-    fn policies_round_trip_as_json() {
-        for p in [
-            Policy::Single,
-            Policy::DesktopMobile,
-            Policy::All,
-            Policy::Custom {
-                rules: Policy::DesktopMobile.rules(),
-            },
-        ] {
-            let j = serde_json::to_string(&p).unwrap();
-            assert_eq!(serde_json::from_str::<Policy>(&j).unwrap(), p);
-        }
-        assert_eq!(
-            serde_json::to_string(&Policy::Single).unwrap(),
-            r#"{"mode":"single"}"#
-        );
-        // The presets are expressible as custom rules, with the same decisions.
-        let p: Policy = serde_json::from_str(r#"{"mode":"custom","rules":{"classes":{"any":1},"default_class":"any","max_total":1,"overflow":"kick_oldest"}}"#).unwrap();
-        assert_eq!(p.rules(), Policy::Single.rules());
     }
 
     fn any_type() -> impl Strategy<Value = u32> {

@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod serve;
+mod store;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,9 @@ enum AppCommand {
         /// The server's data directory.
         #[arg(long, env = "MAGPIE_DATA_DIR", default_value = "./magpie-data")]
         data_dir: std::path::PathBuf,
+        /// Store URL [default: sqlite://DATA_DIR/magpie.db].
+        #[arg(long, env = "MAGPIE_STORE")]
+        store: Option<String>,
         /// Print shell `export` lines for MAGPIE_APP_KEY and MAGPIE_APP_SECRET
         /// instead of JSON: `eval "$(magpie app create demo --export)"`.
         #[arg(long)]
@@ -59,9 +63,13 @@ fn main() -> anyhow::Result<()> {
                     AppCommand::Create {
                         name,
                         data_dir,
+                        store,
                         export,
                     },
-            } => serve::create_app(&name, &data_dir, export).await,
+            } => {
+                let url = store::StoreUrl::or_default(store.as_deref(), &data_dir)?;
+                serve::create_app(&name, &url, export).await
+            }
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }

@@ -1,11 +1,10 @@
+use crate::store::StoreUrl;
 use anyhow::Context;
 use clap::Args;
-use magpie_server::{Listeners, ServerConfig};
-use magpie_store::{generate_key, Store};
-use magpie_store_sqlite::SqliteStore;
+use magpie_server::{Listeners, ServerConfig, Services};
+use magpie_store::generate_key;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 /// Options of `magpie serve`. Precedence: flags, then `MAGPIE_*` variables,
 /// then the config file, then defaults.
@@ -17,6 +16,9 @@ pub struct ServeArgs {
     /// Data directory [default: ./magpie-data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Store URL [default: sqlite://DATA_DIR/magpie.db, the embedded SQLite file].
+    #[arg(long)]
+    store: Option<String>,
     /// Client TCP address [default: 127.0.0.1:9300].
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -26,18 +28,6 @@ pub struct ServeArgs {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
-}
-
-/// The database file inside a data directory.
-pub fn db_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("magpie.db")
-}
-
-fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    SqliteStore::open(db_path(data_dir))
-        .with_context(|| format!("opening the store in {}", data_dir.display()))
 }
 
 pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
@@ -51,6 +41,9 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(l) = a.admin_listen {
         cfg.admin_listen = l;
     }
+    if let Some(s) = a.store {
+        cfg.store = Some(s);
+    }
     if a.print_config {
         print!("{}", cfg.to_toml());
         return Ok(());
@@ -62,11 +55,13 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let store = open_store(&cfg.data_dir)?;
+    let url = StoreUrl::or_default(cfg.store.as_deref(), &cfg.data_dir)?;
+    let stores = url.open()?;
+    tracing::info!(store = %url, "store open");
     let listeners = Listeners::bind(cfg.listen, cfg.admin_listen)
         .await
         .with_context(|| format!("binding {} and {}", cfg.listen, cfg.admin_listen))?;
-    let server = magpie_server::start(listeners, cfg, Arc::new(store)).await?;
+    let server = magpie_server::start(listeners, cfg, Services::in_process(stores)).await?;
     // One machine-readable line on stdout, for scripts and tests that bind port 0.
     println!(
         "{}",
@@ -96,12 +91,13 @@ async fn wait_for_signal() {
     }
 }
 
-pub async fn create_app(name: &str, data_dir: &Path, export: bool) -> anyhow::Result<()> {
+pub async fn create_app(name: &str, store: &StoreUrl, export: bool) -> anyhow::Result<()> {
     if name.is_empty() || name.len() > 128 {
         anyhow::bail!("the app name must be 1 to 128 characters");
     }
-    let store = open_store(data_dir)?;
-    let app = store
+    let stores = store.open()?;
+    let app = stores
+        .apps
         .create_app(name, &generate_key(16), &generate_key(16))
         .await?;
     if export {

@@ -173,6 +173,46 @@ pub struct Kickout {
     pub custom_client_type: u32,
 }
 
+impl Kickout {
+    /// A kick by the multi-device policy (reason 1): the kicker is the new
+    /// device, named by its client type and custom client type.
+    pub fn by_policy(client_type: u32, custom_client_type: u32) -> Kickout {
+        Kickout {
+            client_type,
+            reason_code: kick_reason::SAME_GENERIC,
+            reason_description: "logged in on another device".into(),
+            custom_client_type,
+        }
+    }
+
+    /// A kick by the server (reason 2: admin kick, block or disable with
+    /// kick), from client type 32 (REST API); `ext` (NIM's kick notify
+    /// extension) becomes the description when given.
+    pub fn by_server(ext: &str) -> Kickout {
+        Kickout {
+            client_type: client_type::REST_API,
+            reason_code: kick_reason::SERVER_KICK,
+            reason_description: if ext.is_empty() {
+                "kicked by the server".into()
+            } else {
+                ext.to_owned()
+            },
+            custom_client_type: 0,
+        }
+    }
+
+    /// A kick by another device of the same account (reason 3), named by
+    /// its client type and custom client type.
+    pub fn by_own_device(client_type: u32, custom_client_type: u32) -> Kickout {
+        Kickout {
+            client_type,
+            reason_code: kick_reason::BY_SELF_OTHER_CLIENT,
+            reason_description: "kicked by another device of this account".into(),
+            custom_client_type,
+        }
+    }
+}
+
 /// The multispot payload: another device of the same account came or went.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MultiSpot {

@@ -8,7 +8,7 @@
 //! Callbacks run concurrently, at most `max_concurrency` at once; each waits
 //! at most the app's timeout, permit included.
 
-use crate::state::CallbackSettings;
+use magpie_store::settings::CallbackSettings;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 pub struct ServerConfig {
     /// Directory of the embedded store (`magpie.db`) and other state.
     pub data_dir: PathBuf,
+    /// Store URL: `sqlite://PATH`. Unset: the embedded SQLite file
+    /// `magpie.db` in `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     /// TCP address for client connections.
     pub listen: SocketAddr,
     /// HTTP address of the admin API and `/healthz`.
@@ -126,6 +130,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             data_dir: PathBuf::from("./magpie-data"),
+            store: None,
             listen: "127.0.0.1:9300".parse().expect("valid address"),
             admin_listen: "127.0.0.1:9380".parse().expect("valid address"),
             max_frame_bytes: magpie_proto::DEFAULT_MAX_FRAME,
@@ -170,6 +175,7 @@ impl Default for AdminConfig {
 /// Top-level keys; other `MAGPIE_*` variables (the CLI's own) are not config.
 const FIELDS: &[&str] = &[
     "data_dir",
+    "store",
     "listen",
     "admin_listen",
     "max_frame_bytes",

@@ -1,28 +1,30 @@
-//! The Magpie server: the client listener, one task per connection, login,
-//! and the admin HTTP API.
+//! The Magpie server: the client listener, one task per connection, the
+//! login service, and the admin HTTP API.
 //!
 //! [`start`] takes listeners that are already bound (the binary binds the
-//! configured addresses, tests bind port 0) and returns a [`ServerHandle`].
-//! Shutdown signals every task, then waits for them.
+//! configured addresses, tests bind port 0) and the [`Services`] to run on
+//! (stores, session directory, router), and returns a [`ServerHandle`].
+//! The server depends on the store and bus traits only: the binary picks
+//! the backends. Shutdown signals every task, then waits for them.
 
 pub mod admin;
+pub mod apps;
 pub mod callback;
 pub mod config;
 mod conn;
 pub mod dynamic;
 pub mod login;
 pub mod ratelimit;
+pub mod session;
 pub mod state;
 mod tls;
 
 pub use config::ServerConfig;
-pub use state::Shared;
+pub use state::{Services, Shared};
 
-use magpie_bus::{LocalRegistry, SessionRegistry};
 use magpie_proto::codec::encode_server;
 use magpie_proto::frame::ErrorBody;
 use magpie_proto::{ResCode, ServerFrame};
-use magpie_store::Store;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -89,15 +91,14 @@ impl ServerHandle {
     }
 }
 
-/// Starts a server on bound listeners with a store and the in-process registry.
+/// Starts a server on bound listeners with its services.
 pub async fn start(
     listeners: Listeners,
     config: ServerConfig,
-    store: Arc<dyn Store>,
+    services: Services,
 ) -> anyhow::Result<ServerHandle> {
     config.validate()?;
-    let registry: Arc<dyn SessionRegistry> = Arc::new(LocalRegistry::new());
-    let shared = Arc::new(Shared::new(config, store, registry));
+    let shared = Arc::new(Shared::new(config, services));
     let client_addr = listeners.client.local_addr()?;
     let admin_addr = listeners.admin.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -128,7 +129,7 @@ pub async fn start(
         let _ = admin_task.await;
         let _ = sweeper.await;
     });
-    tracing::info!(%client_addr, %admin_addr, "magpie server ready");
+    tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), "magpie server ready");
     Ok(ServerHandle {
         client_addr,
         admin_addr,

@@ -1,15 +1,113 @@
-//! Login verification: parameters, rate limits, app, account, token, block.
+//! The login service: a LOGIN's whole answer in one place. Parameter
+//! checks, rate limits, the app, the account and its credentials (static
+//! token, dynamic token or the app server's callback), the block flag; then
+//! the session directory's decision under the app's multi-device policy,
+//! with the presence the account's other devices see; then the answer.
 
-use crate::state::AppCtx;
+use crate::apps::AppCtx;
 use crate::state::Shared;
-use magpie_proto::frame::LoginRequest;
-use magpie_proto::types::{auth_type, client_type};
+use magpie_bus::{AccountKey, Attach, DeviceAddr};
+use magpie_proto::frame::{LoginAck, LoginRequest};
+use magpie_proto::types::{auth_type, client_type, Presence};
 use magpie_proto::ResCode;
-use magpie_store::TokenHash;
+use magpie_store::{AccountId, TokenHash};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::Instant;
+
+/// A logged-in session, as its connection keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// The account.
+    pub key: AccountKey,
+    /// This device's NIMClientType.
+    pub client_type: u32,
+    /// This device's custom client type (0 for none).
+    pub custom_client_type: u32,
+}
+
+/// What a LOGIN gets: the answer, and the session when it succeeded.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    /// The LOGIN_ACK body.
+    pub ack: LoginAck,
+    /// The session, on success.
+    pub session: Option<LoggedIn>,
+}
+
+impl LoginOutcome {
+    fn refused(r: Refusal) -> LoginOutcome {
+        LoginOutcome {
+            ack: LoginAck {
+                code: r.code,
+                desc: r.desc,
+                server_time: magpie_store::now_ms(),
+                other_clients_pres: Vec::new(),
+            },
+            session: None,
+        }
+    }
+}
+
+/// Logs a connection in: authenticates the request, then attaches the
+/// connection at `addr` to the account's sessions under the app's policy
+/// (kicking or refusing as the policy says, telling the other devices).
+pub async fn login(
+    shared: &Shared,
+    req: LoginRequest,
+    peer: SocketAddr,
+    addr: DeviceAddr,
+) -> LoginOutcome {
+    let (app, accid) = match authenticate(shared, &req, peer).await {
+        Ok(v) => v,
+        Err(r) => {
+            tracing::debug!(%peer, code = %r.code, reason = %r.desc, "login refused");
+            return LoginOutcome::refused(r);
+        }
+    };
+    let key = AccountKey::new(app.id, accid);
+    let session = LoggedIn {
+        key: key.clone(),
+        client_type: req.client_type,
+        custom_client_type: req.custom_client_type,
+    };
+    let presence = Presence {
+        app_account: key.accid.to_string(),
+        client_type: req.client_type,
+        client_os: req.client_os,
+        mac: req.mac,
+        device_id: req.device_id,
+        login_time: magpie_store::now_ms(),
+        custom_tag: req.custom_tag,
+        custom_client_type: req.custom_client_type,
+    };
+    match shared.bus.attach(&key, addr, presence, &app.rules).await {
+        Ok(Attach::Admitted { others, kicked, .. }) => {
+            tracing::debug!(%peer, account = %key.accid, others = others.len(), kicked = kicked.len(), "login");
+            LoginOutcome {
+                ack: LoginAck {
+                    code: ResCode::SUCCESS,
+                    desc: String::new(),
+                    server_time: magpie_store::now_ms(),
+                    other_clients_pres: others,
+                },
+                session: Some(session),
+            }
+        }
+        Ok(Attach::Refused) => LoginOutcome::refused(Refusal {
+            code: ResCode::EXIST,
+            desc: "the multi-device policy allows no further device now".into(),
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "attaching a session failed");
+            LoginOutcome::refused(Refusal {
+                code: ResCode::TOO_BUSY,
+                desc: "session directory unavailable".into(),
+            })
+        }
+    }
+}
 
 /// A refused login: the code for the client and a readable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,29 +174,32 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Verifies a login. On success returns the app and the normalised account id.
+/// Verifies a login. On success returns the app and the account id.
 pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
     peer: SocketAddr,
-) -> Result<(Arc<AppCtx>, String), Refusal> {
+) -> Result<(Arc<AppCtx>, AccountId), Refusal> {
     let ip = peer.ip();
     check_params(r)?;
     let now = Instant::now();
     if !shared.ip_limiter.check(&ip, now) {
         return refuse(ResCode::FREQUENTLY, "too many logins from this address");
     }
-    let Ok(app) = shared.app(&r.app_key).await else {
+    let Ok(app) = shared.apps.get(&r.app_key).await else {
         return refuse(ResCode::TOO_BUSY, "storage unavailable");
     };
     let Some(app) = app else {
         return refuse(ResCode::FORBIDDEN, "unknown app key");
     };
-    let accid = r.account.to_ascii_lowercase();
+    // An id that cannot exist is refused like an unknown account.
+    let Ok(accid) = AccountId::parse(&r.account) else {
+        return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
+    };
     if !shared.account_limiter.check(&(app.id, accid.clone()), now) {
         return refuse(ResCode::FREQUENTLY, "too many logins for this account");
     }
-    let account = match shared.store.account(app.id, &accid).await {
+    let account = match shared.stores.accounts.account(app.id, &accid).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "account lookup failed");
@@ -142,7 +243,7 @@ pub async fn authenticate(
                 return refuse(ResCode::FORBIDDEN, "no login callback is configured");
             };
             let event = crate::callback::LoginEvent {
-                account: &accid,
+                account: accid.as_str(),
                 device_id: &r.device_id,
                 client_type: r.client_type,
                 ip: peer.ip().to_string(),

@@ -1,21 +1,30 @@
-//! Magpie's storage layer: the [`Store`] trait that every backend implements,
-//! the records it stores, credentials ([`TokenHash`]), an in-memory store
-//! ([`MemoryStore`]), and the conformance suite ([`conformance`]) that every
-//! backend runs through [`store_conformance_suite!`].
+//! Magpie's storage layer: one trait per concern ([`AppStore`],
+//! [`AccountStore`]), the records they store, typed per-app settings
+//! ([`settings`]), account ids normalised once ([`AccountId`]), credentials
+//! ([`TokenHash`]), the migrations plan every backend follows
+//! ([`migration`]), an in-memory backend ([`MemoryStore`]) and the
+//! conformance suite every backend runs ([`store_conformance_suite!`]).
 //!
 //! All data is scoped by app: every account method takes the app's id, and no
-//! method can reach an account of another app.
+//! method can reach an account of another app. Each method is atomic on its
+//! own (a backend runs it in one transaction).
 
 pub mod conformance;
 mod credential;
+mod id;
 mod memory;
+pub mod migration;
 mod record;
+pub mod settings;
 
 pub use credential::{generate_key, TokenHash};
+pub use id::{AccountId, AccountIdError};
 pub use memory::MemoryStore;
 pub use record::{Account, AccountPatch, App, NewAccount};
+pub use settings::{AppSettings, Setting};
 
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Errors of any backend, by kind, so callers see the same thing everywhere.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +36,7 @@ pub enum StoreError {
     /// A record with the same key already exists.
     #[error("already exists")]
     Conflict,
-    /// The backend failed (I/O, corruption, ...).
+    /// The backend failed (I/O, corruption, a schema it cannot read, ...).
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -42,39 +51,62 @@ impl StoreError {
 /// Result alias of the store layer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Persistent state of apps and accounts.
+/// Apps and their settings.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Creates an app. `Conflict` if the app key exists.
+pub trait AppStore: Send + Sync + 'static {
+    /// Creates an app with default settings. `Conflict` if the app key exists.
     async fn create_app(&self, name: &str, app_key: &str, app_secret: &str) -> StoreResult<App>;
-    /// Finds an app by its key.
+    /// Finds an app by its key, with its settings.
     async fn app_by_key(&self, app_key: &str) -> StoreResult<Option<App>>;
     /// Lists all apps, oldest first.
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
-    /// Sets (or, with `None`, resets) an app's multi-device policy JSON.
-    /// `NotFound` if there is no such app.
-    async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()>;
-    /// Sets (or, with `None`, resets) an app's login authentication JSON.
-    /// `NotFound` if there is no such app.
-    async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()>;
+    /// Sets or resets one group of an app's settings. `NotFound` if there is
+    /// no such app.
+    async fn set_setting(&self, app_id: i64, setting: Setting) -> StoreResult<()>;
+}
+
+/// Accounts of apps.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     /// Creates an account in an app. `Conflict` if the accid exists in that app.
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account>;
     /// Creates many accounts of an app in one transaction: all or none.
     /// `Conflict` if any accid exists (or repeats).
     async fn create_accounts(&self, app_id: i64, accounts: Vec<NewAccount>) -> StoreResult<usize>;
     /// Finds an account of an app.
-    async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>>;
+    async fn account(&self, app_id: i64, accid: &AccountId) -> StoreResult<Option<Account>>;
     /// Replaces an account's token. `NotFound` if there is no such account.
-    async fn set_token(&self, app_id: i64, accid: &str, token: TokenHash) -> StoreResult<()>;
+    async fn set_token(&self, app_id: i64, accid: &AccountId, token: TokenHash) -> StoreResult<()>;
     /// Blocks or unblocks an account. `NotFound` if there is no such account.
-    async fn set_blocked(&self, app_id: i64, accid: &str, blocked: bool) -> StoreResult<()>;
+    async fn set_blocked(&self, app_id: i64, accid: &AccountId, blocked: bool) -> StoreResult<()>;
     /// Changes profile fields; `None` leaves a field alone. `NotFound` if absent.
     async fn update_account(
         &self,
         app_id: i64,
-        accid: &str,
+        accid: &AccountId,
         patch: AccountPatch,
     ) -> StoreResult<Account>;
+}
+
+/// Every store a server uses, one per concern. A backend usually implements
+/// them all on one type ([`Stores::new`]); they may also come from different
+/// backends.
+#[derive(Clone)]
+pub struct Stores {
+    /// Apps and settings.
+    pub apps: Arc<dyn AppStore>,
+    /// Accounts.
+    pub accounts: Arc<dyn AccountStore>,
+}
+
+impl Stores {
+    /// Every concern from one backend.
+    pub fn new<S: AppStore + AccountStore>(backend: Arc<S>) -> Stores {
+        Stores {
+            apps: backend.clone(),
+            accounts: backend,
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, for record timestamps.

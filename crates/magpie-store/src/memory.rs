@@ -1,11 +1,13 @@
 use crate::{
-    now_ms, Account, AccountPatch, App, NewAccount, Store, StoreError, StoreResult, TokenHash,
+    now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, NewAccount,
+    Setting, StoreError, StoreResult, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
-/// A store in process memory: for tests and throwaway servers.
+/// A store in process memory: for tests and throwaway servers. It
+/// implements every store trait.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -14,7 +16,7 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Inner {
     apps: Vec<App>,
-    accounts: HashMap<(i64, String), Account>,
+    accounts: HashMap<(i64, AccountId), Account>,
 }
 
 impl MemoryStore {
@@ -23,20 +25,24 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn with_app(&self, app_id: i64, f: impl FnOnce(&mut App)) -> StoreResult<()> {
+    fn with_account<T>(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        f: impl FnOnce(&mut Account) -> T,
+    ) -> StoreResult<T> {
         let mut g = self.inner.lock();
-        let app = g
-            .apps
-            .iter_mut()
-            .find(|a| a.id == app_id)
+        let a = g
+            .accounts
+            .get_mut(&(app_id, accid.clone()))
             .ok_or(StoreError::NotFound)?;
-        f(app);
-        Ok(())
+        a.updated_at = now_ms();
+        Ok(f(a))
     }
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl AppStore for MemoryStore {
     async fn create_app(&self, name: &str, app_key: &str, app_secret: &str) -> StoreResult<App> {
         let mut g = self.inner.lock();
         if g.apps.iter().any(|a| a.app_key == app_key) {
@@ -48,8 +54,7 @@ impl Store for MemoryStore {
             app_secret: app_secret.to_owned(),
             name: name.to_owned(),
             created_at: now_ms(),
-            device_policy: None,
-            login_auth: None,
+            settings: AppSettings::default(),
         };
         g.apps.push(app.clone());
         Ok(app)
@@ -69,14 +74,20 @@ impl Store for MemoryStore {
         Ok(self.inner.lock().apps.clone())
     }
 
-    async fn set_device_policy(&self, app_id: i64, policy: Option<&str>) -> StoreResult<()> {
-        self.with_app(app_id, |a| a.device_policy = policy.map(str::to_owned))
+    async fn set_setting(&self, app_id: i64, setting: Setting) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let app = g
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .ok_or(StoreError::NotFound)?;
+        app.settings.apply(setting);
+        Ok(())
     }
+}
 
-    async fn set_login_auth(&self, app_id: i64, settings: Option<&str>) -> StoreResult<()> {
-        self.with_app(app_id, |a| a.login_auth = settings.map(str::to_owned))
-    }
-
+#[async_trait]
+impl AccountStore for MemoryStore {
     async fn create_account(&self, app_id: i64, account: NewAccount) -> StoreResult<Account> {
         let mut g = self.inner.lock();
         let key = (app_id, account.accid.clone());
@@ -106,50 +117,32 @@ impl Store for MemoryStore {
         Ok(n)
     }
 
-    async fn account(&self, app_id: i64, accid: &str) -> StoreResult<Option<Account>> {
+    async fn account(&self, app_id: i64, accid: &AccountId) -> StoreResult<Option<Account>> {
         Ok(self
             .inner
             .lock()
             .accounts
-            .get(&(app_id, accid.to_owned()))
+            .get(&(app_id, accid.clone()))
             .cloned())
     }
 
-    async fn set_token(&self, app_id: i64, accid: &str, token: TokenHash) -> StoreResult<()> {
-        let mut g = self.inner.lock();
-        let a = g
-            .accounts
-            .get_mut(&(app_id, accid.to_owned()))
-            .ok_or(StoreError::NotFound)?;
-        a.token = token;
-        a.updated_at = now_ms();
-        Ok(())
+    async fn set_token(&self, app_id: i64, accid: &AccountId, token: TokenHash) -> StoreResult<()> {
+        self.with_account(app_id, accid, |a| a.token = token)
     }
 
-    async fn set_blocked(&self, app_id: i64, accid: &str, blocked: bool) -> StoreResult<()> {
-        let mut g = self.inner.lock();
-        let a = g
-            .accounts
-            .get_mut(&(app_id, accid.to_owned()))
-            .ok_or(StoreError::NotFound)?;
-        a.blocked = blocked;
-        a.updated_at = now_ms();
-        Ok(())
+    async fn set_blocked(&self, app_id: i64, accid: &AccountId, blocked: bool) -> StoreResult<()> {
+        self.with_account(app_id, accid, |a| a.blocked = blocked)
     }
 
     async fn update_account(
         &self,
         app_id: i64,
-        accid: &str,
+        accid: &AccountId,
         patch: AccountPatch,
     ) -> StoreResult<Account> {
-        let mut g = self.inner.lock();
-        let a = g
-            .accounts
-            .get_mut(&(app_id, accid.to_owned()))
-            .ok_or(StoreError::NotFound)?;
-        a.apply(patch);
-        a.updated_at = now_ms();
-        Ok(a.clone())
+        self.with_account(app_id, accid, |a| {
+            a.apply(patch);
+            a.clone()
+        })
     }
 }

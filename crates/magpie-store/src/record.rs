@@ -1,4 +1,6 @@
 use crate::credential::TokenHash;
+use crate::id::AccountId;
+use crate::settings::AppSettings;
 
 /// An app: the unit of isolation. Its key is public, its secret signs admin calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,21 +15,33 @@ pub struct App {
     pub name: String,
     /// Creation time, ms.
     pub created_at: i64,
-    /// Multi-device policy as JSON; `None` means the server's default.
-    pub device_policy: Option<String>,
-    /// Login authentication settings as JSON; `None` means the defaults.
-    pub login_auth: Option<String>,
+    /// The app's own settings (unset groups follow the server's defaults).
+    pub settings: AppSettings,
 }
 
 /// The fields of a new account.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NewAccount {
-    /// Account id (already validated and lower-cased).
-    pub accid: String,
+    /// Account id.
+    pub accid: AccountId,
     /// Hashed token.
     pub token: TokenHash,
     /// Profile fields.
     pub profile: AccountPatch,
+    /// Created blocked (disabled), in the same transaction.
+    pub blocked: bool,
+}
+
+impl NewAccount {
+    /// An enabled account with a token and no profile.
+    pub fn new(accid: AccountId, token: TokenHash) -> NewAccount {
+        NewAccount {
+            accid,
+            token,
+            profile: AccountPatch::default(),
+            blocked: false,
+        }
+    }
 }
 
 /// Profile fields; in a patch, `None` means "leave as is".
@@ -57,7 +71,7 @@ pub struct Account {
     /// The app it belongs to.
     pub app_id: i64,
     /// Account id.
-    pub accid: String,
+    pub accid: AccountId,
     /// Hashed token.
     pub token: TokenHash,
     /// Nickname.
@@ -137,7 +151,7 @@ impl Account {
             mobile: String::new(),
             gender: 0,
             ex: String::new(),
-            blocked: false,
+            blocked: n.blocked,
             created_at: now,
             updated_at: now,
         };

@@ -6,8 +6,9 @@ use magpie_client::{Client, ClientOptions, Event, LoginParams};
 use magpie_proto::codec::{decode_server, encode_client};
 use magpie_proto::frame::{Hello, LoginRequest};
 use magpie_proto::{ClientFrame, Decoded, ServerFrame};
+use magpie_server::Services;
 use magpie_server::{Listeners, ServerConfig, ServerHandle};
-use magpie_store::{generate_key, Store};
+use magpie_store::{generate_key, AppStore, Stores};
 use magpie_store_sqlite::SqliteStore;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -85,7 +86,8 @@ impl TestServer {
 
     async fn boot_on(&mut self, client: SocketAddr, admin: SocketAddr) {
         let l = Listeners::bind(client, admin).await.expect("bind");
-        let h = magpie_server::start(l, self.config.clone(), self.store.clone() as Arc<dyn Store>)
+        let services = Services::in_process(Stores::new(self.store.clone()));
+        let h = magpie_server::start(l, self.config.clone(), services)
             .await
             .expect("start");
         self.handle = Some(h);
@@ -133,6 +135,16 @@ impl TestServer {
     /// Admin base URL.
     pub fn admin_url(&self) -> String {
         format!("http://{}", self.h().admin_addr)
+    }
+
+    /// Sessions the directory holds on this server's node.
+    pub async fn sessions(&self) -> usize {
+        self.h()
+            .shared
+            .bus
+            .local_sessions()
+            .await
+            .expect("session count")
     }
 
     /// Creates an app directly in the store.

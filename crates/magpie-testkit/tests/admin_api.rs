@@ -404,13 +404,9 @@ async fn router_in_process_with_tower_oneshot() {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let store = std::sync::Arc::new(magpie_store::MemoryStore::new());
-    let registry = std::sync::Arc::new(magpie_bus::LocalRegistry::new());
-    let shared = std::sync::Arc::new(magpie_server::Shared::new(
-        test_config(),
-        store.clone(),
-        registry,
-    ));
-    use magpie_store::Store;
+    let services = magpie_server::Services::in_process(magpie_store::Stores::new(store.clone()));
+    let shared = std::sync::Arc::new(magpie_server::Shared::new(test_config(), services));
+    use magpie_store::{AccountStore, AppStore};
     let app = store.create_app("mem", "k", "s").await.unwrap();
     let router = magpie_server::admin::router(shared);
     let mut req = axum::http::Request::post("/nimserver/user/create.action")
@@ -431,7 +427,7 @@ async fn router_in_process_with_tower_oneshot() {
         json!({"code": 200, "info": {"token": "t", "accid": "inproc", "name": ""}})
     );
     assert!(store
-        .account(app.id, "inproc")
+        .account(app.id, &"inproc".parse().unwrap())
         .await
         .unwrap()
         .unwrap()

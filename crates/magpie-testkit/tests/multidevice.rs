@@ -428,10 +428,9 @@ async fn storm_one_account(
         );
     }
     // Wait until every admitted login but the survivors was kicked.
-    let online = |s: &TestServer| s.handle.as_ref().unwrap().shared.registry.session_count();
     let mut kicked = std::collections::HashMap::new();
     let deadline = tokio::time::Instant::now() + WAIT;
-    while kicked.len() + online(s) < admitted.len() {
+    while kicked.len() + s.sessions().await < admitted.len() {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let (i, k) = tokio::time::timeout(left, rx.recv())
             .await
@@ -440,7 +439,7 @@ async fn storm_one_account(
         assert_eq!(k.reason_code, 1, "policy kicks say reason 1");
         assert!(kicked.insert(i, k).is_none(), "kicked twice");
     }
-    assert_eq!(kicked.len() + online(s), admitted.len());
+    assert_eq!(kicked.len() + s.sessions().await, admitted.len());
     let survivors: Vec<u32> = clients
         .iter()
         .enumerate()

@@ -46,7 +46,7 @@ async fn an_app_created_by_another_store_handle_is_accepted_at_once() {
     let s = TestServer::start().await;
     // What `magpie app create --data-dir` does while the server runs.
     let other = magpie_store_sqlite::SqliteStore::open(s.db_path()).unwrap();
-    use magpie_store::Store;
+    use magpie_store::AppStore;
     let app = other
         .create_app("late", "latekey0000000000000000000000000", "latesecret")
         .await

@@ -2,7 +2,7 @@
 //! every client comes back by itself, spread out by the jittered backoff.
 
 use magpie_client::{Backoff, Client, ClientOptions, LoginParams};
-use magpie_store::{NewAccount, Store, TokenHash};
+use magpie_store::{AccountId, AccountStore, AppStore, NewAccount, TokenHash};
 use magpie_testkit::*;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -16,11 +16,7 @@ async fn reconnect_storm_of_1000_clients_all_come_back() {
     let app_id = s.store.app_by_key(&app.key).await.unwrap().unwrap().id;
     let hash = TokenHash::new("storm-token");
     for i in 0..CLIENTS {
-        let a = NewAccount {
-            accid: format!("u{i}"),
-            token: hash.clone(),
-            profile: Default::default(),
-        };
+        let a = NewAccount::new(AccountId::parse(&format!("u{i}")).unwrap(), hash.clone());
         s.store.create_account(app_id, a).await.unwrap();
     }
     let data = tempfile::tempdir().unwrap();
@@ -102,8 +98,5 @@ async fn reconnect_storm_of_1000_clients_all_come_back() {
     for c in &clients {
         assert_eq!(c.login_state(), magpie_client::LoginState::Logined);
     }
-    assert_eq!(
-        s.handle.as_ref().unwrap().shared.registry.session_count(),
-        CLIENTS
-    );
+    assert_eq!(s.sessions().await, CLIENTS);
 }

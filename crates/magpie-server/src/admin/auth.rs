@@ -110,7 +110,7 @@ pub async fn require_checksum(
     let Ok(cur) = cur_time.parse::<i64>() else {
         return err(414, "CurTime must be UTC seconds");
     };
-    let app = match shared.app(app_key).await {
+    let app = match shared.apps.get(app_key).await {
         Ok(Some(a)) => a,
         Ok(None) => return err(403, "unknown AppKey"),
         Err(e) => {

@@ -76,7 +76,7 @@ async fn healthz(
 ) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "status": "ok",
-        "sessions": shared.registry.session_count(),
+        "sessions": shared.bus.local_sessions().await.unwrap_or(0),
         "connections": shared.connections.load(std::sync::atomic::Ordering::Relaxed),
     }))
 }

@@ -2,9 +2,11 @@
 
 use super::error::{ApiError, Flavor};
 use crate::state::Shared;
-use magpie_bus::{AccountKey, KickTarget, Kicked};
-use magpie_proto::types::{client_type, kick_reason, Kickout};
-use magpie_store::{generate_key, Account, AccountPatch, App, NewAccount, StoreError, TokenHash};
+use magpie_bus::{AccountKey, BusError, KickTarget, Kicked};
+use magpie_proto::types::Kickout;
+use magpie_store::{
+    generate_key, Account, AccountId, AccountPatch, App, NewAccount, StoreError, TokenHash,
+};
 
 /// An operation's failure: a NIM code and a message, shaped later per flavor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,14 @@ impl OpError {
         }
     }
 
+    fn bus(e: BusError) -> Self {
+        tracing::error!(error = %e, "session directory failed");
+        OpError {
+            code: 500,
+            msg: "internal error".into(),
+        }
+    }
+
     /// In the given response shape.
     pub fn to_api(self, flavor: Flavor) -> ApiError {
         ApiError {
@@ -51,22 +61,9 @@ impl OpError {
     }
 }
 
-/// Checks and normalises an account id: 1 to 32 of `a-z 0-9 _ @ . -`;
-/// upper-case letters are lower-cased, as NIM does.
-pub fn accid(raw: &str) -> Result<String, OpError> {
-    let a = raw.to_ascii_lowercase();
-    if a.is_empty() || a.len() > 32 {
-        return Err(OpError::param("accid must be 1 to 32 characters"));
-    }
-    if !a
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_@.-".contains(&b))
-    {
-        return Err(OpError::param(
-            "accid may contain only letters, digits and _ @ . -",
-        ));
-    }
-    Ok(a)
+/// Checks and normalises an account id ([`AccountId::parse`]).
+pub fn accid(raw: &str) -> Result<AccountId, OpError> {
+    AccountId::parse(raw).map_err(|e| OpError::param(e.to_string()))
 }
 
 /// Checks a static token: 1 to 128 characters.
@@ -101,14 +98,16 @@ pub fn profile(p: &AccountPatch) -> Result<(), OpError> {
     Ok(())
 }
 
-/// Creates an account; generates a token when none is given. Returns the
-/// account and its token in clear (the only time it is visible).
+/// Creates an account, enabled or already blocked; generates a token when
+/// none is given. Returns the account and its token in clear (the only time
+/// it is visible).
 pub async fn create(
     shared: &Shared,
     app: &App,
     raw_accid: &str,
     given_token: Option<String>,
     patch: AccountPatch,
+    blocked: bool,
 ) -> Result<(Account, String), OpError> {
     let accid = accid(raw_accid)?;
     let tok = match given_token.filter(|t| !t.is_empty()) {
@@ -123,20 +122,35 @@ pub async fn create(
         accid,
         token: TokenHash::new(&tok),
         profile: patch,
+        blocked,
     };
     let acct = shared
-        .store
+        .stores
+        .accounts
         .create_account(app.id, new)
         .await
         .map_err(OpError::store)?;
     Ok((acct, tok))
 }
 
+/// The online devices of an existing account.
+pub async fn online(
+    shared: &Shared,
+    app: &App,
+    raw_accid: &str,
+) -> Result<(AccountId, Vec<magpie_proto::types::Presence>), OpError> {
+    let a = get(shared, app, raw_accid).await?;
+    let key = AccountKey::new(app.id, a.accid.clone());
+    let sessions = shared.bus.online(&key).await.map_err(OpError::bus)?;
+    Ok((a.accid, sessions.into_iter().map(|s| s.presence).collect()))
+}
+
 /// Reads an account.
 pub async fn get(shared: &Shared, app: &App, raw_accid: &str) -> Result<Account, OpError> {
     let accid = accid(raw_accid)?;
     shared
-        .store
+        .stores
+        .accounts
         .account(app.id, &accid)
         .await
         .map_err(OpError::store)?
@@ -154,7 +168,8 @@ pub async fn set_token(
     let accid = accid(raw_accid)?;
     token(t)?;
     shared
-        .store
+        .stores
+        .accounts
         .set_token(app.id, &accid, TokenHash::new(t))
         .await
         .map_err(OpError::store)
@@ -165,28 +180,16 @@ pub async fn refresh_token(
     shared: &Shared,
     app: &App,
     raw_accid: &str,
-) -> Result<(String, String), OpError> {
+) -> Result<(AccountId, String), OpError> {
     let accid = accid(raw_accid)?;
     let t = generate_key(16);
     shared
-        .store
+        .stores
+        .accounts
         .set_token(app.id, &accid, TokenHash::new(&t))
         .await
         .map_err(OpError::store)?;
     Ok((accid, t))
-}
-
-fn server_kick(ext: &str) -> Kickout {
-    Kickout {
-        client_type: client_type::REST_API,
-        reason_code: kick_reason::SERVER_KICK,
-        reason_description: if ext.is_empty() {
-            "kicked by the server".into()
-        } else {
-            ext.to_owned()
-        },
-        custom_client_type: 0,
-    }
 }
 
 /// Blocks or unblocks an account; a block may kick its online devices (reason 2).
@@ -196,19 +199,21 @@ pub async fn set_blocked(
     raw_accid: &str,
     blocked: bool,
     kick_ext: Option<&str>,
-) -> Result<String, OpError> {
+) -> Result<AccountId, OpError> {
     let accid = accid(raw_accid)?;
     shared
-        .store
+        .stores
+        .accounts
         .set_blocked(app.id, &accid, blocked)
         .await
         .map_err(OpError::store)?;
     if let (true, Some(ext)) = (blocked, kick_ext) {
-        let key = AccountKey::new(app.id, &accid);
+        let key = AccountKey::new(app.id, accid.clone());
         let k = shared
-            .registry
-            .kick(&key, KickTarget::All, server_kick(ext), None)
-            .await;
+            .bus
+            .kick(&key, &KickTarget::All, &Kickout::by_server(ext), None)
+            .await
+            .map_err(OpError::bus)?;
         tracing::info!(account = %accid, kicked = k.kicked.len(), "blocked and kicked");
     }
     Ok(accid)
@@ -223,11 +228,12 @@ pub async fn kick(
     ext: &str,
 ) -> Result<Kicked, OpError> {
     let acct = get(shared, app, raw_accid).await?;
-    let key = AccountKey::new(app.id, &acct.accid);
-    Ok(shared
-        .registry
-        .kick(&key, target, server_kick(ext), None)
-        .await)
+    let key = AccountKey::new(app.id, acct.accid);
+    shared
+        .bus
+        .kick(&key, &target, &Kickout::by_server(ext), None)
+        .await
+        .map_err(OpError::bus)
 }
 
 /// Creates many accounts at once (all or none); returns how many.
@@ -240,14 +246,11 @@ pub async fn create_batch(
     for (raw, tok) in accounts {
         let accid = accid(&raw)?;
         token(&tok)?;
-        batch.push(NewAccount {
-            accid,
-            token: TokenHash::new(&tok),
-            profile: AccountPatch::default(),
-        });
+        batch.push(NewAccount::new(accid, TokenHash::new(&tok)));
     }
     shared
-        .store
+        .stores
+        .accounts
         .create_accounts(app.id, batch)
         .await
         .map_err(OpError::store)

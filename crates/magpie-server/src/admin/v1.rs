@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, Flavor};
 use super::ops;
-use crate::state::AppCtx;
+use crate::apps::AppCtx;
 use crate::state::Shared;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -71,7 +71,7 @@ pub(super) async fn create(
         gender: gender(f.gender)?,
         ex: f.ex,
     };
-    let (acct, token) = ops::create(&shared, &app, &f.accid, f.token, patch)
+    let (acct, token) = ops::create(&shared, &app, &f.accid, f.token, patch, false)
         .await
         .map_err(v1)?;
     Ok(Json(json!({

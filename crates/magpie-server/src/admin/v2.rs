@@ -2,14 +2,14 @@
 
 use super::error::{ApiError, Flavor};
 use super::ops;
+use crate::apps::AppCtx;
 use crate::state::Shared;
-use crate::state::{AppCtx, LoginAuth};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use magpie_bus::policy::Policy;
-use magpie_bus::{AccountKey, KickTarget};
-use magpie_store::{Account, AccountPatch};
+use magpie_bus::KickTarget;
+use magpie_store::settings::{LoginAuth, Policy};
+use magpie_store::{Account, AccountPatch, Setting};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -86,15 +86,10 @@ pub(super) async fn create(
         gender: u.gender,
         ex: u.extension,
     };
-    let (mut acct, token) = ops::create(&shared, &app, &b.account_id, b.token, patch)
+    let blocked = b.configuration.enabled == Some(false);
+    let (acct, token) = ops::create(&shared, &app, &b.account_id, b.token, patch, blocked)
         .await
         .map_err(v2)?;
-    if b.configuration.enabled == Some(false) {
-        ops::set_blocked(&shared, &app, &acct.accid, true, None)
-            .await
-            .map_err(v2)?;
-        acct.blocked = true;
-    }
     success(json!({
         "account_id": acct.accid,
         "token": token,
@@ -193,7 +188,7 @@ pub(super) async fn kick(
             json!({
                 "device_id": s.presence.device_id,
                 "client_type": s.presence.client_type,
-                "consid": s.conn.to_string(),
+                "consid": s.addr.to_string(),
                 "login_time": s.presence.login_time,
             })
         })
@@ -212,12 +207,8 @@ pub(super) async fn online(
     Extension(app): Extension<Arc<AppCtx>>,
     Path(account_id): Path<String>,
 ) -> Reply {
-    let a = ops::get(&shared, &app, &account_id).await.map_err(v2)?;
-    let clients = shared
-        .registry
-        .online(&AccountKey::new(app.id, &a.accid))
-        .await;
-    success(json!({"account_id": a.accid, "clients": clients}))
+    let (accid, clients) = ops::online(&shared, &app, &account_id).await.map_err(v2)?;
+    success(json!({"account_id": accid, "clients": clients}))
 }
 
 fn policy_data(ctx: &AppCtx) -> Value {
@@ -238,24 +229,26 @@ fn internal(e: magpie_store::StoreError) -> ApiError {
     }
 }
 
-/// Reloads an app from the store into the cache after a settings change.
-async fn refreshed(shared: &Shared, app_key: &str) -> Result<Arc<AppCtx>, ApiError> {
-    let fresh = shared
-        .store
-        .app_by_key(app_key)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal(magpie_store::StoreError::NotFound))?;
-    Ok(shared.cache_app(fresh))
-}
-
-async fn store_policy(shared: &Shared, app: &AppCtx, json: Option<String>) -> Reply {
+/// Stores a settings change, then re-reads the app (the cache is
+/// invalidated first, so this and every later lookup see the change).
+async fn store_setting(shared: &Shared, app: &AppCtx, s: Setting) -> Result<Arc<AppCtx>, ApiError> {
     shared
-        .store
-        .set_device_policy(app.id, json.as_deref())
+        .stores
+        .apps
+        .set_setting(app.id, s)
         .await
         .map_err(internal)?;
-    let ctx = refreshed(shared, &app.app_key).await?;
+    shared.apps.invalidate(&app.app_key);
+    shared
+        .apps
+        .get(&app.app_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(magpie_store::StoreError::NotFound))
+}
+
+async fn store_policy(shared: &Shared, app: &AppCtx, p: Option<Policy>) -> Reply {
+    let ctx = store_setting(shared, app, Setting::DevicePolicy(p)).await?;
     tracing::info!(app = %ctx.app_key, policy = ?ctx.policy, "device policy changed");
     success(policy_data(&ctx))
 }
@@ -269,8 +262,7 @@ pub(super) async fn set_policy(
     let p = body(b)?;
     p.validate()
         .map_err(|e| v2(ops::OpError::param(format!("invalid policy: {e}"))))?;
-    let json = serde_json::to_string(&p).expect("policies serialise");
-    store_policy(&shared, &app, Some(json)).await
+    store_policy(&shared, &app, Some(p)).await
 }
 
 /// Magpie addition: returns the app to the server's default policy.
@@ -290,13 +282,8 @@ pub(super) async fn get_login_auth(Extension(app): Extension<Arc<AppCtx>>) -> Re
     success(login_auth_data(&app))
 }
 
-async fn store_login_auth(shared: &Shared, app: &AppCtx, json: Option<String>) -> Reply {
-    shared
-        .store
-        .set_login_auth(app.id, json.as_deref())
-        .await
-        .map_err(internal)?;
-    let ctx = refreshed(shared, &app.app_key).await?;
+async fn store_login_auth(shared: &Shared, app: &AppCtx, la: Option<LoginAuth>) -> Reply {
+    let ctx = store_setting(shared, app, Setting::LoginAuth(la)).await?;
     tracing::info!(app = %ctx.app_key, auth_types = ?ctx.login_auth.auth_types, "login settings changed");
     success(login_auth_data(&ctx))
 }
@@ -310,8 +297,7 @@ pub(super) async fn set_login_auth(
     let la = body(b)?;
     la.validate()
         .map_err(|e| v2(ops::OpError::param(format!("invalid login settings: {e}"))))?;
-    let json = serde_json::to_string(&la).expect("settings serialise");
-    store_login_auth(&shared, &app, Some(json)).await
+    store_login_auth(&shared, &app, Some(la)).await
 }
 
 /// Magpie addition: back to the default login settings.

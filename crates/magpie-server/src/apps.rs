@@ -1,0 +1,90 @@
+//! The app cache: apps with their settings in force, looked up by key on
+//! every login and admin call.
+//!
+//! A found app stays cached until it is invalidated explicitly: the admin
+//! API invalidates an app whenever it changes its settings. A miss asks the
+//! store, so an app that another process created (`magpie app create`) is
+//! seen at once.
+
+use magpie_store::settings::{LoginAuth, Policy, Rules};
+use magpie_store::{App, AppStore, StoreResult};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An app with the settings in force (its own, or the server's defaults).
+pub struct AppCtx {
+    /// The stored app.
+    pub app: App,
+    /// The multi-device policy in force.
+    pub policy: Policy,
+    /// True when the app has no policy of its own.
+    pub default_policy: bool,
+    /// The policy as rules, for the session directory.
+    pub rules: Rules,
+    /// Login authentication settings in force.
+    pub login_auth: LoginAuth,
+    /// True when the app has no login settings of its own.
+    pub default_login_auth: bool,
+}
+
+impl AppCtx {
+    fn new(app: App, default_policy: &Policy) -> AppCtx {
+        let own_policy = app.settings.device_policy.clone();
+        let own_auth = app.settings.login_auth.clone();
+        let policy = own_policy.clone().unwrap_or_else(|| default_policy.clone());
+        AppCtx {
+            rules: policy.rules(),
+            policy,
+            default_policy: own_policy.is_none(),
+            default_login_auth: own_auth.is_none(),
+            login_auth: own_auth.unwrap_or_default(),
+            app,
+        }
+    }
+}
+
+impl std::ops::Deref for AppCtx {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+/// Apps by key, cached, with explicit invalidation.
+pub struct AppCache {
+    store: Arc<dyn AppStore>,
+    default_policy: Policy,
+    apps: RwLock<HashMap<String, Arc<AppCtx>>>,
+}
+
+impl AppCache {
+    /// A cache over an app store; apps without a policy follow `default_policy`.
+    pub fn new(store: Arc<dyn AppStore>, default_policy: Policy) -> AppCache {
+        AppCache {
+            store,
+            default_policy,
+            apps: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Finds an app by key: from the cache, else from the store.
+    pub async fn get(&self, app_key: &str) -> StoreResult<Option<Arc<AppCtx>>> {
+        if let Some(a) = self.apps.read().get(app_key) {
+            return Ok(Some(a.clone()));
+        }
+        let Some(app) = self.store.app_by_key(app_key).await? else {
+            return Ok(None);
+        };
+        let ctx = Arc::new(AppCtx::new(app, &self.default_policy));
+        self.apps
+            .write()
+            .insert(ctx.app.app_key.clone(), ctx.clone());
+        Ok(Some(ctx))
+    }
+
+    /// Forgets an app, so the next lookup reads it from the store.
+    pub fn invalidate(&self, app_key: &str) {
+        self.apps.write().remove(app_key);
+    }
+}

@@ -1,0 +1,779 @@
+//! The server's per-connection session machine, without I/O (in the style
+//! of quinn-proto): a plain struct fed inputs (decoded frames, decode
+//! errors, pushes from the bus, results of the services it asked for, end
+//! of stream, its deadline passing) together with `now`, answering with
+//! [`Action`]s for the connection task to carry out (frames to write,
+//! services to call, the session to detach, the connection to close) and
+//! one deadline ([`ServerSession::deadline`]). The task only moves bytes and
+//! timers, so every protocol rule here is unit-tested on a fake clock.
+//!
+//! The rules (docs/protocol.md): the first frame must be HELLO, within the
+//! handshake timeout; after it, any frame within the idle timeout keeps the
+//! connection open; a refused HELLO closes it; LOGIN on a logged-in
+//! connection gets 417; LOGOUT answers and closes; a kick-out push is
+//! written and closes; a replaced connection hears ERROR 417 and closes.
+
+use crate::login::{LoggedIn, LoginOutcome};
+use magpie_bus::Push;
+use magpie_proto::frame::{
+    CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest,
+};
+use magpie_proto::types::{auth_type, logout_type, Kickout};
+use magpie_proto::{
+    ClientFrame, DecodeError, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+};
+use std::time::{Duration, Instant};
+
+/// The settings a session machine follows (from the server's config).
+#[derive(Clone, Copy, Debug)]
+pub struct SessionConfig {
+    /// Time to send HELLO.
+    pub handshake_timeout: Duration,
+    /// A connection silent this long after HELLO is closed.
+    pub idle_timeout: Duration,
+    /// Heartbeat interval advertised in HELLO_ACK.
+    pub heartbeat: Duration,
+    /// Largest client frame, advertised in HELLO_ACK.
+    pub max_frame: u32,
+}
+
+/// Most device ids in one kick-other request.
+pub const MAX_KICK_OTHER: usize = 20;
+
+/// Something that happened to the connection.
+#[derive(Debug)]
+pub enum Input {
+    /// A decoded client frame.
+    Frame(ClientFrame),
+    /// Bytes that did not decode.
+    BadFrame(DecodeError),
+    /// A push from the bus.
+    Push(Push),
+    /// The login service answered the LOGIN with this `seq`.
+    LoginDone {
+        /// The LOGIN's seq.
+        seq: u32,
+        /// Its outcome.
+        outcome: LoginOutcome,
+    },
+    /// The bus kicked the devices of a KICK_OTHER with this `seq`.
+    KickOtherDone {
+        /// The request's seq.
+        seq: u32,
+        /// The devices kicked, or the code of a failure.
+        result: Result<Vec<String>, ResCode>,
+    },
+    /// The peer closed its side, with `buffered` bytes of an unfinished frame.
+    Eof {
+        /// Bytes of a partial frame left unread.
+        buffered: usize,
+    },
+    /// The push queue overflowed: the peer reads too slowly.
+    SlowReader,
+    /// [`ServerSession::deadline`] has passed.
+    Timeout,
+}
+
+/// What the connection task is asked to do, in order.
+#[derive(Debug)]
+pub enum Action {
+    /// Queue a frame for writing.
+    Send(ServerFrame),
+    /// Write the queued frames now (before a login that may wait long).
+    Flush,
+    /// Run the login service; feed back [`Input::LoginDone`].
+    Login {
+        /// The LOGIN's seq.
+        seq: u32,
+        /// The request.
+        req: LoginRequest,
+    },
+    /// Kick the account's other devices; feed back [`Input::KickOtherDone`].
+    KickOther {
+        /// The request's seq.
+        seq: u32,
+        /// The session of the kicker.
+        session: LoggedIn,
+        /// Device ids to kick.
+        device_ids: Vec<String>,
+        /// The kick-out they receive (reason 3).
+        why: Kickout,
+    },
+    /// The session ended by logout: remove it from the directory.
+    Detach(LoggedIn),
+    /// End the connection after writing what is queued; `graceful` also
+    /// shuts the write side down, so the last frames are not lost to a reset.
+    Close {
+        /// Shut down the write side after flushing.
+        graceful: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    AwaitHello,
+    Open,
+    Closed,
+}
+
+/// One connection's protocol state.
+#[derive(Debug)]
+pub struct ServerSession {
+    phase: Phase,
+    session: Option<LoggedIn>,
+    deadline: Instant,
+}
+
+fn error(seq: u32, code: ResCode, desc: impl Into<String>, fatal: bool) -> Action {
+    Action::Send(ServerFrame::Error {
+        seq,
+        body: ErrorBody {
+            code,
+            desc: desc.into(),
+            fatal,
+        },
+    })
+}
+
+impl ServerSession {
+    /// A connection accepted at `now`: it has the handshake timeout to say HELLO.
+    pub fn new(cfg: &SessionConfig, now: Instant) -> ServerSession {
+        ServerSession {
+            phase: Phase::AwaitHello,
+            session: None,
+            deadline: now + cfg.handshake_timeout,
+        }
+    }
+
+    /// When the connection times out unless a frame arrives first.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The logged-in session, if any.
+    pub fn session(&self) -> Option<&LoggedIn> {
+        self.session.as_ref()
+    }
+
+    /// Takes the session out, when the connection ends: the caller detaches it.
+    pub fn take_session(&mut self) -> Option<LoggedIn> {
+        self.session.take()
+    }
+
+    /// True once HELLO was exchanged and until the machine asks to close.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// True once the machine asked to close.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    fn close(&mut self, graceful: bool, out: &mut Vec<Action>) {
+        self.phase = Phase::Closed;
+        out.push(Action::Close { graceful });
+    }
+
+    /// Handles one input at `now`, appending the actions to `out`.
+    pub fn handle(
+        &mut self,
+        cfg: &SessionConfig,
+        now: Instant,
+        input: Input,
+        out: &mut Vec<Action>,
+    ) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        match input {
+            Input::Frame(f) => self.frame(cfg, now, f, out),
+            Input::BadFrame(e) => {
+                let fatal = e.skippable().is_none();
+                out.push(error(e.seq(), e.code(), e.to_string(), fatal));
+                if fatal {
+                    self.close(false, out);
+                }
+            }
+            Input::Push(p) => self.push(p, out),
+            Input::LoginDone { seq, outcome } => {
+                if outcome.session.is_some() {
+                    self.session = outcome.session;
+                }
+                out.push(Action::Send(ServerFrame::LoginAck {
+                    seq,
+                    body: outcome.ack,
+                }));
+            }
+            Input::KickOtherDone { seq, result } => {
+                let (err_code, device_ids) = match result {
+                    Ok(ids) => (ResCode::SUCCESS, ids),
+                    Err(code) => (code, Vec::new()),
+                };
+                out.push(Action::Send(ServerFrame::KickOtherAck {
+                    seq,
+                    body: KickOtherAck {
+                        err_code,
+                        device_ids,
+                    },
+                }));
+            }
+            Input::Eof { buffered } => {
+                if buffered > 0 {
+                    let desc =
+                        format!("connection ended inside a frame ({buffered} bytes buffered)");
+                    out.push(error(0, ResCode::E_UNPACKET, desc, true));
+                }
+                self.close(false, out);
+            }
+            Input::SlowReader => self.close(false, out),
+            Input::Timeout => {
+                if now < self.deadline {
+                    return;
+                }
+                let desc = match self.phase {
+                    Phase::AwaitHello => "handshake timeout",
+                    _ => "idle timeout: no heartbeat",
+                };
+                out.push(error(0, ResCode::TIMEOUT, desc, true));
+                self.close(false, out);
+            }
+        }
+    }
+
+    fn frame(&mut self, cfg: &SessionConfig, now: Instant, f: ClientFrame, out: &mut Vec<Action>) {
+        let seq = f.seq();
+        if self.phase == Phase::AwaitHello {
+            self.deadline = now + cfg.handshake_timeout;
+            match f {
+                ClientFrame::Hello { seq, body } => self.hello(cfg, now, seq, body, out),
+                _ => {
+                    out.push(error(
+                        seq,
+                        ResCode::INVALID_PROTOCOL,
+                        "the first frame must be HELLO",
+                        true,
+                    ));
+                    self.close(false, out);
+                }
+            }
+            return;
+        }
+        self.deadline = now + cfg.idle_timeout;
+        match f {
+            ClientFrame::Hello { .. } => out.push(error(
+                seq,
+                ResCode::INVALID,
+                "HELLO was already exchanged",
+                false,
+            )),
+            ClientFrame::Ping { seq } => out.push(Action::Send(ServerFrame::Pong { seq })),
+            ClientFrame::Login { seq, body } => {
+                if self.session.is_some() {
+                    out.push(Action::Send(ServerFrame::LoginAck {
+                        seq,
+                        body: magpie_proto::frame::LoginAck {
+                            code: ResCode::EXIST,
+                            desc: "already logged in on this connection".into(),
+                            server_time: magpie_store::now_ms(),
+                            other_clients_pres: Vec::new(),
+                        },
+                    }));
+                    return;
+                }
+                // The app server's callback may take its whole timeout:
+                // answers queued before this login (a pipelined HELLO_ACK)
+                // go out first.
+                if body.auth_type == auth_type::THIRD_PARTY {
+                    out.push(Action::Flush);
+                }
+                out.push(Action::Login { seq, req: body });
+            }
+            ClientFrame::KickOther { seq, body } => self.kick_other(seq, body, out),
+            ClientFrame::Logout { seq, body } => {
+                if !logout_type::is_valid(body.logout_type) {
+                    out.push(Action::Send(ServerFrame::LogoutAck {
+                        seq,
+                        body: CodeAck {
+                            code: ResCode::PARAMETER_ERROR,
+                        },
+                    }));
+                    return;
+                }
+                if let Some(s) = self.session.take() {
+                    out.push(Action::Detach(s));
+                }
+                out.push(Action::Send(ServerFrame::LogoutAck {
+                    seq,
+                    body: CodeAck {
+                        code: ResCode::SUCCESS,
+                    },
+                }));
+                self.close(true, out);
+            }
+            _ => out.push(error(
+                seq,
+                ResCode::INVALID,
+                "operation not supported",
+                false,
+            )),
+        }
+    }
+
+    fn hello(
+        &mut self,
+        cfg: &SessionConfig,
+        now: Instant,
+        seq: u32,
+        h: Hello,
+        out: &mut Vec<Action>,
+    ) {
+        let common = h.version.min(PROTOCOL_VERSION);
+        let ok = h.min_version <= common && common >= MIN_PROTOCOL_VERSION;
+        out.push(Action::Send(ServerFrame::HelloAck {
+            seq,
+            body: HelloAck {
+                code: if ok {
+                    ResCode::SUCCESS
+                } else {
+                    ResCode::VERSION_ERROR
+                },
+                version: if ok { common } else { PROTOCOL_VERSION },
+                heartbeat_ms: cfg.heartbeat.as_millis() as u64,
+                idle_timeout_ms: cfg.idle_timeout.as_millis() as u64,
+                max_frame: cfg.max_frame,
+                server_time: magpie_store::now_ms(),
+            },
+        }));
+        if ok {
+            self.phase = Phase::Open;
+            self.deadline = now + cfg.idle_timeout;
+        } else {
+            self.close(false, out);
+        }
+    }
+
+    fn kick_other(&mut self, seq: u32, req: KickOtherRequest, out: &mut Vec<Action>) {
+        let refuse = |code| {
+            Action::Send(ServerFrame::KickOtherAck {
+                seq,
+                body: KickOtherAck {
+                    err_code: code,
+                    device_ids: Vec::new(),
+                },
+            })
+        };
+        let Some(s) = &self.session else {
+            out.push(refuse(ResCode::INVALID));
+            return;
+        };
+        if req.device_ids.is_empty() || req.device_ids.len() > MAX_KICK_OTHER {
+            out.push(refuse(ResCode::PARAMETER_ERROR));
+            return;
+        }
+        out.push(Action::KickOther {
+            seq,
+            why: Kickout::by_own_device(s.client_type, s.custom_client_type),
+            session: s.clone(),
+            device_ids: req.device_ids,
+        });
+    }
+
+    fn push(&mut self, p: Push, out: &mut Vec<Action>) {
+        match p {
+            Push::MultiSpot(body) => out.push(Action::Send(ServerFrame::MultiSpot { body })),
+            Push::Kickout(body) => {
+                // The directory has removed this session already.
+                self.session = None;
+                out.push(Action::Send(ServerFrame::Kickout { body }));
+                self.close(true, out);
+            }
+            Push::Replaced => {
+                // Another connection of this same device took over. Say so,
+                // so a second instance sharing the device id stops instead
+                // of fighting over the session.
+                self.session = None;
+                out.push(error(
+                    0,
+                    ResCode::EXIST,
+                    "replaced by a newer connection of the same device",
+                    true,
+                ));
+                self.close(false, out);
+            }
+            other => tracing::warn!(push = ?other, "a push this server does not handle"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use magpie_bus::AccountKey;
+    use magpie_proto::frame::{LoginAck, LogoutRequest};
+    use magpie_proto::types::{kick_reason, MultiSpot};
+    use magpie_store::AccountId;
+
+    const HANDSHAKE: Duration = Duration::from_secs(10);
+    const IDLE: Duration = Duration::from_secs(35);
+
+    fn cfg() -> SessionConfig {
+        SessionConfig {
+            handshake_timeout: HANDSHAKE,
+            idle_timeout: IDLE,
+            heartbeat: Duration::from_secs(10),
+            max_frame: 65536,
+        }
+    }
+
+    /// A machine on a fake clock: `at(ms)` is the instant `ms` after start.
+    struct Fake {
+        m: ServerSession,
+        t0: Instant,
+    }
+
+    impl Fake {
+        fn new() -> Fake {
+            let t0 = Instant::now();
+            Fake {
+                m: ServerSession::new(&cfg(), t0),
+                t0,
+            }
+        }
+
+        fn at(&self, ms: u64) -> Instant {
+            self.t0 + Duration::from_millis(ms)
+        }
+
+        fn feed(&mut self, ms: u64, input: Input) -> Vec<Action> {
+            let mut out = Vec::new();
+            self.m.handle(&cfg(), self.at(ms), input, &mut out);
+            out
+        }
+
+        fn hello(&mut self, ms: u64) {
+            let a = self.feed(ms, Input::Frame(hello(1, 1)));
+            assert!(
+                matches!(&a[..], [Action::Send(ServerFrame::HelloAck { body, .. })] if body.code == ResCode::SUCCESS)
+            );
+        }
+
+        fn logged_in(&mut self, ms: u64) -> LoggedIn {
+            if !self.m.is_open() {
+                self.hello(ms);
+            }
+            let s = me();
+            let a = self.feed(
+                ms,
+                Input::LoginDone {
+                    seq: 2,
+                    outcome: LoginOutcome {
+                        ack: ack(ResCode::SUCCESS),
+                        session: Some(s.clone()),
+                    },
+                },
+            );
+            assert!(matches!(
+                &a[..],
+                [Action::Send(ServerFrame::LoginAck { seq: 2, .. })]
+            ));
+            assert_eq!(self.m.session(), Some(&s));
+            s
+        }
+    }
+
+    fn hello(version: u16, min_version: u16) -> ClientFrame {
+        ClientFrame::Hello {
+            seq: 1,
+            body: Hello {
+                version,
+                min_version,
+                sdk_version: "t".into(),
+            },
+        }
+    }
+
+    fn me() -> LoggedIn {
+        LoggedIn {
+            key: AccountKey::new(1, AccountId::parse("alice").unwrap()),
+            client_type: 4,
+            custom_client_type: 9,
+        }
+    }
+
+    fn ack(code: ResCode) -> LoginAck {
+        LoginAck {
+            code,
+            desc: String::new(),
+            server_time: 0,
+            other_clients_pres: Vec::new(),
+        }
+    }
+
+    fn error_of(a: &Action) -> (ResCode, bool, String) {
+        match a {
+            Action::Send(ServerFrame::Error { body, .. }) => {
+                (body.code, body.fatal, body.desc.clone())
+            }
+            other => panic!("expected an error frame, got {other:?}"),
+        }
+    }
+
+    fn is_close(a: &Action, graceful: bool) -> bool {
+        matches!(a, Action::Close { graceful: g } if *g == graceful)
+    }
+
+    #[test]
+    fn a_silent_connection_is_closed_when_the_handshake_timeout_passes() {
+        let mut f = Fake::new();
+        assert_eq!(f.m.deadline(), f.at(10_000));
+        assert!(f.feed(9_999, Input::Timeout).is_empty(), "not yet");
+        let a = f.feed(10_000, Input::Timeout);
+        assert_eq!(
+            error_of(&a[0]),
+            (ResCode::TIMEOUT, true, "handshake timeout".into())
+        );
+        assert!(is_close(&a[1], false) && f.m.is_closed());
+        assert!(
+            f.feed(10_001, Input::Frame(hello(1, 1))).is_empty(),
+            "closed is closed"
+        );
+    }
+
+    #[test]
+    fn heartbeats_push_the_idle_deadline_and_silence_ends_the_connection() {
+        let mut f = Fake::new();
+        f.hello(1_000);
+        assert_eq!(f.m.deadline(), f.at(1_000) + IDLE);
+        let a = f.feed(20_000, Input::Frame(ClientFrame::Ping { seq: 5 }));
+        assert!(matches!(
+            &a[..],
+            [Action::Send(ServerFrame::Pong { seq: 5 })]
+        ));
+        assert_eq!(f.m.deadline(), f.at(20_000) + IDLE);
+        assert!(f.feed(54_999, Input::Timeout).is_empty());
+        let a = f.feed(55_000, Input::Timeout);
+        assert_eq!(error_of(&a[0]).0, ResCode::TIMEOUT);
+        assert_eq!(error_of(&a[0]).2, "idle timeout: no heartbeat");
+        assert!(is_close(&a[1], false));
+    }
+
+    #[test]
+    fn the_first_frame_must_be_hello_and_versions_must_meet() {
+        let mut f = Fake::new();
+        let a = f.feed(0, Input::Frame(ClientFrame::Ping { seq: 3 }));
+        assert_eq!(error_of(&a[0]).0, ResCode::INVALID_PROTOCOL);
+        assert!(is_close(&a[1], false));
+
+        let mut f = Fake::new();
+        let a = f.feed(0, Input::Frame(hello(9, 2)));
+        match &a[0] {
+            Action::Send(ServerFrame::HelloAck { body, .. }) => {
+                assert_eq!(
+                    (body.code, body.version),
+                    (ResCode::VERSION_ERROR, PROTOCOL_VERSION)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(is_close(&a[1], false));
+
+        let mut f = Fake::new();
+        f.hello(0);
+        let a = f.feed(1, Input::Frame(hello(1, 1)));
+        assert_eq!(
+            error_of(&a[0]),
+            (
+                ResCode::INVALID,
+                false,
+                "HELLO was already exchanged".into()
+            )
+        );
+        assert_eq!(a.len(), 1, "a second HELLO does not close");
+    }
+
+    #[test]
+    fn a_login_asks_the_service_and_a_second_one_gets_417() {
+        let mut f = Fake::new();
+        f.hello(0);
+        let req = LoginRequest {
+            auth_type: auth_type::THIRD_PARTY,
+            ..Default::default()
+        };
+        let a = f.feed(1, Input::Frame(ClientFrame::Login { seq: 2, body: req }));
+        assert!(
+            matches!(&a[..], [Action::Flush, Action::Login { seq: 2, .. }]),
+            "{a:?}"
+        );
+        // A refusal keeps the connection and the machine logged out.
+        let a = f.feed(
+            2,
+            Input::LoginDone {
+                seq: 2,
+                outcome: LoginOutcome {
+                    ack: ack(ResCode::UID_PASS_ERROR),
+                    session: None,
+                },
+            },
+        );
+        assert_eq!(a.len(), 1);
+        assert!(f.m.session().is_none());
+        f.logged_in(3);
+        let a = f.feed(
+            4,
+            Input::Frame(ClientFrame::Login {
+                seq: 7,
+                body: LoginRequest::default(),
+            }),
+        );
+        match &a[..] {
+            [Action::Send(ServerFrame::LoginAck { seq: 7, body })] => {
+                assert_eq!(body.code, ResCode::EXIST)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn logout_detaches_answers_and_closes_gracefully() {
+        let mut f = Fake::new();
+        let s = f.logged_in(0);
+        let logout = |t| {
+            Input::Frame(ClientFrame::Logout {
+                seq: 9,
+                body: LogoutRequest { logout_type: t },
+            })
+        };
+        let a = f.feed(1, logout(7));
+        match &a[..] {
+            [Action::Send(ServerFrame::LogoutAck { body, .. })] => {
+                assert_eq!(body.code, ResCode::PARAMETER_ERROR)
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = f.feed(2, logout(logout_type::APP_EXIT));
+        assert!(matches!(&a[0], Action::Detach(d) if *d == s));
+        assert!(
+            matches!(&a[1], Action::Send(ServerFrame::LogoutAck { body, .. }) if body.code == ResCode::SUCCESS)
+        );
+        assert!(is_close(&a[2], true));
+        assert!(f.m.take_session().is_none(), "nothing left to detach");
+    }
+
+    #[test]
+    fn kick_other_needs_a_session_and_1_to_20_ids_and_kicks_with_reason_3() {
+        let kick = |n: usize| {
+            Input::Frame(ClientFrame::KickOther {
+                seq: 4,
+                body: KickOtherRequest {
+                    device_ids: (0..n).map(|i| format!("d{i}")).collect(),
+                },
+            })
+        };
+        let code = |a: &[Action]| match a {
+            [Action::Send(ServerFrame::KickOtherAck { body, .. })] => body.err_code,
+            other => panic!("{other:?}"),
+        };
+        let mut f = Fake::new();
+        f.hello(0);
+        assert_eq!(code(&f.feed(1, kick(1))), ResCode::INVALID);
+        f.logged_in(2);
+        assert_eq!(code(&f.feed(3, kick(0))), ResCode::PARAMETER_ERROR);
+        assert_eq!(code(&f.feed(3, kick(21))), ResCode::PARAMETER_ERROR);
+        let a = f.feed(4, kick(2));
+        match &a[..] {
+            [Action::KickOther {
+                seq: 4,
+                session,
+                device_ids,
+                why,
+            }] => {
+                assert_eq!(session, &me());
+                assert_eq!(device_ids.len(), 2);
+                assert_eq!(
+                    (why.reason_code, why.client_type, why.custom_client_type),
+                    (kick_reason::BY_SELF_OTHER_CLIENT, 4, 9)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = f.feed(
+            5,
+            Input::KickOtherDone {
+                seq: 4,
+                result: Ok(vec!["d1".into()]),
+            },
+        );
+        match &a[..] {
+            [Action::Send(ServerFrame::KickOtherAck { seq: 4, body })] => {
+                assert_eq!(
+                    (body.err_code, body.device_ids.clone()),
+                    (ResCode::SUCCESS, vec!["d1".to_string()])
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pushes_are_written_and_kicks_and_replacements_end_the_session() {
+        let mut f = Fake::new();
+        f.logged_in(0);
+        let m = MultiSpot {
+            multi_spot_notiy_type: 2,
+            other_clients_pres: Vec::new(),
+        };
+        let a = f.feed(1, Input::Push(Push::MultiSpot(m.clone())));
+        assert!(matches!(&a[..], [Action::Send(ServerFrame::MultiSpot { body })] if *body == m));
+        let k = Kickout::by_server("bye");
+        let a = f.feed(2, Input::Push(Push::Kickout(k.clone())));
+        assert!(matches!(&a[0], Action::Send(ServerFrame::Kickout { body }) if *body == k));
+        assert!(is_close(&a[1], true));
+        assert!(f.m.session().is_none(), "the directory removed it already");
+
+        let mut f = Fake::new();
+        f.logged_in(0);
+        let a = f.feed(1, Input::Push(Push::Replaced));
+        assert_eq!(error_of(&a[0]).0, ResCode::EXIST);
+        assert!(error_of(&a[0]).1, "fatal");
+        assert!(is_close(&a[1], false));
+        assert!(f.m.take_session().is_none());
+    }
+
+    #[test]
+    fn broken_input_gets_its_error_and_only_framing_errors_close() {
+        let mut f = Fake::new();
+        f.hello(0);
+        let unknown =
+            magpie_proto::codec::decode_client(&[0, 0, 0, 5, 0x7f, 0, 0, 0, 3], 1024).unwrap_err();
+        let a = f.feed(1, Input::BadFrame(unknown));
+        assert_eq!(error_of(&a[0]).0, ResCode::INVALID);
+        assert_eq!(a.len(), 1, "an unknown op is skipped");
+        let big = magpie_proto::codec::decode_client(&[0, 1, 0, 0], 1024).unwrap_err();
+        let a = f.feed(2, Input::BadFrame(big));
+        assert_eq!(
+            error_of(&a[0]),
+            (
+                ResCode::OVERRUN,
+                true,
+                "frame of 65536 bytes exceeds the maximum of 1024".into()
+            )
+        );
+        assert!(is_close(&a[1], false));
+
+        let mut f = Fake::new();
+        f.hello(0);
+        let a = f.feed(1, Input::Eof { buffered: 3 });
+        assert_eq!(error_of(&a[0]).0, ResCode::E_UNPACKET);
+        assert!(is_close(&a[1], false));
+        let mut f = Fake::new();
+        let a = f.feed(1, Input::Eof { buffered: 0 });
+        assert!(matches!(&a[..], [Action::Close { graceful: false }]));
+        let mut f = Fake::new();
+        f.hello(0);
+        assert!(matches!(
+            &f.feed(1, Input::SlowReader)[..],
+            [Action::Close { graceful: false }]
+        ));
+    }
+}
