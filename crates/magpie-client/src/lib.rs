@@ -27,6 +27,7 @@ mod connect;
 mod error;
 mod event;
 mod link;
+mod machine;
 mod options;
 mod task;
 

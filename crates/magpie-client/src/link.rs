@@ -3,10 +3,7 @@
 use crate::connect::{open, BoxStream, Tls};
 use crate::options::Proxy;
 use magpie_proto::codec::{decode_server, encode_client, DecodeError, EncodeError};
-use magpie_proto::frame::{Hello, HelloAck};
-use magpie_proto::{
-    ClientFrame, Decoded, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
-};
+use magpie_proto::{ClientFrame, Decoded, ResCode, ServerFrame};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -68,85 +65,29 @@ pub(crate) struct Link {
     stream: BoxStream,
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
-    seq: u32,
     max_frame: u32,
-    pub hello: HelloAck,
 }
 
 impl Link {
-    /// Opens a transport (TCP, proxy, TLS) within `timeout`. The hello goes
-    /// with the first request: see [`Link::hello_ack`].
+    /// Opens a transport (TCP, proxy, TLS). The caller bounds the time it
+    /// may take; the hello goes with the login (pipelining).
     pub async fn open(
         addr: &str,
         proxy: Option<&Proxy>,
         tls: Option<&Tls>,
-        timeout: Duration,
         max_frame: u32,
     ) -> Result<Link, LinkError> {
-        let stream = tokio::time::timeout(timeout, open(addr, proxy, tls))
-            .await
-            .map_err(|_| LinkError::Timeout)??;
+        let stream = open(addr, proxy, tls).await?;
         Ok(Link {
             stream,
             rbuf: Vec::with_capacity(512),
             wbuf: Vec::with_capacity(512),
-            seq: 0,
             max_frame,
-            hello: HelloAck {
-                code: ResCode::SUCCESS,
-                version: 0,
-                heartbeat_ms: 0,
-                idle_timeout_ms: 0,
-                max_frame: 0,
-                server_time: 0,
-            },
         })
     }
 
-    /// The HELLO frame, with the next sequence number.
-    pub fn hello_frame(&mut self) -> ClientFrame {
-        ClientFrame::Hello {
-            seq: self.next_seq(),
-            body: Hello {
-                version: PROTOCOL_VERSION,
-                min_version: MIN_PROTOCOL_VERSION,
-                sdk_version: SDK_VERSION.into(),
-            },
-        }
-    }
-
-    /// Reads the HELLO_ACK by `deadline`. A client may send its first request
-    /// right behind the HELLO (pipelining); the server then writes the
-    /// HELLO_ACK together with that request's answer, except before a login
-    /// that waits for the app server's callback (docs/protocol.md).
-    pub async fn hello_ack(&mut self, deadline: tokio::time::Instant) -> Result<(), LinkError> {
-        let fut = async {
-            match self.recv().await? {
-                ServerFrame::HelloAck { body, .. } if body.code.is_success() => {
-                    self.hello = body;
-                    Ok(())
-                }
-                ServerFrame::HelloAck { body, .. } => Err(LinkError::Version(body.code)),
-                ServerFrame::Error { body, .. } => Err(LinkError::Refused(body.code, body.desc)),
-                _ => Err(LinkError::Unexpected),
-            }
-        };
-        tokio::time::timeout_at(deadline, fut)
-            .await
-            .map_err(|_| LinkError::Timeout)?
-    }
-
-    pub fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1).max(1);
-        self.seq
-    }
-
-    pub async fn send(&mut self, f: &ClientFrame) -> Result<(), LinkError> {
-        self.send_all(&[f]).await
-    }
-
     /// Sends frames in one write.
-    pub async fn send_all(&mut self, frames: &[&ClientFrame]) -> Result<(), LinkError> {
+    pub async fn send_all(&mut self, frames: &[ClientFrame]) -> Result<(), LinkError> {
         self.wbuf.clear();
         for f in frames {
             encode_client(f, &mut self.wbuf, u32::MAX)?;

@@ -68,9 +68,13 @@ impl Backoff {
 
     /// A random wait for attempt `n`.
     pub fn delay(&self, n: u32) -> Duration {
-        use rand::Rng;
+        self.delay_with(n, &mut rand::thread_rng())
+    }
+
+    /// A random wait for attempt `n`, uniform in `[0, window(n)]`, from `rng`.
+    pub fn delay_with(&self, n: u32, rng: &mut impl rand::Rng) -> Duration {
         let w = self.window(n).as_millis() as u64;
-        Duration::from_millis(rand::thread_rng().gen_range(0..=w))
+        Duration::from_millis(rng.gen_range(0..=w))
     }
 }
 

@@ -205,7 +205,7 @@ async fn accept_loop(
                     }
                 }
             }
-            s.connections.fetch_sub(1, Ordering::Relaxed);
+            s.connection_closed();
             drop(done);
         });
     }

@@ -6,7 +6,7 @@ use crate::ratelimit::RateLimiter;
 use magpie_bus::{Bus, NodeId};
 use magpie_store::{AccountId, Stores};
 use std::net::IpAddr;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The services a server runs on: its stores, one per concern, and its
 /// node's bus (session directory, router, connection table). Pass other
@@ -50,6 +50,8 @@ pub struct Shared {
     pub nonces: crate::admin::NonceCache,
     /// Client connections open now.
     pub connections: AtomicUsize,
+    /// Woken whenever the last client connection closes.
+    no_connections: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -72,6 +74,27 @@ impl Shared {
             stores: services.stores,
             bus: services.bus,
             connections: AtomicUsize::new(0),
+            no_connections: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Counts a connection that ended.
+    pub(crate) fn connection_closed(&self) {
+        if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.no_connections.notify_waiters();
+        }
+    }
+
+    /// Completes once no client connection is open.
+    pub async fn until_no_connections(&self) {
+        loop {
+            let woken = self.no_connections.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.connections.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            woken.await;
         }
     }
 }

@@ -274,20 +274,10 @@ async fn cleanup_waits_for_logout_then_leaves_no_thread_or_socket() {
     c.client.cleanup().await.unwrap();
     assert_eq!(c.client.live_threads(), 0, "no SDK thread remains");
     // The server saw the socket go.
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let h: serde_json::Value = reqwest::get(format!("{}/healthz", s.admin_url()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if h["connections"] == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the SDK's socket is still open");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let shared = s.handle.as_ref().unwrap().shared.clone();
+    tokio::time::timeout(WAIT, shared.until_no_connections())
+        .await
+        .expect("the SDK's socket is still open");
     // The cache was flushed to its file: one login recorded, no WAL left.
     assert_eq!(magpie_client::Client::cached_login_count(&cache), Some(1));
     let wal = cache.with_extension("db-wal");
