@@ -106,7 +106,6 @@ impl AccountSessions {
         let mut doomed: Vec<usize> = kick.into_iter().map(to_session).collect();
         doomed.extend(same);
         doomed.sort_unstable();
-        let why = Kickout::by_policy(presence.client_type, presence.custom_client_type);
         let mut notices = Vec::new();
         let mut kicked = Vec::new();
         let mut replaced = None;
@@ -116,7 +115,8 @@ impl AccountSessions {
                 notices.push(Envelope::new(s.addr, Push::Replaced));
                 replaced = Some(s.addr);
             } else {
-                notices.push(Envelope::new(s.addr, Push::Kickout(why.clone())));
+                let why = Kickout::by_policy(presence.client_type, presence.custom_client_type);
+                notices.push(Envelope::new(s.addr, Push::Kickout(why)));
                 kicked.push(s);
             }
         }

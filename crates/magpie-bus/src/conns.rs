@@ -5,17 +5,37 @@ use crate::addr::{ConnId, DeviceAddr, NodeId};
 use crate::envelope::Push;
 use crate::outbox::{outbox, Outbox, OutboxReceiver, Queued};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const SHARDS: usize = 16;
 
-/// The connections of one node.
+/// One place in the table; its generation tells a connection id that was
+/// closed from the one that reuses the place.
+struct Slot {
+    generation: u32,
+    outbox: Option<Outbox>,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+/// The connections of one node: a slab per shard, so opening, closing and
+/// pushing never hash. A connection id is the slot's generation (high 32
+/// bits) and its place (low 32 bits: the index in the shard times the
+/// number of shards, plus the shard).
 pub struct ConnTable {
     node: NodeId,
     next: AtomicU64,
     count: AtomicUsize,
-    shards: Vec<Mutex<HashMap<ConnId, Outbox>>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+fn place(conn: ConnId) -> (usize, usize, u32) {
+    let low = (conn & 0xffff_ffff) as usize;
+    (low % SHARDS, low / SHARDS, (conn >> 32) as u32)
 }
 
 impl ConnTable {
@@ -23,9 +43,9 @@ impl ConnTable {
     pub fn new(node: NodeId) -> ConnTable {
         ConnTable {
             node,
-            next: AtomicU64::new(1),
+            next: AtomicU64::new(0),
             count: AtomicUsize::new(0),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
@@ -34,17 +54,28 @@ impl ConnTable {
         self.node
     }
 
-    fn shard(&self, conn: ConnId) -> &Mutex<HashMap<ConnId, Outbox>> {
-        &self.shards[(conn as usize) % SHARDS]
-    }
-
     /// Registers a new connection with a push queue of `capacity`; returns
     /// its address and the receiving side for its task. Pair with
     /// [`ConnTable::close`].
     pub fn open(&self, capacity: usize) -> (DeviceAddr, OutboxReceiver) {
-        let conn = self.next.fetch_add(1, Ordering::Relaxed);
+        let s = (self.next.fetch_add(1, Ordering::Relaxed) as usize) % SHARDS;
         let (tx, rx) = outbox(capacity);
-        self.shard(conn).lock().insert(conn, tx);
+        let mut shard = self.shards[s].lock();
+        let index = match shard.free.pop() {
+            Some(i) => i as usize,
+            None => {
+                shard.slots.push(Slot {
+                    generation: 0,
+                    outbox: None,
+                });
+                shard.slots.len() - 1
+            }
+        };
+        let slot = &mut shard.slots[index];
+        slot.outbox = Some(tx);
+        let low = (index * SHARDS + s) as u64;
+        let conn = (u64::from(slot.generation) << 32) | low;
+        drop(shard);
         self.count.fetch_add(1, Ordering::Relaxed);
         (
             DeviceAddr {
@@ -57,16 +88,30 @@ impl ConnTable {
 
     /// Forgets a connection.
     pub fn close(&self, conn: ConnId) {
-        if self.shard(conn).lock().remove(&conn).is_some() {
-            self.count.fetch_sub(1, Ordering::Relaxed);
+        let (s, index, generation) = place(conn);
+        let mut shard = self.shards[s].lock();
+        let Some(slot) = shard.slots.get_mut(index) else {
+            return;
+        };
+        if slot.generation != generation || slot.outbox.take().is_none() {
+            return;
         }
+        slot.generation = slot.generation.wrapping_add(1);
+        shard.free.push(index as u32);
+        drop(shard);
+        self.count.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Queues a push for a connection of this node.
     pub fn push(&self, conn: ConnId, p: Push) -> Queued {
-        match self.shard(conn).lock().get(&conn) {
-            Some(tx) => tx.push(p),
-            None => Queued::Gone,
+        let (s, index, generation) = place(conn);
+        let shard = self.shards[s].lock();
+        match shard.slots.get(index) {
+            Some(Slot {
+                generation: g,
+                outbox: Some(tx),
+            }) if *g == generation => tx.push(p),
+            _ => Queued::Gone,
         }
     }
 
@@ -98,5 +143,18 @@ mod tests {
         t.close(addr.conn);
         assert_eq!(t.push(addr.conn, Push::Replaced), Queued::Gone);
         assert!(t.is_empty());
+        // Places are reused, ids are not: a stale id reaches nothing.
+        let ids: Vec<_> = (0..40).map(|_| t.open(4)).collect();
+        assert!(ids.iter().all(|(a, _)| a.conn != addr.conn));
+        let mut seen: Vec<_> = ids.iter().map(|(a, _)| a.conn).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 40);
+        assert_eq!(t.push(addr.conn, Push::Replaced), Queued::Gone);
+        for (a, _) in &ids {
+            assert_eq!(t.push(a.conn, Push::Replaced), Queued::Yes);
+        }
+        t.close(addr.conn);
+        assert_eq!(t.len(), 40, "closing a stale id changes nothing");
     }
 }

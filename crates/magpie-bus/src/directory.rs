@@ -9,9 +9,8 @@ use crate::BusError;
 use async_trait::async_trait;
 use magpie_proto::types::{Kickout, Presence};
 use parking_lot::Mutex;
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 /// Online sessions of all accounts. Every method decides for one account
 /// atomically, by applying the [`AccountSessions`] core to that account
@@ -56,7 +55,23 @@ const SHARDS: usize = 64;
 #[derive(Default)]
 struct Shard {
     accounts: HashMap<AccountKey, AccountSessions>,
-    per_node: HashMap<NodeId, usize>,
+    /// Sessions per node in this shard (a few nodes: a short list).
+    per_node: Vec<(NodeId, usize)>,
+}
+
+/// Adds (or removes) the sessions to (from) the per-node counts.
+fn count(per_node: &mut Vec<(NodeId, usize)>, s: &[Session], add: bool) {
+    for n in s.iter().map(|s| s.addr.node) {
+        let i = match per_node.iter().position(|(m, _)| *m == n) {
+            Some(i) => i,
+            None => {
+                per_node.push((n, 0));
+                per_node.len() - 1
+            }
+        };
+        let c = &mut per_node[i].1;
+        *c = if add { *c + 1 } else { c.saturating_sub(1) };
+    }
 }
 
 /// The in-process directory: accounts sharded over mutexes; each account's
@@ -80,47 +95,42 @@ impl LocalDirectory {
     }
 
     /// Runs `f` on an account's sessions with its shard locked, keeping the
-    /// per-node counts and dropping accounts left without sessions.
+    /// per-node counts and dropping accounts left without sessions. The
+    /// account's key is hashed once for the shard (a cheap hash: a skewed
+    /// spread only adds contention) and once for the map (SipHash).
     fn update<R>(&self, key: &AccountKey, f: impl FnOnce(&mut AccountSessions) -> R) -> R {
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        let mut shard = self.shards[(h.finish() as usize) % SHARDS].lock();
+        let mut shard = self.shards[shard_of(key)].lock();
         let Shard { accounts, per_node } = &mut *shard;
-        let entry = accounts.entry(key.clone());
-        let (out, before, after) = match entry {
+        match accounts.entry(key.clone()) {
             Entry::Occupied(mut e) => {
-                let before = nodes(e.get().sessions());
+                count(per_node, e.get().sessions(), false);
                 let out = f(e.get_mut());
-                let after = nodes(e.get().sessions());
+                count(per_node, e.get().sessions(), true);
                 if e.get().is_empty() {
                     e.remove();
                 }
-                (out, before, after)
+                out
             }
             Entry::Vacant(v) => {
-                let mut fresh = AccountSessions::default();
-                let out = f(&mut fresh);
-                let after = nodes(fresh.sessions());
-                if !fresh.is_empty() {
-                    v.insert(fresh);
+                let mut a = AccountSessions::default();
+                let out = f(&mut a);
+                count(per_node, a.sessions(), true);
+                if !a.is_empty() {
+                    v.insert(a);
                 }
-                (out, Vec::new(), after)
-            }
-        };
-        for n in before {
-            if let Some(c) = per_node.get_mut(&n) {
-                *c -= 1;
+                out
             }
         }
-        for n in after {
-            *per_node.entry(n).or_default() += 1;
-        }
-        out
     }
 }
 
-fn nodes(s: &[Session]) -> Vec<NodeId> {
-    s.iter().map(|s| s.addr.node).collect()
+/// FNV-1a over the app id and the account id, to pick a shard.
+fn shard_of(key: &AccountKey) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.app_id.to_le_bytes().iter().chain(key.accid.as_bytes()) {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h as usize) % SHARDS
 }
 
 #[async_trait]
@@ -161,7 +171,13 @@ impl SessionDirectory for LocalDirectory {
         Ok(self
             .shards
             .iter()
-            .map(|s| s.lock().per_node.get(&node).copied().unwrap_or(0))
+            .map(|s| {
+                let s = s.lock();
+                s.per_node
+                    .iter()
+                    .find(|(n, _)| *n == node)
+                    .map_or(0, |(_, c)| *c)
+            })
             .sum())
     }
 }

@@ -9,7 +9,7 @@
 //! sends HELLO and LOGIN together thus costs one read and one write.
 
 use crate::login;
-use crate::session::{Action, Input, ServerSession, SessionConfig};
+use crate::session::{Action, Actions, Input, ServerSession, SessionConfig};
 use crate::state::Shared;
 use magpie_bus::{DeviceAddr, KickTarget, OutboxReceiver};
 use magpie_proto::codec::{decode_client, encode_server};
@@ -109,7 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 match decode_client(&self.rbuf, max) {
                     Ok(Decoded::Frame(frame, n)) => {
                         self.rbuf.drain(..n);
-                        // Boxed: the login path (store, callbacks) is a large future that an
+                        // Boxed: a step may call services, whose futures an
                         // idle connection should not carry between frames.
                         if let Flow::Close = Box::pin(self.step(Input::Frame(frame))).await {
                             return;
@@ -195,7 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let cfg = session_config(&self.shared);
         let mut next = Some(input);
         while let Some(input) = next.take() {
-            let mut actions = Vec::new();
+            let mut actions = Actions::default();
             self.machine
                 .handle(&cfg, std::time::Instant::now(), input, &mut actions);
             for a in actions {

@@ -73,7 +73,7 @@ pub async fn login(
         custom_client_type: req.custom_client_type,
     };
     let presence = Presence {
-        app_account: key.accid.to_string(),
+        app_account: key.accid.as_str().to_owned(),
         client_type: req.client_type,
         client_os: req.client_os,
         mac: req.mac,

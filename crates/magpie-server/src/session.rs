@@ -109,6 +109,48 @@ pub enum Action {
     },
 }
 
+/// The actions of one input, in order. Most inputs give one action, which
+/// stays inline; more spill to the heap.
+#[derive(Debug, Default)]
+pub struct Actions {
+    first: Option<Action>,
+    rest: Vec<Action>,
+}
+
+impl Actions {
+    /// Appends an action.
+    pub fn push(&mut self, a: Action) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(a);
+        } else {
+            self.rest.push(a);
+        }
+    }
+
+    /// How many actions there are.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The actions as a vector (for tests and inspection).
+    pub fn to_vec(self) -> Vec<Action> {
+        self.into_iter().collect()
+    }
+}
+
+impl IntoIterator for Actions {
+    type Item = Action;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Action>, std::vec::IntoIter<Action>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     AwaitHello,
@@ -170,19 +212,13 @@ impl ServerSession {
         self.phase == Phase::Closed
     }
 
-    fn close(&mut self, graceful: bool, out: &mut Vec<Action>) {
+    fn close(&mut self, graceful: bool, out: &mut Actions) {
         self.phase = Phase::Closed;
         out.push(Action::Close { graceful });
     }
 
     /// Handles one input at `now`, appending the actions to `out`.
-    pub fn handle(
-        &mut self,
-        cfg: &SessionConfig,
-        now: Instant,
-        input: Input,
-        out: &mut Vec<Action>,
-    ) {
+    pub fn handle(&mut self, cfg: &SessionConfig, now: Instant, input: Input, out: &mut Actions) {
         if self.phase == Phase::Closed {
             return;
         }
@@ -241,7 +277,7 @@ impl ServerSession {
         }
     }
 
-    fn frame(&mut self, cfg: &SessionConfig, now: Instant, f: ClientFrame, out: &mut Vec<Action>) {
+    fn frame(&mut self, cfg: &SessionConfig, now: Instant, f: ClientFrame, out: &mut Actions) {
         let seq = f.seq();
         if self.phase == Phase::AwaitHello {
             self.deadline = now + cfg.handshake_timeout;
@@ -320,14 +356,7 @@ impl ServerSession {
         }
     }
 
-    fn hello(
-        &mut self,
-        cfg: &SessionConfig,
-        now: Instant,
-        seq: u32,
-        h: Hello,
-        out: &mut Vec<Action>,
-    ) {
+    fn hello(&mut self, cfg: &SessionConfig, now: Instant, seq: u32, h: Hello, out: &mut Actions) {
         let common = h.version.min(PROTOCOL_VERSION);
         let ok = h.min_version <= common && common >= MIN_PROTOCOL_VERSION;
         out.push(Action::Send(ServerFrame::HelloAck {
@@ -353,7 +382,7 @@ impl ServerSession {
         }
     }
 
-    fn kick_other(&mut self, seq: u32, req: KickOtherRequest, out: &mut Vec<Action>) {
+    fn kick_other(&mut self, seq: u32, req: KickOtherRequest, out: &mut Actions) {
         let refuse = |code| {
             Action::Send(ServerFrame::KickOtherAck {
                 seq,
@@ -379,7 +408,7 @@ impl ServerSession {
         });
     }
 
-    fn push(&mut self, p: Push, out: &mut Vec<Action>) {
+    fn push(&mut self, p: Push, out: &mut Actions) {
         match p {
             Push::MultiSpot(body) => out.push(Action::Send(ServerFrame::MultiSpot { body })),
             Push::Kickout(body) => {
@@ -446,9 +475,9 @@ mod tests {
         }
 
         fn feed(&mut self, ms: u64, input: Input) -> Vec<Action> {
-            let mut out = Vec::new();
+            let mut out = Actions::default();
             self.m.handle(&cfg(), self.at(ms), input, &mut out);
-            out
+            out.to_vec()
         }
 
         fn hello(&mut self, ms: u64) {
