@@ -10,7 +10,7 @@ use std::hint::black_box;
 fn codec(c: &mut Criterion) {
     let frame = ClientFrame::Login {
         seq: 7,
-        body: LoginRequest {
+        body: Box::new(LoginRequest {
             app_key: "0123456789abcdef0123456789abcdef".into(),
             account: "alice".into(),
             token: "0123456789abcdef0123456789abcdef".into(),
@@ -19,7 +19,7 @@ fn codec(c: &mut Criterion) {
             client_os: "windows 11".into(),
             sdk_version: "magpie-rust/0.1.0".into(),
             ..Default::default()
-        },
+        }),
     };
     let mut buf = Vec::new();
     encode_client(&frame, &mut buf, u32::MAX).unwrap();

@@ -117,7 +117,7 @@ impl RawConn {
         let seq = self.seq + 1;
         let login = ClientFrame::Login {
             seq,
-            body: LoginRequest {
+            body: Box::new(LoginRequest {
                 app_key: app_key.into(),
                 account: account.into(),
                 token: token.into(),
@@ -126,7 +126,7 @@ impl RawConn {
                 client_os: "bench".into(),
                 sdk_version: "magpie-bench".into(),
                 ..Default::default()
-            },
+            }),
         };
         if self.hello_done {
             self.send(&login).await?;

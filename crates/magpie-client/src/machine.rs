@@ -709,7 +709,7 @@ impl LoginMachine {
         };
         let login = ClientFrame::Login {
             seq: 2,
-            body: LoginRequest {
+            body: Box::new(LoginRequest {
                 app_key: c.app_key.clone(),
                 account: c.account.clone(),
                 token: c.token.clone(),
@@ -722,7 +722,7 @@ impl LoginMachine {
                 custom_client_type: self.cfg.custom_client_type,
                 sdk_version: SDK_VERSION.into(),
                 login_ex: c.params.login_ex.clone(),
-            },
+            }),
         };
         fx.push(Effect::Send(vec![hello, login]));
         if a.steps {

@@ -399,7 +399,7 @@ mod tests {
                     |(seq, (app_key, account, token, auth_type, client_type, device_id), r)| {
                         ClientFrame::Login {
                             seq,
-                            body: LoginRequest {
+                            body: Box::new(LoginRequest {
                                 app_key,
                                 account,
                                 token,
@@ -412,7 +412,7 @@ mod tests {
                                 custom_client_type: r.3,
                                 sdk_version: r.4,
                                 login_ex: r.5,
-                            },
+                            }),
                         }
                     }
                 ),
@@ -603,10 +603,10 @@ mod tests {
     fn encoding_past_the_maximum_fails_and_leaves_the_buffer_alone() {
         let frame = ClientFrame::Login {
             seq: 1,
-            body: LoginRequest {
+            body: Box::new(LoginRequest {
                 token: "x".repeat(200),
                 ..Default::default()
-            },
+            }),
         };
         let mut out = vec![1, 2, 3];
         assert!(matches!(

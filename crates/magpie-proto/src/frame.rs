@@ -173,8 +173,8 @@ pub enum ClientFrame {
     Login {
         /// Sequence number.
         seq: u32,
-        /// Body.
-        body: LoginRequest,
+        /// Body (boxed: it is by far the largest client frame).
+        body: Box<LoginRequest>,
     },
     /// Logout.
     Logout {

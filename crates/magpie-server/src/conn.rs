@@ -44,6 +44,16 @@ enum Flow {
     Close,
 }
 
+/// What queueing a frame asks for.
+enum Queue {
+    /// Written with the next flush.
+    Later,
+    /// The queue is large: write it now.
+    FlushNow,
+    /// The frame could not be encoded: the connection cannot go on.
+    Unusable,
+}
+
 struct Conn<S> {
     shared: Arc<Shared>,
     stream: S,
@@ -190,7 +200,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 
     /// Feeds one input to the machine and carries out its actions, feeding
-    /// back the results of the services it asked for.
+    /// back the results of the services it asked for. Frames are queued
+    /// without waiting; the service calls are boxed, so this future stays
+    /// small for the many steps (hellos, heartbeats, pushes) that call none.
     async fn step(&mut self, input: Input) -> Flow {
         let cfg = session_config(&self.shared);
         let mut next = Some(input);
@@ -198,20 +210,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             let mut actions = Actions::default();
             self.machine
                 .handle(&cfg, std::time::Instant::now(), input, &mut actions);
-            for a in actions {
+            while let Some(a) = actions.pop() {
                 match a {
-                    Action::Send(f) => {
-                        if !self.send(&f).await {
-                            return Flow::Close;
+                    Action::Send(f) => match self.queue(&f) {
+                        Queue::Later => {}
+                        Queue::FlushNow => {
+                            if !self.flush().await {
+                                return Flow::Close;
+                            }
                         }
-                    }
+                        Queue::Unusable => return Flow::Close,
+                    },
                     Action::Flush => {
                         if !self.flush().await {
                             return Flow::Close;
                         }
                     }
                     Action::Login { seq, req } => {
-                        let outcome = login::login(&self.shared, req, self.peer, self.addr).await;
+                        let login = login::login(&self.shared, *req, self.peer, self.addr);
+                        let outcome = Box::pin(login).await;
                         next = Some(Input::LoginDone { seq, outcome });
                     }
                     Action::KickOther {
@@ -220,26 +237,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         device_ids,
                         why,
                     } => {
-                        let target = KickTarget::Devices(device_ids);
-                        let result = match self
-                            .shared
-                            .bus
-                            .kick(&session.key, &target, &why, Some(self.addr))
-                            .await
-                        {
-                            Ok(k) => {
-                                Ok(k.kicked.into_iter().map(|s| s.presence.device_id).collect())
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "kick-other failed");
-                                Err(magpie_proto::ResCode::TOO_BUSY)
-                            }
-                        };
+                        let result = Box::pin(self.kick_other(session, device_ids, why)).await;
                         next = Some(Input::KickOtherDone { seq, result });
                     }
                     Action::Detach(s) => {
                         tracing::debug!(peer = %self.peer, account = %s.key.accid, "logout");
-                        if let Err(e) = self.shared.bus.detach(&s.key, self.addr).await {
+                        let detach = self.shared.bus.detach(&s.key, self.addr);
+                        if let Err(e) = Box::pin(detach).await {
                             tracing::warn!(error = %e, "detaching a logged-out session failed");
                         }
                     }
@@ -256,16 +260,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         Flow::Continue
     }
 
-    /// Queues one frame, written by the next [`Conn::flush`] (at once when
-    /// the queue is large); false when the connection is unusable.
-    async fn send(&mut self, frame: &ServerFrame) -> bool {
+    /// Kicks the listed devices of the kicker's account (reason 3, never
+    /// the kicker); the device ids kicked, or the code of a failure.
+    async fn kick_other(
+        &self,
+        session: login::LoggedIn,
+        device_ids: Vec<String>,
+        why: magpie_proto::types::Kickout,
+    ) -> Result<Vec<String>, magpie_proto::ResCode> {
+        let target = KickTarget::Devices(device_ids);
+        match self
+            .shared
+            .bus
+            .kick(&session.key, &target, &why, Some(self.addr))
+            .await
+        {
+            Ok(k) => Ok(k.kicked.into_iter().map(|s| s.presence.device_id).collect()),
+            Err(e) => {
+                tracing::error!(error = %e, "kick-other failed");
+                Err(magpie_proto::ResCode::TOO_BUSY)
+            }
+        }
+    }
+
+    /// Queues one frame for the next [`Conn::flush`].
+    fn queue(&mut self, frame: &ServerFrame) -> Queue {
         let len = self.wbuf.len();
         if let Err(e) = encode_server(frame, &mut self.wbuf, MAX_SERVER_FRAME) {
             tracing::error!(error = %e, "could not encode a frame");
             self.wbuf.truncate(len);
-            return false;
+            return Queue::Unusable;
         }
-        self.wbuf.len() < FLUSH_AT || self.flush().await
+        if self.wbuf.len() < FLUSH_AT {
+            Queue::Later
+        } else {
+            Queue::FlushNow
+        }
     }
 
     /// Writes the queued frames within the write timeout; false when the

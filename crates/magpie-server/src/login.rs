@@ -255,11 +255,12 @@ pub async fn authenticate(
                 custom_tag: &r.custom_tag,
             };
             use crate::callback::Verdict;
-            match shared
+            // Boxed: the HTTP call is a large future that every other
+            // login would otherwise carry.
+            let ask = shared
                 .callbacks
-                .ask(cb, &app.app_key, &app.app_secret, &event)
-                .await
-            {
+                .ask(cb, &app.app_key, &app.app_secret, &event);
+            match Box::pin(ask).await {
                 Verdict::Allow => {}
                 Verdict::Deny(code, desc) => return refuse(ResCode(code), desc),
                 Verdict::Failed(why) if cb.fail_open => {

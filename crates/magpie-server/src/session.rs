@@ -86,7 +86,7 @@ pub enum Action {
         /// The LOGIN's seq.
         seq: u32,
         /// The request.
-        req: LoginRequest,
+        req: Box<LoginRequest>,
     },
     /// Kick the account's other devices; feed back [`Input::KickOtherDone`].
     KickOther {
@@ -124,6 +124,15 @@ impl Actions {
             self.first = Some(a);
         } else {
             self.rest.push(a);
+        }
+    }
+
+    /// Takes the next action out, in order.
+    pub fn pop(&mut self) -> Option<Action> {
+        match self.first.take() {
+            Some(a) => Some(a),
+            None if self.rest.is_empty() => None,
+            None => Some(self.rest.remove(0)),
         }
     }
 
@@ -629,7 +638,13 @@ mod tests {
             auth_type: auth_type::THIRD_PARTY,
             ..Default::default()
         };
-        let a = f.feed(1, Input::Frame(ClientFrame::Login { seq: 2, body: req }));
+        let a = f.feed(
+            1,
+            Input::Frame(ClientFrame::Login {
+                seq: 2,
+                body: Box::new(req),
+            }),
+        );
         assert!(
             matches!(&a[..], [Action::Flush, Action::Login { seq: 2, .. }]),
             "{a:?}"
@@ -652,7 +667,7 @@ mod tests {
             4,
             Input::Frame(ClientFrame::Login {
                 seq: 7,
-                body: LoginRequest::default(),
+                body: Box::default(),
             }),
         );
         match &a[..] {

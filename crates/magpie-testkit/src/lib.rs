@@ -406,7 +406,11 @@ impl RawPeer {
     /// Sends a login and returns the server's answer.
     pub async fn login(&mut self, req: LoginRequest) -> ServerFrame {
         let seq = self.next_seq();
-        self.send(&ClientFrame::Login { seq, body: req }).await;
+        self.send(&ClientFrame::Login {
+            seq,
+            body: Box::new(req),
+        })
+        .await;
         self.recv().await.expect("login answer")
     }
 }

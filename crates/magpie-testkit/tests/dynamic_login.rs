@@ -428,8 +428,14 @@ async fn a_pipelined_hello_is_answered_before_a_slow_callback_login() {
     let seq = p.next_seq();
     let mut req = login_request(&app, "pia", "tok", "raw");
     req.auth_type = 2;
-    p.send_all(&[hello, magpie_proto::ClientFrame::Login { seq, body: req }])
-        .await;
+    p.send_all(&[
+        hello,
+        magpie_proto::ClientFrame::Login {
+            seq,
+            body: Box::new(req),
+        },
+    ])
+    .await;
     assert!(matches!(
         p.recv().await,
         Some(magpie_proto::ServerFrame::HelloAck { .. })

@@ -239,7 +239,7 @@ async fn hello_login_and_ping_pipelined_in_one_write_are_answered_in_order_in_on
         hello,
         ClientFrame::Login {
             seq: login,
-            body: login_request(&app, "pip", "t", "d"),
+            body: Box::new(login_request(&app, "pip", "t", "d")),
         },
         ClientFrame::Ping { seq: ping },
     ])
@@ -285,7 +285,7 @@ async fn a_refused_hello_closes_before_a_pipelined_login_is_looked_at() {
         },
         ClientFrame::Login {
             seq: 2,
-            body: login_request(&app, "old", "t", "d"),
+            body: Box::new(login_request(&app, "old", "t", "d")),
         },
     ])
     .await;
