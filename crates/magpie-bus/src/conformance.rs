@@ -190,6 +190,12 @@ pub async fn multispot_on_login_and_logout(nodes: &[Bus]) {
         online.iter().map(|s| s.addr).collect::<Vec<_>>(),
         [d1.addr, d3.addr]
     );
+    let devices = nodes[1 % nodes.len()]
+        .directory
+        .devices(&key("a"))
+        .await
+        .unwrap();
+    assert_eq!(devices, [d1.addr, d3.addr]);
     assert_eq!(local_total(nodes).await, 2);
     for d in [&mut d1, &mut d2, &mut d3] {
         nothing_more(nodes, d).await;

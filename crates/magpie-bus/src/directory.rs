@@ -46,6 +46,8 @@ pub trait SessionDirectory: Send + Sync + 'static {
     ) -> Result<(Kicked, Vec<Envelope>), BusError>;
     /// The account's online devices, oldest first.
     async fn online(&self, key: &AccountKey) -> Result<Vec<Session>, BusError>;
+    /// Where the account's online devices are (cheaper than [`SessionDirectory::online`]).
+    async fn devices(&self, key: &AccountKey) -> Result<Vec<DeviceAddr>, BusError>;
     /// How many sessions the directory holds on one node.
     async fn sessions_on(&self, node: NodeId) -> Result<usize, BusError>;
 }
@@ -165,6 +167,15 @@ impl SessionDirectory for LocalDirectory {
 
     async fn online(&self, key: &AccountKey) -> Result<Vec<Session>, BusError> {
         Ok(self.update(key, |a| a.sessions().to_vec()))
+    }
+
+    async fn devices(&self, key: &AccountKey) -> Result<Vec<DeviceAddr>, BusError> {
+        let shard = self.shards[shard_of(key)].lock();
+        Ok(shard
+            .accounts
+            .get(key)
+            .map(|a| a.sessions().iter().map(|s| s.addr).collect())
+            .unwrap_or_default())
     }
 
     async fn sessions_on(&self, node: NodeId) -> Result<usize, BusError> {

@@ -8,8 +8,10 @@
 //! log and the receiver's drop it, never a connection.
 
 use crate::addr::DeviceAddr;
+use magpie_proto::msg::{SendMsgAck, SessionChangeAck, SysMsgAck};
 use magpie_proto::types::{Kickout, MultiSpot};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The envelope version this build writes and the newest it reads.
 pub const ENVELOPE_VERSION: u16 = 1;
@@ -27,6 +29,16 @@ pub enum Push {
     /// The same device logged in on another connection: say so (ERROR 417,
     /// fatal) and close without touching the directory.
     Replaced,
+    /// An entry of the account's log, or (with seq 0) a message or custom
+    /// notification for online devices only: its JSON text, built once and
+    /// shared by every device it goes to.
+    Entry(Arc<str>),
+    /// The answer to a message this connection sent (request seq, NIM's ack).
+    SendMsgAck(u32, SendMsgAck),
+    /// The answer to a custom notification this connection sent.
+    SysMsgAck(u32, SysMsgAck),
+    /// The answer to a session change this connection asked for.
+    SessionAck(u32, SessionChangeAck),
 }
 
 /// A push addressed to one device's connection.

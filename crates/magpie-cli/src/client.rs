@@ -1,7 +1,9 @@
 use clap::Args;
 use magpie_client::{
-    Client, ClientOptions, Event, LoginParams, LoginState, Proxy, ProxyType, TlsOptions,
+    Client, ClientOptions, Event, HistoryQuery, ImMessage, LoginParams, LoginState, Proxy,
+    ProxyType, SysMsg, TlsOptions,
 };
+use magpie_proto::msg::{data_sync_type, message_type, session_type, sysmsg_type};
 use magpie_proto::types::{client_type, logout_type};
 use std::io::Write;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -143,11 +145,48 @@ fn parse_client_type(s: &str) -> Result<u32, String> {
     client_type::parse(s).ok_or_else(|| format!("unknown client type {s:?}"))
 }
 
-fn print_event(e: &Event) {
-    let line = serde_json::json!({"cb": e.callback_name(), "json": e.json()});
+/// The commands `magpie client` reads from standard input.
+pub const COMMANDS: &str = "use `send ACCID TEXT`, `sysmsg ACCID JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read ACCID`, `kick-other DEVICE_ID...`, `relogin`, `logout change_account|kickout|app_exit|relogin` or `quit`";
+
+fn print_line(cb: &str, json: serde_json::Value) {
+    let line = serde_json::json!({"cb": cb, "json": json});
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+fn print_event(e: &Event) {
+    print_line(e.callback_name(), e.json());
+}
+
+/// The text of `line` after its first `n` words, as typed.
+fn rest_after(line: &str, n: usize) -> String {
+    let mut rest = line.trim_start();
+    for _ in 0..n {
+        rest = rest
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r)
+            .trim_start();
+    }
+    rest.to_owned()
+}
+
+fn new_client_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn text_message(to: &str, text: &str) -> ImMessage {
+    ImMessage {
+        to_type: session_type::P2P,
+        to_accid: to.to_owned(),
+        msg_type: message_type::TEXT,
+        msg_body: text.to_owned(),
+        client_msg_id: new_client_id(),
+        ..Default::default()
+    }
 }
 
 pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
@@ -187,7 +226,21 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
         auth_type: a.auth_type,
         login_ex: a.login_ext,
     };
-    client.login(&a.app_key, &a.account, &a.token, params).await;
+    let mut events = client.events();
+    let res = client.login(&a.app_key, &a.account, &a.token, params).await;
+    if res.is_success() {
+        // Commands wait for the post-login sync, so what they print follows it.
+        let synced = async {
+            while let Some(e) = events.next().await {
+                if matches!(e, Event::DataSync(ref d) if d.sync_type == data_sync_type::UNREAD_MSG)
+                {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), synced).await;
+    }
+    drop(events);
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut eof = true;
@@ -207,6 +260,76 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
                     .kick_other_client(ids.iter().map(|s| s.to_string()).collect())
                     .await;
             }
+            ["send", to, ..] if words.len() >= 3 => {
+                let text = rest_after(&line, 2);
+                client.send_message(text_message(to, &text)).await;
+            }
+            ["sysmsg", to, ..] if words.len() >= 3 => {
+                let mut rest = rest_after(&line, 2);
+                let stored = rest.trim_end().ends_with("--stored");
+                if stored {
+                    rest = rest
+                        .trim_end()
+                        .trim_end_matches("--stored")
+                        .trim_end()
+                        .to_owned();
+                }
+                if serde_json::from_str::<serde_json::Value>(&rest).is_err() {
+                    eprintln!("sysmsg: the content must be JSON, for example: sysmsg bob {{\"k\":1}} --stored");
+                    continue;
+                }
+                let n = SysMsg {
+                    msg_type: sysmsg_type::CUSTOM_P2P_MSG,
+                    to_account: to.to_string(),
+                    attach: rest,
+                    client_msg_id: new_client_id(),
+                    custom_save_flag: i32::from(stored),
+                    ..Default::default()
+                };
+                client.send_custom_notification(n).await;
+            }
+            ["sessions"] => {
+                let (list, unread) = client.recent_sessions().await;
+                print_line(
+                    "sessions",
+                    serde_json::json!({"count": list.len(), "unread_counts": unread, "content": list}),
+                );
+            }
+            ["history", peer, opts @ ..] => {
+                let limit = match opts {
+                    [] => 20,
+                    ["--limit", n] => match n.parse::<u32>() {
+                        Ok(n) if (1..=100).contains(&n) => n,
+                        _ => {
+                            eprintln!("history: --limit takes 1 to 100");
+                            continue;
+                        }
+                    },
+                    _ => {
+                        eprintln!("history: use `history ACCID [--limit N]`");
+                        continue;
+                    }
+                };
+                let r = client
+                    .query_online_messages(HistoryQuery {
+                        to_type: session_type::P2P,
+                        id: peer.to_string(),
+                        limit_count: limit,
+                        from_time: 0,
+                        end_time: 0,
+                        end_msg_id: 0,
+                        reverse: false,
+                        msg_types: Vec::new(),
+                    })
+                    .await;
+                print_line(
+                    "history",
+                    serde_json::json!({"rescode": r.rescode, "count": r.content.len(), "source": r.source, "content": r.content}),
+                );
+            }
+            ["read", peer] => {
+                client.set_unread_count_zero(session_type::P2P, peer).await;
+            }
             ["logout", t] => match logout_type::parse(t) {
                 Some(t) => {
                     client.logout(t).await;
@@ -219,9 +342,7 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
                     "unknown logout type {t:?}: use change_account, kickout, app_exit or relogin"
                 ),
             },
-            _ => eprintln!(
-                "unknown command {line:?}: use `logout TYPE`, `relogin`, `kick-other DEVICE_ID...` or `quit`"
-            ),
+            _ => eprintln!("unknown command {line:?}: {COMMANDS}"),
         }
     }
     if eof {

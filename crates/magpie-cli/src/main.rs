@@ -27,7 +27,9 @@ enum Command {
     /// Call the admin HTTP API, signed with the app's key and secret.
     Admin(admin::AdminArgs),
     /// A scriptable client built on the SDK: prints one JSON line per callback,
-    /// reads commands (`logout TYPE`, `relogin`, `quit`) from standard input.
+    /// reads commands from standard input (`send ACCID TEXT`, `sysmsg ACCID
+    /// JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read
+    /// ACCID`, `kick-other ID...`, `relogin`, `logout TYPE`, `quit`).
     Client(client::ClientArgs),
 }
 

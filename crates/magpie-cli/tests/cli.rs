@@ -209,13 +209,27 @@ async fn the_tour_serve_create_app_accounts_and_log_in() {
     let names: Vec<String> = callbacks(&out).into_iter().map(|(c, _)| c).collect();
     assert_eq!(
         names,
-        ["login", "login", "login", "login", "logout", "auto_relogin",]
+        [
+            "login",
+            "login",
+            "login",
+            "login",
+            "data_sync",
+            "logout",
+            "auto_relogin",
+        ]
     );
-    // A relogin while logged in does nothing; after a logout there is no
-    // session left to log in again (20001), and end of input just exits.
-    assert_eq!(out[4]["json"]["err_code"], 200);
-    assert_eq!(out[5]["json"]["relogin"], true);
-    assert_eq!(out[5]["json"]["err_code"], 20001);
+    // The post-login sync completes (offline messages: none) before the
+    // commands run. A relogin while logged in does nothing; after a logout
+    // there is no session left to log in again (20001), and end of input
+    // just exits.
+    assert_eq!(
+        out[4].to_string(),
+        r#"{"cb":"data_sync","json":{"sync_type":2,"status":1,"json_attachment":""}}"#
+    );
+    assert_eq!(out[5]["json"]["err_code"], 200);
+    assert_eq!(out[6]["json"]["relogin"], true);
+    assert_eq!(out[6]["json"]["err_code"], 20001);
 
     // Graceful shutdown on SIGTERM.
     let pid = s.child.id().unwrap().to_string();
@@ -273,12 +287,7 @@ async fn admin_online_kick_and_block_through_the_cli() {
         .unwrap();
     let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
     loop {
-        let l = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let v: Value = serde_json::from_str(&l).unwrap();
+        let v = next(&mut lines).await;
         if v["json"]["login_step"] == 3 {
             assert_eq!(v["json"]["err_code"], 200);
             break;
@@ -297,12 +306,7 @@ async fn admin_online_kick_and_block_through_the_cli() {
     .await;
     assert_eq!(code, 0);
     assert_eq!(out[0]["data"]["success_list"][0]["device_id"], "carl-pc");
-    let l = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let v: Value = serde_json::from_str(&l).unwrap();
+    let v = next(&mut lines).await;
     assert_eq!(v["cb"], "kickout");
     assert_eq!(v["json"]["reason_code"], 2);
     drop(client);
@@ -574,13 +578,20 @@ async fn a_client_survives_kill_9_of_the_server_and_relogs_in_by_itself() {
     }
 }
 
+/// The next callback line, past the post-login sync's data_sync lines
+/// (their place among pushes depends on timing).
 async fn next(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Value {
-    let l = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("a callback in time")
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(&l).unwrap()
+    loop {
+        let l = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("a callback in time")
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(&l).unwrap();
+        if v["cb"] != "data_sync" {
+            return v;
+        }
+    }
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ pub(crate) fn path(dir: &Path, app_key: &str, account: &str) -> PathBuf {
 /// rollback journal (not WAL) suits that, since nothing is left beside the
 /// file afterwards.
 pub(crate) struct Cache {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 /// One login, as recorded.
@@ -70,6 +70,8 @@ impl Cache {
             let _ = std::fs::create_dir_all(d);
         }
         let conn = Connection::open(path)?;
+        // The login record and messaging work may meet on one file.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Files written by earlier versions are in WAL mode: this folds the
         // WAL back in once.
         conn.pragma_update(None, "journal_mode", "DELETE")?;

@@ -1,3 +1,6 @@
+use crate::local::{ReceivedMessage, ReceivedSysMsg};
+use crate::msgs::{DataSync, SessionResult};
+use magpie_proto::msg::{SendMsgAck, SysMsgAck};
 use magpie_proto::types::{Kickout, MultiSpot, Presence};
 use magpie_proto::ResCode;
 use parking_lot::RwLock;
@@ -65,7 +68,7 @@ pub struct LogoutRes {
 }
 
 /// Everything the SDK reports to the app.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// A step of a manual login (nim_client_login's callback).
@@ -82,6 +85,20 @@ pub enum Event {
     Logout(LogoutRes),
     /// The result of kicking my other devices (nim_client_reg_kickout_other_client_cb).
     KickOtherClient(KickOtherRes),
+    /// A message's send ack (nim_talk_reg_ack_cb).
+    SendAck(SendMsgAck),
+    /// A received message (nim_talk_reg_receive_cb).
+    Receive(ReceivedMessage),
+    /// Synced messages of one session (nim_talk_reg_receive_msgs_cb).
+    ReceiveBatch(Vec<ReceivedMessage>),
+    /// A received system notification (nim_sysmsg_reg_sysmsg_cb).
+    SysMsg(ReceivedSysMsg),
+    /// A custom notification's ack (nim_sysmsg_reg_custom_notification_ack_cb).
+    SysMsgAck(SysMsgAck),
+    /// A recent session changed (nim_session_reg_change_cb).
+    SessionChange(SessionResult),
+    /// A phase of the post-login sync completed (nim_data_sync_reg_complete_cb).
+    DataSync(DataSync),
 }
 
 /// The result of `kick_other_client`: `{"err_code":200,"device_ids":[...]}`.
@@ -98,6 +115,13 @@ impl Event {
             Event::MultiSpot(_) => "multispot",
             Event::Logout(_) => "logout",
             Event::KickOtherClient(_) => "kickout_other_client",
+            Event::SendAck(_) => "send_ack",
+            Event::Receive(_) => "receive",
+            Event::ReceiveBatch(_) => "receive_batch",
+            Event::SysMsg(_) => "sysmsg",
+            Event::SysMsgAck(_) => "sysmsg_ack",
+            Event::SessionChange(_) => "session_change",
+            Event::DataSync(_) => "data_sync",
         }
     }
 
@@ -110,6 +134,21 @@ impl Event {
             Event::MultiSpot(m) => serde_json::to_value(m),
             Event::Logout(l) => serde_json::to_value(l),
             Event::KickOtherClient(k) => serde_json::to_value(k),
+            Event::SendAck(a) => serde_json::to_value(a),
+            Event::Receive(m) => serde_json::to_value(m),
+            Event::ReceiveBatch(list) => serde_json::to_value(list),
+            Event::SysMsg(n) => serde_json::to_value(n),
+            Event::SysMsgAck(a) => serde_json::to_value(a),
+            Event::SessionChange(s) => Ok(serde_json::json!({
+                "rescode": s.rescode,
+                "result": s.session,
+                "total_unread_counts": s.total_unread,
+            })),
+            Event::DataSync(d) => Ok(serde_json::json!({
+                "sync_type": d.sync_type,
+                "status": d.status,
+                "json_attachment": d.attachment,
+            })),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -135,6 +174,20 @@ pub enum CallbackKind {
     Logout,
     /// Kick-other results.
     KickOtherClient,
+    /// Send acks.
+    SendAck,
+    /// Received messages, one by one.
+    Receive,
+    /// Received messages, a session's batch at once.
+    ReceiveBatch,
+    /// System notifications.
+    SysMsg,
+    /// Custom notification acks.
+    SysMsgAck,
+    /// Session changes.
+    SessionChange,
+    /// Data sync phases.
+    DataSync,
 }
 
 impl Event {
@@ -147,13 +200,20 @@ impl Event {
             Event::MultiSpot(_) => CallbackKind::MultiSpot,
             Event::Logout(_) => CallbackKind::Logout,
             Event::KickOtherClient(_) => CallbackKind::KickOtherClient,
+            Event::SendAck(_) => CallbackKind::SendAck,
+            Event::Receive(_) => CallbackKind::Receive,
+            Event::ReceiveBatch(_) => CallbackKind::ReceiveBatch,
+            Event::SysMsg(_) => CallbackKind::SysMsg,
+            Event::SysMsgAck(_) => CallbackKind::SysMsgAck,
+            Event::SessionChange(_) => CallbackKind::SessionChange,
+            Event::DataSync(_) => CallbackKind::DataSync,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 7],
+    slots: [RwLock<Option<Callback>>; 14],
     stream: broadcast::Sender<Event>,
 }
 
@@ -174,6 +234,11 @@ impl Callbacks {
 
     pub fn set(&self, k: CallbackKind, cb: Option<Callback>) {
         *self.slots[Self::index(k)].write() = cb;
+    }
+
+    /// True when a callback of this kind is registered.
+    pub fn has(&self, k: CallbackKind) -> bool {
+        self.slots[Self::index(k)].read().is_some()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

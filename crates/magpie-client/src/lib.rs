@@ -27,13 +27,18 @@ mod connect;
 mod error;
 mod event;
 mod link;
+mod local;
 mod machine;
+mod msgs;
 mod options;
 mod task;
 
 pub use error::ClientError;
 pub use event::{Callback, Event, KickOtherRes, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
 pub use link::{LinkError, SDK_VERSION};
+pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
+pub use magpie_proto::msg::{HistoryQuery, ImMessage, SendMsgAck, SysMsg, SysMsgAck};
+pub use msgs::{DataSync, QueryResult, SessionResult};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
 pub use task::{Provider, ProviderRequest};
 
@@ -94,6 +99,8 @@ pub(crate) enum Command {
     Logout(u32, oneshot::Sender<LogoutRes>),
     KickOther(Vec<String>, oneshot::Sender<KickOtherRes>),
     Cleanup(oneshot::Sender<Result<(), &'static str>>),
+    /// Messaging commands, answered with the machine's reply.
+    Messaging(machine::Cmd, oneshot::Sender<machine::Reply>),
 }
 
 /// The SDK handle. Clones share one connection task.
@@ -337,6 +344,218 @@ impl Client {
             })
     }
 
+    async fn messaging(&self, cmd: machine::Cmd) -> Option<machine::Reply> {
+        self.ask(|r| Command::Messaging(cmd, r)).await
+    }
+
+    /// NIM's send_msg: sends a message and returns its ack (also reported
+    /// to the send-ack callback). While an automatic re-login runs, the
+    /// message waits and goes out after it; when not logged in, 20001.
+    /// Resending after a failure with the same `client_msg_id` is safe:
+    /// the server keeps one copy.
+    pub async fn send_message(&self, msg: ImMessage) -> SendMsgAck {
+        let fallback = crate::msgs::failed_ack(&msg, ResCode::LOCAL_INIT_UNDONE, "not initialised");
+        match self.messaging(machine::Cmd::SendMsg(Box::new(msg))).await {
+            Some(machine::Reply::SendMsg(a)) => a,
+            _ => fallback,
+        }
+    }
+
+    /// NIM's send_custom_notification: a custom system notification
+    /// (`msg_type` 100), stored for offline delivery when
+    /// `custom_save_flag` is 1. Returns its ack (also reported to the
+    /// custom-notification ack callback).
+    pub async fn send_custom_notification(&self, n: SysMsg) -> SysMsgAck {
+        let fallback = SysMsgAck {
+            msg_id: n.client_msg_id.clone(),
+            talk_id: n.to_account.clone(),
+            rescode: ResCode::LOCAL_INIT_UNDONE,
+        };
+        match self.messaging(machine::Cmd::SendSysMsg(Box::new(n))).await {
+            Some(machine::Reply::SysMsg(a)) => a,
+            _ => fallback,
+        }
+    }
+
+    async fn session_result(&self, cmd: machine::Cmd, id: &str, to_type: u32) -> SessionResult {
+        match self.messaging(cmd).await {
+            Some(machine::Reply::Session(r)) => r,
+            _ => SessionResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                session: SessionData {
+                    id: id.to_owned(),
+                    to_type,
+                    ..Default::default()
+                },
+                total_unread: 0,
+            },
+        }
+    }
+
+    /// NIM's set_unread_count_zero: marks a session read here and, when
+    /// logged in, on the account's other devices (NIM's session ack).
+    pub async fn set_unread_count_zero(&self, to_type: u32, id: &str) -> SessionResult {
+        let cmd = machine::Cmd::SetUnreadZero {
+            to_type,
+            id: id.to_owned(),
+        };
+        self.session_result(cmd, id, to_type).await
+    }
+
+    /// NIM's delete_recent_session: deletes a session here and, when logged
+    /// in, on the account's other devices.
+    pub async fn delete_recent_session(&self, to_type: u32, id: &str) -> SessionResult {
+        let cmd = machine::Cmd::DeleteSession {
+            to_type,
+            id: id.to_owned(),
+        };
+        self.session_result(cmd, id, to_type).await
+    }
+
+    /// NIM's query_all_recent_session: the sessions, newest first, and the
+    /// total unread count.
+    pub async fn recent_sessions(&self) -> (Vec<SessionData>, u32) {
+        match self.messaging(machine::Cmd::Sessions).await {
+            Some(machine::Reply::Sessions(list, total)) => (list, total),
+            _ => (Vec::new(), 0),
+        }
+    }
+
+    /// NIM's msglog query_msg_async: up to `limit` messages of a session
+    /// from the local database, before `anchor_time` (0: now), newest first.
+    pub async fn query_local_messages(
+        &self,
+        to_type: u32,
+        id: &str,
+        limit: u32,
+        anchor_time: i64,
+    ) -> QueryResult {
+        let cmd = machine::Cmd::QueryLocal {
+            to_type,
+            id: id.to_owned(),
+            limit,
+            anchor_time,
+        };
+        match self.messaging(cmd).await {
+            Some(machine::Reply::Query(r)) => r,
+            _ => QueryResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                source: 0,
+                content: Vec::new(),
+            },
+        }
+    }
+
+    /// NIM's msglog query_msg_online_async: the server's history of a session.
+    pub async fn query_online_messages(&self, q: HistoryQuery) -> QueryResult {
+        match self.messaging(machine::Cmd::QueryOnline(q)).await {
+            Some(machine::Reply::Query(r)) => r,
+            _ => QueryResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                source: 1,
+                content: Vec::new(),
+            },
+        }
+    }
+
+    /// NIM's sysmsg query_msg_async: stored system notifications, newest
+    /// first, before `last_time` (0: now), and the unread count.
+    pub async fn system_messages(&self, limit: u32, last_time: i64) -> (Vec<SysMsg>, u32) {
+        match self
+            .messaging(machine::Cmd::SysMsgs { limit, last_time })
+            .await
+        {
+            Some(machine::Reply::SysMsgs(list, unread)) => (list, unread),
+            _ => (Vec::new(), 0),
+        }
+    }
+
+    /// Send acks (nim_talk_reg_ack_cb).
+    pub fn on_send_ack(&self, f: impl Fn(&SendMsgAck) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::SendAck,
+            Arc::new(move |e| {
+                if let Event::SendAck(a) = e {
+                    f(a)
+                }
+            }),
+        );
+    }
+
+    /// Received messages, one by one (nim_talk_reg_receive_cb).
+    pub fn on_receive(&self, f: impl Fn(&ReceivedMessage) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Receive,
+            Arc::new(move |e| {
+                if let Event::Receive(m) = e {
+                    f(m)
+                }
+            }),
+        );
+    }
+
+    /// Synced messages, one session's batch at a time
+    /// (nim_talk_reg_receive_msgs_cb). While registered, synced messages
+    /// come here instead of one by one.
+    pub fn on_receive_batch(&self, f: impl Fn(&[ReceivedMessage]) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::ReceiveBatch,
+            Arc::new(move |e| {
+                if let Event::ReceiveBatch(list) = e {
+                    f(list)
+                }
+            }),
+        );
+    }
+
+    /// System notifications (nim_sysmsg_reg_sysmsg_cb).
+    pub fn on_sysmsg(&self, f: impl Fn(&ReceivedSysMsg) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::SysMsg,
+            Arc::new(move |e| {
+                if let Event::SysMsg(n) = e {
+                    f(n)
+                }
+            }),
+        );
+    }
+
+    /// Custom notification acks (nim_sysmsg_reg_custom_notification_ack_cb).
+    pub fn on_sysmsg_ack(&self, f: impl Fn(&SysMsgAck) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::SysMsgAck,
+            Arc::new(move |e| {
+                if let Event::SysMsgAck(a) = e {
+                    f(a)
+                }
+            }),
+        );
+    }
+
+    /// Session changes (nim_session_reg_change_cb).
+    pub fn on_session_change(&self, f: impl Fn(&SessionResult) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::SessionChange,
+            Arc::new(move |e| {
+                if let Event::SessionChange(s) = e {
+                    f(s)
+                }
+            }),
+        );
+    }
+
+    /// Data sync phases (nim_data_sync_reg_complete_cb).
+    pub fn on_data_sync(&self, f: impl Fn(&DataSync) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::DataSync,
+            Arc::new(move |e| {
+                if let Event::DataSync(d) = e {
+                    f(d)
+                }
+            }),
+        );
+    }
+
     /// NIM's relogin-request-token callback: with auth type 1 or 2, asked for
     /// a fresh token before every login and every automatic re-login. It may
     /// block (it runs on a blocking thread) and returns `None` to keep the
@@ -505,6 +724,12 @@ impl Client {
             CallbackKind::MultiSpot,
             CallbackKind::Logout,
             CallbackKind::KickOtherClient,
+            CallbackKind::SendAck,
+            CallbackKind::Receive,
+            CallbackKind::SysMsg,
+            CallbackKind::SysMsgAck,
+            CallbackKind::SessionChange,
+            CallbackKind::DataSync,
         ] {
             self.set(k, f.clone());
         }

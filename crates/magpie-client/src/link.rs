@@ -97,6 +97,19 @@ impl Link {
         Ok(())
     }
 
+    /// After a failed write: the frames the server sent before it closed,
+    /// as far as they arrive promptly (at most 64, each within 100 ms).
+    pub async fn drain(&mut self) -> Vec<ServerFrame> {
+        let mut out = Vec::new();
+        while out.len() < 64 {
+            match tokio::time::timeout(std::time::Duration::from_millis(100), self.recv()).await {
+                Ok(Ok(f)) => out.push(f),
+                _ => break,
+            }
+        }
+        out
+    }
+
     /// Reads the next frame. Cancel-safe: partial frames stay buffered.
     pub async fn recv(&mut self) -> Result<ServerFrame, LinkError> {
         loop {

@@ -27,10 +27,13 @@
 
 use crate::event::{Event, KickOtherRes, LoginRes, LogoutRes};
 use crate::link::{LinkError, SDK_VERSION};
+use crate::local::SessionData;
+use crate::msgs::{DbDone, DbJob, Msgs, QueryResult, SessionResult};
 use crate::options::{Backoff, ClientOptions, LoginParams};
 use crate::task::ProviderRequest;
 use crate::LoginState;
 use magpie_proto::frame::{Hello, KickOtherRequest, LoginRequest, LogoutRequest};
+use magpie_proto::msg::{HistoryQuery, ImMessage, SendMsgAck, SysMsg, SysMsgAck};
 use magpie_proto::types::{auth_type, login_step};
 use magpie_proto::{ClientFrame, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use rand::rngs::StdRng;
@@ -53,15 +56,43 @@ pub(crate) enum Cmd {
     Logout(u32),
     KickOther(Vec<String>),
     Cleanup,
+    SendMsg(Box<ImMessage>),
+    SendSysMsg(Box<SysMsg>),
+    SetUnreadZero {
+        to_type: u32,
+        id: String,
+    },
+    DeleteSession {
+        to_type: u32,
+        id: String,
+    },
+    Sessions,
+    QueryLocal {
+        to_type: u32,
+        id: String,
+        limit: u32,
+        anchor_time: i64,
+    },
+    QueryOnline(HistoryQuery),
+    SysMsgs {
+        limit: u32,
+        last_time: i64,
+    },
 }
 
 /// The answer to a command.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Reply {
     Login(LoginRes),
     Logout(LogoutRes),
     KickOther(KickOtherRes),
     Cleanup(Result<(), &'static str>),
+    SendMsg(SendMsgAck),
+    SysMsg(SysMsgAck),
+    Session(SessionResult),
+    Sessions(Vec<SessionData>, u32),
+    Query(QueryResult),
+    SysMsgs(Vec<SysMsg>, u32),
 }
 
 /// Something that happened.
@@ -82,6 +113,8 @@ pub(crate) enum Input {
     Lost(LinkError),
     /// [`LoginMachine::poll_timeout`] has passed.
     Timeout,
+    /// A local-database job ([`Effect::Db`]) finished.
+    Db(DbDone),
 }
 
 /// One login, as the local cache records it.
@@ -117,6 +150,10 @@ pub(crate) enum Effect {
     RecordLogin(LoginRecordReq),
     /// Wait for the cache write in flight.
     SettleCache,
+    /// The account whose local database the next jobs use.
+    UseAccount { app_key: String, account: String },
+    /// Run a local-database job (in order, one at a time); feed back [`Input::Db`].
+    Db(DbJob),
     /// End the connection task (cleanup).
     Exit,
 }
@@ -277,6 +314,8 @@ pub(crate) struct LoginMachine {
     creds: Option<Creds>,
     next_link: usize,
     rng: StdRng,
+    /// Messaging: the log position, sync, sends and requests in flight.
+    pub(crate) msgs: Msgs,
 }
 
 impl LoginMachine {
@@ -293,6 +332,7 @@ impl LoginMachine {
             creds: None,
             next_link: 0,
             rng,
+            msgs: Msgs::default(),
         }
     }
 
@@ -309,11 +349,20 @@ impl LoginMachine {
             Phase::Pause { until, .. } => Some(*until),
             Phase::Online(o) => {
                 let first = o.next_ping.min(o.dead_at);
+                let first = match self.msgs.poll_timeout() {
+                    Some(m) => first.min(m),
+                    None => first,
+                };
                 Some(o.pending.iter().map(|p| p.1).fold(first, Instant::min))
             }
             Phase::Reconnecting { at, .. } => Some(*at),
             Phase::LoggingOut { deadline, .. } => Some(*deadline),
         }
+    }
+
+    /// True while a login is in progress, online, re-logging in or logging out.
+    pub fn in_session(&self) -> bool {
+        !matches!(self.phase, Phase::Idle | Phase::Exited)
     }
 
     /// True once cleaned up.
@@ -344,6 +393,16 @@ impl LoginMachine {
             Input::Frame(f) => self.frame(now, f, fx),
             Input::Lost(e) => self.lost(now, e, fx),
             Input::Timeout => self.timeout(now, fx),
+            Input::Db(done) => match &mut self.phase {
+                Phase::Online(o) => {
+                    let mut link = crate::msgs::Link {
+                        seq: &mut o.seq,
+                        now,
+                    };
+                    self.msgs.db_done(done, Some(&mut link), fx)
+                }
+                _ => self.msgs.db_done(done, None, fx),
+            },
         }
     }
 
@@ -390,6 +449,138 @@ impl LoginMachine {
             Cmd::Logout(t) => self.logout(now, id, t, fx),
             Cmd::KickOther(ids) => self.kick_other(now, id, ids, fx),
             Cmd::Cleanup => self.cleanup(id, fx),
+            other => self.messaging_command(now, id, other, fx),
+        }
+    }
+
+    /// Messaging commands: online they go to the server; while re-logging
+    /// in, messages wait and go out after the re-login; local queries need
+    /// only an account.
+    fn messaging_command(&mut self, now: Instant, id: CmdId, cmd: Cmd, fx: &mut Vec<Effect>) {
+        let online = matches!(self.phase, Phase::Online(_));
+        let relogging = matches!(
+            self.phase,
+            Phase::Reconnecting { .. }
+                | Phase::Attempt(Attempt {
+                    kind: Kind::Auto { .. },
+                    ..
+                })
+        );
+        let has_account = self.creds.is_some() && !self.exited();
+        let not_logged_in = if self.exited() {
+            ResCode::LOCAL_INIT_UNDONE
+        } else {
+            ResCode::LOCAL_LOGIN_UNDONE
+        };
+        let mut link_seq = 0u32;
+        let o_seq: &mut u32 = match &mut self.phase {
+            Phase::Online(o) => &mut o.seq,
+            _ => &mut link_seq,
+        };
+        let mut link = crate::msgs::Link { seq: o_seq, now };
+        match cmd {
+            Cmd::SendMsg(msg) => {
+                if online {
+                    self.msgs.send(Some(&mut link), Some(id), msg, fx);
+                } else if relogging {
+                    self.msgs.send(None, Some(id), msg, fx);
+                } else {
+                    let ack = crate::msgs::failed_ack(&msg, not_logged_in, "not logged in");
+                    fx.push(Effect::Emit(Event::SendAck(ack.clone())));
+                    fx.push(Effect::Reply(id, Reply::SendMsg(ack)));
+                }
+            }
+            Cmd::SendSysMsg(n) => {
+                if online {
+                    self.msgs.send_sysmsg(&mut link, id, *n, fx);
+                } else {
+                    let code = if relogging {
+                        ResCode::CONNECTION_ERROR
+                    } else {
+                        not_logged_in
+                    };
+                    let ack = SysMsgAck {
+                        msg_id: n.client_msg_id.clone(),
+                        talk_id: n.to_account.clone(),
+                        rescode: code,
+                    };
+                    fx.push(Effect::Emit(Event::SysMsgAck(ack.clone())));
+                    fx.push(Effect::Reply(id, Reply::SysMsg(ack)));
+                }
+            }
+            Cmd::SetUnreadZero { to_type, id: sid } if has_account => {
+                let l = online.then_some(&mut link);
+                self.msgs.set_unread_zero(l, id, to_type, sid, fx);
+            }
+            Cmd::DeleteSession { to_type, id: sid } if has_account => {
+                let l = online.then_some(&mut link);
+                self.msgs.delete_session(l, id, to_type, sid, fx);
+            }
+            Cmd::Sessions if has_account => self.msgs.local(DbJob::Sessions { cmd: id }, fx),
+            Cmd::QueryLocal {
+                to_type,
+                id: sid,
+                limit,
+                anchor_time,
+            } if has_account => self.msgs.local(
+                DbJob::Query {
+                    cmd: id,
+                    to_type,
+                    id: sid,
+                    limit,
+                    anchor_time,
+                },
+                fx,
+            ),
+            Cmd::SysMsgs { limit, last_time } if has_account => self.msgs.local(
+                DbJob::SysMsgs {
+                    cmd: id,
+                    limit,
+                    last_time,
+                },
+                fx,
+            ),
+            Cmd::QueryOnline(q) if online => self.msgs.query_online(&mut link, id, q, fx),
+            Cmd::QueryOnline(_) => fx.push(Effect::Reply(
+                id,
+                Reply::Query(QueryResult {
+                    rescode: if relogging {
+                        ResCode::CONNECTION_ERROR
+                    } else {
+                        not_logged_in
+                    },
+                    source: 1,
+                    content: Vec::new(),
+                }),
+            )),
+            Cmd::SetUnreadZero { to_type, id: sid } | Cmd::DeleteSession { to_type, id: sid } => fx
+                .push(Effect::Reply(
+                    id,
+                    Reply::Session(SessionResult {
+                        rescode: not_logged_in,
+                        session: SessionData {
+                            id: sid,
+                            to_type,
+                            ..Default::default()
+                        },
+                        total_unread: 0,
+                    }),
+                )),
+            Cmd::Sessions => fx.push(Effect::Reply(id, Reply::Sessions(Vec::new(), 0))),
+            Cmd::QueryLocal { .. } => fx.push(Effect::Reply(
+                id,
+                Reply::Query(QueryResult {
+                    rescode: not_logged_in,
+                    source: 0,
+                    content: Vec::new(),
+                }),
+            )),
+            Cmd::SysMsgs { .. } => fx.push(Effect::Reply(id, Reply::SysMsgs(Vec::new(), 0))),
+            Cmd::Login { .. }
+            | Cmd::Relogin(_)
+            | Cmd::Logout(_)
+            | Cmd::KickOther(_)
+            | Cmd::Cleanup => unreachable!("handled by command()"),
         }
     }
 
@@ -414,6 +605,10 @@ impl LoginMachine {
                 } else {
                     app_key
                 };
+                fx.push(Effect::UseAccount {
+                    app_key: app_key.clone(),
+                    account: account.clone(),
+                });
                 self.creds = Some(Creds {
                     app_key,
                     account,
@@ -578,6 +773,7 @@ impl LoginMachine {
 
     /// Ends a session: flushes the cache, reports the result.
     fn finish_logout(&mut self, code: ResCode, cmds: Vec<CmdId>, fx: &mut Vec<Effect>) {
+        self.msgs.ended(ResCode::LOCAL_LOGIN_UNDONE, fx);
         fx.push(Effect::SettleCache);
         self.creds = None;
         self.phase = Phase::Idle;
@@ -860,6 +1056,7 @@ impl LoginMachine {
             }
             Kind::Auto { .. } => {
                 self.phase = Phase::Idle;
+                self.msgs.ended(res.err_code, fx);
                 self.state(LoginState::Unlogin, fx);
                 fx.push(Effect::Emit(Event::AutoRelogin(res)));
             }
@@ -897,6 +1094,13 @@ impl LoginMachine {
             dead_at: now + dead_after,
             pending: Vec::new(),
         });
+        if let Phase::Online(o) = &mut self.phase {
+            let mut link = crate::msgs::Link {
+                seq: &mut o.seq,
+                now,
+            };
+            self.msgs.online(&mut link, fx);
+        }
         self.state(LoginState::Logined, fx);
         match kind {
             Kind::Manual { cmd, .. } => {
@@ -918,6 +1122,7 @@ impl LoginMachine {
                     ServerFrame::Kickout { body } => {
                         fx.push(Effect::Close);
                         Self::fail_pending(o, fx);
+                        self.msgs.ended(ResCode::CONNECTION_ERROR, fx);
                         self.phase = Phase::Idle;
                         self.state(LoginState::Kicked, fx);
                         fx.push(Effect::Emit(Event::Kickout(body)));
@@ -939,12 +1144,34 @@ impl LoginMachine {
                         // one is the device now; this instance stops for good.
                         fx.push(Effect::Close);
                         Self::fail_pending(o, fx);
+                        self.msgs.ended(ResCode::CONNECTION_ERROR, fx);
                         self.phase = Phase::Idle;
                         self.state(LoginState::Unlogin, fx);
                         fx.push(Effect::Emit(Event::Disconnect));
                         let res = LoginRes::failed(ResCode::EXIST, login_step::LOGIN, true)
                             .with_desc(body.desc);
                         fx.push(Effect::Emit(Event::AutoRelogin(res)));
+                    }
+                    ServerFrame::Entry { body } => match body.into_entry() {
+                        Ok(e) => self.msgs.entry(e, now, fx),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "an unreadable entry; the next sync brings it")
+                        }
+                    },
+                    ServerFrame::SyncBatch { seq, body } => {
+                        let mut link = crate::msgs::Link {
+                            seq: &mut o.seq,
+                            now,
+                        };
+                        self.msgs.sync_batch(seq, body, &mut link, fx);
+                    }
+                    ServerFrame::SendMsgAck { seq, body } => self.msgs.send_ack(seq, body, now, fx),
+                    ServerFrame::SysMsgAck { seq, body } => self.msgs.sysmsg_ack(seq, body, fx),
+                    ServerFrame::SessionAck { seq, body } => {
+                        self.msgs.session_ack(seq, body, now, fx)
+                    }
+                    ServerFrame::HistoryResult { seq, body } => {
+                        self.msgs.history_result(seq, *body, fx)
                     }
                     ServerFrame::Error { body, .. } if body.fatal => {
                         tracing::info!(code = %body.code, desc = %body.desc, "server ended the session");
@@ -993,6 +1220,7 @@ impl LoginMachine {
     /// The link of a logged-in session dropped: automatic re-login begins.
     fn link_dropped(&mut self, now: Instant, fx: &mut Vec<Effect>) {
         fx.push(Effect::Close);
+        self.msgs.offline(fx);
         if let Phase::Online(o) = &mut self.phase {
             Self::fail_pending(o, fx);
         }
@@ -1066,6 +1294,11 @@ impl LoginMachine {
                     fx.push(Effect::Send(vec![ClientFrame::Ping { seq: o.seq }]));
                     o.next_ping = now + o.ping_every;
                 }
+                let mut link = crate::msgs::Link {
+                    seq: &mut o.seq,
+                    now,
+                };
+                self.msgs.timeout(Some(&mut link), now, fx);
             }
             Phase::LoggingOut { deadline, .. } if now >= *deadline => {
                 self.logged_out(ResCode::TIMEOUT, fx);

@@ -9,6 +9,7 @@ use crate::connect::Tls;
 use crate::event::{Callbacks, Event, KickOtherRes, LoginRes, LogoutRes};
 use crate::link::{Link, LinkError};
 use crate::machine::{Cmd, CmdId, Effect, Input, LoginMachine, MachineConfig, Reply};
+use crate::msgs::DbDone;
 use crate::options::{ClientOptions, Proxy};
 use crate::{Command, LoginState, Status};
 use parking_lot::Mutex;
@@ -47,6 +48,7 @@ pub type Provider = Arc<dyn Fn(&ProviderRequest) -> Option<String> + Send + Sync
 
 /// Where a command's answer goes.
 enum ReplyTo {
+    Any(oneshot::Sender<Reply>),
     Login(oneshot::Sender<LoginRes>),
     Logout(oneshot::Sender<LogoutRes>),
     KickOther(oneshot::Sender<KickOtherRes>),
@@ -71,6 +73,14 @@ pub(crate) struct ConnectionTask {
     providers: Option<BoxFut<(Option<String>, Option<String>)>>,
     /// The login record being written to the cache, at most one at a time.
     cache_write: Option<tokio::task::JoinHandle<rusqlite::Result<()>>>,
+    /// The account whose local database messaging work uses.
+    db_account: Option<(String, String)>,
+    /// The local-database job running, at most one at a time; it hands the
+    /// connection back when done.
+    db_job: Option<tokio::task::JoinHandle<(Option<crate::local::OpenDb>, DbDone)>>,
+    /// The account database's connection between jobs (closed once the
+    /// session has ended and no job runs, so no descriptor stays open).
+    db_open: Option<crate::local::OpenDb>,
 }
 
 impl ConnectionTask {
@@ -100,6 +110,9 @@ impl ConnectionTask {
             opening: None,
             providers: None,
             cache_write: None,
+            db_account: None,
+            db_job: None,
+            db_open: None,
         }
     }
 
@@ -121,6 +134,7 @@ impl ConnectionTask {
             Command::Logout(t, r) => (Cmd::Logout(t), ReplyTo::Logout(r)),
             Command::KickOther(ids, r) => (Cmd::KickOther(ids), ReplyTo::KickOther(r)),
             Command::Cleanup(r) => (Cmd::Cleanup, ReplyTo::Cleanup(r)),
+            Command::Messaging(c, r) => (c, ReplyTo::Any(r)),
         };
         self.replies.insert(id, to);
         Input::Command(id, cmd)
@@ -149,6 +163,20 @@ impl ConnectionTask {
                     self.providers = None;
                     Input::Credentials { token, login_ex }
                 }
+                d = async { self.db_job.as_mut().expect("guarded").await }, if self.db_job.is_some() => {
+                    self.db_job = None;
+                    match d {
+                        Ok((open, done)) => {
+                            self.db_open = open;
+                            Input::Db(done)
+                        }
+                        Err(e) => {
+                            // A panic in local work: report it as a failure.
+                            tracing::error!(error = %e, "a local database job failed");
+                            Input::Db(DbDone::Cursor(Err(e.to_string())))
+                        }
+                    }
+                }
                 f = async { self.link.as_mut().expect("guarded").recv().await }, if self.link.is_some() => match f {
                     Ok(f) => Input::Frame(f),
                     Err(e) => Input::Lost(e),
@@ -163,8 +191,16 @@ impl ConnectionTask {
             if self.step(input).await {
                 break;
             }
+            if self.db_job.is_none() && !self.machine.in_session() {
+                // The session ended and its last local work is done.
+                self.db_open = None;
+            }
         }
         self.close_link().await;
+        if let Some(job) = self.db_job.take() {
+            let _ = job.await;
+        }
+        self.db_open = None;
         self.settle_cache().await;
         self.status.send_modify(|s| s.state = LoginState::Unlogin);
     }
@@ -172,10 +208,15 @@ impl ConnectionTask {
     /// Feeds one input to the machine and carries out its effects (feeding
     /// back a write failure). True when the task should end.
     async fn step(&mut self, input: Input) -> bool {
-        let mut next = Some(input);
+        let mut later = std::collections::VecDeque::from([input]);
         let mut exit = false;
-        while let Some(input) = next.take() {
+        while let Some(input) = later.pop_front() {
             let mut fx = Vec::new();
+            self.machine.msgs.batch_receive = self
+                .shared
+                .callbacks
+                .has(crate::event::CallbackKind::ReceiveBatch);
+            tracing::trace!(?input, "machine input");
             self.machine
                 .handle(std::time::Instant::now(), input, &mut fx);
             for e in fx {
@@ -219,8 +260,13 @@ impl ConnectionTask {
                         };
                         if let Err(e) = r {
                             // Later effects of this step still run; the
-                            // machine hears of the failure next.
-                            next = Some(Input::Lost(e));
+                            // machine hears of the failure next, after what
+                            // the server said before it closed (a kick-out
+                            // must not read as a lost link).
+                            if let Some(l) = self.link.as_mut() {
+                                later.extend(l.drain().await.into_iter().map(Input::Frame));
+                            }
+                            later.push_back(Input::Lost(e));
                         }
                     }
                     Effect::Close => self.close_link().await,
@@ -241,7 +287,23 @@ impl ConnectionTask {
                             Cache::open(&path)?.record_login(&rec)
                         }));
                     }
-                    Effect::SettleCache => self.settle_cache().await,
+                    Effect::SettleCache => {
+                        self.settle_cache().await;
+                        self.db_open = None;
+                    }
+                    Effect::UseAccount { app_key, account } => {
+                        self.db_account = Some((app_key, account))
+                    }
+                    Effect::Db(job) => {
+                        // The login record goes first: one writer on the file.
+                        self.settle_cache().await;
+                        let dir = self.data_dir.clone();
+                        let who = self.db_account.clone();
+                        let open = self.db_open.take();
+                        self.db_job = Some(tokio::task::spawn_blocking(move || {
+                            crate::local::run(&dir, who, open, job)
+                        }));
+                    }
                     Effect::Exit => exit = true,
                 }
             }
@@ -258,6 +320,9 @@ impl ConnectionTask {
             return;
         };
         match (to, r) {
+            (ReplyTo::Any(tx), v) => {
+                let _ = tx.send(v);
+            }
             (ReplyTo::Login(tx), Reply::Login(v)) => {
                 let _ = tx.send(v);
             }

@@ -13,6 +13,7 @@
 
 use crate::code::ResCode;
 use crate::frame::{op, ClientFrame, ServerFrame};
+use crate::msg::{EntryWire, SyncBatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -224,6 +225,34 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: json(&raw)?,
         },
+        op::SEND_MSG => ClientFrame::SendMsg {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SYNC => ClientFrame::Sync {
+            seq,
+            body: json(&raw)?,
+        },
+        op::CURSOR_ACK => ClientFrame::CursorAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SEND_SYSMSG => ClientFrame::SendSysMsg {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SESSION_READ => ClientFrame::SessionRead {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SESSION_DELETE => ClientFrame::SessionDelete {
+            seq,
+            body: json(&raw)?,
+        },
+        op::HISTORY => ClientFrame::History {
+            seq,
+            body: json(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -264,6 +293,27 @@ pub fn decode_server(buf: &[u8], max_frame: u32) -> Result<Decoded<ServerFrame>,
         },
         op::KICKOUT => ServerFrame::Kickout { body: json(&raw)? },
         op::MULTISPOT => ServerFrame::MultiSpot { body: json(&raw)? },
+        op::SEND_MSG_ACK => ServerFrame::SendMsgAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SYNC_BATCH => ServerFrame::SyncBatch {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SYSMSG_ACK => ServerFrame::SysMsgAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SESSION_ACK => ServerFrame::SessionAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::HISTORY_RESULT => ServerFrame::HistoryResult {
+            seq,
+            body: json(&raw)?,
+        },
+        op::ENTRY => ServerFrame::Entry { body: json(&raw)? },
         op::ERROR => ServerFrame::Error {
             seq,
             body: json(&raw)?,
@@ -320,6 +370,13 @@ pub fn encode_client(
         ClientFrame::Logout { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Ping { .. } => put::<()>(out, op, seq, None, max_frame),
         ClientFrame::KickOther { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::SendMsg { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::Sync { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::CursorAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::SendSysMsg { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::SessionRead { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::SessionDelete { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::History { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 
@@ -338,8 +395,69 @@ pub fn encode_server(
         ServerFrame::KickOtherAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Kickout { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::MultiSpot { body } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::SendMsgAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::SyncBatch { body, .. } => put_sync_batch(out, seq, body, max_frame),
+        ServerFrame::SysMsgAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::SessionAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::HistoryResult { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::Entry { body } => match body {
+            EntryWire::Raw(text) => put_parts(out, op, seq, &[text.as_bytes()], max_frame),
+            EntryWire::Decoded(e) => put(out, op, seq, Some(e), max_frame),
+        },
         ServerFrame::Error { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
+}
+
+/// Appends a frame whose payload is the concatenation of `parts`, already
+/// JSON (the server's shared entry texts: written, not re-encoded).
+fn put_parts(
+    out: &mut Vec<u8>,
+    op: u8,
+    seq: u32,
+    parts: &[&[u8]],
+    max_frame: u32,
+) -> Result<usize, EncodeError> {
+    let len = HEAD_BYTES + parts.iter().map(|p| p.len()).sum::<usize>();
+    if len > max_frame as usize {
+        return Err(EncodeError::TooLarge {
+            len,
+            max: max_frame,
+        });
+    }
+    out.reserve(LEN_BYTES + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.push(op);
+    out.extend_from_slice(&seq.to_be_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    Ok(LEN_BYTES + len)
+}
+
+/// SYNC_BATCH: raw entries are written as they are, the rest by serde.
+fn put_sync_batch(
+    out: &mut Vec<u8>,
+    seq: u32,
+    b: &SyncBatch,
+    max_frame: u32,
+) -> Result<usize, EncodeError> {
+    if !b.entries.iter().all(|e| matches!(e, EntryWire::Raw(_))) {
+        return put(out, op::SYNC_BATCH, seq, Some(b), max_frame);
+    }
+    let head = format!(r#"{{"code":{},"entries":["#, b.code.0);
+    let tail = format!(r#"],"from":{},"head":{}}}"#, b.from, b.head);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(b.entries.len() * 2 + 2);
+    parts.push(head.as_bytes());
+    for (i, e) in b.entries.iter().enumerate() {
+        if i > 0 {
+            parts.push(b",");
+        }
+        if let EntryWire::Raw(text) = e {
+            parts.push(text.as_bytes());
+        }
+    }
+    parts.push(tail.as_bytes());
+    put_parts(out, op::SYNC_BATCH, seq, &parts, max_frame)
 }
 
 #[cfg(test)]

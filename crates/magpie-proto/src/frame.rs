@@ -4,6 +4,10 @@
 //! response carries the request's `seq`; pushes carry `seq` 0.
 
 use crate::code::ResCode;
+use crate::msg::{
+    CursorAck, EntryWire, HistoryQuery, HistoryResult, SendMsg, SendMsgAck, SendSysMsg,
+    SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsgAck,
+};
 use crate::types::{Kickout, MultiSpot, Presence};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +23,20 @@ pub mod op {
     pub const PING: u8 = 0x04;
     /// Kick other devices of my account.
     pub const KICK_OTHER: u8 = 0x05;
+    /// Send a message.
+    pub const SEND_MSG: u8 = 0x10;
+    /// Ask for my log after a cursor.
+    pub const SYNC: u8 = 0x11;
+    /// Report the log position this device has applied.
+    pub const CURSOR_ACK: u8 = 0x12;
+    /// Send a custom system notification.
+    pub const SEND_SYSMSG: u8 = 0x13;
+    /// Mark a session read (synced to my other devices).
+    pub const SESSION_READ: u8 = 0x14;
+    /// Delete a session (synced to my other devices).
+    pub const SESSION_DELETE: u8 = 0x15;
+    /// Query the server's history of a session.
+    pub const HISTORY: u8 = 0x16;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -29,10 +47,23 @@ pub mod op {
     pub const PONG: u8 = 0x84;
     /// Server answer to KICK_OTHER.
     pub const KICK_OTHER_ACK: u8 = 0x85;
+    /// Server answer to SEND_MSG (NIM's send ack).
+    pub const SEND_MSG_ACK: u8 = 0x90;
+    /// Server answer to SYNC: a batch of my log.
+    pub const SYNC_BATCH: u8 = 0x91;
+    /// Server answer to SEND_SYSMSG.
+    pub const SYSMSG_ACK: u8 = 0x93;
+    /// Server answer to SESSION_READ and SESSION_DELETE.
+    pub const SESSION_ACK: u8 = 0x94;
+    /// Server answer to HISTORY.
+    pub const HISTORY_RESULT: u8 = 0x96;
     /// Push: this device was kicked out.
     pub const KICKOUT: u8 = 0xA0;
     /// Push: another device of the account came or went.
     pub const MULTISPOT: u8 = 0xA1;
+    /// Push: a new entry of my log (or, with seq 0, a message or custom
+    /// notification for online devices only).
+    pub const ENTRY: u8 = 0xA2;
     /// Server error for a frame it could not accept.
     pub const ERROR: u8 = 0xEE;
 }
@@ -159,7 +190,7 @@ pub struct ErrorBody {
 }
 
 /// A frame from the client to the server.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ClientFrame {
     /// Version handshake; the first frame of a connection.
@@ -195,6 +226,55 @@ pub enum ClientFrame {
         /// Body.
         body: KickOtherRequest,
     },
+    /// Send a message.
+    SendMsg {
+        /// Sequence number.
+        seq: u32,
+        /// Body (boxed: a message is large).
+        body: Box<SendMsg>,
+    },
+    /// Ask for my log after a cursor.
+    Sync {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: SyncRequest,
+    },
+    /// Report the log position this device has applied (no answer).
+    CursorAck {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: CursorAck,
+    },
+    /// Send a custom system notification.
+    SendSysMsg {
+        /// Sequence number.
+        seq: u32,
+        /// Body (boxed).
+        body: Box<SendSysMsg>,
+    },
+    /// Mark a session read.
+    SessionRead {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: SessionChange,
+    },
+    /// Delete a session.
+    SessionDelete {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: SessionChange,
+    },
+    /// Query the server's history of a session.
+    History {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: HistoryQuery,
+    },
 }
 
 impl ClientFrame {
@@ -205,7 +285,14 @@ impl ClientFrame {
             | ClientFrame::Login { seq, .. }
             | ClientFrame::Logout { seq, .. }
             | ClientFrame::Ping { seq }
-            | ClientFrame::KickOther { seq, .. } => *seq,
+            | ClientFrame::KickOther { seq, .. }
+            | ClientFrame::SendMsg { seq, .. }
+            | ClientFrame::Sync { seq, .. }
+            | ClientFrame::CursorAck { seq, .. }
+            | ClientFrame::SendSysMsg { seq, .. }
+            | ClientFrame::SessionRead { seq, .. }
+            | ClientFrame::SessionDelete { seq, .. }
+            | ClientFrame::History { seq, .. } => *seq,
         }
     }
 
@@ -217,12 +304,19 @@ impl ClientFrame {
             ClientFrame::Logout { .. } => op::LOGOUT,
             ClientFrame::Ping { .. } => op::PING,
             ClientFrame::KickOther { .. } => op::KICK_OTHER,
+            ClientFrame::SendMsg { .. } => op::SEND_MSG,
+            ClientFrame::Sync { .. } => op::SYNC,
+            ClientFrame::CursorAck { .. } => op::CURSOR_ACK,
+            ClientFrame::SendSysMsg { .. } => op::SEND_SYSMSG,
+            ClientFrame::SessionRead { .. } => op::SESSION_READ,
+            ClientFrame::SessionDelete { .. } => op::SESSION_DELETE,
+            ClientFrame::History { .. } => op::HISTORY,
         }
     }
 }
 
 /// A frame from the server to the client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ServerFrame {
     /// Answer to a hello.
@@ -268,6 +362,46 @@ pub enum ServerFrame {
         /// Body.
         body: MultiSpot,
     },
+    /// Answer to a message send (NIM's send ack).
+    SendMsgAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: SendMsgAck,
+    },
+    /// Answer to a sync: a batch of my log.
+    SyncBatch {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: SyncBatch,
+    },
+    /// Answer to a custom notification send.
+    SysMsgAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: SysMsgAck,
+    },
+    /// Answer to a session read or delete.
+    SessionAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: SessionChangeAck,
+    },
+    /// Answer to a history query.
+    HistoryResult {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body (boxed: it may be large).
+        body: Box<HistoryResult>,
+    },
+    /// Push: an entry of my log (seq 0: for online devices only).
+    Entry {
+        /// Body.
+        body: EntryWire,
+    },
     /// Error about a frame.
     Error {
         /// Sequence number of the offending frame, 0 when unknown.
@@ -286,8 +420,15 @@ impl ServerFrame {
             | ServerFrame::LogoutAck { seq, .. }
             | ServerFrame::Pong { seq }
             | ServerFrame::KickOtherAck { seq, .. }
+            | ServerFrame::SendMsgAck { seq, .. }
+            | ServerFrame::SyncBatch { seq, .. }
+            | ServerFrame::SysMsgAck { seq, .. }
+            | ServerFrame::SessionAck { seq, .. }
+            | ServerFrame::HistoryResult { seq, .. }
             | ServerFrame::Error { seq, .. } => *seq,
-            ServerFrame::Kickout { .. } | ServerFrame::MultiSpot { .. } => 0,
+            ServerFrame::Kickout { .. }
+            | ServerFrame::MultiSpot { .. }
+            | ServerFrame::Entry { .. } => 0,
         }
     }
 
@@ -301,6 +442,12 @@ impl ServerFrame {
             ServerFrame::KickOtherAck { .. } => op::KICK_OTHER_ACK,
             ServerFrame::Kickout { .. } => op::KICKOUT,
             ServerFrame::MultiSpot { .. } => op::MULTISPOT,
+            ServerFrame::SendMsgAck { .. } => op::SEND_MSG_ACK,
+            ServerFrame::SyncBatch { .. } => op::SYNC_BATCH,
+            ServerFrame::SysMsgAck { .. } => op::SYSMSG_ACK,
+            ServerFrame::SessionAck { .. } => op::SESSION_ACK,
+            ServerFrame::HistoryResult { .. } => op::HISTORY_RESULT,
+            ServerFrame::Entry { .. } => op::ENTRY,
             ServerFrame::Error { .. } => op::ERROR,
         }
     }

@@ -3,13 +3,15 @@
 //! A connection carries length-prefixed frames (see `docs/protocol.md` at the
 //! repository root). This crate holds the frame types ([`ClientFrame`],
 //! [`ServerFrame`]), the pure codec ([`codec`]), NIM's result codes
-//! ([`ResCode`]) and NIM's enums and payload shapes ([`types`]). It has no
+//! ([`ResCode`]), NIM's enums and payload shapes ([`types`] for login,
+//! [`msg`] for messaging) and NIM's signatures ([`sign`]). It has no
 //! sockets, no async runtime and no clock: every function takes bytes and
 //! returns bytes or values, so it can be property-tested and fuzzed.
 
 pub mod code;
 pub mod codec;
 pub mod frame;
+pub mod msg;
 pub mod sign;
 pub mod types;
 

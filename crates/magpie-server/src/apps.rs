@@ -6,7 +6,7 @@
 //! store, so an app that another process created (`magpie app create`) is
 //! seen at once.
 
-use magpie_store::settings::{LoginAuth, Policy, Rules};
+use magpie_store::settings::{LoginAuth, MessagingSettings, Policy, Rules};
 use magpie_store::{App, AppStore, StoreResult};
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -26,12 +26,17 @@ pub struct AppCtx {
     pub login_auth: LoginAuth,
     /// True when the app has no login settings of its own.
     pub default_login_auth: bool,
+    /// Messaging limits and retention in force.
+    pub messaging: MessagingSettings,
+    /// True when the app has no messaging settings of its own.
+    pub default_messaging: bool,
 }
 
 impl AppCtx {
     fn new(app: App, default_policy: &Policy) -> AppCtx {
         let own_policy = app.settings.device_policy.clone();
         let own_auth = app.settings.login_auth.clone();
+        let own_messaging = app.settings.messaging.clone();
         let policy = own_policy.clone().unwrap_or_else(|| default_policy.clone());
         AppCtx {
             rules: policy.rules(),
@@ -39,6 +44,8 @@ impl AppCtx {
             default_policy: own_policy.is_none(),
             default_login_auth: own_auth.is_none(),
             login_auth: own_auth.unwrap_or_default(),
+            default_messaging: own_messaging.is_none(),
+            messaging: own_messaging.unwrap_or_default(),
             app,
         }
     }

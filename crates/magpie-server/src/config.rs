@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub write_timeout_ms: u64,
     /// Pushes queued per connection before it counts as a slow reader and is closed.
     pub outbox_capacity: usize,
+    /// Messages and notifications waiting to be stored, all connections
+    /// together; past it, sends are refused with 503 until the store catches up.
+    pub message_queue: usize,
     /// Most client connections held at once; further ones are refused.
     pub max_connections: usize,
     /// Login rate limits (answered with 416).
@@ -139,6 +142,7 @@ impl Default for ServerConfig {
             handshake_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
             outbox_capacity: 64,
+            message_queue: 16_384,
             max_connections: 100_000,
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
@@ -184,6 +188,7 @@ const FIELDS: &[&str] = &[
     "handshake_timeout_ms",
     "write_timeout_ms",
     "outbox_capacity",
+    "message_queue",
     "max_connections",
     "login_limits",
     "admin",
@@ -236,8 +241,8 @@ impl ServerConfig {
         if self.heartbeat_interval_ms == 0 || self.idle_timeout_ms <= self.heartbeat_interval_ms {
             return bad("idle_timeout_ms must be greater than heartbeat_interval_ms > 0");
         }
-        if self.outbox_capacity == 0 || self.max_connections == 0 {
-            return bad("outbox_capacity and max_connections must be positive");
+        if self.outbox_capacity == 0 || self.max_connections == 0 || self.message_queue == 0 {
+            return bad("outbox_capacity, max_connections and message_queue must be positive");
         }
         let l = &self.login_limits;
         if l.per_account_per_sec < 0.0 || l.per_ip_per_sec < 0.0 {

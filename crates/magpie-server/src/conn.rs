@@ -8,7 +8,9 @@
 //! signal (slow reader), the machine's deadline, or shutdown. A client that
 //! sends HELLO and LOGIN together thus costs one read and one write.
 
+use crate::apps::AppCtx;
 use crate::login;
+use crate::messaging;
 use crate::session::{Action, Actions, Input, ServerSession, SessionConfig};
 use crate::state::Shared;
 use magpie_bus::{DeviceAddr, KickTarget, OutboxReceiver};
@@ -247,6 +249,92 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                             tracing::warn!(error = %e, "detaching a logged-out session failed");
                         }
                     }
+                    Action::SendMsg { seq, session, msg } => {
+                        let what = messaging::RefusedWhat::Msg {
+                            client_msg_id: msg.client_msg_id.clone(),
+                            talk_id: msg.to_accid.clone(),
+                        };
+                        let origin = self.origin(&session, seq);
+                        let sent = Box::pin(self.send_msg(origin.clone(), session, *msg)).await;
+                        if let Err(r) = sent {
+                            next = messaging::refused_answer(&origin, what, &r)
+                                .map(|e| Input::Push(e.push));
+                        }
+                    }
+                    Action::SendSysMsg {
+                        seq,
+                        session,
+                        sysmsg,
+                    } => {
+                        let what = messaging::RefusedWhat::SysMsg {
+                            client_msg_id: sysmsg.client_msg_id.clone(),
+                            talk_id: sysmsg.to_account.clone(),
+                        };
+                        let origin = self.origin(&session, seq);
+                        let sent =
+                            Box::pin(self.send_sysmsg(origin.clone(), session, *sysmsg)).await;
+                        if let Err(r) = sent {
+                            next = messaging::refused_answer(&origin, what, &r)
+                                .map(|e| Input::Push(e.push));
+                        }
+                    }
+                    Action::SessionChange {
+                        seq,
+                        session,
+                        delete,
+                        change,
+                    } => {
+                        let origin = self.origin(&session, seq);
+                        let key = &session.key;
+                        let r = self.shared.messaging.session_change(
+                            key.app_id,
+                            origin.clone(),
+                            &key.accid,
+                            delete,
+                            change,
+                        );
+                        if let Err(r) = r {
+                            next = messaging::refused_answer(
+                                &origin,
+                                messaging::RefusedWhat::Session,
+                                &r,
+                            )
+                            .map(|e| Input::Push(e.push));
+                        }
+                    }
+                    Action::Sync { seq, session, req } => {
+                        let key = &session.key;
+                        let sync = self.shared.messaging.sync(
+                            &self.shared,
+                            key.app_id,
+                            &key.accid,
+                            req.cursor,
+                            req.limit,
+                        );
+                        let batch = Box::pin(sync).await;
+                        next = Some(Input::SyncDone { seq, batch });
+                    }
+                    Action::CursorAck { session, cursor } => {
+                        let key = &session.key;
+                        self.shared
+                            .messaging
+                            .delivered(key.app_id, &key.accid, cursor);
+                    }
+                    Action::History {
+                        seq,
+                        session,
+                        query,
+                    } => {
+                        let key = &session.key;
+                        let history = self.shared.messaging.history(
+                            &self.shared,
+                            key.app_id,
+                            &key.accid,
+                            query,
+                        );
+                        let result = Box::new(Box::pin(history).await);
+                        next = Some(Input::HistoryDone { seq, result });
+                    }
                     Action::Close { graceful } => {
                         if graceful {
                             self.flush().await;
@@ -258,6 +346,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             }
         }
         Flow::Continue
+    }
+
+    fn origin(&self, session: &login::LoggedIn, seq: u32) -> messaging::Origin {
+        messaging::Origin::Device {
+            session: session.clone(),
+            addr: self.addr,
+            seq,
+        }
+    }
+
+    async fn app_of(&self, session: &login::LoggedIn) -> Result<Arc<AppCtx>, messaging::Refused> {
+        match self.shared.apps.get(&session.app_key).await {
+            Ok(Some(a)) => Ok(a),
+            _ => Err(messaging::Refused {
+                code: magpie_proto::ResCode::TOO_BUSY,
+                desc: "the app is unavailable".into(),
+            }),
+        }
+    }
+
+    async fn send_msg(
+        &self,
+        origin: messaging::Origin,
+        session: login::LoggedIn,
+        msg: magpie_proto::msg::ImMessage,
+    ) -> Result<(), messaging::Refused> {
+        let app = self.app_of(&session).await?;
+        let device = Some((session.client_type, &*session.device_id, &*session.nick));
+        self.shared
+            .messaging
+            .send_msg(&self.shared, &app, origin, &session.key.accid, device, msg)
+            .await
+    }
+
+    async fn send_sysmsg(
+        &self,
+        origin: messaging::Origin,
+        session: login::LoggedIn,
+        n: magpie_proto::msg::SysMsg,
+    ) -> Result<(), messaging::Refused> {
+        let app = self.app_of(&session).await?;
+        self.shared
+            .messaging
+            .send_sysmsg(&self.shared, &app, origin, &session.key.accid, n)
+            .await
     }
 
     /// Kicks the listed devices of the kicker's account (reason 3, never

@@ -14,6 +14,7 @@ pub mod config;
 mod conn;
 pub mod dynamic;
 pub mod login;
+pub mod messaging;
 pub mod ratelimit;
 pub mod session;
 pub mod state;
@@ -123,11 +124,15 @@ pub async fn start(
         None => None,
     };
     let sweeper = tokio::spawn(sweep(shared.clone(), shutdown_rx.clone()));
+    let writer = messaging::Messaging::start(shared.clone());
     let accept_shared = shared.clone();
     let task = tokio::spawn(async move {
         accept_loop(listeners.client, accept_shared, tls, shutdown_rx).await;
         let _ = admin_task.await;
         let _ = sweeper.await;
+        // Every connection has ended: nothing sends any more. The writer
+        // stores what is queued and ends when the last sender is gone.
+        drop(writer);
     });
     tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), "magpie server ready");
     Ok(ServerHandle {
@@ -146,6 +151,7 @@ async fn sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 let now = Instant::now();
                 shared.account_limiter.sweep(now);
+                shared.messaging.sweep(now);
                 shared.ip_limiter.sweep(now);
                 shared.nonces.sweep();
             }

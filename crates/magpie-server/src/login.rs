@@ -21,10 +21,16 @@ use std::time::Instant;
 pub struct LoggedIn {
     /// The account.
     pub key: AccountKey,
+    /// The app's key (to find its settings in force).
+    pub app_key: Arc<str>,
     /// This device's NIMClientType.
     pub client_type: u32,
     /// This device's custom client type (0 for none).
     pub custom_client_type: u32,
+    /// This device's id.
+    pub device_id: Arc<str>,
+    /// The account's nickname at login (NIM's `from_nick` of its messages).
+    pub nick: Arc<str>,
 }
 
 /// What a LOGIN gets: the answer, and the session when it succeeded.
@@ -59,7 +65,7 @@ pub async fn login(
     peer: SocketAddr,
     addr: DeviceAddr,
 ) -> LoginOutcome {
-    let (app, accid) = match authenticate(shared, &req, peer).await {
+    let (app, accid, nick) = match authenticate(shared, &req, peer).await {
         Ok(v) => v,
         Err(r) => {
             tracing::debug!(%peer, code = %r.code, reason = %r.desc, "login refused");
@@ -69,8 +75,11 @@ pub async fn login(
     let key = AccountKey::new(app.id, accid);
     let session = LoggedIn {
         key: key.clone(),
+        app_key: Arc::from(app.app_key.as_str()),
         client_type: req.client_type,
         custom_client_type: req.custom_client_type,
+        device_id: Arc::from(req.device_id.as_str()),
+        nick: Arc::from(nick.as_str()),
     };
     let presence = Presence {
         app_account: key.accid.as_str().to_owned(),
@@ -174,12 +183,13 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Verifies a login. On success returns the app and the account id.
+/// Verifies a login. On success returns the app, the account id and the
+/// account's nickname.
 pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
     peer: SocketAddr,
-) -> Result<(Arc<AppCtx>, AccountId), Refusal> {
+) -> Result<(Arc<AppCtx>, AccountId, String), Refusal> {
     let ip = peer.ip();
     check_params(r)?;
     let now = Instant::now();
@@ -295,5 +305,5 @@ pub async fn authenticate(
     if account.blocked {
         return refuse(ResCode::ACCOUNT_BLOCK, "account is blocked");
     }
-    Ok((app, accid))
+    Ok((app, accid, account.name))
 }

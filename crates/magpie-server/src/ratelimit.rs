@@ -15,6 +15,8 @@ const SHARDS: usize = 32;
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// Seconds after `at` when the bucket is full again.
+    full_after: f64,
 }
 
 /// A token bucket per key: `rate` tokens per second, at most `burst` stored.
@@ -42,35 +44,37 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Takes one token for `key`; false when the key is over its limit.
     pub fn check(&self, key: &K, now: Instant) -> bool {
-        if self.rate <= 0.0 {
+        self.check_with(key, now, self.rate, self.burst)
+    }
+
+    /// [`RateLimiter::check`] with this key's own rate and burst (per-app limits).
+    pub fn check_with(&self, key: &K, now: Instant, rate: f64, burst: f64) -> bool {
+        if rate <= 0.0 {
             return true;
         }
         let mut map = self.shard(key).lock();
         let b = map.entry(key.clone()).or_insert(Bucket {
-            tokens: self.burst,
+            tokens: burst,
             at: now,
+            full_after: 0.0,
         });
         let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * self.rate).min(self.burst);
+        b.tokens = (b.tokens + elapsed * rate).min(burst);
         b.at = now;
-        if b.tokens >= 1.0 {
+        let ok = b.tokens >= 1.0;
+        if ok {
             b.tokens -= 1.0;
-            true
-        } else {
-            false
         }
+        b.full_after = (burst - b.tokens) / rate;
+        ok
     }
 
     /// Forgets buckets that have refilled; returns how many remain.
     pub fn sweep(&self, now: Instant) -> usize {
-        if self.rate <= 0.0 {
-            return 0;
-        }
-        let full_after = self.burst / self.rate;
         let mut left = 0;
         for s in &self.shards {
             let mut m = s.lock();
-            m.retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() < full_after);
+            m.retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() < b.full_after);
             left += m.len();
         }
         left
@@ -93,9 +97,18 @@ mod tests {
         assert!(l.check(&"b", t0), "keys are independent");
         assert!(l.check(&"a", t0 + Duration::from_millis(500)));
         assert!(!l.check(&"a", t0 + Duration::from_millis(500)));
-        assert_eq!(l.sweep(t0 + Duration::from_millis(600)), 2);
+        // "b" took one token at t0 and is full again at 500 ms: forgotten;
+        // "a" is empty at 500 ms and full only at 2 s: kept.
+        assert_eq!(l.sweep(t0 + Duration::from_millis(600)), 1);
         assert_eq!(l.sweep(t0 + Duration::from_secs(5)), 0);
         let off = RateLimiter::new(0.0, 0.0);
         assert!((0..1000).all(|_| off.check(&"x", t0)));
+        // Per-key rates: 1 a second, burst 2.
+        assert!(off.check_with(&"y", t0, 1.0, 2.0));
+        assert!(off.check_with(&"y", t0, 1.0, 2.0));
+        assert!(!off.check_with(&"y", t0, 1.0, 2.0));
+        assert!(off.check_with(&"y", t0 + Duration::from_secs(1), 1.0, 2.0));
+        assert_eq!(off.sweep(t0 + Duration::from_millis(1500)), 1);
+        assert_eq!(off.sweep(t0 + Duration::from_secs(4)), 0);
     }
 }

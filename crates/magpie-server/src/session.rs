@@ -18,6 +18,10 @@ use magpie_bus::Push;
 use magpie_proto::frame::{
     CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest,
 };
+use magpie_proto::msg::{
+    EntryWire, HistoryQuery, HistoryResult, ImMessage, SendMsgAck, SessionChange, SessionChangeAck,
+    SyncBatch, SyncRequest, SysMsg, SysMsgAck,
+};
 use magpie_proto::types::{auth_type, logout_type, Kickout};
 use magpie_proto::{
     ClientFrame, DecodeError, ResCode, ServerFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
@@ -37,6 +41,9 @@ pub struct SessionConfig {
     pub max_frame: u32,
 }
 
+/// What a request that needs a session hears before the login.
+const NOT_LOGGED_IN: &str = "log in first";
+
 /// Most device ids in one kick-other request.
 pub const MAX_KICK_OTHER: usize = 20;
 
@@ -55,6 +62,20 @@ pub enum Input {
         seq: u32,
         /// Its outcome.
         outcome: LoginOutcome,
+    },
+    /// The log batch of a SYNC with this `seq`.
+    SyncDone {
+        /// The request's seq.
+        seq: u32,
+        /// The batch.
+        batch: SyncBatch,
+    },
+    /// The answer to a HISTORY with this `seq`.
+    HistoryDone {
+        /// The request's seq.
+        seq: u32,
+        /// The answer.
+        result: Box<HistoryResult>,
     },
     /// The bus kicked the devices of a KICK_OTHER with this `seq`.
     KickOtherDone {
@@ -101,6 +122,60 @@ pub enum Action {
     },
     /// The session ended by logout: remove it from the directory.
     Detach(LoggedIn),
+    /// Send a message (the answer comes back as a push).
+    SendMsg {
+        /// The request's seq.
+        seq: u32,
+        /// The sender.
+        session: LoggedIn,
+        /// The message.
+        msg: Box<ImMessage>,
+    },
+    /// Send a custom notification (the answer comes back as a push).
+    SendSysMsg {
+        /// The request's seq.
+        seq: u32,
+        /// The sender.
+        session: LoggedIn,
+        /// The notification.
+        sysmsg: Box<SysMsg>,
+    },
+    /// Record a session change (the answer comes back as a push).
+    SessionChange {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// A deletion (else a read mark).
+        delete: bool,
+        /// The change.
+        change: SessionChange,
+    },
+    /// Read the log after a cursor; feed back [`Input::SyncDone`].
+    Sync {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// The request.
+        req: SyncRequest,
+    },
+    /// The device applied its log up to this position.
+    CursorAck {
+        /// The device's session.
+        session: LoggedIn,
+        /// The position.
+        cursor: u64,
+    },
+    /// Query history; feed back [`Input::HistoryDone`].
+    History {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// The query.
+        query: HistoryQuery,
+    },
     /// End the connection after writing what is queued; `graceful` also
     /// shuts the write side down, so the last frames are not lost to a reset.
     Close {
@@ -250,6 +325,15 @@ impl ServerSession {
                     body: outcome.ack,
                 }));
             }
+            Input::SyncDone { seq, batch } => {
+                out.push(Action::Send(ServerFrame::SyncBatch { seq, body: batch }))
+            }
+            Input::HistoryDone { seq, result } => {
+                out.push(Action::Send(ServerFrame::HistoryResult {
+                    seq,
+                    body: result,
+                }))
+            }
             Input::KickOtherDone { seq, result } => {
                 let (err_code, device_ids) = match result {
                     Ok(ids) => (ResCode::SUCCESS, ids),
@@ -305,6 +389,7 @@ impl ServerSession {
             return;
         }
         self.deadline = now + cfg.idle_timeout;
+        let f_is_delete = matches!(f, ClientFrame::SessionDelete { .. });
         match f {
             ClientFrame::Hello { .. } => out.push(error(
                 seq,
@@ -335,6 +420,96 @@ impl ServerSession {
                 out.push(Action::Login { seq, req: body });
             }
             ClientFrame::KickOther { seq, body } => self.kick_other(seq, body, out),
+            ClientFrame::SendMsg { seq, body } => match &self.session {
+                Some(s) => out.push(Action::SendMsg {
+                    seq,
+                    session: s.clone(),
+                    msg: Box::new(body.msg),
+                }),
+                None => out.push(Action::Send(ServerFrame::SendMsgAck {
+                    seq,
+                    body: SendMsgAck {
+                        rescode: ResCode::INVALID,
+                        talk_id: body.msg.to_accid,
+                        msg_id: body.msg.client_msg_id,
+                        msg_timetag: 0,
+                        server_msg_id: 0,
+                        seq: 0,
+                        desc: NOT_LOGGED_IN.into(),
+                    },
+                })),
+            },
+            ClientFrame::SendSysMsg { seq, body } => match &self.session {
+                Some(s) => out.push(Action::SendSysMsg {
+                    seq,
+                    session: s.clone(),
+                    sysmsg: Box::new(body.sysmsg),
+                }),
+                None => out.push(Action::Send(ServerFrame::SysMsgAck {
+                    seq,
+                    body: SysMsgAck {
+                        msg_id: body.sysmsg.client_msg_id,
+                        talk_id: body.sysmsg.to_account,
+                        rescode: ResCode::INVALID,
+                    },
+                })),
+            },
+            ClientFrame::SessionRead { seq, body } | ClientFrame::SessionDelete { seq, body } => {
+                let delete = f_is_delete;
+                match &self.session {
+                    Some(s) => out.push(Action::SessionChange {
+                        seq,
+                        session: s.clone(),
+                        delete,
+                        change: body,
+                    }),
+                    None => out.push(Action::Send(ServerFrame::SessionAck {
+                        seq,
+                        body: SessionChangeAck {
+                            rescode: ResCode::INVALID,
+                            seq: 0,
+                        },
+                    })),
+                }
+            }
+            ClientFrame::Sync { seq, body } => match &self.session {
+                Some(s) => out.push(Action::Sync {
+                    seq,
+                    session: s.clone(),
+                    req: body,
+                }),
+                None => out.push(Action::Send(ServerFrame::SyncBatch {
+                    seq,
+                    body: SyncBatch {
+                        code: ResCode::INVALID,
+                        entries: Vec::new(),
+                        from: 0,
+                        head: 0,
+                    },
+                })),
+            },
+            ClientFrame::CursorAck { body, .. } => {
+                if let Some(s) = &self.session {
+                    out.push(Action::CursorAck {
+                        session: s.clone(),
+                        cursor: body.cursor,
+                    });
+                }
+            }
+            ClientFrame::History { seq, body } => match &self.session {
+                Some(s) => out.push(Action::History {
+                    seq,
+                    session: s.clone(),
+                    query: body,
+                }),
+                None => out.push(Action::Send(ServerFrame::HistoryResult {
+                    seq,
+                    body: Box::new(HistoryResult {
+                        rescode: ResCode::INVALID,
+                        content: Vec::new(),
+                    }),
+                })),
+            },
             ClientFrame::Logout { seq, body } => {
                 if !logout_type::is_valid(body.logout_type) {
                     out.push(Action::Send(ServerFrame::LogoutAck {
@@ -420,6 +595,18 @@ impl ServerSession {
     fn push(&mut self, p: Push, out: &mut Actions) {
         match p {
             Push::MultiSpot(body) => out.push(Action::Send(ServerFrame::MultiSpot { body })),
+            Push::Entry(text) => out.push(Action::Send(ServerFrame::Entry {
+                body: EntryWire::Raw(text),
+            })),
+            Push::SendMsgAck(seq, body) => {
+                out.push(Action::Send(ServerFrame::SendMsgAck { seq, body }))
+            }
+            Push::SysMsgAck(seq, body) => {
+                out.push(Action::Send(ServerFrame::SysMsgAck { seq, body }))
+            }
+            Push::SessionAck(seq, body) => {
+                out.push(Action::Send(ServerFrame::SessionAck { seq, body }))
+            }
             Push::Kickout(body) => {
                 // The directory has removed this session already.
                 self.session = None;
@@ -534,8 +721,11 @@ mod tests {
     fn me() -> LoggedIn {
         LoggedIn {
             key: AccountKey::new(1, AccountId::parse("alice").unwrap()),
+            app_key: "k".into(),
             client_type: 4,
             custom_client_type: 9,
+            device_id: "dev".into(),
+            nick: "Alice".into(),
         }
     }
 

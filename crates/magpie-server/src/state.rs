@@ -48,6 +48,8 @@ pub struct Shared {
     pub callbacks: crate::callback::Callbacks,
     /// Admin API nonces seen within the CheckSum window.
     pub nonces: crate::admin::NonceCache,
+    /// Messages, notifications, sync and history.
+    pub messaging: crate::messaging::Messaging,
     /// Client connections open now.
     pub connections: AtomicUsize,
     /// Woken whenever the last client connection closes.
@@ -70,6 +72,7 @@ impl Shared {
                 services.stores.apps.clone(),
                 config.default_device_policy.clone(),
             ),
+            messaging: crate::messaging::Messaging::new(config.message_queue),
             config,
             stores: services.stores,
             bus: services.bus,

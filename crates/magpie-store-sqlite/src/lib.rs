@@ -14,11 +14,13 @@
 use async_trait::async_trait;
 use magpie_store::migration::{self, Migration};
 use magpie_store::{
-    now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, NewAccount,
-    Setting, StoreError, StoreResult, TokenHash,
+    now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
+    Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
+    Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -41,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "device_policy", "002_device_policy.sql"),
     migration!(3, "login_auth", "003_login_auth.sql"),
     migration!(4, "app_settings", "004_app_settings.sql"),
+    migration!(5, "messages", "005_messages.sql"),
 ];
 
 const READERS: usize = 4;
@@ -56,6 +59,11 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Last log position of accounts, as committed (only the writer connection,
+    /// under its lock, reads and changes it).
+    seqs: Mutex<HashMap<(i64, AccountId), u64>>,
+    /// The last message id handed out (0: not read from the database yet).
+    last_msg_id: Mutex<i64>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -128,6 +136,8 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                seqs: Mutex::new(HashMap::new()),
+                last_msg_id: Mutex::new(0),
             }),
         })
     }
@@ -478,6 +488,426 @@ impl AccountStore for SqliteStore {
         })
         .await
     }
+
+    async fn set_blacklisted(
+        &self,
+        app_id: i64,
+        owner: &AccountId,
+        target: &AccountId,
+        on: bool,
+    ) -> StoreResult<()> {
+        let (owner, target) = (owner.clone(), target.clone());
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c.transaction().map_err(sql)?;
+            for a in [&owner, &target] {
+                if get_account(&tx, app_id, a).map_err(sql)?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            if on {
+                tx.execute(
+                    "INSERT OR IGNORE INTO blacklist (app_id, accid, target) VALUES (?1, ?2, ?3)",
+                    params![app_id, owner.as_str(), target.as_str()],
+                )
+            } else {
+                tx.execute(
+                    "DELETE FROM blacklist WHERE app_id = ?1 AND accid = ?2 AND target = ?3",
+                    params![app_id, owner.as_str(), target.as_str()],
+                )
+            }
+            .map_err(sql)?;
+            tx.commit().map_err(sql)
+        })
+        .await
+    }
+
+    async fn blacklist(&self, app_id: i64, owner: &AccountId) -> StoreResult<Vec<AccountId>> {
+        let owner = owner.clone();
+        self.read(move |c| {
+            let mut q = c.prepare_cached(
+                "SELECT target FROM blacklist WHERE app_id = ?1 AND accid = ?2 ORDER BY target",
+            )?;
+            let rows = q.query_map(params![app_id, owner.as_str()], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for r in rows {
+                if let Ok(a) = AccountId::parse(&r?) {
+                    out.push(a);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// The last position of an account's log: this transaction's, the
+/// committed cache's, or the database's.
+fn last_seq(
+    c: &Connection,
+    pending: &mut HashMap<(i64, AccountId), u64>,
+    committed: &HashMap<(i64, AccountId), u64>,
+    app_id: i64,
+    accid: &AccountId,
+) -> rusqlite::Result<u64> {
+    let key = (app_id, accid.clone());
+    if let Some(s) = pending.get(&key).or_else(|| committed.get(&key)) {
+        return Ok(*s);
+    }
+    let in_log: Option<i64> = c
+        .prepare_cached("SELECT max(seq) FROM account_log WHERE app_id = ?1 AND accid = ?2")?
+        .query_row(params![app_id, accid.as_str()], |r| r.get(0))?;
+    let kept: Option<i64> = c
+        .prepare_cached("SELECT last_seq FROM account_state WHERE app_id = ?1 AND accid = ?2")?
+        .query_row(params![app_id, accid.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(in_log.unwrap_or(0).max(kept.unwrap_or(0)) as u64)
+}
+
+/// Takes the next position of an account's log in this transaction.
+fn take_seq(
+    c: &Connection,
+    pending: &mut HashMap<(i64, AccountId), u64>,
+    committed: &HashMap<(i64, AccountId), u64>,
+    app_id: i64,
+    accid: &AccountId,
+) -> rusqlite::Result<u64> {
+    let next = last_seq(c, pending, committed, app_id, accid)? + 1;
+    pending.insert((app_id, accid.clone()), next);
+    Ok(next)
+}
+
+#[allow(clippy::too_many_arguments)] // one row of account_log, column by column
+fn log_row(
+    c: &Connection,
+    app_id: i64,
+    accid: &AccountId,
+    seq: u64,
+    kind: EntryKind,
+    msg_id: Option<i64>,
+    json: Option<&str>,
+    time: i64,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO account_log (app_id, accid, seq, kind, msg_id, json, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![app_id, accid.as_str(), seq as i64, kind as i64, msg_id, json, time])?;
+    Ok(())
+}
+
+fn appended_row(r: &Row<'_>) -> rusqlite::Result<Appended> {
+    Ok(Appended {
+        server_id: r.get(0)?,
+        time: r.get(1)?,
+        to_seq: r.get::<_, i64>(2)? as u64,
+        from_seq: r.get::<_, i64>(3)? as u64,
+        json: r.get(4)?,
+        duplicate: true,
+    })
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn append(&self, batch: Vec<(i64, Append)>) -> StoreResult<Vec<Appended>> {
+        let inner = self.inner.clone();
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let committed = inner.seqs.lock();
+            let mut pending = HashMap::new();
+            let mut last_id = *inner.last_msg_id.lock();
+            if last_id == 0 {
+                last_id = tx
+                    .query_row(
+                        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+            }
+            let mut out = Vec::with_capacity(batch.len());
+            for (app_id, a) in batch {
+                match a {
+                    Append::Msg(m) => {
+                        let found = tx
+                            .prepare_cached(
+                                "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                            )
+                            .and_then(|mut s| {
+                                s.query_row(params![app_id, m.from.as_str(), m.client_msg_id], appended_row)
+                                    .optional()
+                            })
+                            .map_err(sql)?;
+                        if let Some(dup) = found {
+                            out.push(dup);
+                            continue;
+                        }
+                        let id = last_id + 1;
+                        let json = magpie_store::message::with_server_id(&m.json, id);
+                        let mut take = |who: &AccountId| {
+                            take_seq(&tx, &mut pending, &committed, app_id, who)
+                        };
+                        let (to_seq, from_seq) = if m.from == m.to {
+                            let s = if m.to_log || m.from_log { take(&m.to).map_err(sql)? } else { 0 };
+                            (s, s)
+                        } else {
+                            let t = if m.to_log { take(&m.to).map_err(sql)? } else { 0 };
+                            let f = if m.from_log { take(&m.from).map_err(sql)? } else { 0 };
+                            (t, f)
+                        };
+                        let (lo, hi) = if m.from <= m.to { (&m.from, &m.to) } else { (&m.to, &m.from) };
+                        tx.prepare_cached(
+                            "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![
+                                id, app_id, m.from.as_str(), m.to.as_str(), m.client_msg_id, m.time,
+                                m.msg_type, lo.as_str(), hi.as_str(), m.history, to_seq as i64,
+                                from_seq as i64, json
+                            ])
+                        })
+                        .map_err(sql)?;
+                        last_id = id;
+                        if to_seq > 0 {
+                            log_row(&tx, app_id, &m.to, to_seq, EntryKind::Msg, Some(id), None, m.time)
+                                .map_err(sql)?;
+                        }
+                        if from_seq > 0 && m.from != m.to {
+                            log_row(&tx, app_id, &m.from, from_seq, EntryKind::Msg, Some(id), None, m.time)
+                                .map_err(sql)?;
+                        }
+                        out.push(Appended {
+                            server_id: id,
+                            time: m.time,
+                            to_seq,
+                            from_seq,
+                            json,
+                            duplicate: false,
+                        });
+                    }
+                    Append::Delivered { account, upto } => {
+                        tx.prepare_cached(
+                            "INSERT INTO account_state (app_id, accid, delivered) VALUES (?1, ?2, ?3) ON CONFLICT (app_id, accid) DO UPDATE SET delivered = max(delivered, excluded.delivered)",
+                        )
+                        .and_then(|mut s| s.execute(params![app_id, account.as_str(), upto as i64]))
+                        .map_err(sql)?;
+                        out.push(Appended {
+                            server_id: 0,
+                            time: 0,
+                            to_seq: 0,
+                            from_seq: 0,
+                            json: String::new(),
+                            duplicate: false,
+                        });
+                    }
+                    Append::Note(n) => {
+                        if let Some((from, client)) = &n.dedup {
+                            let found = tx
+                                .prepare_cached(
+                                    "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                                )
+                                .and_then(|mut s| {
+                                    s.query_row(params![app_id, from.as_str(), client], appended_row)
+                                        .optional()
+                                })
+                                .map_err(sql)?;
+                            if let Some(dup) = found {
+                                out.push(dup);
+                                continue;
+                            }
+                        }
+                        let seq = take_seq(&tx, &mut pending, &committed, app_id, &n.account)
+                            .map_err(sql)?;
+                        log_row(&tx, app_id, &n.account, seq, n.kind, None, Some(&n.json), n.time)
+                            .map_err(sql)?;
+                        if let Some((from, client)) = &n.dedup {
+                            tx.prepare_cached(
+                                "INSERT INTO stored_notes (app_id, from_accid, client_msg_id, seq, time, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            )
+                            .and_then(|mut s| {
+                                s.execute(params![app_id, from.as_str(), client, seq as i64, n.time, n.json])
+                            })
+                            .map_err(sql)?;
+                        }
+                        out.push(Appended {
+                            server_id: 0,
+                            time: n.time,
+                            to_seq: seq,
+                            from_seq: 0,
+                            json: n.json,
+                            duplicate: false,
+                        });
+                    }
+                }
+            }
+            drop(committed);
+            tx.commit().map_err(sql)?;
+            inner.seqs.lock().extend(pending);
+            *inner.last_msg_id.lock() = last_id;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn log(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        let accid = accid.clone();
+        self.read(move |c| {
+            // One snapshot for the entries and the head.
+            let tx = c.unchecked_transaction()?;
+            let mut entries = Vec::new();
+            {
+                let mut q = tx.prepare_cached(
+                    "SELECT l.seq, l.kind, l.json, m.json, m.from_accid FROM account_log l LEFT JOIN messages m ON m.id = l.msg_id WHERE l.app_id = ?1 AND l.accid = ?2 AND l.seq > ?3 ORDER BY l.seq LIMIT ?4",
+                )?;
+                let mut rows = q.query(params![app_id, accid.as_str(), after as i64, limit as i64])?;
+                while let Some(r) = rows.next()? {
+                    let kind = EntryKind::from_i64(r.get(1)?).unwrap_or(EntryKind::Msg);
+                    let note: Option<String> = r.get(2)?;
+                    let msg: Option<String> = r.get(3)?;
+                    let from: Option<String> = r.get(4)?;
+                    entries.push(LogEntry {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        kind,
+                        json: msg.or(note).unwrap_or_default(),
+                        from: from.and_then(|f| AccountId::parse(&f).ok()),
+                    });
+                }
+            }
+            let in_log: Option<i64> = tx
+                .prepare_cached("SELECT max(seq) FROM account_log WHERE app_id = ?1 AND accid = ?2")?
+                .query_row(params![app_id, accid.as_str()], |r| r.get(0))?;
+            let state: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT delivered, last_seq FROM account_state WHERE app_id = ?1 AND accid = ?2",
+                )?
+                .query_row(params![app_id, accid.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (delivered, kept) = state.unwrap_or((0, 0));
+            let head = in_log.unwrap_or(0).max(kept) as u64;
+            let from = match entries.first() {
+                Some(e) => e.seq,
+                None if head > after => head + 1,
+                None => after + 1,
+            };
+            Ok(LogPage {
+                entries,
+                from,
+                head,
+                delivered: delivered as u64,
+            })
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        app_id: i64,
+        a: &AccountId,
+        b: &AccountId,
+        r: HistoryRange,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let (lo, hi) = if a <= b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        self.read(move |c| {
+            // The page is cut in SQL by time and anchor; types are few and
+            // filtered here, so the query stays on the conversation index.
+            let (cmp, order) = if r.ascending { (">", "ASC") } else { ("<", "DESC") };
+            let anchor_time = if r.ascending { r.from_time } else { r.end_time };
+            let sql = format!(
+                "SELECT id, time, msg_type, json FROM messages WHERE app_id = ?1 AND conv_lo = ?2 AND conv_hi = ?3 AND history = 1 \
+                 AND time >= ?4 AND time <= ?5 AND (?6 = 0 OR (time, id) {cmp} (?7, ?6)) ORDER BY time {order}, id {order}"
+            );
+            let end = if r.end_time > 0 { r.end_time } else { i64::MAX };
+            let mut q = c.prepare_cached(&sql)?;
+            let mut rows = q.query(params![app_id, lo.as_str(), hi.as_str(), r.from_time, end, r.end_msg_id, anchor_time])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let m = StoredMessage {
+                    server_id: row.get(0)?,
+                    time: row.get(1)?,
+                    msg_type: row.get(2)?,
+                    json: row.get(3)?,
+                };
+                if r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type) {
+                    out.push(m);
+                    if out.len() >= r.limit as usize {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn prune(
+        &self,
+        app_id: i64,
+        before_ms: Option<i64>,
+        keep_entries: Option<u64>,
+    ) -> StoreResult<Pruned> {
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let mut out = Pruned::default();
+            // Remember where every log of the app ends, so emptied logs go on from there.
+            tx.execute(
+                "INSERT INTO account_state (app_id, accid, last_seq) SELECT app_id, accid, max(seq) FROM account_log WHERE app_id = ?1 GROUP BY accid \
+                 ON CONFLICT (app_id, accid) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                [app_id],
+            )
+            .map_err(sql)?;
+            if let Some(t) = before_ms {
+                let old: Vec<(i64, String, String, i64, i64)> = tx
+                    .prepare("SELECT id, from_accid, to_accid, to_seq, from_seq FROM messages WHERE app_id = ?1 AND time < ?2")
+                    .and_then(|mut s| {
+                        s.query_map(params![app_id, t], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        })?
+                        .collect()
+                    })
+                    .map_err(sql)?;
+                for (id, from, to, to_seq, from_seq) in old {
+                    for (who, seq) in [(to, to_seq), (from, from_seq)] {
+                        if seq > 0 {
+                            out.entries += tx
+                                .prepare_cached("DELETE FROM account_log WHERE app_id = ?1 AND accid = ?2 AND seq = ?3 AND msg_id = ?4")
+                                .and_then(|mut s| s.execute(params![app_id, who, seq, id]))
+                                .map_err(sql)? as u64;
+                        }
+                    }
+                    out.messages += tx
+                        .prepare_cached("DELETE FROM messages WHERE id = ?1")
+                        .and_then(|mut s| s.execute([id]))
+                        .map_err(sql)? as u64;
+                }
+            }
+            if let Some(keep) = keep_entries {
+                out.entries += tx
+                    .execute(
+                        "DELETE FROM account_log WHERE app_id = ?1 AND seq <= (SELECT s.last_seq FROM account_state s WHERE s.app_id = account_log.app_id AND s.accid = account_log.accid) - ?2",
+                        params![app_id, keep.max(1) as i64],
+                    )
+                    .map_err(sql)? as u64;
+            }
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -562,7 +992,7 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(
             versions(&s).iter().map(|v| v.0).collect::<Vec<_>>(),
-            [1, 2, 3, 4]
+            (1..=MIGRATIONS.len() as i64).collect::<Vec<_>>()
         );
         let app = s.app_by_key("k").await.unwrap().unwrap();
         assert_eq!(app.settings.device_policy, Some(Policy::Single));

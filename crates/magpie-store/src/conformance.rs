@@ -226,6 +226,38 @@ pub mod accounts {
         ));
     }
 
+    /// Blacklists are per owner, need both accounts, and can be undone.
+    pub async fn blacklists_are_per_owner(s: &Stores) {
+        let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let s = &s.accounts;
+        for n in ["ann", "bob", "cid"] {
+            s.create_account(a.id, new_account(n, "t")).await.unwrap();
+        }
+        s.set_blacklisted(a.id, &id("ann"), &id("bob"), true)
+            .await
+            .unwrap();
+        s.set_blacklisted(a.id, &id("ann"), &id("cid"), true)
+            .await
+            .unwrap();
+        s.set_blacklisted(a.id, &id("ann"), &id("bob"), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.blacklist(a.id, &id("ann")).await.unwrap(),
+            [id("bob"), id("cid")]
+        );
+        assert!(s.blacklist(a.id, &id("bob")).await.unwrap().is_empty());
+        s.set_blacklisted(a.id, &id("ann"), &id("bob"), false)
+            .await
+            .unwrap();
+        assert_eq!(s.blacklist(a.id, &id("ann")).await.unwrap(), [id("cid")]);
+        assert!(matches!(
+            s.set_blacklisted(a.id, &id("ann"), &id("nobody"), true)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
     /// A batch of accounts is created whole, or not at all.
     pub async fn batch_creation_is_all_or_nothing(s: &Stores) {
         let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
@@ -265,6 +297,378 @@ pub mod accounts {
     }
 }
 
+/// Checks of [`MessageStore`](crate::MessageStore).
+pub mod messages {
+    use super::id;
+    use crate::message::SERVER_ID_PLACEHOLDER;
+    use crate::{Append, EntryKind, HistoryRange, NewMessage, NewNote, Stores};
+
+    fn msg(from: &str, to: &str, client: &str, time: i64) -> Append {
+        Append::Msg(NewMessage {
+            from: id(from),
+            to: id(to),
+            client_msg_id: client.into(),
+            time,
+            msg_type: 0,
+            json: format!(
+                r#"{{{SERVER_ID_PLACEHOLDER},"from_id":"{from}","to_accid":"{to}","client_msg_id":"{client}","time":{time}}}"#
+            ),
+            history: true,
+            to_log: true,
+            from_log: true,
+        })
+    }
+
+    fn note(account: &str, kind: EntryKind, json: &str, dedup: Option<(&str, &str)>) -> Append {
+        Append::Note(NewNote {
+            account: id(account),
+            kind,
+            json: json.into(),
+            dedup: dedup.map(|(a, c)| (id(a), c.to_owned())),
+            time: 1,
+        })
+    }
+
+    fn range(limit: u32, ascending: bool) -> HistoryRange {
+        HistoryRange {
+            from_time: 0,
+            end_time: 0,
+            end_msg_id: 0,
+            limit,
+            ascending,
+            msg_types: Vec::new(),
+        }
+    }
+
+    /// Positions are assigned in each log without gaps, in batch order, in
+    /// the receiver's and the sender's log; ids grow; the stored JSON
+    /// carries the assigned id.
+    pub async fn messages_enter_both_logs_in_order(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        let out = m
+            .append(vec![
+                (app.id, msg("ann", "bob", "c1", 10)),
+                (app.id, msg("bob", "ann", "c2", 11)),
+                (app.id, msg("ann", "bob", "c3", 12)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            out.iter()
+                .map(|a| (a.to_seq, a.from_seq, a.duplicate))
+                .collect::<Vec<_>>(),
+            [(1, 1, false), (2, 2, false), (3, 3, false)]
+        );
+        assert!(out[0].server_id > 0 && out[1].server_id > out[0].server_id);
+        assert!(out[0]
+            .json
+            .contains(&format!("\"server_msg_id\":{}", out[0].server_id)));
+        let page = m.log(app.id, &id("bob"), 0, 10).await.unwrap();
+        assert_eq!((page.from, page.head), (1, 3));
+        assert_eq!(
+            page.entries
+                .iter()
+                .map(|e| (e.seq, e.kind, e.from.as_ref().map(|a| a.to_string())))
+                .collect::<Vec<_>>(),
+            [
+                (1, EntryKind::Msg, Some("ann".into())),
+                (2, EntryKind::Msg, Some("bob".into())),
+                (3, EntryKind::Msg, Some("ann".into()))
+            ]
+        );
+        assert_eq!(page.entries[0].json, out[0].json);
+        // Paging: after 1, at most 1.
+        let page = m.log(app.id, &id("ann"), 1, 1).await.unwrap();
+        assert_eq!((page.from, page.head, page.entries.len()), (2, 3, 1));
+        assert_eq!(page.entries[0].seq, 2);
+        // Past the head: nothing, from the next position.
+        let page = m.log(app.id, &id("ann"), 3, 10).await.unwrap();
+        assert!(page.entries.is_empty());
+        assert_eq!((page.from, page.head), (4, 3));
+        let none = m.log(app.id, &id("nobody"), 0, 10).await.unwrap();
+        assert_eq!((none.entries.len(), none.from, none.head), (0, 1, 0));
+    }
+
+    /// A (sender, client id) seen before, in an earlier batch or the same
+    /// one, writes nothing and answers with the stored message.
+    pub async fn duplicates_by_client_id_write_nothing(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let other = s.apps.create_app("b", "kb", "sb").await.unwrap();
+        let m = &s.messages;
+        let first = m
+            .append(vec![(app.id, msg("ann", "bob", "c1", 10))])
+            .await
+            .unwrap();
+        let again = m
+            .append(vec![
+                (app.id, msg("ann", "bob", "c1", 99)),
+                (app.id, msg("ann", "bob", "c2", 20)),
+                (app.id, msg("ann", "bob", "c2", 21)),
+                (app.id, msg("bob", "ann", "c1", 22)),
+                (other.id, msg("ann", "bob", "c1", 23)),
+            ])
+            .await
+            .unwrap();
+        assert!(again[0].duplicate);
+        assert_eq!(
+            (
+                again[0].server_id,
+                again[0].time,
+                again[0].to_seq,
+                again[0].json.clone()
+            ),
+            (first[0].server_id, 10, 1, first[0].json.clone())
+        );
+        assert!(!again[1].duplicate && again[2].duplicate);
+        assert_eq!(again[2].server_id, again[1].server_id);
+        assert!(
+            !again[3].duplicate,
+            "another sender's c1 is another message"
+        );
+        assert!(!again[4].duplicate, "another app's c1 is another message");
+        assert_eq!(m.log(app.id, &id("bob"), 0, 10).await.unwrap().head, 3);
+    }
+
+    /// A message kept out of the receiver's log reaches only the sender's,
+    /// and the other way round; a message to oneself takes one entry.
+    pub async fn logs_follow_the_message_settings(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        let mut online_only = msg("ann", "bob", "c1", 10);
+        if let Append::Msg(x) = &mut online_only {
+            x.to_log = false;
+        }
+        let mut no_sync = msg("ann", "bob", "c2", 11);
+        if let Append::Msg(x) = &mut no_sync {
+            x.from_log = false;
+        }
+        let out = m
+            .append(vec![
+                (app.id, online_only),
+                (app.id, no_sync),
+                (app.id, msg("ann", "ann", "c3", 12)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!((out[0].to_seq, out[0].from_seq), (0, 1));
+        assert_eq!((out[1].to_seq, out[1].from_seq), (1, 0));
+        assert_eq!((out[2].to_seq, out[2].from_seq), (2, 2));
+        assert_eq!(m.log(app.id, &id("bob"), 0, 10).await.unwrap().head, 1);
+        assert_eq!(m.log(app.id, &id("ann"), 0, 10).await.unwrap().head, 2);
+    }
+
+    /// Notes enter one log; stored notifications are unique by (sender, client id).
+    pub async fn notes_enter_one_log(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        let out = m
+            .append(vec![
+                (
+                    app.id,
+                    note(
+                        "bob",
+                        EntryKind::Sysmsg,
+                        r#"{"attach":"1"}"#,
+                        Some(("ann", "n1")),
+                    ),
+                ),
+                (
+                    app.id,
+                    note(
+                        "bob",
+                        EntryKind::Sysmsg,
+                        r#"{"attach":"2"}"#,
+                        Some(("ann", "n1")),
+                    ),
+                ),
+                (
+                    app.id,
+                    note("bob", EntryKind::Read, r#"{"id":"ann","read_seq":1}"#, None),
+                ),
+                (app.id, msg("ann", "bob", "n1", 5)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!((out[0].to_seq, out[0].duplicate), (1, false));
+        assert_eq!((out[1].to_seq, out[1].duplicate), (1, true));
+        assert_eq!(out[1].json, r#"{"attach":"1"}"#);
+        assert_eq!(out[2].to_seq, 2);
+        assert!(
+            !out[3].duplicate,
+            "message ids and notification ids are apart"
+        );
+        let page = m.log(app.id, &id("bob"), 0, 10).await.unwrap();
+        assert_eq!(
+            page.entries
+                .iter()
+                .map(|e| (e.seq, e.kind))
+                .collect::<Vec<_>>(),
+            [
+                (1, EntryKind::Sysmsg),
+                (2, EntryKind::Read),
+                (3, EntryKind::Msg)
+            ]
+        );
+        assert_eq!(page.entries[1].json, r#"{"id":"ann","read_seq":1}"#);
+        assert_eq!(page.entries[1].from, None);
+    }
+
+    /// The delivered mark only rises.
+    pub async fn delivered_marks_only_rise(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        m.append(vec![(app.id, msg("ann", "bob", "c1", 1))])
+            .await
+            .unwrap();
+        let mark = |upto| {
+            (
+                app.id,
+                Append::Delivered {
+                    account: id("bob"),
+                    upto,
+                },
+            )
+        };
+        m.append(vec![mark(5), mark(3)]).await.unwrap();
+        m.append(vec![mark(4)]).await.unwrap();
+        assert_eq!(m.log(app.id, &id("bob"), 0, 1).await.unwrap().delivered, 5);
+        assert_eq!(m.log(app.id, &id("ann"), 0, 1).await.unwrap().delivered, 0);
+    }
+
+    /// History: both directions of one conversation, by time, either way,
+    /// paged by the last message's id, filtered by type and by the history
+    /// setting.
+    pub async fn history_pages_one_conversation(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        let mut batch = Vec::new();
+        for i in 0..6 {
+            let (f, t) = if i % 2 == 0 {
+                ("ann", "bob")
+            } else {
+                ("bob", "ann")
+            };
+            batch.push((app.id, msg(f, t, &format!("h{i}"), 100 + i / 2)));
+        }
+        batch.push((app.id, msg("ann", "cid", "other", 100)));
+        let mut hidden = msg("ann", "bob", "hidden", 101);
+        if let Append::Msg(x) = &mut hidden {
+            x.history = false;
+        }
+        batch.push((app.id, hidden));
+        let mut custom = msg("bob", "ann", "custom", 103);
+        if let Append::Msg(x) = &mut custom {
+            x.msg_type = 100;
+        }
+        batch.push((app.id, custom));
+        let ids: Vec<i64> = m
+            .append(batch)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.server_id)
+            .collect();
+        let newest = m
+            .history(app.id, &id("ann"), &id("bob"), range(3, false))
+            .await
+            .unwrap();
+        assert_eq!(
+            newest.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[8], ids[5], ids[4]]
+        );
+        // The next page continues after the last one shown.
+        let mut next = range(3, false);
+        next.end_time = newest[2].time;
+        next.end_msg_id = newest[2].server_id;
+        let page = m
+            .history(app.id, &id("bob"), &id("ann"), next)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[3], ids[2], ids[1]]
+        );
+        let mut oldest = range(2, true);
+        oldest.from_time = 101;
+        let page = m
+            .history(app.id, &id("ann"), &id("bob"), oldest)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[2], ids[3]]
+        );
+        let mut after = range(10, true);
+        after.from_time = page[1].time;
+        after.end_msg_id = page[1].server_id;
+        let rest = m
+            .history(app.id, &id("ann"), &id("bob"), after)
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[4], ids[5], ids[8]]
+        );
+        let mut customs = range(10, false);
+        customs.msg_types = vec![100];
+        let page = m
+            .history(app.id, &id("ann"), &id("bob"), customs)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[8]]
+        );
+        let mut window = range(10, false);
+        window.from_time = 101;
+        window.end_time = 101;
+        let page = m
+            .history(app.id, &id("ann"), &id("bob"), window)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[3], ids[2]]
+        );
+    }
+
+    /// Retention removes old messages and old entries, never the newest
+    /// entry of a log, and a later page starts where the kept log starts.
+    pub async fn retention_keeps_positions(s: &Stores) {
+        let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let m = &s.messages;
+        let batch = (0..10)
+            .map(|i| (app.id, msg("ann", "bob", &format!("r{i}"), 1000 + i)))
+            .collect();
+        m.append(batch).await.unwrap();
+        let p = m.prune(app.id, Some(1003), None).await.unwrap();
+        assert_eq!((p.messages, p.entries), (3, 6));
+        let page = m.log(app.id, &id("bob"), 0, 100).await.unwrap();
+        assert_eq!((page.from, page.head, page.entries.len()), (4, 10, 7));
+        let p = m.prune(app.id, None, Some(2)).await.unwrap();
+        assert_eq!(p.entries, 10);
+        let page = m.log(app.id, &id("bob"), 3, 100).await.unwrap();
+        assert_eq!((page.from, page.head), (9, 10));
+        // Everything older than the last message: the logs still end at 10.
+        m.prune(app.id, Some(1_000_000), Some(1)).await.unwrap();
+        let page = m.log(app.id, &id("bob"), 0, 100).await.unwrap();
+        assert_eq!((page.entries.len(), page.from, page.head), (0, 11, 10));
+        let next = m
+            .append(vec![(app.id, msg("ann", "bob", "after", 2000))])
+            .await
+            .unwrap();
+        assert_eq!(next[0].to_seq, 11, "positions never start over");
+        assert!(
+            m.history(app.id, &id("ann"), &id("bob"), range(100, true))
+                .await
+                .unwrap()
+                .len()
+                == 1
+        );
+    }
+}
+
 /// Expands to one `#[tokio::test]` per conformance check of every concern.
 /// `$make` is an expression whose value is a future of `(Stores, G)`, where
 /// the guard `G` keeps the backend's resources (a temp dir, a database)
@@ -276,12 +680,22 @@ macro_rules! store_conformance_suite {
             apps_are_created_and_found_by_key,
             settings_are_stored_per_app_and_group
         );
+        $crate::store_conformance_suite!(@each $make; messages;
+            messages_enter_both_logs_in_order,
+            duplicates_by_client_id_write_nothing,
+            logs_follow_the_message_settings,
+            notes_enter_one_log,
+            delivered_marks_only_rise,
+            history_pages_one_conversation,
+            retention_keeps_positions
+        );
         $crate::store_conformance_suite!(@each $make; accounts;
             accounts_are_isolated_per_app,
             duplicate_account_conflicts,
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
             profile_patch_changes_only_named_fields,
+            blacklists_are_per_owner,
             batch_creation_is_all_or_nothing
         );
     };

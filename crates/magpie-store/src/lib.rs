@@ -1,5 +1,5 @@
 //! Magpie's storage layer: one trait per concern ([`AppStore`],
-//! [`AccountStore`]), the records they store, typed per-app settings
+//! [`AccountStore`], [`MessageStore`]), the records they store, typed per-app settings
 //! ([`settings`]), account ids normalised once ([`AccountId`]), credentials
 //! ([`TokenHash`]), the migrations plan every backend follows
 //! ([`migration`]), an in-memory backend ([`MemoryStore`]) and the
@@ -13,6 +13,7 @@ pub mod conformance;
 mod credential;
 mod id;
 mod memory;
+pub mod message;
 pub mod migration;
 mod record;
 pub mod settings;
@@ -20,6 +21,10 @@ pub mod settings;
 pub use credential::{generate_key, TokenHash};
 pub use id::{AccountId, AccountIdError};
 pub use memory::MemoryStore;
+pub use message::{
+    Append, Appended, EntryKind, HistoryRange, LogEntry, LogPage, NewMessage, NewNote, Pruned,
+    StoredMessage,
+};
 pub use record::{Account, AccountPatch, App, NewAccount};
 pub use settings::{AppSettings, Setting};
 
@@ -86,6 +91,56 @@ pub trait AccountStore: Send + Sync + 'static {
         accid: &AccountId,
         patch: AccountPatch,
     ) -> StoreResult<Account>;
+    /// Puts `target` on `owner`'s blacklist (`on`) or takes it off. Both
+    /// accounts must exist (`NotFound`).
+    async fn set_blacklisted(
+        &self,
+        app_id: i64,
+        owner: &AccountId,
+        target: &AccountId,
+        on: bool,
+    ) -> StoreResult<()>;
+    /// The accounts `owner` has blacklisted.
+    async fn blacklist(&self, app_id: i64, owner: &AccountId) -> StoreResult<Vec<AccountId>>;
+}
+
+/// Messages, notifications and every account's ordered log (see
+/// [`message`]).
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Stores a batch in one transaction, in order: each message with its
+    /// log entries, each note in its log, each delivered mark. A message or stored notification
+    /// whose (sender, client id) is already stored, earlier or in the same
+    /// batch, writes nothing and comes back as the stored one with
+    /// `duplicate` set. Log positions are assigned in the same transaction,
+    /// so a position never exists without what it carries.
+    async fn append(&self, batch: Vec<(i64, Append)>) -> StoreResult<Vec<Appended>>;
+    /// Up to `limit` entries of an account's log after position `after`.
+    async fn log(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<LogPage>;
+    /// Messages between two accounts kept for history, by time.
+    async fn history(
+        &self,
+        app_id: i64,
+        a: &AccountId,
+        b: &AccountId,
+        range: HistoryRange,
+    ) -> StoreResult<Vec<StoredMessage>>;
+    /// Removes messages older than `before_ms` (with their log entries) and
+    /// log entries beyond the newest `keep_entries` (at least 1) of each
+    /// account of the app. Positions never start over: a log emptied by
+    /// retention goes on after its last position.
+    async fn prune(
+        &self,
+        app_id: i64,
+        before_ms: Option<i64>,
+        keep_entries: Option<u64>,
+    ) -> StoreResult<Pruned>;
 }
 
 /// Every store a server uses, one per concern. A backend usually implements
@@ -97,14 +152,17 @@ pub struct Stores {
     pub apps: Arc<dyn AppStore>,
     /// Accounts.
     pub accounts: Arc<dyn AccountStore>,
+    /// Messages and logs.
+    pub messages: Arc<dyn MessageStore>,
 }
 
 impl Stores {
     /// Every concern from one backend.
-    pub fn new<S: AppStore + AccountStore>(backend: Arc<S>) -> Stores {
+    pub fn new<S: AppStore + AccountStore + MessageStore>(backend: Arc<S>) -> Stores {
         Stores {
             apps: backend.clone(),
-            accounts: backend,
+            accounts: backend.clone(),
+            messages: backend,
         }
     }
 }

@@ -1,6 +1,7 @@
 use crate::{
-    now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, NewAccount,
-    Setting, StoreError, StoreResult, TokenHash,
+    now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
+    Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
+    Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -11,12 +12,14 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    msgs: Mutex<Msgs>,
 }
 
 #[derive(Default)]
 struct Inner {
     apps: Vec<App>,
     accounts: HashMap<(i64, AccountId), Account>,
+    blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
 }
 
 impl MemoryStore {
@@ -145,4 +148,360 @@ impl AccountStore for MemoryStore {
             a.clone()
         })
     }
+
+    async fn set_blacklisted(
+        &self,
+        app_id: i64,
+        owner: &AccountId,
+        target: &AccountId,
+        on: bool,
+    ) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        for a in [owner, target] {
+            if !g.accounts.contains_key(&(app_id, a.clone())) {
+                return Err(StoreError::NotFound);
+            }
+        }
+        let list = g.blacklists.entry((app_id, owner.clone())).or_default();
+        if on {
+            list.insert(target.clone());
+        } else {
+            list.remove(target);
+        }
+        Ok(())
+    }
+
+    async fn blacklist(&self, app_id: i64, owner: &AccountId) -> StoreResult<Vec<AccountId>> {
+        Ok(self
+            .inner
+            .lock()
+            .blacklists
+            .get(&(app_id, owner.clone()))
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+}
+
+/// Messages and logs of the memory store.
+#[derive(Default)]
+pub(crate) struct Msgs {
+    next_id: i64,
+    messages: std::collections::BTreeMap<i64, MsgRow>,
+    by_client: HashMap<(i64, AccountId, String), i64>,
+    logs: HashMap<(i64, AccountId), std::collections::BTreeMap<u64, LogRow>>,
+    last_seq: HashMap<(i64, AccountId), u64>,
+    delivered: HashMap<(i64, AccountId), u64>,
+    notes_by_client: HashMap<(i64, AccountId, String), (u64, i64, String)>,
+}
+
+struct MsgRow {
+    app_id: i64,
+    from: AccountId,
+    to: AccountId,
+    client_msg_id: String,
+    time: i64,
+    msg_type: i32,
+    history: bool,
+    to_seq: u64,
+    from_seq: u64,
+    json: String,
+}
+
+struct LogRow {
+    kind: EntryKind,
+    msg_id: Option<i64>,
+    json: Option<String>,
+}
+
+impl Msgs {
+    fn next_seq(&mut self, app_id: i64, accid: &AccountId) -> u64 {
+        let s = self.last_seq.entry((app_id, accid.clone())).or_default();
+        *s += 1;
+        *s
+    }
+
+    fn enter(&mut self, app_id: i64, accid: &AccountId, row: LogRow) -> u64 {
+        let seq = self.next_seq(app_id, accid);
+        self.logs
+            .entry((app_id, accid.clone()))
+            .or_default()
+            .insert(seq, row);
+        seq
+    }
+
+    fn append(&mut self, app_id: i64, a: Append) -> Appended {
+        match a {
+            Append::Msg(m) => {
+                let key = (app_id, m.from.clone(), m.client_msg_id.clone());
+                if let Some(id) = self.by_client.get(&key) {
+                    let r = &self.messages[id];
+                    return Appended {
+                        server_id: *id,
+                        time: r.time,
+                        to_seq: r.to_seq,
+                        from_seq: r.from_seq,
+                        json: r.json.clone(),
+                        duplicate: true,
+                    };
+                }
+                self.next_id += 1;
+                let id = self.next_id;
+                let json = crate::message::with_server_id(&m.json, id);
+                let row = || LogRow {
+                    kind: EntryKind::Msg,
+                    msg_id: Some(id),
+                    json: None,
+                };
+                let (to_seq, from_seq) = if m.from == m.to {
+                    let s = if m.to_log || m.from_log {
+                        self.enter(app_id, &m.to, row())
+                    } else {
+                        0
+                    };
+                    (s, s)
+                } else {
+                    let t = if m.to_log {
+                        self.enter(app_id, &m.to, row())
+                    } else {
+                        0
+                    };
+                    let f = if m.from_log {
+                        self.enter(app_id, &m.from, row())
+                    } else {
+                        0
+                    };
+                    (t, f)
+                };
+                self.by_client.insert(key, id);
+                self.messages.insert(
+                    id,
+                    MsgRow {
+                        app_id,
+                        from: m.from,
+                        to: m.to,
+                        client_msg_id: m.client_msg_id,
+                        time: m.time,
+                        msg_type: m.msg_type,
+                        history: m.history,
+                        to_seq,
+                        from_seq,
+                        json: json.clone(),
+                    },
+                );
+                Appended {
+                    server_id: id,
+                    time: m.time,
+                    to_seq,
+                    from_seq,
+                    json,
+                    duplicate: false,
+                }
+            }
+            Append::Delivered { account, upto } => {
+                let d = self.delivered.entry((app_id, account)).or_default();
+                *d = (*d).max(upto);
+                Appended {
+                    server_id: 0,
+                    time: 0,
+                    to_seq: 0,
+                    from_seq: 0,
+                    json: String::new(),
+                    duplicate: false,
+                }
+            }
+            Append::Note(n) => {
+                let dedup = n
+                    .dedup
+                    .as_ref()
+                    .map(|(from, client)| (app_id, from.clone(), client.clone()));
+                if let Some((seq, time, json)) =
+                    dedup.as_ref().and_then(|k| self.notes_by_client.get(k))
+                {
+                    return Appended {
+                        server_id: 0,
+                        time: *time,
+                        to_seq: *seq,
+                        from_seq: 0,
+                        json: json.clone(),
+                        duplicate: true,
+                    };
+                }
+                let seq = self.enter(
+                    app_id,
+                    &n.account,
+                    LogRow {
+                        kind: n.kind,
+                        msg_id: None,
+                        json: Some(n.json.clone()),
+                    },
+                );
+                if let Some(k) = dedup {
+                    self.notes_by_client
+                        .insert(k, (seq, n.time, n.json.clone()));
+                }
+                Appended {
+                    server_id: 0,
+                    time: n.time,
+                    to_seq: seq,
+                    from_seq: 0,
+                    json: n.json,
+                    duplicate: false,
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn append(&self, batch: Vec<(i64, Append)>) -> StoreResult<Vec<Appended>> {
+        let mut g = self.msgs.lock();
+        Ok(batch.into_iter().map(|(app, a)| g.append(app, a)).collect())
+    }
+
+    async fn log(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        let g = self.msgs.lock();
+        let key = (app_id, accid.clone());
+        let head = g.last_seq.get(&key).copied().unwrap_or(0);
+        let delivered = g.delivered.get(&key).copied().unwrap_or(0);
+        let mut entries = Vec::new();
+        let mut from = after + 1;
+        if let Some(log) = g.logs.get(&key) {
+            if let Some((first, _)) = log.range(after + 1..).next() {
+                from = *first;
+            }
+            for (seq, row) in log.range(after + 1..).take(limit as usize) {
+                let (json, sender) = match row.msg_id {
+                    Some(id) => {
+                        let m = &g.messages[&id];
+                        (m.json.clone(), Some(m.from.clone()))
+                    }
+                    None => (row.json.clone().unwrap_or_default(), None),
+                };
+                entries.push(LogEntry {
+                    seq: *seq,
+                    kind: row.kind,
+                    json,
+                    from: sender,
+                });
+            }
+        } else if head > after {
+            // Everything was removed by retention.
+            from = head + 1;
+        }
+        if entries.is_empty() && head > after {
+            from = head + 1;
+        }
+        Ok(LogPage {
+            entries,
+            from,
+            head,
+            delivered,
+        })
+    }
+
+    async fn history(
+        &self,
+        app_id: i64,
+        a: &AccountId,
+        b: &AccountId,
+        r: HistoryRange,
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let g = self.msgs.lock();
+        let mut hits: Vec<&MsgRow> = g
+            .messages
+            .values()
+            .filter(|m| {
+                m.app_id == app_id
+                    && m.history
+                    && ((m.from == *a && m.to == *b) || (m.from == *b && m.to == *a))
+                    && (r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type))
+            })
+            .collect();
+        let id_of = |m: &MsgRow| g.by_client[&(app_id, m.from.clone(), m.client_msg_id.clone())];
+        hits.retain(|m| in_range(&r, m.time, id_of(m)));
+        hits.sort_by_key(|m| (m.time, id_of(m)));
+        if !r.ascending {
+            hits.reverse();
+        }
+        Ok(hits
+            .into_iter()
+            .take(r.limit as usize)
+            .map(|m| StoredMessage {
+                server_id: id_of(m),
+                time: m.time,
+                msg_type: m.msg_type,
+                json: m.json.clone(),
+            })
+            .collect())
+    }
+
+    async fn prune(
+        &self,
+        app_id: i64,
+        before_ms: Option<i64>,
+        keep_entries: Option<u64>,
+    ) -> StoreResult<Pruned> {
+        let mut g = self.msgs.lock();
+        let mut out = Pruned::default();
+        if let Some(t) = before_ms {
+            let old: Vec<i64> = g
+                .messages
+                .iter()
+                .filter(|(_, m)| m.app_id == app_id && m.time < t)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in old {
+                let m = g.messages.remove(&id).expect("listed");
+                g.by_client
+                    .remove(&(app_id, m.from.clone(), m.client_msg_id.clone()));
+                out.messages += 1;
+                for acc in [&m.to, &m.from] {
+                    if let Some(log) = g.logs.get_mut(&(app_id, acc.clone())) {
+                        let before = log.len();
+                        log.retain(|_, row| row.msg_id != Some(id));
+                        out.entries += (before - log.len()) as u64;
+                    }
+                }
+            }
+        }
+        if let Some(keep) = keep_entries {
+            for ((app, _), log) in g.logs.iter_mut() {
+                if *app != app_id {
+                    continue;
+                }
+                while log.len() as u64 > keep.max(1) {
+                    log.pop_first();
+                    out.entries += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// True when a message at (`time`, `id`) is inside a history range.
+pub(crate) fn in_range(r: &HistoryRange, time: i64, id: i64) -> bool {
+    if r.from_time > 0 && time < r.from_time {
+        return false;
+    }
+    if r.end_time > 0 && time > r.end_time {
+        return false;
+    }
+    if r.end_msg_id > 0 {
+        // Continue after the previous page's last message, in the query's direction.
+        let anchor_time = if r.ascending { r.from_time } else { r.end_time };
+        let key = (time, id);
+        let anchor = (anchor_time, r.end_msg_id);
+        if r.ascending && key <= anchor || !r.ascending && key >= anchor {
+            return false;
+        }
+    }
+    true
 }

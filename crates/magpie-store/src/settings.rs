@@ -302,6 +302,66 @@ impl LoginAuth {
     }
 }
 
+/// An app's messaging limits and retention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// Longest `msg_body` of a message, in characters (NIM: 5000).
+    #[serde(default = "default_max_body")]
+    pub max_body_chars: u32,
+    /// Longest `msg_attach` of a message or `attach` of a custom
+    /// notification, in characters (NIM: 4096 for notifications).
+    #[serde(default = "default_max_attach")]
+    pub max_attach_chars: u32,
+    /// Messages and notifications one account may send per minute (NIM's
+    /// client default: 300); 0 turns the limit off.
+    #[serde(default = "default_sends_per_minute")]
+    pub sends_per_minute: u32,
+    /// Keep messages this many days (0: no limit).
+    #[serde(default)]
+    pub retention_days: u32,
+    /// Keep at most this many entries of each account's log (0: no limit).
+    #[serde(default)]
+    pub retention_entries: u64,
+}
+
+fn default_max_body() -> u32 {
+    5000
+}
+
+fn default_max_attach() -> u32 {
+    4096
+}
+
+fn default_sends_per_minute() -> u32 {
+    300
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        MessagingSettings {
+            max_body_chars: default_max_body(),
+            max_attach_chars: default_max_attach(),
+            sends_per_minute: default_sends_per_minute(),
+            retention_days: 0,
+            retention_entries: 0,
+        }
+    }
+}
+
+impl MessagingSettings {
+    /// Checks settings before they are stored.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_body_chars == 0 || self.max_body_chars > 100_000 {
+            return Err("max_body_chars must be 1 to 100000".into());
+        }
+        if self.max_attach_chars == 0 || self.max_attach_chars > 100_000 {
+            return Err("max_attach_chars must be 1 to 100000".into());
+        }
+        Ok(())
+    }
+}
+
 /// An app's own settings; `None` in a field means the server's default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppSettings {
@@ -309,6 +369,8 @@ pub struct AppSettings {
     pub device_policy: Option<Policy>,
     /// Login authentication settings.
     pub login_auth: Option<LoginAuth>,
+    /// Messaging limits and retention.
+    pub messaging: Option<MessagingSettings>,
 }
 
 /// One group of settings, as set or reset (`None`) through the admin API.
@@ -319,6 +381,8 @@ pub enum Setting {
     DevicePolicy(Option<Policy>),
     /// Login authentication settings.
     LoginAuth(Option<LoginAuth>),
+    /// Messaging limits and retention.
+    Messaging(Option<MessagingSettings>),
 }
 
 /// A stored settings document this Magpie cannot read.
@@ -357,12 +421,17 @@ impl Setting {
     pub const DEVICE_POLICY_VERSION: u32 = 1;
     /// Schema version written for login authentication.
     pub const LOGIN_AUTH_VERSION: u32 = 1;
+    /// Name of the messaging document.
+    pub const MESSAGING: &'static str = "messaging";
+    /// Schema version written for messaging.
+    pub const MESSAGING_VERSION: u32 = 1;
 
     /// The document's name.
     pub fn name(&self) -> &'static str {
         match self {
             Setting::DevicePolicy(_) => Self::DEVICE_POLICY,
             Setting::LoginAuth(_) => Self::LOGIN_AUTH,
+            Setting::Messaging(_) => Self::MESSAGING,
         }
     }
 
@@ -375,6 +444,7 @@ impl Setting {
         match self {
             Setting::DevicePolicy(p) => p.as_ref().map(|p| (Self::DEVICE_POLICY_VERSION, json(p))),
             Setting::LoginAuth(a) => a.as_ref().map(|a| (Self::LOGIN_AUTH_VERSION, json(a))),
+            Setting::Messaging(m) => m.as_ref().map(|m| (Self::MESSAGING_VERSION, json(m))),
         }
     }
 }
@@ -385,6 +455,7 @@ impl AppSettings {
         match s {
             Setting::DevicePolicy(p) => self.device_policy = p,
             Setting::LoginAuth(a) => self.login_auth = a,
+            Setting::Messaging(m) => self.messaging = m,
         }
     }
 
@@ -419,6 +490,10 @@ impl AppSettings {
             Setting::LOGIN_AUTH => {
                 let a = parse(name, version, Setting::LOGIN_AUTH_VERSION, json)?;
                 self.login_auth = Some(a);
+            }
+            Setting::MESSAGING => {
+                let m = parse(name, version, Setting::MESSAGING_VERSION, json)?;
+                self.messaging = Some(m);
             }
             _ => return Ok(false),
         }

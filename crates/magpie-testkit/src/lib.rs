@@ -63,6 +63,7 @@ impl TestServer {
 
     /// Starts with a given configuration (its addresses and data dir are replaced).
     pub async fn start_with(config: ServerConfig) -> TestServer {
+        init_test_log();
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path().join("magpie.db")).expect("store"));
         let mut s = TestServer {
@@ -235,6 +236,18 @@ impl Admin {
     pub async fn json(&self, m: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         self.answer(self.client.json_request(m, path, body.as_ref()))
             .await
+    }
+}
+
+/// With `MAGPIE_TEST_LOG` set (an env-filter such as `debug`), the server
+/// and SDK logs of a test go to its output, which the test runner shows for
+/// a failing test.
+pub fn init_test_log() {
+    if let Ok(filter) = std::env::var("MAGPIE_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
     }
 }
 

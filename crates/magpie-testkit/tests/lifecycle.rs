@@ -114,6 +114,7 @@ async fn a_token_changed_while_offline_stops_relogin_with_302_for_good() {
     c.events
         .until(|e| matches!(e, Event::Login(r) if r.login_step == 3))
         .await;
+    c.events.until(|e| matches!(e, Event::DataSync(_))).await;
     // A new token does not kick the online device by itself...
     let v = s
         .admin(&app)

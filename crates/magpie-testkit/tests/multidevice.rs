@@ -29,6 +29,8 @@ async fn device(s: &TestServer, app: &TestApp, account: &str, dev: &str, t: u32)
     c.events
         .until(|e| matches!(e, Event::Login(r) if r.login_step == 3))
         .await;
+    // The post-login sync ends before the device is settled.
+    c.events.until(|e| matches!(e, Event::DataSync(_))).await;
     c
 }
 

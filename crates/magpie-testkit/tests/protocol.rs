@@ -208,6 +208,9 @@ async fn silent_connections_are_closed_after_the_idle_timeout() {
     c.events
         .until(|e| matches!(e, magpie_client::Event::Login(r) if r.login_step == 3))
         .await;
+    c.events
+        .until(|e| matches!(e, magpie_client::Event::DataSync(_)))
+        .await;
     assert!(
         c.events.quiet_for(Duration::from_millis(2500)).await,
         "no disconnect while heartbeats flow"

@@ -55,6 +55,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 .delete(v2::reset_login_auth),
         )
         .route(
+            "/magpie/v1/app/messaging",
+            get(v2::get_messaging)
+                .put(v2::set_messaging)
+                .delete(v2::reset_messaging),
+        )
+        .route(
             "/magpie/v1/app/device_policy",
             get(v2::get_policy)
                 .put(v2::set_policy)

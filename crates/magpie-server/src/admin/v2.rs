@@ -8,7 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use magpie_bus::KickTarget;
-use magpie_store::settings::{LoginAuth, Policy};
+use magpie_store::settings::{LoginAuth, MessagingSettings, Policy};
 use magpie_store::{Account, AccountPatch, Setting};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -306,6 +306,44 @@ pub(super) async fn reset_login_auth(
     Extension(app): Extension<Arc<AppCtx>>,
 ) -> Reply {
     store_login_auth(&shared, &app, None).await
+}
+
+fn messaging_data(ctx: &AppCtx) -> Value {
+    json!({"messaging": ctx.messaging, "default": ctx.default_messaging})
+}
+
+/// Magpie addition: the app's messaging limits and retention.
+pub(super) async fn get_messaging(Extension(app): Extension<Arc<AppCtx>>) -> Reply {
+    success(messaging_data(&app))
+}
+
+async fn store_messaging(shared: &Shared, app: &AppCtx, m: Option<MessagingSettings>) -> Reply {
+    let ctx = store_setting(shared, app, Setting::Messaging(m)).await?;
+    tracing::info!(app = %ctx.app_key, messaging = ?ctx.messaging, "messaging settings changed");
+    success(messaging_data(&ctx))
+}
+
+/// Magpie addition: sets the app's messaging limits and retention.
+pub(super) async fn set_messaging(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<MessagingSettings>, JsonRejection>,
+) -> Reply {
+    let m = body(b)?;
+    m.validate().map_err(|e| {
+        v2(ops::OpError::param(format!(
+            "invalid messaging settings: {e}"
+        )))
+    })?;
+    store_messaging(&shared, &app, Some(m)).await
+}
+
+/// Magpie addition: back to the default messaging settings.
+pub(super) async fn reset_messaging(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+) -> Reply {
+    store_messaging(&shared, &app, None).await
 }
 
 /// Most accounts in one batch call.

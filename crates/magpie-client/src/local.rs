@@ -1,0 +1,750 @@
+//! The account's local database: its log position, its messages (NIM's
+//! message log), its recent sessions and its system notifications, in the
+//! account's cache file. Every change of a batch is one transaction, the new
+//! log position included, so a device never applies an entry twice or skips
+//! one, whatever stops it.
+
+use crate::cache::{self, Cache};
+use crate::msgs::{DbDone, DbJob, Item};
+use magpie_proto::msg::{
+    message_feature, msglog_status, session_command, session_type, EntryBody, ImMessage,
+    SendMsgAck, SysMsg,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS msglog (
+    client_msg_id  TEXT PRIMARY KEY,
+    server_msg_id  INTEGER NOT NULL DEFAULT 0,
+    talk_id        TEXT NOT NULL,
+    to_type        INTEGER NOT NULL,
+    from_id        TEXT NOT NULL,
+    time           INTEGER NOT NULL,
+    msg_type       INTEGER NOT NULL,
+    status         INTEGER NOT NULL,
+    sub_status     INTEGER NOT NULL DEFAULT 0,
+    seq            INTEGER NOT NULL DEFAULT 0,
+    json           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS msglog_by_talk ON msglog (to_type, talk_id, time);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          TEXT NOT NULL,
+    type        INTEGER NOT NULL,
+    read_seq    INTEGER NOT NULL DEFAULT 0,
+    last_msg    TEXT,
+    ext         TEXT NOT NULL DEFAULT '',
+    top         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (id, type)
+);
+CREATE TABLE IF NOT EXISTS sysmsgs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_account   TEXT NOT NULL,
+    client_msg_id  TEXT NOT NULL,
+    msg_type       INTEGER NOT NULL,
+    msg_time       INTEGER NOT NULL,
+    status         INTEGER NOT NULL,
+    seq            INTEGER NOT NULL DEFAULT 0,
+    json           TEXT NOT NULL,
+    UNIQUE (from_account, client_msg_id)
+);
+";
+
+/// A recent session as NIM reports it (`kNIMSession*` keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SessionData {
+    /// The peer's accid.
+    pub id: String,
+    /// NIMSessionType.
+    #[serde(rename = "type")]
+    pub to_type: u32,
+    /// Unread messages.
+    pub unread_count: u32,
+    /// NIMSessionCommand of the change.
+    pub command: u32,
+    /// Last message: client id.
+    pub msg_client_id: String,
+    /// Last message: sender.
+    pub msg_from_account: String,
+    /// Last message: time, ms.
+    pub msg_time: i64,
+    /// Last message: NIMMessageType.
+    pub msg_type: i32,
+    /// Last message: body.
+    pub msg_body: String,
+    /// Last message: attachment.
+    pub msg_attach: String,
+    /// Last message: NIMMsgLogStatus.
+    pub msg_status: u32,
+    /// Last message: sub-status.
+    pub msg_sub_status: u32,
+    /// True on the last of a burst of changes.
+    pub last_updated_msg: bool,
+    /// Local top flag.
+    pub top: bool,
+    /// Local extension data.
+    pub extend_data: String,
+}
+
+/// A received message as NIM's receive callback gets it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReceivedMessage {
+    /// 200.
+    pub rescode: u32,
+    /// NIMMessageFeature.
+    pub feature: u32,
+    /// The message.
+    pub content: ImMessage,
+}
+
+/// A received system notification as NIM's sysmsg callback gets it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReceivedSysMsg {
+    /// 200.
+    pub rescode: u32,
+    /// NIMMessageFeature (1 offline, 0 online).
+    pub feature: u32,
+    /// Unread system notifications in all (custom ones never count).
+    pub unread_count: u32,
+    /// The notification.
+    pub content: SysMsg,
+}
+
+/// What applying entries changed, for the callbacks.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// The log position reached.
+    pub cursor: u64,
+    /// New messages, in order, with their feature.
+    pub messages: Vec<ReceivedMessage>,
+    /// New notifications, in order.
+    pub sysmsgs: Vec<ReceivedSysMsg>,
+    /// Sessions changed, each once, in the order of their last change.
+    pub sessions: Vec<SessionData>,
+    /// Sessions that received roaming messages.
+    pub roamed: Vec<String>,
+    /// Total unread messages after the change.
+    pub total_unread: u32,
+}
+
+/// How entries came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Pushed live while online.
+    Live,
+    /// Synced after a login or a gap.
+    Sync,
+}
+
+/// The account's database, open for one piece of work.
+pub struct LocalDb {
+    conn: Connection,
+    me: String,
+}
+
+fn sql_err(e: rusqlite::Error) -> String {
+    e.to_string()
+}
+
+impl LocalDb {
+    /// Opens the account's cache file (creating what is missing).
+    pub fn open(dir: &Path, app_key: &str, account: &str) -> Result<LocalDb, String> {
+        let path = cache::path(dir, app_key, account);
+        let Cache { conn } = Cache::open(&path).map_err(sql_err)?;
+        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        Ok(LocalDb {
+            conn,
+            me: account.to_ascii_lowercase(),
+        })
+    }
+
+    /// The log position applied so far.
+    pub fn cursor(&self) -> Result<u64, String> {
+        read_cursor(&self.conn).map_err(sql_err)
+    }
+
+    /// Applies entries in order from the cursor on. An entry at or below the
+    /// cursor is skipped (already applied); `jump_to`, when the server says
+    /// older entries were removed, moves the cursor first. Everything is one
+    /// transaction.
+    pub fn apply(
+        &mut self,
+        items: &[Item],
+        jump_to: Option<u64>,
+        arrival: Arrival,
+    ) -> Result<Applied, String> {
+        let me = self.me.clone();
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let mut cursor = read_cursor(&tx).map_err(sql_err)?;
+        if let Some(j) = jump_to {
+            cursor = cursor.max(j);
+        }
+        let mut out = Applied::default();
+        let mut touched: Vec<(String, u32, u32)> = Vec::new();
+        for item in items {
+            let seq = item.seq();
+            if seq != 0 && seq <= cursor {
+                continue;
+            }
+            if seq != 0 {
+                if seq != cursor + 1 {
+                    break;
+                }
+                cursor = seq;
+            }
+            let e = match item {
+                Item::Own(_) => continue,
+                Item::Entry(e) => &**e,
+            };
+            match &e.body {
+                EntryBody::Msg { msg } => {
+                    let mine = msg.from_id.eq_ignore_ascii_case(&me);
+                    let feature = match (arrival, e.feature) {
+                        (Arrival::Sync, Some(f)) => f,
+                        (Arrival::Sync, None) => message_feature::ROAM_MSG,
+                        (Arrival::Live, _) if mine => message_feature::SYNC_MSG,
+                        (Arrival::Live, _) => message_feature::DEFAULT,
+                    };
+                    let talk = msg.talk_id(&me).to_ascii_lowercase();
+                    let status = if mine {
+                        msglog_status::SENT
+                    } else if msg.setting("push_need_badge", true) {
+                        msglog_status::UNREAD
+                    } else {
+                        msglog_status::READ
+                    };
+                    let new = insert_msg(&tx, msg, &talk, status, e.seq).map_err(sql_err)?;
+                    if !new {
+                        continue;
+                    }
+                    let command = touch_session(&tx, &talk, msg.to_type, &msg.client_msg_id)
+                        .map_err(sql_err)?;
+                    touched.push((talk.clone(), msg.to_type, command));
+                    if feature == message_feature::ROAM_MSG && !out.roamed.contains(&talk) {
+                        out.roamed.push(talk);
+                    }
+                    out.messages.push(ReceivedMessage {
+                        rescode: 200,
+                        feature,
+                        content: msg.clone(),
+                    });
+                }
+                EntryBody::Sysmsg { sysmsg } => {
+                    let new = insert_sysmsg(&tx, sysmsg, e.seq).map_err(sql_err)?;
+                    if new {
+                        out.sysmsgs.push(ReceivedSysMsg {
+                            rescode: 200,
+                            feature: match arrival {
+                                Arrival::Sync => message_feature::LEAVE_MSG,
+                                Arrival::Live => message_feature::DEFAULT,
+                            },
+                            unread_count: 0,
+                            content: sysmsg.clone(),
+                        });
+                    }
+                }
+                EntryBody::Read {
+                    to_type,
+                    id,
+                    read_seq,
+                } => {
+                    let id = id.to_ascii_lowercase();
+                    mark_read(&tx, &id, *to_type, *read_seq).map_err(sql_err)?;
+                    touched.push((id, *to_type, session_command::UPDATE));
+                }
+                EntryBody::DeleteSession { to_type, id } => {
+                    let id = id.to_ascii_lowercase();
+                    tx.execute(
+                        "DELETE FROM sessions WHERE id = ?1 AND type = ?2",
+                        params![id, to_type],
+                    )
+                    .map_err(sql_err)?;
+                    touched.push((id, *to_type, session_command::REMOVE));
+                }
+                _ => {}
+            }
+        }
+        write_cursor(&tx, cursor).map_err(sql_err)?;
+        out.cursor = cursor;
+        out.sessions = changed_sessions(&tx, &touched).map_err(sql_err)?;
+        let sys_unread = sysmsg_unread(&tx).map_err(sql_err)?;
+        for s in &mut out.sysmsgs {
+            s.unread_count = sys_unread;
+        }
+        out.total_unread = total_unread(&tx).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// Records a message being sent (status Sending) and its session.
+    pub fn record_sending(&mut self, msg: &ImMessage) -> Result<Option<SessionData>, String> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let talk = msg.to_accid.to_ascii_lowercase();
+        let new = insert_msg(&tx, msg, &talk, msglog_status::SENDING, 0).map_err(sql_err)?;
+        let mut out = None;
+        if new {
+            let command =
+                touch_session(&tx, &talk, msg.to_type, &msg.client_msg_id).map_err(sql_err)?;
+            out = changed_sessions(&tx, &[(talk, msg.to_type, command)])
+                .map_err(sql_err)?
+                .pop();
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// Records a send's answer: the message's status, server id, time and
+    /// log position; the cursor moves over the sender's own entry when it is
+    /// the next one.
+    pub fn record_ack(
+        &mut self,
+        ack: &SendMsgAck,
+        advance: bool,
+    ) -> Result<Option<SessionData>, String> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let status = if ack.rescode.is_success() {
+            msglog_status::SENT
+        } else if ack.rescode == magpie_proto::msg::RES_IN_BLACK {
+            msglog_status::REFUSED
+        } else {
+            msglog_status::SEND_FAILED
+        };
+        let row: Option<(String, u32, String)> = tx
+            .query_row(
+                "SELECT talk_id, to_type, json FROM msglog WHERE client_msg_id = ?1",
+                [&ack.msg_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        let mut out = None;
+        if let Some((talk, to_type, json)) = row {
+            let json = if ack.rescode.is_success() {
+                match serde_json::from_str::<ImMessage>(&json) {
+                    Ok(mut m) => {
+                        m.server_msg_id = ack.server_msg_id;
+                        m.time = ack.msg_timetag;
+                        serde_json::to_string(&m).unwrap_or(json)
+                    }
+                    Err(_) => json,
+                }
+            } else {
+                json
+            };
+            tx.execute(
+                "UPDATE msglog SET status = ?2, server_msg_id = ?3, time = CASE WHEN ?4 > 0 THEN ?4 ELSE time END, seq = ?5, json = ?6 WHERE client_msg_id = ?1",
+                params![ack.msg_id, status, ack.server_msg_id, ack.msg_timetag, ack.seq as i64, json],
+            )
+            .map_err(sql_err)?;
+            out = changed_sessions(&tx, &[(talk, to_type, session_command::UPDATE)])
+                .map_err(sql_err)?
+                .pop();
+        }
+        if advance {
+            let cursor = read_cursor(&tx).map_err(sql_err)?;
+            if ack.seq == cursor + 1 {
+                write_cursor(&tx, ack.seq).map_err(sql_err)?;
+            }
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// Marks a session read here (every message in it read, unread 0) up to
+    /// `read_seq`; returns the session.
+    pub fn set_unread_zero(
+        &mut self,
+        to_type: u32,
+        id: &str,
+        read_seq: u64,
+    ) -> Result<Option<SessionData>, String> {
+        let id = id.to_ascii_lowercase();
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        tx.execute(
+            "UPDATE msglog SET status = ?3 WHERE talk_id = ?1 AND to_type = ?2 AND status = ?4",
+            params![id, to_type, msglog_status::READ, msglog_status::UNREAD],
+        )
+        .map_err(sql_err)?;
+        tx.execute(
+            "UPDATE sessions SET read_seq = max(read_seq, ?3) WHERE id = ?1 AND type = ?2",
+            params![id, to_type, read_seq as i64],
+        )
+        .map_err(sql_err)?;
+        let out = changed_sessions(&tx, &[(id, to_type, session_command::UPDATE)])
+            .map_err(sql_err)?
+            .pop();
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
+    /// Deletes a session here; returns it as it was.
+    pub fn delete_session(&mut self, to_type: u32, id: &str) -> Result<SessionData, String> {
+        let id = id.to_ascii_lowercase();
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let mut s = changed_sessions(&tx, &[(id.clone(), to_type, session_command::REMOVE)])
+            .map_err(sql_err)?
+            .pop()
+            .unwrap_or(SessionData {
+                id: id.clone(),
+                to_type,
+                command: session_command::REMOVE,
+                last_updated_msg: true,
+                ..Default::default()
+            });
+        s.unread_count = 0;
+        tx.execute(
+            "DELETE FROM sessions WHERE id = ?1 AND type = ?2",
+            params![id, to_type],
+        )
+        .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(s)
+    }
+
+    /// The recent sessions, newest last message first, and the total unread.
+    pub fn sessions(&self) -> Result<(Vec<SessionData>, u32), String> {
+        let ids: Vec<(String, u32)> = self
+            .conn
+            .prepare("SELECT id, type FROM sessions")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(sql_err)?;
+        let touched: Vec<(String, u32, u32)> = ids
+            .into_iter()
+            .map(|(i, t)| (i, t, session_command::ADD))
+            .collect();
+        let mut list = changed_sessions(&self.conn, &touched).map_err(sql_err)?;
+        list.sort_by_key(|s| std::cmp::Reverse(s.msg_time));
+        for s in &mut list {
+            s.last_updated_msg = true;
+        }
+        Ok((list, total_unread(&self.conn).map_err(sql_err)?))
+    }
+
+    /// Local history of a session: up to `limit` messages before
+    /// `anchor_time` (0: now), newest first.
+    pub fn query(
+        &self,
+        to_type: u32,
+        id: &str,
+        limit: u32,
+        anchor_time: i64,
+    ) -> Result<Vec<ImMessage>, String> {
+        let anchor = if anchor_time > 0 {
+            anchor_time
+        } else {
+            i64::MAX
+        };
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT json, status FROM msglog WHERE talk_id = ?1 AND to_type = ?2 AND time < ?3 ORDER BY time DESC, rowid DESC LIMIT ?4",
+            )
+            .map_err(sql_err)?;
+        let rows = q
+            .query_map(
+                params![id.to_ascii_lowercase(), to_type, anchor, limit as i64],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
+            )
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (json, status) = r.map_err(sql_err)?;
+            if let Ok(mut m) = serde_json::from_str::<ImMessage>(&json) {
+                m.extra.insert("log_status".into(), Value::from(status));
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored system notifications, newest first, before `last_time` (0: now).
+    pub fn sysmsgs(&self, limit: u32, last_time: i64) -> Result<(Vec<SysMsg>, u32), String> {
+        let before = if last_time > 0 { last_time } else { i64::MAX };
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT id, json, status FROM sysmsgs WHERE msg_time < ?1 ORDER BY msg_time DESC, id DESC LIMIT ?2",
+            )
+            .map_err(sql_err)?;
+        let rows = q
+            .query_map(params![before, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                ))
+            })
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (id, json, status) = r.map_err(sql_err)?;
+            if let Ok(mut n) = serde_json::from_str::<SysMsg>(&json) {
+                n.msg_id = id;
+                n.extra.insert("log_status".into(), Value::from(status));
+                out.push(n);
+            }
+        }
+        Ok((out, sysmsg_unread(&self.conn).map_err(sql_err)?))
+    }
+}
+
+fn read_cursor(c: &Connection) -> rusqlite::Result<u64> {
+    let v: Option<String> = c
+        .query_row("SELECT value FROM kv WHERE key = 'log_cursor'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+fn write_cursor(tx: &Transaction<'_>, cursor: u64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO kv (key, value) VALUES ('log_cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [cursor.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Inserts a message; false when its client id is already there (then
+/// only a missing server id, time and position are filled in).
+fn insert_msg(
+    tx: &Transaction<'_>,
+    m: &ImMessage,
+    talk: &str,
+    status: u32,
+    seq: u64,
+) -> rusqlite::Result<bool> {
+    let json = serde_json::to_string(m).unwrap_or_default();
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO msglog (client_msg_id, server_msg_id, talk_id, to_type, from_id, time, msg_type, status, seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![m.client_msg_id, m.server_msg_id, talk, m.to_type, m.from_id, m.time, m.msg_type, status, seq as i64, json],
+    )?;
+    if n == 0 && m.server_msg_id > 0 {
+        // Our own message coming back (roaming, or the entry of a send whose
+        // answer was lost): it is sent.
+        tx.execute(
+            "UPDATE msglog SET server_msg_id = ?2, time = ?3, seq = CASE WHEN seq = 0 THEN ?4 ELSE seq END, status = CASE WHEN status IN (?5, ?6) THEN ?7 ELSE status END, json = CASE WHEN server_msg_id = 0 THEN ?8 ELSE json END WHERE client_msg_id = ?1",
+            params![m.client_msg_id, m.server_msg_id, m.time, seq as i64, msglog_status::SENDING, msglog_status::SEND_FAILED, msglog_status::SENT, json],
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// Makes a message the session's last; the command is Add for a new session.
+fn touch_session(
+    tx: &Transaction<'_>,
+    id: &str,
+    to_type: u32,
+    client_msg_id: &str,
+) -> rusqlite::Result<u32> {
+    let n = tx.execute(
+        "UPDATE sessions SET last_msg = ?3 WHERE id = ?1 AND type = ?2",
+        params![id, to_type, client_msg_id],
+    )?;
+    if n > 0 {
+        return Ok(session_command::UPDATE);
+    }
+    tx.execute(
+        "INSERT INTO sessions (id, type, last_msg) VALUES (?1, ?2, ?3)",
+        params![id, to_type, client_msg_id],
+    )?;
+    Ok(session_command::ADD)
+}
+
+fn mark_read(tx: &Transaction<'_>, id: &str, to_type: u32, read_seq: u64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE msglog SET status = ?3 WHERE talk_id = ?1 AND to_type = ?2 AND status = ?4 AND seq > 0 AND seq <= ?5",
+        params![id, to_type, msglog_status::READ, msglog_status::UNREAD, read_seq as i64],
+    )?;
+    tx.execute(
+        "UPDATE sessions SET read_seq = max(read_seq, ?3) WHERE id = ?1 AND type = ?2",
+        params![id, to_type, read_seq as i64],
+    )?;
+    Ok(())
+}
+
+fn total_unread(c: &Connection) -> rusqlite::Result<u32> {
+    c.query_row(
+        "SELECT count(*) FROM msglog m JOIN sessions s ON s.id = m.talk_id AND s.type = m.to_type WHERE m.status = ?1",
+        [msglog_status::UNREAD],
+        |r| r.get(0),
+    )
+}
+
+fn sysmsg_unread(c: &Connection) -> rusqlite::Result<u32> {
+    // Custom notifications (types 100, 101, 103) never count.
+    c.query_row(
+        "SELECT count(*) FROM sysmsgs WHERE status = 0 AND msg_type NOT IN (100, 101, 103)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+fn insert_sysmsg(tx: &Transaction<'_>, n: &SysMsg, seq: u64) -> rusqlite::Result<bool> {
+    let json = serde_json::to_string(n).unwrap_or_default();
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO sysmsgs (from_account, client_msg_id, msg_type, msg_time, status, seq, json) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
+        params![n.from_account, n.client_msg_id, n.msg_type, n.msg_time, seq as i64, json],
+    )? > 0)
+}
+
+/// The session items of the changed sessions, each once (last change wins).
+fn changed_sessions(
+    c: &Connection,
+    touched: &[(String, u32, u32)],
+) -> rusqlite::Result<Vec<SessionData>> {
+    let mut out: Vec<SessionData> = Vec::new();
+    for (id, to_type, command) in touched {
+        out.retain(|s| !(s.id == *id && s.to_type == *to_type));
+        let row: Option<(Option<String>, String, i64)> = c
+            .query_row(
+                "SELECT last_msg, ext, top FROM sessions WHERE id = ?1 AND type = ?2",
+                params![id, to_type],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let mut s = SessionData {
+            id: id.clone(),
+            to_type: *to_type,
+            command: *command,
+            ..Default::default()
+        };
+        if let Some((last, ext, top)) = row {
+            s.extend_data = ext;
+            s.top = top != 0;
+            s.unread_count = c.query_row(
+                "SELECT count(*) FROM msglog WHERE talk_id = ?1 AND to_type = ?2 AND status = ?3",
+                params![id, to_type, msglog_status::UNREAD],
+                |r| r.get(0),
+            )?;
+            if let Some(last) = last {
+                let m: Option<(String, u32, u32)> = c
+                    .query_row(
+                        "SELECT json, status, sub_status FROM msglog WHERE client_msg_id = ?1",
+                        [&last],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((json, status, sub)) = m {
+                    if let Ok(m) = serde_json::from_str::<ImMessage>(&json) {
+                        s.msg_client_id = m.client_msg_id;
+                        s.msg_from_account = m.from_id;
+                        s.msg_time = m.time;
+                        s.msg_type = m.msg_type;
+                        s.msg_body = m.msg_body;
+                        s.msg_attach = m.msg_attach;
+                    }
+                    s.msg_status = status;
+                    s.msg_sub_status = sub;
+                }
+            }
+        }
+        out.push(s);
+    }
+    if let Some(last) = out.last_mut() {
+        last.last_updated_msg = true;
+    }
+    Ok(out)
+}
+
+impl SessionData {
+    /// NIM's session type of a P2P session.
+    pub fn is_p2p(&self) -> bool {
+        self.to_type == session_type::P2P
+    }
+}
+
+/// Runs one local-database job for the account `who` (app key, account)
+/// on the calling (blocking) thread.
+/// The connection the next job uses: kept open while an account is in use,
+/// so a job does not pay for opening the file.
+pub(crate) struct OpenDb {
+    key: (String, String),
+    db: LocalDb,
+}
+
+/// Runs one job on the account's database, reusing `slot` when it holds
+/// that account's connection; returns the connection for the next job.
+pub(crate) fn run(
+    dir: &Path,
+    who: Option<(String, String)>,
+    slot: Option<OpenDb>,
+    job: DbJob,
+) -> (Option<OpenDb>, DbDone) {
+    let mut slot = slot.filter(|o| Some(&o.key) == who.as_ref());
+    let opened = match (&slot, &who) {
+        (Some(_), _) => Ok(()),
+        (None, Some((app_key, account))) => LocalDb::open(dir, app_key, account).map(|db| {
+            slot = Some(OpenDb {
+                key: (app_key.clone(), account.clone()),
+                db,
+            })
+        }),
+        (None, None) => Err("no account".to_string()),
+    };
+    let db = opened.map(|()| &mut slot.as_mut().expect("just opened").db);
+    let done = run_on(db, job);
+    (slot, done)
+}
+
+fn run_on(db: Result<&mut LocalDb, String>, job: DbJob) -> DbDone {
+    match job {
+        DbJob::LoadCursor => DbDone::Cursor(db.and_then(|db| db.cursor())),
+        DbJob::Apply {
+            items,
+            jump_to,
+            kind,
+        } => DbDone::Applied(
+            kind,
+            db.and_then(|db| db.apply(&items, jump_to, kind.arrival())),
+        ),
+        DbJob::Sending(msg) => DbDone::Sending(db.and_then(|db| db.record_sending(&msg))),
+        DbJob::Ack { cmd, ack } => {
+            let session = db.and_then(|db| db.record_ack(&ack, true));
+            DbDone::Ack { cmd, ack, session }
+        }
+        DbJob::SetUnreadZero {
+            cmd,
+            to_type,
+            id,
+            read_seq,
+        } => DbDone::Session {
+            cmd,
+            result: db.and_then(|db| {
+                let s = db.set_unread_zero(to_type, &id, read_seq)?;
+                Ok((s, total_unread(&db.conn).map_err(sql_err)?))
+            }),
+        },
+        DbJob::DeleteSession { cmd, to_type, id } => DbDone::Session {
+            cmd,
+            result: db.and_then(|db| {
+                let s = db.delete_session(to_type, &id)?;
+                Ok((Some(s), total_unread(&db.conn).map_err(sql_err)?))
+            }),
+        },
+        DbJob::Sessions { cmd } => DbDone::Sessions {
+            cmd,
+            result: db.and_then(|db| db.sessions()),
+        },
+        DbJob::Query {
+            cmd,
+            to_type,
+            id,
+            limit,
+            anchor_time,
+        } => DbDone::Messages {
+            cmd,
+            result: db.and_then(|db| db.query(to_type, &id, limit, anchor_time)),
+        },
+        DbJob::SysMsgs {
+            cmd,
+            limit,
+            last_time,
+        } => DbDone::SysMsgs {
+            cmd,
+            result: db.and_then(|db| db.sysmsgs(limit, last_time)),
+        },
+    }
+}

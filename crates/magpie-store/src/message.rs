@@ -1,0 +1,190 @@
+//! Messages and every account's ordered log: the records of
+//! [`MessageStore`](crate::MessageStore).
+//!
+//! Each account has one log: positions 1, 2, 3, ... without gaps, assigned
+//! in the transaction that stores what they carry. A message appears in its
+//! receiver's log and, unless the sender turned both roaming and multi-device
+//! sync off, in its sender's log; custom notifications stored for offline
+//! delivery and a device's session changes (read marks, deletions) are
+//! entries too. Devices keep their position in the log and ask for what
+//! follows it, so each gets everything exactly once and in order.
+
+use crate::id::AccountId;
+
+/// What kind of thing a log entry carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A message (its JSON is in the message row).
+    Msg = 1,
+    /// A stored custom system notification.
+    Sysmsg = 2,
+    /// A session marked read.
+    Read = 3,
+    /// A session deleted.
+    DeleteSession = 4,
+}
+
+impl EntryKind {
+    /// From the stored number.
+    pub fn from_i64(v: i64) -> Option<EntryKind> {
+        Some(match v {
+            1 => EntryKind::Msg,
+            2 => EntryKind::Sysmsg,
+            3 => EntryKind::Read,
+            4 => EntryKind::DeleteSession,
+            _ => return None,
+        })
+    }
+}
+
+/// A message to store.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// Sender.
+    pub from: AccountId,
+    /// Receiver.
+    pub to: AccountId,
+    /// The sender's id of the message; (sender, client id) is unique.
+    pub client_msg_id: String,
+    /// Server time, ms.
+    pub time: i64,
+    /// NIMMessageType.
+    pub msg_type: i32,
+    /// The message's JSON as delivered, with `"server_msg_id":0` standing
+    /// where the store writes the id it assigns (see [`with_server_id`]).
+    pub json: String,
+    /// Kept for history queries (NIM's `cloud_history`).
+    pub history: bool,
+    /// Entered in the receiver's log (stored for offline delivery); when
+    /// false the message reaches only devices online now.
+    pub to_log: bool,
+    /// Entered in the sender's log (roaming and multi-device sync).
+    pub from_log: bool,
+}
+
+/// Replaces the `"server_msg_id":0` placeholder of a message's JSON with
+/// the assigned id.
+pub fn with_server_id(json: &str, id: i64) -> String {
+    json.replacen(SERVER_ID_PLACEHOLDER, &format!("\"server_msg_id\":{id}"), 1)
+}
+
+/// The placeholder [`NewMessage::json`] carries for the server id.
+pub const SERVER_ID_PLACEHOLDER: &str = "\"server_msg_id\":0";
+
+/// Something other than a message to enter in one account's log.
+#[derive(Clone, Debug)]
+pub struct NewNote {
+    /// Whose log.
+    pub account: AccountId,
+    /// What it is.
+    pub kind: EntryKind,
+    /// Its JSON (the entry body without `seq`).
+    pub json: String,
+    /// For a stored notification: (sender, client id), unique like a message's.
+    pub dedup: Option<(AccountId, String)>,
+    /// Server time, ms.
+    pub time: i64,
+}
+
+/// One write of a batch.
+#[derive(Clone, Debug)]
+pub enum Append {
+    /// A message.
+    Msg(NewMessage),
+    /// A note in one log.
+    Note(NewNote),
+    /// A device of the account applied its log up to `upto` (the highest
+    /// report wins; it decides whether a synced message counts as offline
+    /// or roaming).
+    Delivered {
+        /// The account.
+        account: AccountId,
+        /// The position applied.
+        upto: u64,
+    },
+}
+
+/// What became of one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The server id of a message (0 for a note).
+    pub server_id: i64,
+    /// Its time, ms (the stored one, for a duplicate).
+    pub time: i64,
+    /// Its position in the receiver's (or the note's) log; 0 when not entered.
+    pub to_seq: u64,
+    /// Its position in the sender's log; 0 when not entered.
+    pub from_seq: u64,
+    /// The JSON as stored (with the server id), for delivery.
+    pub json: String,
+    /// True when (sender, client id) was already stored: nothing new was
+    /// written, and the fields are the stored ones.
+    pub duplicate: bool,
+}
+
+/// One entry of a log, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Its position.
+    pub seq: u64,
+    /// Its kind.
+    pub kind: EntryKind,
+    /// For a message: its JSON; else the entry body's JSON.
+    pub json: String,
+    /// For a message: its sender.
+    pub from: Option<AccountId>,
+}
+
+/// A page of an account's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogPage {
+    /// Entries in order, contiguous from `from`.
+    pub entries: Vec<LogEntry>,
+    /// The first position this page covers: the asked one, or the first
+    /// still kept when retention removed older ones.
+    pub from: u64,
+    /// The log's last position.
+    pub head: u64,
+    /// The highest position any device of the account reported applied.
+    pub delivered: u64,
+}
+
+/// A message as history returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Server id.
+    pub server_id: i64,
+    /// Time, ms.
+    pub time: i64,
+    /// NIMMessageType.
+    pub msg_type: i32,
+    /// JSON as delivered.
+    pub json: String,
+}
+
+/// A history query of the conversation between two accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRange {
+    /// Earliest time, ms, inclusive (0: no bound).
+    pub from_time: i64,
+    /// Latest time, ms, inclusive (0: no bound).
+    pub end_time: i64,
+    /// Leave out this message and, in the query's direction, stop there
+    /// (the previous page's last server id; 0: none).
+    pub end_msg_id: i64,
+    /// Most messages.
+    pub limit: u32,
+    /// Oldest first (else newest first).
+    pub ascending: bool,
+    /// Only these message types (empty: all).
+    pub msg_types: Vec<i32>,
+}
+
+/// What a retention pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Messages removed.
+    pub messages: u64,
+    /// Log entries removed.
+    pub entries: u64,
+}

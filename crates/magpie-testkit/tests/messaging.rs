@@ -1,0 +1,318 @@
+//! Messaging end to end: sends, live delivery to every device, offline and
+//! roaming sync through the batch callback, unread counts and read marks
+//! across devices, custom notifications and history.
+
+use magpie_client::{Client, Event, HistoryQuery, ImMessage, LoginParams, ReceivedMessage, SysMsg};
+use magpie_proto::msg::{message_feature, message_type};
+use magpie_testkit::*;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+fn text(to: &str, id: &str, body: &str) -> ImMessage {
+    ImMessage {
+        to_type: 0,
+        to_accid: to.into(),
+        msg_type: message_type::TEXT,
+        msg_body: body.into(),
+        client_msg_id: id.into(),
+        ..Default::default()
+    }
+}
+
+/// A client whose synced batches are collected too.
+struct Device {
+    c: TestClient,
+    batches: mpsc::UnboundedReceiver<Vec<ReceivedMessage>>,
+}
+
+fn device(s: &TestServer, id: &str) -> Device {
+    let c = TestClient::new(s.options().with_device_id(id));
+    let (tx, rx) = mpsc::unbounded_channel();
+    c.client.on_receive_batch(move |b| {
+        let _ = tx.send(b.to_vec());
+    });
+    Device { c, batches: rx }
+}
+
+async fn login(d: &Device, app: &TestApp, account: &str) {
+    let r = d.c.login(app, account, "t").await;
+    assert!(r.is_success(), "{r:?}");
+}
+
+/// Receives single messages until `n` arrived.
+async fn receive(events: &mut EventLog, n: usize) -> Vec<ReceivedMessage> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        if let Event::Receive(m) = events.until(|e| matches!(e, Event::Receive(_))).await {
+            got.push(m);
+        }
+    }
+    got
+}
+
+/// Asserts that no message arrives within `d` (other events may).
+async fn no_more_messages(events: &mut EventLog, d: Duration) {
+    let end = tokio::time::Instant::now() + d;
+    while let Ok(e) = tokio::time::timeout_at(end, events.next()).await {
+        assert!(
+            !matches!(e, Event::Receive(_) | Event::ReceiveBatch(_)),
+            "a message arrived twice: {e:?}"
+        );
+    }
+}
+
+/// Collects synced batches until `n` messages arrived.
+async fn batches(d: &mut Device, n: usize) -> (Vec<ReceivedMessage>, usize) {
+    let mut got = Vec::new();
+    let mut calls = 0;
+    while got.len() < n {
+        let b = tokio::time::timeout(WAIT, d.batches.recv())
+            .await
+            .expect("a batch in time")
+            .expect("client alive");
+        calls += 1;
+        got.extend(b);
+    }
+    (got, calls)
+}
+
+fn bodies(list: &[ReceivedMessage]) -> Vec<String> {
+    list.iter().map(|m| m.content.msg_body.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_acknowledged_then_delivered_once_to_every_device() {
+    let s = TestServer::start().await;
+    let app = s.app("m").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let mut a1 = device(&s, "a1");
+    let mut a2 = device(&s, "a2");
+    let mut b1 = device(&s, "b1");
+    let mut b2 = device(&s, "b2");
+    for (d, who) in [(&a1, "ann"), (&a2, "ann"), (&b1, "bob"), (&b2, "bob")] {
+        login(d, &app, who).await;
+    }
+    for d in [&mut a1, &mut a2, &mut b1, &mut b2] {
+        d.c.events
+            .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+            .await;
+    }
+    let ack = a1.c.client.send_message(text("bob", "m1", "hello")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
+    assert!(ack.server_msg_id > 0 && ack.msg_timetag > 0 && ack.seq == 1);
+    assert_eq!((ack.msg_id.as_str(), ack.talk_id.as_str()), ("m1", "bob"));
+    for b in [&mut b1, &mut b2] {
+        let got = receive(&mut b.c.events, 1).await;
+        assert_eq!(got[0].feature, message_feature::DEFAULT);
+        let m = &got[0].content;
+        assert_eq!((m.msg_body.as_str(), m.from_id.as_str()), ("hello", "ann"));
+        assert_eq!((m.from_device_id.as_str(), m.from_client_type), ("a1", 4));
+        assert_eq!(m.server_msg_id, ack.server_msg_id);
+    }
+    // The sender's other device gets it as synced from my other device.
+    let got = receive(&mut a2.c.events, 1).await;
+    assert_eq!(got[0].feature, message_feature::SYNC_MSG);
+    // Nothing is delivered twice.
+    for d in [&mut a1, &mut a2, &mut b1, &mut b2] {
+        no_more_messages(&mut d.c.events, Duration::from_millis(300)).await;
+    }
+    let sessions = b1.c.client.recent_sessions().await;
+    assert_eq!(sessions.1, 1, "one unread");
+    assert_eq!(sessions.0[0].id, "ann");
+    assert_eq!(sessions.0[0].msg_body, "hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_messages_reach_each_device_once_in_order_and_read_marks_follow() {
+    const N: usize = 1000;
+    let s = TestServer::start().await;
+    let app = s.app("m").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let v = s
+        .admin(&app)
+        .json(
+            reqwest::Method::PUT,
+            "/magpie/v1/app/messaging",
+            Some(serde_json::json!({"sends_per_minute": 0})),
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let a1 = device(&s, "a1");
+    login(&a1, &app, "ann").await;
+    for i in 0..N {
+        let ack =
+            a1.c.client
+                .send_message(text("bob", &format!("c{i}"), &format!("{i}")))
+                .await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS, "{i}: {ack:?}");
+    }
+    let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+    // Bob's first device: everything as offline messages, in order, in batches.
+    let mut b1 = device(&s, "b1");
+    login(&b1, &app, "bob").await;
+    let (got, calls) = batches(&mut b1, N).await;
+    assert_eq!(bodies(&got), want, "all, once, in order");
+    assert!(got.iter().all(|m| m.feature == message_feature::LEAVE_MSG));
+    assert!(calls >= 2, "bounded batches: {calls}");
+    b1.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2 && d.status == 1))
+        .await;
+    let (list, total) = b1.c.client.recent_sessions().await;
+    assert_eq!(
+        (list.len(), list[0].unread_count, total),
+        (1, N as u32, N as u32)
+    );
+    // His second device: the same, as roaming.
+    let mut b2 = device(&s, "b2");
+    login(&b2, &app, "bob").await;
+    let (got, _) = batches(&mut b2, N).await;
+    assert_eq!(bodies(&got), want);
+    assert!(got.iter().all(|m| m.feature == message_feature::ROAM_MSG));
+    b2.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    assert_eq!(b2.c.client.recent_sessions().await.1, N as u32);
+    // Ann's second device gets what she sent, as roaming.
+    let mut a2 = device(&s, "a2");
+    login(&a2, &app, "ann").await;
+    let (got, _) = batches(&mut a2, N).await;
+    assert_eq!(bodies(&got), want);
+    assert!(got.iter().all(|m| m.feature == message_feature::ROAM_MSG));
+    // A read mark on one device clears the other.
+    let r = b1.c.client.set_unread_count_zero(0, "ann").await;
+    assert_eq!((r.rescode, r.session.unread_count), (ResCode::SUCCESS, 0));
+    let e = b2
+        .c
+        .events
+        .until(|e| matches!(e, Event::SessionChange(s) if s.session.id == "ann" && s.session.unread_count == 0))
+        .await;
+    if let Event::SessionChange(s) = e {
+        assert_eq!(s.total_unread, 0);
+    }
+    assert_eq!(b2.c.client.recent_sessions().await.1, 0);
+    // Nothing more arrives anywhere: no duplicates.
+    assert!(b1.batches.try_recv().is_err() && b2.batches.try_recv().is_err());
+    // Local history on the device, newest first.
+    let q = b2.c.client.query_local_messages(0, "ann", 3, 0).await;
+    assert_eq!(
+        q.content
+            .iter()
+            .map(|m| m.msg_body.as_str())
+            .collect::<Vec<_>>(),
+        ["999", "998", "997"]
+    );
+    // Server history, paged.
+    let page =
+        a1.c.client
+            .query_online_messages(HistoryQuery {
+                to_type: 0,
+                id: "bob".into(),
+                limit_count: 100,
+                from_time: 0,
+                end_time: 0,
+                end_msg_id: 0,
+                reverse: false,
+                msg_types: Vec::new(),
+            })
+            .await;
+    assert_eq!(page.rescode, ResCode::SUCCESS);
+    assert_eq!(page.content.len(), 100);
+    assert_eq!(page.content[0].msg_body, "999");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_are_refused_with_nim_codes() {
+    let s = TestServer::start().await;
+    let app = s.app("m").await;
+    s.account(&app, "ann", "t").await;
+    let a = device(&s, "a1");
+    // Not logged in: 20001 locally.
+    let ack = a.c.client.send_message(text("bob", "x0", "hi")).await;
+    assert_eq!(ack.rescode, ResCode::LOCAL_LOGIN_UNDONE);
+    login(&a, &app, "ann").await;
+    let ack = a.c.client.send_message(text("nobody", "x1", "hi")).await;
+    assert_eq!(ack.rescode, ResCode::NOT_EXIST, "{ack:?}");
+    let ack =
+        a.c.client
+            .send_message(text("ann", "x2", &"a".repeat(5001)))
+            .await;
+    assert_eq!(ack.rescode, ResCode::PARAMETER_ERROR, "{ack:?}");
+    assert!(ack.desc.contains("5000"), "{}", ack.desc);
+    // Resending a stored message answers with the stored one.
+    let first =
+        a.c.client
+            .send_message(text("ann", "x3", "to myself"))
+            .await;
+    assert_eq!(first.rescode, ResCode::SUCCESS);
+    let mut again = text("ann", "x3", "to myself");
+    again.resend_flag = 1;
+    let second = a.c.client.send_message(again).await;
+    assert_eq!(
+        (second.rescode, second.server_msg_id, second.msg_timetag),
+        (ResCode::SUCCESS, first.server_msg_id, first.msg_timetag)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_notifications_are_stored_or_online_only() {
+    let s = TestServer::start().await;
+    let app = s.app("m").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let a = device(&s, "a1");
+    login(&a, &app, "ann").await;
+    let note = |id: &str, save: i32| SysMsg {
+        msg_type: 100,
+        to_account: "bob".into(),
+        attach: format!(r#"{{"n":"{id}"}}"#),
+        client_msg_id: id.into(),
+        custom_save_flag: save,
+        ..Default::default()
+    };
+    // Bob is offline: the stored one waits, the online-only one is gone.
+    assert_eq!(
+        a.c.client
+            .send_custom_notification(note("s1", 1))
+            .await
+            .rescode,
+        ResCode::SUCCESS
+    );
+    assert_eq!(
+        a.c.client
+            .send_custom_notification(note("o1", 0))
+            .await
+            .rescode,
+        ResCode::SUCCESS
+    );
+    let mut b = device(&s, "b1");
+    login(&b, &app, "bob").await;
+    let e = b.c.events.until(|e| matches!(e, Event::SysMsg(_))).await;
+    let Event::SysMsg(n) = e else { unreachable!() };
+    assert_eq!((n.content.client_msg_id.as_str(), n.feature), ("s1", 1));
+    assert_eq!(n.content.from_account, "ann");
+    b.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    // Online now: the online-only one arrives live.
+    assert_eq!(
+        a.c.client
+            .send_custom_notification(note("o2", 0))
+            .await
+            .rescode,
+        ResCode::SUCCESS
+    );
+    let e = b.c.events.until(|e| matches!(e, Event::SysMsg(_))).await;
+    let Event::SysMsg(n) = e else { unreachable!() };
+    assert_eq!((n.content.client_msg_id.as_str(), n.feature), ("o2", 0));
+    let (stored, unread) = b.c.client.system_messages(10, 0).await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(unread, 0, "custom notifications never count");
+    let _ = &mut b;
+    let _ = Client::cached_login_count;
+    let _ = LoginParams::default();
+}
