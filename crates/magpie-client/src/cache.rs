@@ -48,9 +48,13 @@ pub(crate) fn path(dir: &Path, app_key: &str, account: &str) -> PathBuf {
         .join(format!("{}.db", clean(account)))
 }
 
-/// An open cache. Each write opens the file, commits and closes it: a
-/// rollback journal (not WAL) suits that, since nothing is left beside the
-/// file afterwards.
+/// An open cache. A login record opens the file, commits and closes it;
+/// messaging keeps it open for the session. Write-ahead logging with
+/// `synchronous=NORMAL`: a commit is one append, no disk sync (a crash of
+/// the machine may lose the last commits, never consistency: the cursor
+/// and what it covers roll back together and the next sync brings them
+/// again). Closing the last connection folds the log back in and removes
+/// the side files.
 pub(crate) struct Cache {
     pub(crate) conn: Connection,
 }
@@ -72,9 +76,8 @@ impl Cache {
         let conn = Connection::open(path)?;
         // The login record and messaging work may meet on one file.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // Files written by earlier versions are in WAL mode: this folds the
-        // WAL back in once.
-        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Cache { conn })
     }

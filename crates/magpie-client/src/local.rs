@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS msglog (
     json           TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS msglog_by_talk ON msglog (to_type, talk_id, time);
+-- Unread counts (per session and in total) cost the unread rows, not the log.
+CREATE INDEX IF NOT EXISTS msglog_by_status ON msglog (status, to_type, talk_id);
 CREATE TABLE IF NOT EXISTS sessions (
     id          TEXT NOT NULL,
     type        INTEGER NOT NULL,

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     /// Messages and notifications waiting to be stored, all connections
     /// together; past it, sends are refused with 503 until the store catches up.
     pub message_queue: usize,
+    /// How often retention (the apps' `retention_days`/`retention_entries`)
+    /// runs, in milliseconds.
+    pub retention_interval_ms: u64,
     /// Most client connections held at once; further ones are refused.
     pub max_connections: usize,
     /// Login rate limits (answered with 416).
@@ -143,6 +146,7 @@ impl Default for ServerConfig {
             write_timeout_ms: 10_000,
             outbox_capacity: 64,
             message_queue: 16_384,
+            retention_interval_ms: 3_600_000,
             max_connections: 100_000,
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
@@ -189,6 +193,7 @@ const FIELDS: &[&str] = &[
     "write_timeout_ms",
     "outbox_capacity",
     "message_queue",
+    "retention_interval_ms",
     "max_connections",
     "login_limits",
     "admin",
@@ -241,8 +246,12 @@ impl ServerConfig {
         if self.heartbeat_interval_ms == 0 || self.idle_timeout_ms <= self.heartbeat_interval_ms {
             return bad("idle_timeout_ms must be greater than heartbeat_interval_ms > 0");
         }
-        if self.outbox_capacity == 0 || self.max_connections == 0 || self.message_queue == 0 {
-            return bad("outbox_capacity, max_connections and message_queue must be positive");
+        if self.outbox_capacity == 0
+            || self.max_connections == 0
+            || self.message_queue == 0
+            || self.retention_interval_ms == 0
+        {
+            return bad("outbox_capacity, max_connections, message_queue and retention_interval_ms must be positive");
         }
         let l = &self.login_limits;
         if l.per_account_per_sec < 0.0 || l.per_ip_per_sec < 0.0 {

@@ -16,6 +16,7 @@ pub mod dynamic;
 pub mod login;
 pub mod messaging;
 pub mod ratelimit;
+pub mod retention;
 pub mod session;
 pub mod state;
 mod tls;
@@ -71,6 +72,7 @@ pub struct ServerHandle {
     pub shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    retention_rounds: watch::Receiver<u64>,
 }
 
 impl ServerHandle {
@@ -84,6 +86,11 @@ impl ServerHandle {
     /// of the signal, or a fatal error).
     pub fn shutdown_signal(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
+    }
+
+    /// Rounds of the retention job finished so far.
+    pub fn retention_rounds(&self) -> watch::Receiver<u64> {
+        self.retention_rounds.clone()
     }
 
     /// Waits for the server to end.
@@ -125,11 +132,19 @@ pub async fn start(
     };
     let sweeper = tokio::spawn(sweep(shared.clone(), shutdown_rx.clone()));
     let writer = messaging::Messaging::start(shared.clone());
+    let (rounds_tx, retention_rounds) = watch::channel(0);
+    let retention = tokio::spawn(retention::job(
+        shared.clone(),
+        Duration::from_millis(shared.config.retention_interval_ms),
+        rounds_tx,
+        shutdown_rx.clone(),
+    ));
     let accept_shared = shared.clone();
     let task = tokio::spawn(async move {
         accept_loop(listeners.client, accept_shared, tls, shutdown_rx).await;
         let _ = admin_task.await;
         let _ = sweeper.await;
+        let _ = retention.await;
         // Every connection has ended: nothing sends any more. The writer
         // stores what is queued and ends when the last sender is gone.
         drop(writer);
@@ -141,6 +156,7 @@ pub async fn start(
         shared,
         shutdown: shutdown_tx,
         task,
+        retention_rounds,
     })
 }
 

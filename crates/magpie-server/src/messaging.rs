@@ -67,6 +67,30 @@ pub enum Origin {
     },
 }
 
+impl Origin {
+    /// An app-server origin and where its answer arrives.
+    pub fn server() -> (Origin, oneshot::Receiver<Result<Appended, ResCode>>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Origin::Server {
+                reply: Arc::new(Mutex::new(Some(tx))),
+            },
+            rx,
+        )
+    }
+}
+
+/// The stored result of an app-server send.
+async fn server_answer(
+    rx: oneshot::Receiver<Result<Appended, ResCode>>,
+) -> Result<Appended, Refused> {
+    match rx.await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(code)) => refuse(code, "the message could not be stored"),
+        Err(_) => refuse(ResCode::TOO_BUSY, "the server is shutting down"),
+    }
+}
+
 /// What the writer does once a write is committed.
 enum Then {
     /// Answer the sender, push the message to the receiver's devices and
@@ -160,6 +184,16 @@ impl Messaging {
     /// Forgets an account's cached blacklist (after it changed).
     pub fn blacklist_changed(&self, app_id: i64, accid: &AccountId) {
         self.blacklists.lock().remove(&(app_id, accid.clone()));
+    }
+
+    /// True when the account exists (cached once seen).
+    pub async fn account_exists(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        accid: &AccountId,
+    ) -> Result<bool, Refused> {
+        self.exists(shared, app_id, accid).await
     }
 
     async fn exists(
@@ -267,6 +301,39 @@ impl Messaging {
             ),
             mpsc::error::TrySendError::Closed(_) => refuse(ResCode::TOO_BUSY, "shutting down"),
         })
+    }
+
+    /// Sends a message from the app server (NIM's server API): stored like a
+    /// device's, answered once committed. `from` must exist.
+    pub async fn send_msg_from_server(
+        &self,
+        shared: &Shared,
+        app: &AppCtx,
+        from: &AccountId,
+        msg: ImMessage,
+    ) -> Result<Appended, Refused> {
+        if !self.exists(shared, app.id, from).await? {
+            return refuse(ResCode::NOT_EXIST, "the sender does not exist");
+        }
+        let (origin, rx) = Origin::server();
+        self.send_msg(shared, app, origin, from, None, msg).await?;
+        server_answer(rx).await
+    }
+
+    /// Sends a custom notification from the app server; `from` must exist.
+    pub async fn send_sysmsg_from_server(
+        &self,
+        shared: &Shared,
+        app: &AppCtx,
+        from: &AccountId,
+        n: SysMsg,
+    ) -> Result<Appended, Refused> {
+        if !self.exists(shared, app.id, from).await? {
+            return refuse(ResCode::NOT_EXIST, "the sender does not exist");
+        }
+        let (origin, rx) = Origin::server();
+        self.send_sysmsg(shared, app, origin, from, n).await?;
+        server_answer(rx).await
     }
 
     /// Checks a message and queues it for storing; the answer reaches the

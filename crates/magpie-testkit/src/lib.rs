@@ -128,6 +128,11 @@ impl TestServer {
         self.handle.as_ref().expect("server running")
     }
 
+    /// The running server's handle.
+    pub fn handle(&self) -> &ServerHandle {
+        self.h()
+    }
+
     /// Client address.
     pub fn addr(&self) -> SocketAddr {
         self.h().client_addr
@@ -194,6 +199,7 @@ impl TestServer {
 
 /// A signed admin API client for tests: [`AdminClient`] whose calls panic
 /// unless the server answers HTTP 200 with JSON.
+#[derive(Clone)]
 pub struct Admin {
     /// Base URL.
     pub url: String,

@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod error;
+mod msg;
 pub mod ops;
 mod v1;
 mod v2;
@@ -35,6 +36,37 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/nimserver/user/block.action", post(v1::block))
         .route("/nimserver/user/unblock.action", post(v1::unblock))
+        .route("/nimserver/msg/sendMsg.action", post(msg::send_msg))
+        .route(
+            "/nimserver/msg/sendBatchMsg.action",
+            post(msg::send_batch_msg),
+        )
+        .route(
+            "/nimserver/msg/sendAttachMsg.action",
+            post(msg::send_attach_msg),
+        )
+        .route(
+            "/nimserver/msg/sendBatchAttachMsg.action",
+            post(msg::send_batch_attach_msg),
+        )
+        .route(
+            "/nimserver/user/setSpecialRelation.action",
+            post(msg::set_special_relation),
+        )
+        .route(
+            "/nimserver/user/listBlackAndMuteList.action",
+            post(msg::list_black_and_mute),
+        )
+        .route(
+            "/im/v2/conversations/{conversation_id}/messages",
+            post(msg::v2_send),
+        )
+        .route("/im/v2/conversations/messages", post(msg::v2_send_batch))
+        .route("/im/v2/custom_notification", post(msg::v2_notify))
+        .route(
+            "/im/v2/custom_notification/batch",
+            post(msg::v2_notify_batch),
+        )
         .route("/im/v2/accounts", post(v2::create))
         .route("/im/v2/accounts/{account_id}", get(v2::get))
         .route(
@@ -59,6 +91,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(v2::get_messaging)
                 .put(v2::set_messaging)
                 .delete(v2::reset_messaging),
+        )
+        .route(
+            "/magpie/v1/app/messaging/actions/prune",
+            post(v2::prune_now),
         )
         .route(
             "/magpie/v1/app/device_policy",

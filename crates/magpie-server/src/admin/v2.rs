@@ -338,6 +338,23 @@ pub(super) async fn set_messaging(
     store_messaging(&shared, &app, Some(m)).await
 }
 
+/// Magpie addition: applies the app's retention now; answers what it removed.
+pub(super) async fn prune_now(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+) -> Reply {
+    let p = crate::retention::prune_app(&shared, &app)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "retention failed");
+            v2(ops::OpError {
+                code: 500,
+                msg: "internal error".into(),
+            })
+        })?;
+    success(json!({"messages": p.messages, "entries": p.entries}))
+}
+
 /// Magpie addition: back to the default messaging settings.
 pub(super) async fn reset_messaging(
     State(shared): State<Arc<Shared>>,

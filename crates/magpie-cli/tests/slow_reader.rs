@@ -1,0 +1,152 @@
+//! A slow reader: a device that logs in and stops reading while a flood of
+//! messages is sent to it. The server disconnects it instead of queueing
+//! for it (its memory stays far below the size of the flood), and the
+//! account catches up by sync when it logs in again.
+
+use futures::future::join_all;
+use magpie_client::{Client, ClientOptions, ImMessage, LoginParams};
+use magpie_proto::msg::message_type;
+use magpie_proto::ResCode;
+use magpie_proto::ServerFrame;
+use magpie_testkit::{login_request, RawPeer, TestApp};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+mod common;
+use common::{create_app, rss_kib, serve, WAIT};
+
+/// Messages in the flood, each with a body of [`BODY`] characters.
+const FLOOD: usize = 8000;
+const BODY: usize = 5000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_is_cut_off_and_catches_up_by_sync() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let mut server = serve(data.path(), "127.0.0.1:0", "127.0.0.1:0").await;
+    let pid = server.child.id().unwrap();
+    let (key, admin) = create_app(&d, &server.admin, "slow").await;
+    let accounts = [
+        ("ann".to_owned(), "t".to_owned()),
+        ("bob".to_owned(), "t".to_owned()),
+    ];
+    admin
+        .create_accounts(&accounts, |_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let v = admin
+        .json(
+            magpie_admin_client::Method::PUT,
+            "/magpie/v1/app/messaging",
+            Some(&serde_json::json!({"sends_per_minute": 0})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["code"], 200, "{v}");
+
+    // Bob's device logs in, then never reads again.
+    let addr = server.client.parse().unwrap();
+    let mut bob = RawPeer::hello(addr).await;
+    let app = TestApp {
+        key: key.clone(),
+        secret: String::new(),
+    };
+    assert!(matches!(
+        bob.login(login_request(&app, "bob", "t", "bob-raw")).await,
+        ServerFrame::LoginAck { body, .. } if body.code == ResCode::SUCCESS
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let ann = Client::init(dir.path().join("ann"), ClientOptions::new(&server.client)).unwrap();
+    assert!(ann
+        .login(&key, "ann", "t", LoginParams::default())
+        .await
+        .is_success());
+    let body = "x".repeat(BODY);
+    let send = |i: usize| {
+        ann.send_message(ImMessage {
+            to_accid: "bob".into(),
+            msg_type: message_type::TEXT,
+            msg_body: body.clone(),
+            client_msg_id: format!("m{i}"),
+            ..Default::default()
+        })
+    };
+    // Warm up, then take the baseline.
+    for i in 0..100 {
+        assert_eq!(send(i).await.rescode, ResCode::SUCCESS);
+    }
+    let (base, _) = rss_kib(pid);
+    for chunk in (100..FLOOD).collect::<Vec<_>>().chunks(200) {
+        for ack in join_all(chunk.iter().map(|&i| send(i))).await {
+            assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
+        }
+    }
+    let (now, peak) = rss_kib(pid);
+    let flood_kib = (FLOOD * BODY / 1024) as u64;
+    println!("slow reader: flood {flood_kib} KiB; server RSS {base} KiB before, {now} KiB after, peak {peak} KiB");
+    assert!(
+        peak.saturating_sub(base) < flood_kib / 2,
+        "the server grew by {} KiB for a {flood_kib} KiB flood",
+        peak.saturating_sub(base)
+    );
+    // The server closed Bob's connection: reading on, the stream ends
+    // before the flood does.
+    let mut frames = 0;
+    while tokio::time::timeout(WAIT, bob.recv())
+        .await
+        .unwrap()
+        .is_some()
+    {
+        frames += 1;
+    }
+    assert!(frames < FLOOD, "cut off after {frames} frames");
+
+    // Bob logs in again (an SDK device) and gets every message by sync, once.
+    let got = Arc::new(Mutex::new(Vec::<String>::new()));
+    let done = Arc::new(Notify::new());
+    let b = Client::init(
+        dir.path().join("bob"),
+        ClientOptions::new(&server.client).with_device_id("bob-sdk"),
+    )
+    .unwrap();
+    let (g, n) = (got.clone(), done.clone());
+    b.on_receive_batch(move |list| {
+        g.lock()
+            .unwrap()
+            .extend(list.iter().map(|m| m.content.client_msg_id.clone()));
+        n.notify_waiters();
+    });
+    let (g, n) = (got.clone(), done.clone());
+    b.on_receive(move |m| {
+        g.lock().unwrap().push(m.content.client_msg_id.clone());
+        n.notify_waiters();
+    });
+    let wait = done.notified();
+    tokio::pin!(wait);
+    wait.as_mut().enable();
+    assert!(b
+        .login(&key, "bob", "t", LoginParams::default())
+        .await
+        .is_success());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while got.lock().unwrap().len() < FLOOD {
+        tokio::time::timeout_at(deadline, wait.as_mut())
+            .await
+            .expect("the sync in time");
+        wait.set(done.notified());
+        wait.as_mut().enable();
+    }
+    let got = got.lock().unwrap().clone();
+    let want: Vec<String> = (0..FLOOD).map(|i| format!("m{i}")).collect();
+    let mut sorted = got.clone();
+    sorted.sort_by_key(|id| id[1..].parse::<usize>().unwrap());
+    sorted.dedup();
+    assert_eq!(sorted, want, "every message once");
+    assert_eq!(got.len(), FLOOD, "no duplicates");
+    b.logout(1).await;
+    ann.logout(1).await;
+    server.child.start_kill().unwrap();
+    let _ = server.child.wait().await;
+}
