@@ -5,6 +5,7 @@
 //! path, runs, and reports throughput, latency, and the server's CPU time per
 //! operation and memory, read from /proc for the server's pid.
 
+mod messages;
 mod raw;
 mod report;
 mod server;
@@ -81,11 +82,38 @@ enum Scenario {
         #[arg(long)]
         graceful: bool,
     },
+    /// Senders and receivers in pairs, one account each: P2P messages stored,
+    /// acknowledged and delivered; msg/s, CPU per message, delivery latency.
+    /// Without --rate, senders pipeline as fast as the server acknowledges.
+    P2p {
+        /// Sender/receiver pairs.
+        #[arg(long, default_value_t = 200)]
+        pairs: usize,
+        /// Messages in all.
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+        /// Steady total rate in messages per second (spread over the senders).
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Unacknowledged messages each sender may have in flight.
+        #[arg(long, default_value_t = 32)]
+        window: usize,
+    },
+    /// Messages sent to an offline account, then one device logs in and
+    /// syncs them all in batches: server CPU and wall time of the sync.
+    OfflineSync {
+        /// Messages waiting for the device.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Fresh devices that each sync the whole backlog (results averaged).
+        #[arg(long, default_value_t = 5)]
+        devices: usize,
+    },
 }
 
-const TOKEN: &str = "bench-token";
+pub(crate) const TOKEN: &str = "bench-token";
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
@@ -99,7 +127,12 @@ fn admin(srv: &Server, app: &BenchApp) -> anyhow::Result<AdminClient> {
     Ok(AdminClient::new(&srv.admin, &app.key, &app.secret)?)
 }
 
-async fn provision(srv: &Server, app: &BenchApp, prefix: &str, n: usize) -> anyhow::Result<()> {
+pub(crate) async fn provision(
+    srv: &Server,
+    app: &BenchApp,
+    prefix: &str,
+    n: usize,
+) -> anyhow::Result<()> {
     let pb = bar(n as u64, "provision");
     let accounts: Vec<(String, String)> = (0..n)
         .map(|i| (format!("{prefix}{i}"), TOKEN.to_owned()))
@@ -114,7 +147,12 @@ async fn provision(srv: &Server, app: &BenchApp, prefix: &str, n: usize) -> anyh
     Ok(())
 }
 
-async fn admin_put(srv: &Server, app: &BenchApp, path: &str, body: Value) -> anyhow::Result<()> {
+pub(crate) async fn admin_put(
+    srv: &Server,
+    app: &BenchApp,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<()> {
     let v = admin(srv, app)?
         .json(Method::PUT, path, Some(&body))
         .await?;
@@ -128,7 +166,7 @@ fn spread(cli_sources: Option<usize>, conns: usize) -> usize {
 
 /// Stops the server before the clients close, so TIME_WAIT lands on the
 /// server's side and the next run finds the client's ephemeral ports free.
-async fn close_server_first(srv: &mut Server) {
+pub(crate) async fn close_server_first(srv: &mut Server) {
     let _ = srv.stop(false).await;
 }
 
@@ -476,6 +514,8 @@ async fn main() -> anyhow::Result<()> {
         | Scenario::Idle { clients, .. }
         | Scenario::ReconnectStorm { clients, .. } => *clients,
         Scenario::Kick { accounts, .. } => 2 * accounts.min(&1000),
+        Scenario::P2p { pairs, .. } => 2 * pairs,
+        Scenario::OfflineSync { .. } => 2,
     };
     if want as u64 + 100 > limit {
         eprintln!("warning: {want} connections need more than the open-file limit of {limit} allows per process; expect errors past it");
@@ -512,6 +552,29 @@ async fn main() -> anyhow::Result<()> {
         Scenario::ReconnectStorm { clients, graceful } => (
             "reconnect-storm",
             reconnect_storm(&mut srv, &app, clients, graceful).await?,
+        ),
+        Scenario::P2p {
+            pairs,
+            messages,
+            rate,
+            window,
+        } => (
+            "p2p",
+            messages::p2p(
+                &mut srv,
+                &app,
+                messages::P2pArgs {
+                    pairs,
+                    messages,
+                    rate,
+                    window,
+                },
+            )
+            .await?,
+        ),
+        Scenario::OfflineSync { messages, devices } => (
+            "offline-sync",
+            messages::offline_sync(&mut srv, &app, messages, devices).await?,
         ),
     };
     let out = json!({"scenario": name, "machine": report::machine(), "result": result});

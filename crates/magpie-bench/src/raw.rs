@@ -147,4 +147,72 @@ impl RawConn {
         let seq = self.seq + 1;
         self.send(&ClientFrame::Ping { seq }).await
     }
+
+    /// Splits a logged-in connection: frames go out through the writer
+    /// while the reader reads.
+    pub fn split(self) -> (RawReader, RawWriter) {
+        let (r, w) = self.stream.into_split();
+        (
+            RawReader { r, buf: self.buf },
+            RawWriter {
+                w,
+                seq: self.seq + 1,
+                out: Vec::with_capacity(4096),
+            },
+        )
+    }
+}
+
+/// The reading half of a [`RawConn`].
+pub struct RawReader {
+    r: tokio::net::tcp::OwnedReadHalf,
+    buf: Vec<u8>,
+}
+
+impl RawReader {
+    /// The next frame.
+    pub async fn recv(&mut self) -> anyhow::Result<ServerFrame> {
+        loop {
+            if let Decoded::Frame(f, n) = decode_server(&self.buf, 4 << 20)? {
+                self.buf.drain(..n);
+                return Ok(f);
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.r.read(&mut chunk).await?;
+            if n == 0 {
+                anyhow::bail!("closed");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// The writing half of a [`RawConn`]: numbers requests, writes them in one go.
+pub struct RawWriter {
+    w: tokio::net::tcp::OwnedWriteHalf,
+    seq: u32,
+    out: Vec<u8>,
+}
+
+impl RawWriter {
+    /// The next request number.
+    pub fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    /// Queues a frame for the next [`RawWriter::flush`].
+    pub fn push(&mut self, f: &ClientFrame) -> anyhow::Result<()> {
+        encode_client(f, &mut self.out, u32::MAX)?;
+        Ok(())
+    }
+
+    /// Writes what is queued.
+    pub async fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.out.is_empty() {
+            self.w.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
 }

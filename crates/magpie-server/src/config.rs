@@ -144,7 +144,7 @@ impl Default for ServerConfig {
             idle_timeout_ms: 35_000,
             handshake_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
-            outbox_capacity: 64,
+            outbox_capacity: 256,
             message_queue: 16_384,
             retention_interval_ms: 3_600_000,
             max_connections: 100_000,

@@ -13,7 +13,7 @@ use crate::login;
 use crate::messaging;
 use crate::session::{Action, Actions, Input, ServerSession, SessionConfig};
 use crate::state::Shared;
-use magpie_bus::{DeviceAddr, KickTarget, OutboxReceiver};
+use magpie_bus::{DeviceAddr, KickTarget, OutboxReceiver, Push};
 use magpie_proto::codec::{decode_client, encode_server};
 use magpie_proto::{Decoded, ServerFrame};
 use std::future::Future;
@@ -37,9 +37,16 @@ const KEEP_RBUF: usize = 64;
 /// HELLO and a LOGIN sent together.
 const FIRST_READ: usize = 1024;
 
+/// Largest read step of a client streaming frames.
+const MAX_READ_STEP: usize = 16 << 10;
+
 /// Queued answers are written once they reach this size, even when more
 /// buffered frames wait to be handled.
 const FLUSH_AT: usize = 16 << 10;
+
+/// Most pushes already waiting in the outbox that are written together
+/// with the one that woke the connection.
+const PUSHES_PER_WRITE: usize = 64;
 
 enum Flow {
     Continue,
@@ -62,9 +69,18 @@ struct Conn<S> {
     peer: SocketAddr,
     addr: DeviceAddr,
     rbuf: Vec<u8>,
+    /// Room offered to the next read of a logged-in connection: grows while
+    /// reads fill it (a client streaming frames), back to [`KEEP_RBUF`] as
+    /// soon as one does not (the socket was drained).
+    read_step: usize,
     wbuf: Vec<u8>,
     machine: ServerSession,
     inbox: OutboxReceiver,
+    /// Requests whose answer comes through the outbox (sends, session
+    /// changes) not answered yet. At [`Conn::max_in_flight`] the connection
+    /// stops reading until answers go out: a client that pipelines is
+    /// slowed down, never taken for a slow reader because of its own acks.
+    in_flight: usize,
 }
 
 /// The session machine's settings, from the server's configuration.
@@ -95,9 +111,11 @@ pub(crate) async fn serve<S>(
         peer,
         addr,
         rbuf: Vec::new(),
+        read_step: KEEP_RBUF,
         wbuf: Vec::new(),
         machine,
         inbox,
+        in_flight: 0,
     };
     conn.run(shutdown).await;
     // Whatever was queued before the close (a logout ack, an error).
@@ -110,14 +128,31 @@ pub(crate) async fn serve<S>(
     conn.shared.bus.conns.close(addr.conn);
 }
 
+/// Reads into the spare room of `buf`: (bytes read, room offered).
+async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(usize, usize)> {
+    let room = buf.capacity() - buf.len();
+    let n = stream.read_buf(buf).await?;
+    Ok((n, room))
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
         let max = self.shared.config.max_frame_bytes;
         let timer = tokio::time::sleep_until(self.machine.deadline().into());
         tokio::pin!(timer);
         loop {
-            // Handle every complete frame already buffered.
+            // Handle every complete frame already buffered (while answers
+            // owed stay within bounds).
             loop {
+                if self.in_flight >= self.max_in_flight() {
+                    if !self.flush().await {
+                        return;
+                    }
+                    break;
+                }
                 match decode_client(&self.rbuf, max) {
                     Ok(Decoded::Frame(frame, n)) => {
                         self.rbuf.drain(..n);
@@ -134,7 +169,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         let step = if self.machine.session().is_none() {
                             FIRST_READ
                         } else {
-                            KEEP_RBUF
+                            self.read_step
                         };
                         if self.rbuf.is_empty() && self.rbuf.capacity() > step {
                             self.rbuf = Vec::new();
@@ -183,18 +218,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     Some(p) => Input::Push(p),
                     None => return,
                 },
-                r = self.stream.read_buf(&mut self.rbuf) => match r {
-                    Ok(0) => Input::Eof { buffered: self.rbuf.len() },
-                    Ok(_) => continue,
+                r = read_some(&mut self.stream, &mut self.rbuf), if self.in_flight < self.max_in_flight() => match r {
+                    Ok((0, _)) => Input::Eof { buffered: self.rbuf.len() },
+                    Ok((n, room)) => {
+                        self.read_step = if n == room {
+                            (self.read_step * 4).min(MAX_READ_STEP)
+                        } else {
+                            KEEP_RBUF
+                        };
+                        continue;
+                    }
                     Err(_) => return,
                 },
                 _ = &mut timer => Input::Timeout,
                 _ = shutdown.changed() => return,
             };
+            let pushed = matches!(input, Input::Push(_));
             if let Flow::Close = Box::pin(self.step(input)).await {
                 return;
             }
-            // A push is written at once.
+            // Pushes already queued behind this one (the acks and entries of
+            // one group commit) leave in the same write; then it is written
+            // at once.
+            if pushed {
+                for _ in 0..PUSHES_PER_WRITE {
+                    let Ok(p) = self.inbox.rx.try_recv() else {
+                        break;
+                    };
+                    if let Flow::Close = Box::pin(self.step(Input::Push(p))).await {
+                        return;
+                    }
+                }
+            }
             if !self.flush().await {
                 return;
             }
@@ -209,6 +264,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         let cfg = session_config(&self.shared);
         let mut next = Some(input);
         while let Some(input) = next.take() {
+            if let Input::Push(Push::SendMsgAck(..) | Push::SysMsgAck(..) | Push::SessionAck(..)) =
+                &input
+            {
+                self.in_flight = self.in_flight.saturating_sub(1);
+            }
             let mut actions = Actions::default();
             self.machine
                 .handle(&cfg, std::time::Instant::now(), input, &mut actions);
@@ -250,6 +310,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         }
                     }
                     Action::SendMsg { seq, session, msg } => {
+                        self.in_flight += 1;
                         let what = messaging::RefusedWhat::Msg {
                             client_msg_id: msg.client_msg_id.clone(),
                             talk_id: msg.to_accid.clone(),
@@ -266,6 +327,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         session,
                         sysmsg,
                     } => {
+                        self.in_flight += 1;
                         let what = messaging::RefusedWhat::SysMsg {
                             client_msg_id: sysmsg.client_msg_id.clone(),
                             talk_id: sysmsg.to_account.clone(),
@@ -284,6 +346,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         delete,
                         change,
                     } => {
+                        self.in_flight += 1;
                         let origin = self.origin(&session, seq);
                         let key = &session.key;
                         let r = self.shared.messaging.session_change(
@@ -429,6 +492,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         } else {
             Queue::FlushNow
         }
+    }
+
+    /// Most answers owed through the outbox before the connection stops
+    /// reading: a quarter of the outbox, so the answers and other pushes
+    /// fit in it.
+    fn max_in_flight(&self) -> usize {
+        (self.shared.config.outbox_capacity / 4).max(1)
     }
 
     /// Writes the queued frames within the write timeout; false when the

@@ -218,13 +218,23 @@ async fn accept_loop(
         tokio::spawn(async move {
             match tls {
                 None => conn::serve(s.clone(), stream, peer, sd).await,
+                // Boxed: a TLS connection's state (the session and its
+                // handshake) is several KiB, which plain connections'
+                // tasks should not reserve.
                 Some(acceptor) => {
-                    let limit = Duration::from_millis(s.config.handshake_timeout_ms);
-                    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => conn::serve(s.clone(), tls_stream, peer, sd).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
+                    Box::pin(async {
+                        let limit = Duration::from_millis(s.config.handshake_timeout_ms);
+                        match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                            Ok(Ok(tls_stream)) => {
+                                conn::serve(s.clone(), tls_stream, peer, sd).await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    })
+                    .await
                 }
             }
             s.connection_closed();

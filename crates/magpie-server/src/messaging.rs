@@ -32,7 +32,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes in one transaction.
-pub const MAX_GROUP: usize = 512;
+pub const MAX_GROUP: usize = 4096;
 /// Most entries in one sync answer.
 pub const MAX_SYNC_ENTRIES: u32 = 500;
 /// Bytes of entries in one sync answer, at most (then the batch ends early).
@@ -718,7 +718,7 @@ fn answer_sysmsg(
 ) {
     match origin {
         Origin::Device { addr, seq, .. } => {
-            envs.push(Envelope::new(*addr, Push::SysMsgAck(*seq, ack)))
+            envs.push(Envelope::new(*addr, Push::SysMsgAck(*seq, Box::new(ack))))
         }
         Origin::Server { reply } => {
             if let Some(tx) = reply.lock().take() {
@@ -750,7 +750,7 @@ pub fn refused_answer(origin: &Origin, what: RefusedWhat, r: &Refused) -> Option
                     talk_id,
                 } => Push::SendMsgAck(
                     *seq,
-                    SendMsgAck {
+                    Box::new(SendMsgAck {
                         rescode: r.code,
                         msg_id: client_msg_id,
                         talk_id,
@@ -758,25 +758,25 @@ pub fn refused_answer(origin: &Origin, what: RefusedWhat, r: &Refused) -> Option
                         server_msg_id: 0,
                         seq: 0,
                         desc: r.desc.clone(),
-                    },
+                    }),
                 ),
                 RefusedWhat::SysMsg {
                     client_msg_id,
                     talk_id,
                 } => Push::SysMsgAck(
                     *seq,
-                    SysMsgAck {
+                    Box::new(SysMsgAck {
                         msg_id: client_msg_id,
                         talk_id,
                         rescode: r.code,
-                    },
+                    }),
                 ),
                 RefusedWhat::Session => Push::SessionAck(
                     *seq,
-                    SessionChangeAck {
+                    Box::new(SessionChangeAck {
                         rescode: r.code,
                         seq: 0,
-                    },
+                    }),
                 ),
             };
             Some(Envelope::new(*addr, push))
@@ -909,7 +909,7 @@ async fn after(
                     *addr,
                     Push::SendMsgAck(
                         *seq,
-                        SendMsgAck {
+                        Box::new(SendMsgAck {
                             rescode: ResCode::SUCCESS,
                             msg_id: client_msg_id,
                             talk_id: to.accid.to_string(),
@@ -917,7 +917,7 @@ async fn after(
                             server_msg_id: a.server_id,
                             seq: a.from_seq,
                             desc: String::new(),
-                        },
+                        }),
                     ),
                 )),
                 Origin::Server { reply } => {
@@ -982,10 +982,10 @@ async fn after(
                         *addr,
                         Push::SessionAck(
                             *seq,
-                            SessionChangeAck {
+                            Box::new(SessionChangeAck {
                                 rescode: ResCode::SUCCESS,
                                 seq: a.to_seq,
-                            },
+                            }),
                         ),
                     ));
                     Some(*addr)

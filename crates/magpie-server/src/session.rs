@@ -599,13 +599,13 @@ impl ServerSession {
                 body: EntryWire::Raw(text),
             })),
             Push::SendMsgAck(seq, body) => {
-                out.push(Action::Send(ServerFrame::SendMsgAck { seq, body }))
+                out.push(Action::Send(ServerFrame::SendMsgAck { seq, body: *body }))
             }
             Push::SysMsgAck(seq, body) => {
-                out.push(Action::Send(ServerFrame::SysMsgAck { seq, body }))
+                out.push(Action::Send(ServerFrame::SysMsgAck { seq, body: *body }))
             }
             Push::SessionAck(seq, body) => {
-                out.push(Action::Send(ServerFrame::SessionAck { seq, body }))
+                out.push(Action::Send(ServerFrame::SessionAck { seq, body: *body }))
             }
             Push::Kickout(body) => {
                 // The directory has removed this session already.

@@ -64,12 +64,79 @@ struct Inner {
     seqs: Mutex<HashMap<(i64, AccountId), u64>>,
     /// The last message id handed out (0: not read from the database yet).
     last_msg_id: Mutex<i64>,
+    /// Dropped with the store: the checkpointer's signal to finish.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
+
+/// How often the checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL pages above which the checkpointer makes the WAL start over: under
+/// steady writes a passive checkpoint never finds the WAL idle, so the WAL
+/// would only grow.
+const WAL_RESET_PAGES: i64 = 4_096;
+
+/// Largest WAL file kept after the WAL starts over, bytes.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// Copies the WAL back into the database off the writer's path, so commits
+/// never wait for a checkpoint (SQLite's automatic checkpoint runs inside
+/// the commit that crosses its threshold and held message acks for tens of
+/// milliseconds). The copy runs on the checkpointer's own connection
+/// without blocking anyone; when the WAL has grown past
+/// [`WAL_RESET_PAGES`], the few frames committed meanwhile are copied on
+/// the writer's connection between two writes (a short pause, no lock
+/// waits), and the next write starts the WAL over. Ends when the store is
+/// dropped, with a last checkpoint.
+fn checkpointer(path: PathBuf, store: std::sync::Weak<Inner>, done: std::sync::mpsc::Receiver<()>) {
+    let conn = match Connection::open(&path).and_then(|c| {
+        c.busy_timeout(Duration::from_secs(5))?;
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, path = %path.display(), "the WAL checkpointer could not open the database; the WAL will grow until restart");
+            return;
+        }
+    };
+    let checkpoint = |c: &Connection, mode: &str| -> rusqlite::Result<i64> {
+        c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+    };
+    loop {
+        let last = matches!(
+            done.recv_timeout(CHECKPOINT_EVERY),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        );
+        if last {
+            if let Err(e) = checkpoint(&conn, "TRUNCATE") {
+                tracing::warn!(error = %e, "the last WAL checkpoint failed");
+            }
+            return;
+        }
+        let r = checkpoint(&conn, "PASSIVE").and_then(|log| {
+            if log > WAL_RESET_PAGES {
+                if let Some(store) = store.upgrade() {
+                    let writer = store.writer.lock();
+                    checkpoint(&writer, "PASSIVE")?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        }
+    }
+}
+
+/// Page cache of the writer connection, KiB (SQLite's default: 2,000): the
+/// index pages that message writes land on stay in memory between commits.
+const WRITER_CACHE_KIB: i64 = 8 << 10;
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
@@ -118,6 +185,13 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
         configure(&writer).map_err(StoreError::backend)?;
+        writer
+            .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+            .map_err(StoreError::backend)?;
+        // Checkpoints are the checkpointer's (below), never a commit's.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(StoreError::backend)?;
         migrate(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -130,16 +204,22 @@ impl SqliteStore {
                 .map_err(StoreError::backend)?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(writer),
-                readers,
-                next_reader: AtomicUsize::new(0),
-                seqs: Mutex::new(HashMap::new()),
-                last_msg_id: Mutex::new(0),
-            }),
-        })
+        let (checkpoints, done) = std::sync::mpsc::channel();
+        let inner = Arc::new(Inner {
+            path: path.clone(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            seqs: Mutex::new(HashMap::new()),
+            last_msg_id: Mutex::new(0),
+            _checkpointer: checkpoints,
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("magpie-sqlite-checkpoint".into())
+            .spawn(move || checkpointer(path, weak, done))
+            .map_err(StoreError::backend)?;
+        Ok(SqliteStore { inner })
     }
 
     /// The database file.
@@ -631,44 +711,53 @@ impl MessageStore for SqliteStore {
             for (app_id, a) in batch {
                 match a {
                     Append::Msg(m) => {
-                        let found = tx
-                            .prepare_cached(
-                                "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                            )
-                            .and_then(|mut s| {
-                                s.query_row(params![app_id, m.from.as_str(), m.client_msg_id], appended_row)
-                                    .optional()
-                            })
-                            .map_err(sql)?;
-                        if let Some(dup) = found {
-                            out.push(dup);
-                            continue;
-                        }
                         let id = last_id + 1;
                         let json = magpie_store::message::with_server_id(&m.json, id);
-                        let mut take = |who: &AccountId| {
-                            take_seq(&tx, &mut pending, &committed, app_id, who)
+                        // Positions are taken only once the row is in: a
+                        // resent message (same client id) takes none.
+                        let mut next = |who: &AccountId| {
+                            last_seq(&tx, &mut pending, &committed, app_id, who).map(|s| s + 1)
                         };
                         let (to_seq, from_seq) = if m.from == m.to {
-                            let s = if m.to_log || m.from_log { take(&m.to).map_err(sql)? } else { 0 };
+                            let s = if m.to_log || m.from_log { next(&m.to).map_err(sql)? } else { 0 };
                             (s, s)
                         } else {
-                            let t = if m.to_log { take(&m.to).map_err(sql)? } else { 0 };
-                            let f = if m.from_log { take(&m.from).map_err(sql)? } else { 0 };
+                            let t = if m.to_log { next(&m.to).map_err(sql)? } else { 0 };
+                            let f = if m.from_log { next(&m.from).map_err(sql)? } else { 0 };
                             (t, f)
                         };
                         let (lo, hi) = if m.from <= m.to { (&m.from, &m.to) } else { (&m.to, &m.from) };
-                        tx.prepare_cached(
-                            "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                id, app_id, m.from.as_str(), m.to.as_str(), m.client_msg_id, m.time,
-                                m.msg_type, lo.as_str(), hi.as_str(), m.history, to_seq as i64,
-                                from_seq as i64, json
-                            ])
-                        })
-                        .map_err(sql)?;
+                        let inserted = tx
+                            .prepare_cached(
+                                "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                                 ON CONFLICT (app_id, from_accid, client_msg_id) DO NOTHING",
+                            )
+                            .and_then(|mut s| {
+                                s.execute(params![
+                                    id, app_id, m.from.as_str(), m.to.as_str(), m.client_msg_id, m.time,
+                                    m.msg_type, lo.as_str(), hi.as_str(), m.history, to_seq as i64,
+                                    from_seq as i64, json
+                                ])
+                            })
+                            .map_err(sql)?;
+                        if inserted == 0 {
+                            let dup = tx
+                                .prepare_cached(
+                                    "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                                )
+                                .and_then(|mut s| {
+                                    s.query_row(params![app_id, m.from.as_str(), m.client_msg_id], appended_row)
+                                })
+                                .map_err(sql)?;
+                            out.push(dup);
+                            continue;
+                        }
+                        if to_seq > 0 {
+                            pending.insert((app_id, m.to.clone()), to_seq);
+                        }
+                        if from_seq > 0 {
+                            pending.insert((app_id, m.from.clone()), from_seq);
+                        }
                         last_id = id;
                         if to_seq > 0 {
                             log_row(&tx, app_id, &m.to, to_seq, EntryKind::Msg, Some(id), None, m.time)

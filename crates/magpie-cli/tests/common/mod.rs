@@ -28,7 +28,11 @@ pub async fn serve(dir: &Path, listen: &str, admin: &str) -> Server {
         .arg(dir)
         .args(["--listen", listen, "--admin-listen", admin])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("MAGPIE_TEST_SERVER_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .kill_on_drop(true)
         .spawn()
         .expect("spawn magpie serve");
