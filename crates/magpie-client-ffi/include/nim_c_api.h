@@ -191,6 +191,229 @@ const char *nim_client_version(void);
  */
 const char *nim_client_current_user_account(void);
 
+/**
+ * Sends a message (NIM's message JSON). The result goes to the callback of
+ * `nim_talk_reg_ack_cb`: 200 with the server time in `msg_timetag`, or a
+ * refusal (414 too large or bad parameters, 404 unknown recipient, 416 too
+ * frequent, 7101 blacklisted by the receiver, 20001 not logged in, 10414
+ * unreadable JSON). Magpie has no file upload, so `prg_cb` is never called.
+ *
+ * # Safety
+ * `json_msg` and `json_extension` are NULL or valid C strings.
+ */
+void nim_talk_send_msg(const char *json_msg,
+                       const char *json_extension,
+                       nim_nos_upload_prg_cb_func prg_cb,
+                       const void *prg_user_data);
+
+/**
+ * Stops the upload of a file message in progress. Magpie sends no files
+ * through the SDK (attachments are URLs the app uploaded), so there is
+ * never an upload to stop.
+ *
+ * # Safety
+ * The arguments are NULL or valid C strings.
+ */
+void nim_talk_stop_send_msg(const char *json_msg, const char *json_extension);
+
+/**
+ * Registers the send-ack callback (global: every sent message's ack).
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or until cleanup.
+ */
+void nim_talk_reg_ack_cb(const char *json_extension,
+                         nim_talk_ack_cb_func cb,
+                         const void *user_data);
+
+/**
+ * Registers the receive callback: live messages, my other devices'
+ * messages, and synced ones when no batch callback is registered.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_talk_reg_receive_cb(const char *json_extension,
+                             nim_talk_receive_cb_func cb,
+                             const void *user_data);
+
+/**
+ * Registers the batch receive callback: messages synced after login (and
+ * after a reconnection) come to it one session at a time, as a JSON array,
+ * instead of one by one to the receive callback.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_talk_reg_receive_msgs_cb(const char *json_extension,
+                                  nim_talk_receive_cb_func cb,
+                                  const void *user_data);
+
+/**
+ * Registers the message filter: it sees each received message before the
+ * receive callbacks; returning true keeps the message from them (it is
+ * still in the local history).
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`; the filter runs on the SDK's thread.
+ */
+void nim_talk_reg_message_filter_cb(const char *json_extension,
+                                    nim_talk_message_filter_func cb,
+                                    const void *user_data);
+
+/**
+ * Registers the system notification callback.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_sysmsg_reg_sysmsg_cb(const char *json_extension,
+                              nim_sysmsg_receive_cb_func cb,
+                              const void *user_data);
+
+/**
+ * Sends a custom system notification (NIM's JSON: `to_account`,
+ * `msg_type` 100, `attach`, `client_msg_id`, `custom_save_flag` 1 to keep
+ * it for an offline receiver). The result goes to the callback of
+ * `nim_sysmsg_reg_custom_notification_ack_cb`.
+ *
+ * # Safety
+ * The arguments are NULL or valid C strings.
+ */
+void nim_sysmsg_send_custom_notification(const char *json_msg, const char *json_extension);
+
+/**
+ * Registers the custom notification ack callback.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_sysmsg_reg_custom_notification_ack_cb(const char *json_extension,
+                                               nim_custom_sysmsg_ack_cb_func cb,
+                                               const void *user_data);
+
+/**
+ * Stored system notifications, newest first, before `last_time` (0: now);
+ * the callback gets `{"count","unread_count","content":[...]}`.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` once, from the SDK's thread.
+ */
+void nim_sysmsg_query_msg_async(int limit_count,
+                                int64_t last_time,
+                                const char *json_extension,
+                                nim_sysmsg_query_cb_func cb,
+                                const void *user_data);
+
+/**
+ * The unread count of stored system notifications (custom ones never
+ * count, as in NIM).
+ *
+ * # Safety
+ * As `nim_sysmsg_query_msg_async`.
+ */
+void nim_sysmsg_query_unread_count(const char *json_extension,
+                                   nim_sysmsg_res_cb_func cb,
+                                   const void *user_data);
+
+/**
+ * Registers the session change callback.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_session_reg_change_cb(const char *json_extension,
+                               nim_session_change_cb_func cb,
+                               const void *user_data);
+
+/**
+ * Every recent session, newest first: `{"count","unread_counts","content":[items]}`.
+ *
+ * # Safety
+ * As `nim_sysmsg_query_msg_async`.
+ */
+void nim_session_query_all_recent_session_async(const char *json_extension,
+                                                nim_session_query_recent_session_cb_func cb,
+                                                const void *user_data);
+
+/**
+ * Deletes a recent session here and on my other devices.
+ *
+ * # Safety
+ * `id` and `json_extension` are NULL or valid C strings; `cb` as in
+ * `nim_sysmsg_query_msg_async`.
+ */
+void nim_session_delete_recent_session_async(int to_type,
+                                             const char *id,
+                                             const char *json_extension,
+                                             nim_session_change_cb_func cb,
+                                             const void *user_data);
+
+/**
+ * Marks a session read here and, through the server, on my other devices
+ * (NIM's multi-device unread sync).
+ *
+ * # Safety
+ * As `nim_session_delete_recent_session_async`.
+ */
+void nim_session_set_unread_count_zero_async(int to_type,
+                                             const char *id,
+                                             const char *json_extension,
+                                             nim_session_change_cb_func cb,
+                                             const void *user_data);
+
+/**
+ * Messages of a session from the local database, newest first, before
+ * `anchor_msg_time` (0: now), at most `limit_count`.
+ *
+ * # Safety
+ * As `nim_session_delete_recent_session_async`.
+ */
+void nim_msglog_query_msg_async(const char *account_id,
+                                int to_type,
+                                int limit_count,
+                                int64_t anchor_msg_time,
+                                const char *json_extension,
+                                nim_msglog_query_cb_func cb,
+                                const void *user_data);
+
+/**
+ * The server's history of a session (NIM's online query): at most
+ * `limit_count` (1 to 100) messages between `from_time` and `end_time`
+ * (ms, 0: no bound), leaving out `end_msg_id` (the server id of the
+ * previous page's last message); newest first unless `reverse`.
+ * `need_save_to_local` is accepted; the messages of a session are already
+ * in the local database once synced.
+ *
+ * # Safety
+ * As `nim_session_delete_recent_session_async`.
+ */
+void nim_msglog_query_msg_online_async(const char *id,
+                                       int to_type,
+                                       int limit_count,
+                                       int64_t from_time,
+                                       int64_t end_time,
+                                       int64_t end_msg_id,
+                                       bool reverse,
+                                       bool need_save_to_local,
+                                       const char *json_extension,
+                                       nim_msglog_query_cb_func cb,
+                                       const void *user_data);
+
+/**
+ * Registers the data-sync callback: after each login it fires as each
+ * phase completes: kNIMDataSyncTypeUnreadMsg when the offline messages are
+ * in, kNIMDataSyncTypeRoamMsg once per session with roaming messages (the
+ * session id in `json_attachment`). Magpie has no teams, so the team types
+ * never fire.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or until cleanup.
+ */
+void nim_data_sync_reg_complete_cb(nim_data_sync_cb_func cb, const void *user_data);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -10,6 +10,346 @@
 #include <stdlib.h>
 
 /**
+ * NIMSessionType.
+ */
+typedef enum NIMSessionType {
+  /**
+   * P2P.
+   */
+  kNIMSessionTypeP2P = 0,
+  /**
+   * Team.
+   */
+  kNIMSessionTypeTeam = 1,
+  /**
+   * Super team.
+   */
+  kNIMSessionTypeSuperTeam = 5,
+} NIMSessionType;
+
+/**
+ * NIMMessageType.
+ */
+typedef enum NIMMessageType {
+  /**
+   * Text.
+   */
+  kNIMMessageTypeText = 0,
+  /**
+   * Image.
+   */
+  kNIMMessageTypeImage = 1,
+  /**
+   * Audio.
+   */
+  kNIMMessageTypeAudio = 2,
+  /**
+   * Video.
+   */
+  kNIMMessageTypeVideo = 3,
+  /**
+   * Location.
+   */
+  kNIMMessageTypeLocation = 4,
+  /**
+   * Team notification.
+   */
+  kNIMMessageTypeNotification = 5,
+  /**
+   * File.
+   */
+  kNIMMessageTypeFile = 6,
+  /**
+   * Tip.
+   */
+  kNIMMessageTypeTips = 10,
+  /**
+   * Robot.
+   */
+  kNIMMessageTypeRobot = 11,
+  /**
+   * G2 call.
+   */
+  kNIMMessageTypeG2NetCall = 12,
+  /**
+   * Custom (JSON attachment).
+   */
+  kNIMMessageTypeCustom = 100,
+  /**
+   * Unknown.
+   */
+  kNIMMessageTypeUnknown = 1000,
+} NIMMessageType;
+
+/**
+ * NIMMessageFeature: how a received message came.
+ */
+typedef enum NIMMessageFeature {
+  /**
+   * Live.
+   */
+  kNIMMessageFeatureDefault = 0,
+  /**
+   * Offline, synced after login.
+   */
+  kNIMMessageFeatureLeaveMsg = 1,
+  /**
+   * Roaming, synced after login.
+   */
+  kNIMMessageFeatureRoamMsg = 2,
+  /**
+   * Sent by another device of mine.
+   */
+  kNIMMessageFeatureSyncMsg = 3,
+  /**
+   * Customised.
+   */
+  kNIMMessageFeatureCustomizedMsg = 4,
+} NIMMessageFeature;
+
+/**
+ * NIMMsgLogStatus.
+ */
+typedef enum NIMMsgLogStatus {
+  /**
+   * None.
+   */
+  kNIMMsgLogStatusNone = 0,
+  /**
+   * Unread.
+   */
+  kNIMMsgLogStatusUnread = 1,
+  /**
+   * Read.
+   */
+  kNIMMsgLogStatusRead = 2,
+  /**
+   * Deleted.
+   */
+  kNIMMsgLogStatusDeleted = 3,
+  /**
+   * Sending.
+   */
+  kNIMMsgLogStatusSending = 4,
+  /**
+   * Sending failed.
+   */
+  kNIMMsgLogStatusSendFailed = 5,
+  /**
+   * Sent.
+   */
+  kNIMMsgLogStatusSent = 6,
+  /**
+   * Read by the peer.
+   */
+  kNIMMsgLogStatusReceipt = 7,
+  /**
+   * Draft.
+   */
+  kNIMMsgLogStatusDraft = 8,
+  /**
+   * Sending cancelled.
+   */
+  kNIMMsgLogStatusSendCancel = 9,
+  /**
+   * Refused by the peer (blacklist).
+   */
+  kNIMMsgLogStatusRefused = 10,
+} NIMMsgLogStatus;
+
+/**
+ * NIMSessionCommand: what changed in a session item.
+ */
+typedef enum NIMSessionCommand {
+  /**
+   * Added.
+   */
+  kNIMSessionCommandAdd = 0,
+  /**
+   * Removed.
+   */
+  kNIMSessionCommandRemove = 1,
+  /**
+   * All removed.
+   */
+  kNIMSessionCommandRemoveAll = 2,
+  /**
+   * All P2P removed.
+   */
+  kNIMSessionCommandRemoveAllP2P = 3,
+  /**
+   * All team removed.
+   */
+  kNIMSessionCommandRemoveAllTeam = 4,
+  /**
+   * Its messages deleted.
+   */
+  kNIMSessionCommandMsgDeleted = 5,
+  /**
+   * All messages deleted.
+   */
+  kNIMSessionCommandAllMsgDeleted = 6,
+  /**
+   * All P2P messages deleted.
+   */
+  kNIMSessionCommandAllP2PMsgDeleted = 7,
+  /**
+   * All team messages deleted.
+   */
+  kNIMSessionCommandAllTeamMsgDeleted = 8,
+  /**
+   * Updated.
+   */
+  kNIMSessionCommandUpdate = 9,
+  /**
+   * All super-team removed.
+   */
+  kNIMSessionCommandRemoveAllSuperTeam = 10,
+  /**
+   * All super-team messages deleted.
+   */
+  kNIMSessionCommandAllSuperTeamMsgDeleted = 11,
+} NIMSessionCommand;
+
+/**
+ * NIMSysMsgType.
+ */
+typedef enum NIMSysMsgType {
+  /**
+   * Team application.
+   */
+  kNIMSysMsgTypeTeamApply = 0,
+  /**
+   * Team application rejected.
+   */
+  kNIMSysMsgTypeTeamReject = 1,
+  /**
+   * Team invitation.
+   */
+  kNIMSysMsgTypeTeamInvite = 2,
+  /**
+   * Team invitation rejected.
+   */
+  kNIMSysMsgTypeTeamInviteReject = 3,
+  /**
+   * Friend added.
+   */
+  kNIMSysMsgTypeFriendAdd = 5,
+  /**
+   * Friend deleted.
+   */
+  kNIMSysMsgTypeFriendDel = 6,
+  /**
+   * Custom P2P notification.
+   */
+  kNIMSysMsgTypeCustomP2PMsg = 100,
+  /**
+   * Custom team notification.
+   */
+  kNIMSysMsgTypeCustomTeamMsg = 101,
+  /**
+   * Custom super-team notification.
+   */
+  kNIMSysMsgTypeCustomSuperTeamMsg = 103,
+  /**
+   * Unknown.
+   */
+  kNIMSysMsgTypeUnknown = 1000,
+} NIMSysMsgType;
+
+/**
+ * NIMSysMsgStatus.
+ */
+typedef enum NIMSysMsgStatus {
+  /**
+   * None.
+   */
+  kNIMSysMsgStatusNone = 0,
+  /**
+   * Passed.
+   */
+  kNIMSysMsgStatusPass = 1,
+  /**
+   * Declined.
+   */
+  kNIMSysMsgStatusDecline = 2,
+  /**
+   * Read.
+   */
+  kNIMSysMsgStatusRead = 3,
+  /**
+   * Deleted.
+   */
+  kNIMSysMsgStatusDeleted = 4,
+  /**
+   * Invalid.
+   */
+  kNIMSysMsgStatusInvalid = 5,
+} NIMSysMsgStatus;
+
+/**
+ * NIMMsglogQuerySource: where a query's messages came from.
+ */
+typedef enum NIMMsglogQuerySource {
+  /**
+   * The local database.
+   */
+  kNIMMsglogQuerySourceLocal = 0,
+  /**
+   * The server.
+   */
+  kNIMMsglogQuerySourceServer = 1,
+} NIMMsglogQuerySource;
+
+/**
+ * NIMDataSyncType: the phases of the sync after login.
+ */
+typedef enum NIMDataSyncType {
+  /**
+   * Offline (unread) messages.
+   */
+  kNIMDataSyncTypeUnreadMsg = 2,
+  /**
+   * Team information.
+   */
+  kNIMDataSyncTypeTeamInfo = 3,
+  /**
+   * Roaming messages (once per session).
+   */
+  kNIMDataSyncTypeRoamMsg = 7,
+  /**
+   * Super-team information.
+   */
+  kNIMDataSyncTypeSuperTeamInfo = 22,
+  /**
+   * One team's member list.
+   */
+  kNIMDataSyncTypeTeamUserList = 1000,
+  /**
+   * Every team's member list.
+   */
+  kNIMDataSyncTypeAllTeamUserList = 1001,
+  /**
+   * One super team's member list.
+   */
+  kNIMDataSyncTypeSuperTeamUserList = 1010,
+  /**
+   * Every super team's member list.
+   */
+  kNIMDataSyncTypeAllSuperTeamUserList = 1011,
+} NIMDataSyncType;
+
+/**
+ * NIMDataSyncStatus.
+ */
+typedef enum NIMDataSyncStatus {
+  /**
+   * Done.
+   */
+  kNIMDataSyncStatusComplete = 1,
+} NIMDataSyncStatus;
+
+/**
  * NIMLoginState.
  */
 typedef enum NIMLoginState {
@@ -289,5 +629,97 @@ typedef void (*nim_relogin_request_token_cb_func)(char **auth_token,
                                                   uint32_t *length,
                                                   const char *json_params,
                                                   const void *user_data);
+
+/**
+ * `nim_talk_ack_cb_func`: a sent message's ack, `{"rescode","msg_id","talk_id","msg_timetag"}`.
+ */
+typedef void (*nim_talk_ack_cb_func)(const char *result, const void *user_data);
+
+/**
+ * `nim_talk_receive_cb_func`: `{"rescode","feature","content":{message}}`,
+ * or an array of those (one session) for the batch registration.
+ */
+typedef void (*nim_talk_receive_cb_func)(const char *content,
+                                         const char *json_extension,
+                                         const void *user_data);
+
+/**
+ * `nim_talk_message_filter_func`: true when the app handled the message
+ * and the receive callbacks should not get it.
+ */
+typedef bool (*nim_talk_message_filter_func)(const char *content,
+                                             const char *json_extension,
+                                             const void *user_data);
+
+/**
+ * `nim_nos_upload_prg_cb_func`: upload progress of a file message.
+ */
+typedef void (*nim_nos_upload_prg_cb_func)(int64_t uploaded_size,
+                                           int64_t file_size,
+                                           const char *json_extension,
+                                           const void *user_data);
+
+/**
+ * `nim_custom_sysmsg_ack_cb_func`: `{"msg_id","talk_id","rescode"}`.
+ */
+typedef void (*nim_custom_sysmsg_ack_cb_func)(const char *result, const void *user_data);
+
+/**
+ * `nim_sysmsg_receive_cb_func`: `{"rescode","feature","unread_count","content":{notification}}`.
+ */
+typedef void (*nim_sysmsg_receive_cb_func)(const char *content,
+                                           const char *json_extension,
+                                           const void *user_data);
+
+/**
+ * `nim_sysmsg_query_cb_func`: `result` is `{"count","unread_count","content":[...]}`.
+ */
+typedef void (*nim_sysmsg_query_cb_func)(int count,
+                                         const char *result,
+                                         const char *json_extension,
+                                         const void *user_data);
+
+/**
+ * `nim_sysmsg_res_cb_func`: a result code and the unread count.
+ */
+typedef void (*nim_sysmsg_res_cb_func)(int res_code,
+                                       int unread_count,
+                                       const char *json_extension,
+                                       const void *user_data);
+
+/**
+ * `nim_session_change_cb_func`: a session item and the total unread count.
+ */
+typedef void (*nim_session_change_cb_func)(int rescode,
+                                           const char *result,
+                                           int total_unread_counts,
+                                           const char *json_extension,
+                                           const void *user_data);
+
+/**
+ * `nim_session_query_recent_session_cb_func`: `{"count","unread_counts","content":[items]}`.
+ */
+typedef void (*nim_session_query_recent_session_cb_func)(int total_unread_count,
+                                                         const char *result,
+                                                         const char *json_extension,
+                                                         const void *user_data);
+
+/**
+ * `nim_msglog_query_cb_func`: `{"count","source","content":[messages]}`.
+ */
+typedef void (*nim_msglog_query_cb_func)(int res_code,
+                                         const char *id,
+                                         enum NIMSessionType to_type,
+                                         const char *result,
+                                         const char *json_extension,
+                                         const void *user_data);
+
+/**
+ * `nim_data_sync_cb_func`: a phase of the sync after login completed.
+ */
+typedef void (*nim_data_sync_cb_func)(enum NIMDataSyncType sync_type,
+                                      enum NIMDataSyncStatus status,
+                                      const char *json_attachment,
+                                      const void *user_data);
 
 #endif  /* MAGPIE_NIM_C_DEFS_H */

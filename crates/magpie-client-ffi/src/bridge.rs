@@ -87,9 +87,9 @@ struct TokenCb {
     user_data: usize,
 }
 
-struct Sdk {
-    runtime: tokio::runtime::Runtime,
-    client: Client,
+pub(crate) struct Sdk {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) client: Client,
 }
 
 static SDK: Mutex<Option<Sdk>> = Mutex::new(None);
@@ -122,6 +122,9 @@ pub fn version_string() -> &'static CStr {
 }
 
 fn dispatch(e: &Event) {
+    if crate::msg::dispatch(e) {
+        return;
+    }
     let target = match e {
         Event::Login(_) => Slot::Login,
         Event::AutoRelogin(_) => Slot::AutoRelogin,
@@ -227,6 +230,7 @@ pub fn init(dir: &str, json_ext: &str) -> bool {
         return false;
     };
     client.on_every_event(dispatch);
+    crate::msg::apply_batch_mode(&client);
     client.set_token_provider(|req| ask_token(&req.account));
     if let Some(p) = PENDING_PROXY.lock().take() {
         let _ = client.set_proxy(p.kind, &p.host, p.port, &p.user, &p.password);
@@ -243,6 +247,7 @@ pub fn cleanup() {
     // No callback may fire from here on.
     *SLOTS.lock() = [None; 6];
     *TOKEN.lock() = None;
+    crate::msg::forget();
     let client = sdk.client.clone();
     sdk.runtime.block_on(async move {
         if client.cleanup().await.is_err() {
@@ -256,7 +261,7 @@ pub fn cleanup() {
     sdk.runtime.shutdown_timeout(Duration::from_secs(5));
 }
 
-fn with_sdk<T>(f: impl FnOnce(&Sdk) -> T) -> Option<T> {
+pub(crate) fn with_sdk<T>(f: impl FnOnce(&Sdk) -> T) -> Option<T> {
     SDK.lock().as_ref().map(f)
 }
 

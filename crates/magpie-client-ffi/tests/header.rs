@@ -5,7 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
-const ENUMS: [&str; 9] = [
+const ENUMS: [&str; 19] = [
+    "NIMSessionType",
+    "NIMMessageType",
+    "NIMMessageFeature",
+    "NIMMsgLogStatus",
+    "NIMSessionCommand",
+    "NIMSysMsgType",
+    "NIMSysMsgStatus",
+    "NIMMsglogQuerySource",
+    "NIMDataSyncType",
+    "NIMDataSyncStatus",
     "NIMLoginState",
     "NIMLogoutType",
     "NIMLoginStep",
@@ -16,11 +26,41 @@ const ENUMS: [&str; 9] = [
     "NIMProxyType",
     "NIMResCode",
 ];
-const TYPES: [&str; 2] = [
+const TYPES: [&str; 14] = [
     "nim_json_transport_cb_func",
     "nim_relogin_request_token_cb_func",
+    "nim_talk_ack_cb_func",
+    "nim_talk_receive_cb_func",
+    "nim_talk_message_filter_func",
+    "nim_nos_upload_prg_cb_func",
+    "nim_custom_sysmsg_ack_cb_func",
+    "nim_sysmsg_receive_cb_func",
+    "nim_sysmsg_query_cb_func",
+    "nim_sysmsg_res_cb_func",
+    "nim_session_change_cb_func",
+    "nim_session_query_recent_session_cb_func",
+    "nim_msglog_query_cb_func",
+    "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 17] = [
+const FUNCTIONS: [&str; 35] = [
+    "nim_talk_send_msg",
+    "nim_talk_stop_send_msg",
+    "nim_talk_reg_ack_cb",
+    "nim_talk_reg_receive_cb",
+    "nim_talk_reg_receive_msgs_cb",
+    "nim_talk_reg_message_filter_cb",
+    "nim_sysmsg_reg_sysmsg_cb",
+    "nim_sysmsg_send_custom_notification",
+    "nim_sysmsg_reg_custom_notification_ack_cb",
+    "nim_sysmsg_query_msg_async",
+    "nim_sysmsg_query_unread_count",
+    "nim_session_reg_change_cb",
+    "nim_session_query_all_recent_session_async",
+    "nim_session_delete_recent_session_async",
+    "nim_session_set_unread_count_zero_async",
+    "nim_msglog_query_msg_async",
+    "nim_msglog_query_msg_online_async",
+    "nim_data_sync_reg_complete_cb",
     "nim_client_init",
     "nim_client_cleanup",
     "nim_client_cleanup2",

@@ -312,3 +312,218 @@ async fn the_csharp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_sock
     )
     .await;
 }
+
+fn build_c_messaging(out: &Path) -> PathBuf {
+    let exe = out.join("nim_messaging_c");
+    compile(
+        std::process::Command::new("gcc")
+            .args(["-Wall", "-Wextra", "-Werror", "-g", "-o"])
+            .arg(&exe)
+            .arg(repo().join("examples/c/nim_messaging.c"))
+            .arg("-I")
+            .arg(include())
+            .arg("-L")
+            .arg(lib_dir())
+            .args(["-lnim", "-lcjson", "-lpthread"]),
+    );
+    exe
+}
+
+/// The lines of `out` that start with `prefix`.
+fn lines<'a>(out: &'a [String], prefix: &str) -> Vec<&'a String> {
+    out.iter().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_messaging_sample_syncs_sends_and_receives() {
+    use magpie_client::{Event, ImMessage, SysMsg};
+    let server = TestServer::start().await;
+    let app = server.app("messaging-c").await;
+    server.account(&app, "cat", "cat-token").await;
+    server.account(&app, "dog", "dog-token").await;
+    // Dog writes three messages while cat is offline.
+    let mut dog = TestClient::new(server.options().with_device_id("dog-pc"));
+    assert!(dog.login(&app, "dog", "dog-token").await.is_success());
+    for i in 0..3 {
+        let ack = dog
+            .client
+            .send_message(ImMessage {
+                to_accid: "cat".into(),
+                msg_body: format!("offline {i}"),
+                client_msg_id: format!("dog-offline-{i}"),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS, "{ack:?}");
+    }
+
+    let out = tempfile::tempdir().unwrap();
+    let exe = build_c_messaging(out.path());
+    let mut cmd = Command::new(&exe);
+    cmd.arg(out.path().join("data"))
+        .arg(server.addr().to_string())
+        .arg(&app.key)
+        .args(["cat", "cat-token", "dog"])
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("sample starts");
+    let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = async |seen: &mut Vec<String>| -> String {
+        let l = tokio::time::timeout(WAIT, reader.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("sample silent; so far: {seen:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("sample ended early; so far: {seen:#?}"));
+        assert!(!l.starts_with("FAILED"), "{l}; so far: {seen:#?}");
+        seen.push(l.clone());
+        l
+    };
+    while !next(&mut seen).await.starts_with("READY") {}
+
+    // What cat did so far reached dog: the message and the notification.
+    let got = dog
+        .events
+        .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == "c-msg-1"))
+        .await;
+    let Event::Receive(m) = got else {
+        unreachable!()
+    };
+    assert_eq!(m.content.msg_body, "hello from C");
+    assert_eq!(m.content.from_id, "cat");
+    let got = dog
+        .events
+        .until(|e| matches!(e, Event::SysMsg(n) if n.content.client_msg_id == "c-note-1"))
+        .await;
+    let Event::SysMsg(n) = got else {
+        unreachable!()
+    };
+    assert_eq!(n.content.attach, r#"{"typing":true}"#);
+
+    // Dog answers live, and taps a custom notification.
+    let ack = dog
+        .client
+        .send_message(ImMessage {
+            to_accid: "cat".into(),
+            msg_body: "live from dog".into(),
+            client_msg_id: "dog-live-1".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS);
+    let ack = dog
+        .client
+        .send_custom_notification(SysMsg {
+            to_account: "cat".into(),
+            msg_type: 100,
+            attach: r#"{"wave":1}"#.into(),
+            client_msg_id: "dog-note-1".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS);
+    while !next(&mut seen).await.starts_with("DONE") {}
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("sample exits")
+        .unwrap();
+    assert!(status.success(), "{status:?}\n{seen:#?}");
+
+    // The offline messages came once, in order, through the batch callback.
+    let batch: Vec<serde_json::Value> = lines(&seen, "CB receive_batch ")
+        .iter()
+        .flat_map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l.trim_start_matches("CB receive_batch ")).unwrap();
+            v.as_array().unwrap().clone()
+        })
+        .collect();
+    let ids: Vec<&str> = batch
+        .iter()
+        .map(|m| m["content"]["client_msg_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["dog-offline-0", "dog-offline-1", "dog-offline-2"],
+        "{seen:#?}"
+    );
+    assert!(batch
+        .iter()
+        .all(|m| m["feature"] == 1 && m["rescode"] == 200));
+    assert!(
+        seen.iter().any(|l| l == "SYNCED batch_messages=3"),
+        "{seen:#?}"
+    );
+    assert!(
+        lines(&seen, "CB data_sync type=2 status=1").len() == 1,
+        "{seen:#?}"
+    );
+    // The session list had dog with 3 unread; marking it read cleared them.
+    let sessions = lines(&seen, "SESSIONS ")[0];
+    assert!(
+        sessions.starts_with("SESSIONS total_unread=3 "),
+        "{sessions}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(sessions.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(v["count"], 1);
+    assert_eq!(v["unread_counts"], 3);
+    assert_eq!(v["content"][0]["id"], "dog");
+    assert_eq!(v["content"][0]["unread_count"], 3);
+    let zero = lines(&seen, "UNREAD_ZERO ")[0];
+    assert!(
+        zero.starts_with("UNREAD_ZERO rescode=200 total_unread=0 "),
+        "{zero}"
+    );
+    // Acks with NIM's keys.
+    let ack = lines(&seen, "CB ack ")[0];
+    let v: serde_json::Value = serde_json::from_str(ack.trim_start_matches("CB ack ")).unwrap();
+    assert_eq!(v["rescode"], 200);
+    assert_eq!(v["msg_id"], "c-msg-1");
+    assert_eq!(v["talk_id"], "dog");
+    assert!(v["msg_timetag"].as_i64().unwrap() > 0);
+    let ack = lines(&seen, "CB sysmsg_ack ")[0];
+    let v: serde_json::Value =
+        serde_json::from_str(ack.trim_start_matches("CB sysmsg_ack ")).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"msg_id": "c-note-1", "talk_id": "dog", "rescode": 200})
+    );
+    // The live message and the notification, with NIM's wrappers.
+    let live = lines(&seen, "CB receive {")[0];
+    let v: serde_json::Value =
+        serde_json::from_str(live.trim_start_matches("CB receive ")).unwrap();
+    assert_eq!(v["feature"], 0);
+    assert_eq!(v["content"]["msg_body"], "live from dog");
+    let note = lines(&seen, "CB sysmsg ")[0];
+    let v: serde_json::Value = serde_json::from_str(note.trim_start_matches("CB sysmsg ")).unwrap();
+    assert_eq!(v["content"]["attach"], r#"{"wave":1}"#);
+    assert_eq!(v["content"]["from_account"], "dog");
+    // Both histories hold the five messages of the session.
+    for which in ["LOCAL", "ONLINE"] {
+        let l = lines(&seen, &format!("{which} code=200 id=dog type=0 "))[0];
+        let v: serde_json::Value = serde_json::from_str(l.splitn(5, ' ').nth(4).unwrap()).unwrap();
+        assert_eq!(v["count"], 5, "{which}: {l}");
+        assert_eq!(v["source"], if which == "LOCAL" { 0 } else { 1 });
+        let mut bodies: Vec<&str> = v["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["msg_body"].as_str().unwrap())
+            .collect();
+        bodies.sort();
+        assert_eq!(
+            bodies,
+            [
+                "hello from C",
+                "live from dog",
+                "offline 0",
+                "offline 1",
+                "offline 2"
+            ],
+            "{which}"
+        );
+    }
+}

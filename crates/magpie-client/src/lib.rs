@@ -508,6 +508,15 @@ impl Client {
         );
     }
 
+    /// Unregisters the batch callback: synced messages go one by one to the
+    /// receive callback again (NIM: registering a NULL batch callback).
+    pub fn off_receive_batch(&self) {
+        self.inner
+            .shared
+            .callbacks
+            .set(CallbackKind::ReceiveBatch, None);
+    }
+
     /// System notifications (nim_sysmsg_reg_sysmsg_cb).
     pub fn on_sysmsg(&self, f: impl Fn(&ReceivedSysMsg) + Send + Sync + 'static) {
         self.set(

@@ -472,6 +472,11 @@ impl LoginMachine {
         } else {
             ResCode::LOCAL_LOGIN_UNDONE
         };
+        let (me, my_type, my_device) = (
+            self.account(),
+            self.cfg.client_type,
+            self.cfg.device_id.clone(),
+        );
         let mut link_seq = 0u32;
         let o_seq: &mut u32 = match &mut self.phase {
             Phase::Online(o) => &mut o.seq,
@@ -479,7 +484,11 @@ impl LoginMachine {
         };
         let mut link = crate::msgs::Link { seq: o_seq, now };
         match cmd {
-            Cmd::SendMsg(msg) => {
+            Cmd::SendMsg(mut msg) => {
+                // The local copy shows who sent it, as the server will.
+                msg.from_id = me;
+                msg.from_client_type = my_type;
+                msg.from_device_id = my_device;
                 if online {
                     self.msgs.send(Some(&mut link), Some(id), msg, fx);
                 } else if relogging {

@@ -1,0 +1,285 @@
+/*
+ * NIM's messaging API in C against Magpie's libnim.so: what a desktop app
+ * does after login. Every callback is registered before the login, as NIM
+ * requires, so the offline messages synced at login reach the batch
+ * callback.
+ *
+ * usage: nim_messaging DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN PEER
+ *
+ * It logs in, waits for the offline-message sync (data sync type 2), lists
+ * its recent sessions, marks PEER's session read, sends PEER a text message
+ * and a stored custom notification, prints READY, waits for a live message
+ * and a custom notification from PEER, queries the local and the server
+ * history of the session, logs out with kNIMLogoutAppExit, cleans up and
+ * exits 0. Every callback is printed as "CB <name> <json>".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "nim_client.h"
+#include "nim_talk.h"
+#include "nim_sysmsg.h"
+#include "nim_session.h"
+#include "nim_msglog.h"
+#include "nim_data_sync.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int login_ok, login_failed, offline_synced, batch_messages, acked, ack_code = -1;
+static int sysmsg_acked, sysmsg_ack_code = -1, live_received, notified, queried, logged_out;
+static int sessions_done, unread_done, unread_code = -1;
+static char peer[128];
+
+static void set_flag(int *flag, int value)
+{
+	pthread_mutex_lock(&lock);
+	*flag = value;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Waits until *flag is set or *failed is, at most `seconds`. */
+static int wait_until(int *flag, int *failed, int seconds)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += seconds;
+	pthread_mutex_lock(&lock);
+	while (!*flag && !(failed && *failed)) {
+		if (pthread_cond_timedwait(&cond, &lock, &t) == ETIMEDOUT)
+			break;
+	}
+	int ok = *flag;
+	pthread_mutex_unlock(&lock);
+	return ok;
+}
+
+static int json_int(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+static void on_login(const char *json, const void *user_data)
+{
+	(void)user_data;
+	printf("CB login %s\n", json);
+	fflush(stdout);
+	cJSON *v = cJSON_Parse(json);
+	int code = json_int(v, kNIMErrorCode), step = json_int(v, kNIMLoginStep);
+	cJSON_Delete(v);
+	if (code != kNIMResSuccess)
+		set_flag(&login_failed, 1);
+	else if (step == kNIMLoginStepLogin)
+		set_flag(&login_ok, 1);
+}
+
+static void on_data_sync(enum NIMDataSyncType type, enum NIMDataSyncStatus status,
+			 const char *attachment, const void *user_data)
+{
+	(void)user_data;
+	printf("CB data_sync type=%d status=%d attachment=%s\n", (int)type, (int)status, attachment);
+	fflush(stdout);
+	if (type == kNIMDataSyncTypeUnreadMsg && status == kNIMDataSyncStatusComplete)
+		set_flag(&offline_synced, 1);
+}
+
+static void on_receive_batch(const char *content, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("CB receive_batch %s\n", content);
+	fflush(stdout);
+	cJSON *list = cJSON_Parse(content);
+	int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
+	cJSON_Delete(list);
+	pthread_mutex_lock(&lock);
+	batch_messages += n;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+static void on_receive(const char *content, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("CB receive %s\n", content);
+	fflush(stdout);
+	cJSON *v = cJSON_Parse(content);
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(v, kNIMMsgKeyLocalReceiveMsgContent);
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(msg, kNIMMsgKeyFromAccount);
+	int live = json_int(v, kNIMMsgKeyLocalMsgFeature) == kNIMMessageFeatureDefault;
+	int from_peer = cJSON_IsString(from) && strcmp(from->valuestring, peer) == 0;
+	cJSON_Delete(v);
+	if (live && from_peer)
+		set_flag(&live_received, 1);
+}
+
+static void on_ack(const char *result, const void *user_data)
+{
+	(void)user_data;
+	printf("CB ack %s\n", result);
+	fflush(stdout);
+	cJSON *v = cJSON_Parse(result);
+	ack_code = json_int(v, kNIMSendAckKeyRescode);
+	cJSON_Delete(v);
+	set_flag(&acked, 1);
+}
+
+static void on_sysmsg(const char *content, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("CB sysmsg %s\n", content);
+	fflush(stdout);
+	set_flag(&notified, 1);
+}
+
+static void on_sysmsg_ack(const char *result, const void *user_data)
+{
+	(void)user_data;
+	printf("CB sysmsg_ack %s\n", result);
+	fflush(stdout);
+	cJSON *v = cJSON_Parse(result);
+	sysmsg_ack_code = json_int(v, kNIMSendSysMsgAckKeyRescode);
+	cJSON_Delete(v);
+	set_flag(&sysmsg_acked, 1);
+}
+
+static void on_session_change(int rescode, const char *result, int total_unread_counts,
+			      const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("CB session_change rescode=%d total_unread=%d %s\n", rescode, total_unread_counts, result);
+	fflush(stdout);
+}
+
+static void on_sessions(int total_unread_count, const char *result, const char *json_extension,
+			const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("SESSIONS total_unread=%d %s\n", total_unread_count, result);
+	fflush(stdout);
+	set_flag(&sessions_done, 1);
+}
+
+static void on_unread_zero(int rescode, const char *result, int total_unread_counts,
+			   const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("UNREAD_ZERO rescode=%d total_unread=%d %s\n", rescode, total_unread_counts, result);
+	fflush(stdout);
+	unread_code = rescode;
+	set_flag(&unread_done, 1);
+}
+
+static void on_query(int res_code, const char *id, enum NIMSessionType to_type, const char *result,
+		     const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	printf("%s code=%d id=%s type=%d %s\n", (const char *)user_data, res_code, id, (int)to_type, result);
+	fflush(stdout);
+	set_flag(&queried, 1);
+}
+
+static void on_logout(const char *json, const void *user_data)
+{
+	(void)user_data;
+	printf("CB logout %s\n", json);
+	fflush(stdout);
+	set_flag(&logged_out, 1);
+}
+
+static int fail(const char *what)
+{
+	printf("FAILED %s\n", what);
+	fflush(stdout);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 7) {
+		fprintf(stderr, "usage: %s DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN PEER\n", argv[0]);
+		return 2;
+	}
+	snprintf(peer, sizeof peer, "%s", argv[6]);
+	char config[512];
+	snprintf(config, sizeof config,
+		 "{\"app_key\":\"%s\",\"private_server_setting\":{\"link\":\"%s\"}}", argv[3], argv[2]);
+	if (!nim_client_init(argv[1], "", config))
+		return fail("nim_client_init");
+
+	/* Every callback before the first login. */
+	nim_data_sync_reg_complete_cb(on_data_sync, NULL);
+	nim_talk_reg_ack_cb("", on_ack, NULL);
+	nim_talk_reg_receive_cb("", on_receive, NULL);
+	nim_talk_reg_receive_msgs_cb("", on_receive_batch, NULL);
+	nim_sysmsg_reg_sysmsg_cb("", on_sysmsg, NULL);
+	nim_sysmsg_reg_custom_notification_ack_cb("", on_sysmsg_ack, NULL);
+	nim_session_reg_change_cb("", on_session_change, NULL);
+
+	nim_client_login(argv[3], argv[4], argv[5], "", on_login, NULL);
+	if (!wait_until(&login_ok, &login_failed, 20))
+		return fail("login");
+	if (!wait_until(&offline_synced, NULL, 20))
+		return fail("offline sync");
+	printf("SYNCED batch_messages=%d\n", batch_messages);
+	fflush(stdout);
+
+	nim_session_query_all_recent_session_async("", on_sessions, NULL);
+	if (!wait_until(&sessions_done, NULL, 10))
+		return fail("sessions");
+	nim_session_set_unread_count_zero_async(kNIMSessionTypeP2P, peer, "", on_unread_zero, NULL);
+	if (!wait_until(&unread_done, NULL, 10) || unread_code != kNIMResSuccess)
+		return fail("unread zero");
+
+	char msg[512];
+	snprintf(msg, sizeof msg,
+		 "{\"%s\":%d,\"%s\":\"%s\",\"%s\":%d,\"%s\":\"hello from C\",\"%s\":\"c-msg-1\"}",
+		 kNIMMsgKeyToType, kNIMSessionTypeP2P, kNIMMsgKeyToAccount, peer, kNIMMsgKeyType,
+		 kNIMMessageTypeText, kNIMMsgKeyBody, kNIMMsgKeyClientMsgid);
+	nim_talk_send_msg(msg, "", NULL, NULL);
+	if (!wait_until(&acked, NULL, 10) || ack_code != kNIMResSuccess)
+		return fail("send");
+
+	char note[512];
+	snprintf(note, sizeof note,
+		 "{\"%s\":\"%s\",\"%s\":%d,\"%s\":\"{\\\"typing\\\":true}\",\"%s\":\"c-note-1\",\"%s\":1}",
+		 kNIMSysMsgKeyToAccount, peer, kNIMSysMsgKeyType, kNIMSysMsgTypeCustomP2PMsg,
+		 kNIMSysMsgKeyAttach, kNIMSysMsgKeyLocalClientMsgId, kNIMSysMsgKeyCustomSaveFlag);
+	nim_sysmsg_send_custom_notification(note, "");
+	if (!wait_until(&sysmsg_acked, NULL, 10) || sysmsg_ack_code != kNIMResSuccess)
+		return fail("custom notification");
+
+	printf("READY\n");
+	fflush(stdout);
+	if (!wait_until(&live_received, NULL, 30))
+		return fail("live message");
+	if (!wait_until(&notified, NULL, 30))
+		return fail("notification");
+
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "LOCAL");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history");
+	queried = 0;
+	nim_msglog_query_msg_online_async(peer, kNIMSessionTypeP2P, 50, 0, 0, 0, false, false, "",
+					  on_query, "ONLINE");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("server history");
+
+	nim_client_logout(kNIMLogoutAppExit, "", on_logout, NULL);
+	if (!wait_until(&logged_out, NULL, 20))
+		return fail("logout");
+	nim_client_cleanup("");
+	printf("DONE\n");
+	fflush(stdout);
+	return 0;
+}
