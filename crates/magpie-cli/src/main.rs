@@ -1,5 +1,10 @@
 //! `magpie`: the server daemon, app and admin commands, and a scriptable client.
 
+// The doc comments of the clap types are the command line's help text, read
+// by people in a terminal, not rustdoc markdown: `[user:password@]` there
+// means "optional".
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod admin;
 mod client;
 mod serve;

@@ -115,7 +115,7 @@ pub fn register_token(cb: nim_relogin_request_token_cb_func, user_data: *const c
     });
 }
 
-/// "magpie-nim/<version>".
+/// `magpie-nim/<version>`.
 pub fn version_string() -> &'static CStr {
     static V: OnceLock<CString> = OnceLock::new();
     V.get_or_init(|| CString::new(magpie_client::SDK_VERSION).unwrap_or_default())

@@ -283,7 +283,8 @@ fn build_csharp(out: &Path) -> PathBuf {
         std::process::Command::new("mcs")
             .arg(format!("-out:{}", exe.display()))
             .arg(repo().join("examples/csharp/NimLogin.cs"))
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIM.cs")),
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIM.cs"))
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIMMessaging.cs")),
     );
     exe
 }
@@ -334,14 +335,22 @@ fn lines<'a>(out: &'a [String], prefix: &str) -> Vec<&'a String> {
     out.iter().filter(|l| l.starts_with(prefix)).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_c_messaging_sample_syncs_sends_and_receives() {
+/// The messaging scenario around a sample: dog writes three messages while
+/// cat is offline; the sample logs in as cat, syncs, sends `msg_id` (body
+/// `body`) and the custom notification `note_id` to dog, prints READY; dog
+/// checks it got both, answers with a live message and a notification; the
+/// sample queries the histories and prints DONE. Returns the sample's lines.
+async fn run_messaging(
+    make: impl FnOnce(&TestServer, &TestApp, &Path) -> Command,
+    msg_id: &str,
+    note_id: &str,
+    body: &str,
+) -> Vec<String> {
     use magpie_client::{Event, ImMessage, SysMsg};
     let server = TestServer::start().await;
-    let app = server.app("messaging-c").await;
+    let app = server.app("messaging-sample").await;
     server.account(&app, "cat", "cat-token").await;
     server.account(&app, "dog", "dog-token").await;
-    // Dog writes three messages while cat is offline.
     let mut dog = TestClient::new(server.options().with_device_id("dog-pc"));
     assert!(dog.login(&app, "dog", "dog-token").await.is_success());
     for i in 0..3 {
@@ -356,15 +365,9 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
             .await;
         assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS, "{ack:?}");
     }
-
     let out = tempfile::tempdir().unwrap();
-    let exe = build_c_messaging(out.path());
-    let mut cmd = Command::new(&exe);
-    cmd.arg(out.path().join("data"))
-        .arg(server.addr().to_string())
-        .arg(&app.key)
-        .args(["cat", "cat-token", "dog"])
-        .env("LD_LIBRARY_PATH", lib_dir())
+    let mut cmd = make(&server, &app, out.path());
+    cmd.env("LD_LIBRARY_PATH", lib_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -372,7 +375,7 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen: Vec<String> = Vec::new();
     let mut next = async |seen: &mut Vec<String>| -> String {
-        let l = tokio::time::timeout(WAIT, reader.next_line())
+        let l = tokio::time::timeout(Duration::from_secs(30), reader.next_line())
             .await
             .unwrap_or_else(|_| panic!("sample silent; so far: {seen:#?}"))
             .unwrap()
@@ -382,27 +385,26 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         l
     };
     while !next(&mut seen).await.starts_with("READY") {}
-
-    // What cat did so far reached dog: the message and the notification.
+    // What the sample sent reached dog: the message and the notification.
     let got = dog
         .events
-        .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == "c-msg-1"))
+        .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == msg_id))
         .await;
     let Event::Receive(m) = got else {
         unreachable!()
     };
-    assert_eq!(m.content.msg_body, "hello from C");
+    assert_eq!(m.content.msg_body, body);
     assert_eq!(m.content.from_id, "cat");
     let got = dog
         .events
-        .until(|e| matches!(e, Event::SysMsg(n) if n.content.client_msg_id == "c-note-1"))
+        .until(|e| matches!(e, Event::SysMsg(n) if n.content.client_msg_id == note_id))
         .await;
     let Event::SysMsg(n) = got else {
         unreachable!()
     };
     assert_eq!(n.content.attach, r#"{"typing":true}"#);
-
-    // Dog answers live, and taps a custom notification.
+    assert_eq!(n.content.custom_save_flag, 1);
+    // Dog answers live, and sends a custom notification.
     let ack = dog
         .client
         .send_message(ImMessage {
@@ -430,7 +432,112 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         .expect("sample exits")
         .unwrap();
     assert!(status.success(), "{status:?}\n{seen:#?}");
+    seen
+}
 
+/// The checks on a sample that prints the normalised step lines (C++, C#).
+fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str) {
+    let one = |prefix: &str| -> &String {
+        let found = lines(seen, prefix);
+        assert_eq!(found.len(), 1, "one {prefix} line: {seen:#?}");
+        found[0]
+    };
+    one("DATA_SYNC type=2 status=1");
+    assert_eq!(
+        one("SYNCED "),
+        "SYNCED batch=3 ids=dog-offline-0,dog-offline-1,dog-offline-2 features=1,1,1"
+    );
+    assert_eq!(
+        one("SESSIONS "),
+        "SESSIONS total_unread=3 count=1 first=dog:3"
+    );
+    assert_eq!(
+        one("UNREAD_ZERO "),
+        "UNREAD_ZERO rescode=200 total_unread=0"
+    );
+    let ack = one("ACK ");
+    assert!(
+        ack.starts_with(&format!(
+            "ACK rescode=200 msg_id={msg_id} talk_id=dog timetag=1"
+        )),
+        "{ack}"
+    );
+    assert_eq!(
+        one("SYSMSG_ACK "),
+        &format!("SYSMSG_ACK rescode=200 msg_id={note_id} talk_id=dog")
+    );
+    assert_eq!(one("LIVE "), "LIVE feature=0 body=live from dog");
+    assert_eq!(one("NOTE "), r#"NOTE from=dog attach={"wave":1}"#);
+    let mut bodies = [body, "live from dog", "offline 0", "offline 1", "offline 2"];
+    bodies.sort();
+    let bodies = bodies.join("|");
+    assert_eq!(
+        one("LOCAL "),
+        &format!("LOCAL code=200 count=5 source=0 bodies={bodies}")
+    );
+    assert_eq!(
+        one("ONLINE "),
+        &format!("ONLINE code=200 count=5 source=1 bodies={bodies}")
+    );
+}
+
+fn build_cpp_messaging(out: &Path) -> PathBuf {
+    let exe = out.join("nim_messaging_cpp");
+    compile(
+        std::process::Command::new("g++")
+            .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&exe)
+            .arg(repo().join("examples/cpp/nim_messaging.cpp"))
+            .arg("-I")
+            .arg(include())
+            .arg("-I")
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/cpp"))
+            .arg("-L")
+            .arg(lib_dir())
+            .args(["-lnim", "-lpthread"]),
+    );
+    exe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = build_cpp_messaging(build.path());
+    let seen = run_messaging(
+        |server, app, out| {
+            let mut c = Command::new(&exe);
+            c.arg(out.join("data"))
+                .arg(server.addr().to_string())
+                .arg(&app.key)
+                .args(["cat", "cat-token", "dog"]);
+            c
+        },
+        "cpp-msg-1",
+        "cpp-note-1",
+        "hello from C++",
+    )
+    .await;
+    check_steps(&seen, "cpp-msg-1", "cpp-note-1", "hello from C++");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_messaging_sample_syncs_sends_and_receives() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = build_c_messaging(build.path());
+    let seen = run_messaging(
+        |server, app, out| {
+            let mut c = Command::new(&exe);
+            c.arg(out.join("data"))
+                .arg(server.addr().to_string())
+                .arg(&app.key)
+                .args(["cat", "cat-token", "dog"]);
+            c
+        },
+        "c-msg-1",
+        "c-note-1",
+        "hello from C",
+    )
+    .await;
     // The offline messages came once, in order, through the batch callback.
     let batch: Vec<serde_json::Value> = lines(&seen, "CB receive_batch ")
         .iter()
@@ -526,4 +633,40 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
             "{which}"
         );
     }
+}
+
+fn build_csharp_messaging(out: &Path) -> PathBuf {
+    let exe = out.join("NimMessaging.exe");
+    let wrappers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp");
+    compile(
+        std::process::Command::new("mcs")
+            .arg(format!("-out:{}", exe.display()))
+            .arg("-r:System.Core")
+            .arg(repo().join("examples/csharp/NimMessaging.cs"))
+            .arg(wrappers.join("NIM.cs"))
+            .arg(wrappers.join("NIMMessaging.cs")),
+    );
+    exe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = build_csharp_messaging(build.path());
+    let seen = run_messaging(
+        |server, app, out| {
+            let mut c = Command::new("mono");
+            c.arg(&exe)
+                .arg(out.join("data"))
+                .arg(server.addr().to_string())
+                .arg(&app.key)
+                .args(["cat", "cat-token", "dog"]);
+            c
+        },
+        "cs-msg-1",
+        "cs-note-1",
+        "hello from C#",
+    )
+    .await;
+    check_steps(&seen, "cs-msg-1", "cs-note-1", "hello from C#");
 }

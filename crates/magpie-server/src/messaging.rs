@@ -108,7 +108,12 @@ enum Then {
         client_msg_id: String,
     },
     /// Answer the device, push the change to the account's other devices.
-    Session { origin: Origin, account: AccountKey },
+    Session {
+        origin: Origin,
+        account: AccountKey,
+        /// A deletion (else a read mark).
+        delete: bool,
+    },
     /// Nothing to tell anyone.
     Nothing,
 }
@@ -520,6 +525,7 @@ impl Messaging {
             then: Then::Session {
                 origin,
                 account: AccountKey::new(app_id, account.clone()),
+                delete,
             },
         })
     }
@@ -562,7 +568,12 @@ impl Messaging {
         cursor: u64,
         limit: u32,
     ) -> SyncBatch {
-        let limit = limit.clamp(1, MAX_SYNC_ENTRIES);
+        // 0 (the key left out) asks for a full batch.
+        let limit = if limit == 0 {
+            MAX_SYNC_ENTRIES
+        } else {
+            limit.min(MAX_SYNC_ENTRIES)
+        };
         self.delivered(app_id, me, cursor);
         let page = match shared.stores.messages.log(app_id, me, cursor, limit).await {
             Ok(p) => p,
@@ -970,12 +981,12 @@ async fn after(
                 envs.push(Envelope::new(*d, Push::Entry(text.clone())));
             }
         }
-        Then::Session { origin, account } => {
-            let kind = if a.json.contains("read_seq") {
-                "read"
-            } else {
-                "delete_session"
-            };
+        Then::Session {
+            origin,
+            account,
+            delete,
+        } => {
+            let kind = if delete { "delete_session" } else { "read" };
             let sender_addr = match &origin {
                 Origin::Device { addr, seq, .. } => {
                     envs.push(Envelope::new(

@@ -912,10 +912,17 @@ impl MessageStore for SqliteStore {
             // The page is cut in SQL by time and anchor; types are few and
             // filtered here, so the query stays on the conversation index.
             let (cmp, order) = if r.ascending { (">", "ASC") } else { ("<", "DESC") };
-            let anchor_time = if r.ascending { r.from_time } else { r.end_time };
+            // The page continues after the anchor message, at its own time
+            // (the request's bound when the anchor is gone).
+            let anchor_time = match (r.ascending, r.end_time) {
+                (true, _) => r.from_time,
+                (false, 0) => i64::MAX,
+                (false, t) => t,
+            };
             let sql = format!(
                 "SELECT id, time, msg_type, json FROM messages WHERE app_id = ?1 AND conv_lo = ?2 AND conv_hi = ?3 AND history = 1 \
-                 AND time >= ?4 AND time <= ?5 AND (?6 = 0 OR (time, id) {cmp} (?7, ?6)) ORDER BY time {order}, id {order}"
+                 AND time >= ?4 AND time <= ?5 AND (?6 = 0 OR (time, id) {cmp} (coalesce((SELECT time FROM messages WHERE id = ?6), ?7), ?6)) \
+                 ORDER BY time {order}, id {order}"
             );
             let end = if r.end_time > 0 { r.end_time } else { i64::MAX };
             let mut q = c.prepare_cached(&sql)?;

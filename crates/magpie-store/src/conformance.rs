@@ -589,6 +589,17 @@ pub mod messages {
             page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
             [ids[3], ids[2], ids[1]]
         );
+        // Without an end time, the anchor message alone places the page.
+        let mut by_anchor = range(3, false);
+        by_anchor.end_msg_id = newest[2].server_id;
+        let page = m
+            .history(app.id, &id("bob"), &id("ann"), by_anchor)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [ids[3], ids[2], ids[1]]
+        );
         let mut oldest = range(2, true);
         oldest.from_time = 101;
         let page = m

@@ -425,7 +425,13 @@ impl MessageStore for MemoryStore {
             })
             .collect();
         let id_of = |m: &MsgRow| g.by_client[&(app_id, m.from.clone(), m.client_msg_id.clone())];
-        hits.retain(|m| in_range(&r, m.time, id_of(m)));
+        // The page continues after the anchor message, at its own time.
+        let anchor_time = g
+            .messages
+            .values()
+            .find(|m| r.end_msg_id > 0 && m.app_id == app_id && id_of(m) == r.end_msg_id)
+            .map(|m| m.time);
+        hits.retain(|m| in_range(&r, anchor_time, m.time, id_of(m)));
         hits.sort_by_key(|m| (m.time, id_of(m)));
         if !r.ascending {
             hits.reverse();
@@ -487,7 +493,7 @@ impl MessageStore for MemoryStore {
 }
 
 /// True when a message at (`time`, `id`) is inside a history range.
-pub(crate) fn in_range(r: &HistoryRange, time: i64, id: i64) -> bool {
+pub(crate) fn in_range(r: &HistoryRange, anchor: Option<i64>, time: i64, id: i64) -> bool {
     if r.from_time > 0 && time < r.from_time {
         return false;
     }
@@ -496,7 +502,11 @@ pub(crate) fn in_range(r: &HistoryRange, time: i64, id: i64) -> bool {
     }
     if r.end_msg_id > 0 {
         // Continue after the previous page's last message, in the query's direction.
-        let anchor_time = if r.ascending { r.from_time } else { r.end_time };
+        let anchor_time = anchor.unwrap_or(match (r.ascending, r.end_time) {
+            (true, _) => r.from_time,
+            (false, 0) => i64::MAX,
+            (false, t) => t,
+        });
         let key = (time, id);
         let anchor = (anchor_time, r.end_msg_id);
         if r.ascending && key <= anchor || !r.ascending && key >= anchor {

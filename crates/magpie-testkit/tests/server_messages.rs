@@ -198,6 +198,41 @@ async fn v2_messages_and_notifications_reach_devices() {
     );
     assert_eq!(v["data"]["failed_list"][0]["receiver_id"], "ghost");
     assert_eq!(received(&mut bob).await.content.msg_body, "batch");
+    // A client id given for a batch: each receiver gets its own message, and
+    // the same batch again is recognised message by message.
+    let batch = json!({
+        "sender_id": "ann",
+        "receiver_ids": ["bob", "cat"],
+        "message": {"message_type": 0, "text": "batch with id", "message_client_id": "b-1"},
+    });
+    let first = admin
+        .json(
+            Method::POST,
+            "/im/v2/conversations/messages",
+            Some(batch.clone()),
+        )
+        .await;
+    let list = first["data"]["success_list"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{first}");
+    assert_ne!(
+        list[0]["message_server_id"], list[1]["message_server_id"],
+        "{first}"
+    );
+    let m = received(&mut bob).await;
+    assert_eq!(
+        (
+            m.content.msg_body.as_str(),
+            m.content.client_msg_id.as_str()
+        ),
+        ("batch with id", "b-1:bob")
+    );
+    let again = admin
+        .json(Method::POST, "/im/v2/conversations/messages", Some(batch))
+        .await;
+    assert_eq!(
+        again["data"]["success_list"], first["data"]["success_list"],
+        "{again}"
+    );
 
     let v = admin
         .json(

@@ -1,7 +1,9 @@
 /*
  * NIM's C++ API over Magpie's libnim: a header-only wrapper in the shape of
  * NIM's nim_cpp_wrapper (nim::Client, nim::Global and the helper structs),
- * for the login chapter. Link with -lnim; needs nlohmann/json.
+ * for login (here) and messages (nim_cpp_messaging.h, included at the end:
+ * nim::Talk, nim::SystemMsg, nim::Session, nim::MsgLog, nim::DataSync).
+ * Link with -lnim; needs nlohmann/json.
  *
  * As in NIM, the C definitions live inside namespace nim (nim::kNIMResSuccess,
  * nim::NIMLogoutType, ...). Callbacks run on the SDK's thread.
@@ -24,6 +26,11 @@ namespace nim
 {
 #include "nim_c_api.h"
 #include "nim_client_def.h"
+#include "nim_talk_def.h"
+#include "nim_sysmsg_def.h"
+#include "nim_session_def.h"
+#include "nim_msglog_def.h"
+#include "nim_data_sync_def.h"
 
 /** An online device of the account (presence). */
 struct OtherClientPres
@@ -341,3 +348,5 @@ public:
 };
 
 } // namespace nim
+
+#include "nim_cpp_messaging.h"

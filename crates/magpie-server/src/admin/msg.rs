@@ -824,7 +824,18 @@ pub(super) async fn v2_send_batch(
             failed.push(json!({"receiver_id": raw, "error_code": 404, "error_msg": "the receiver does not exist"}));
             continue;
         };
-        let m = v2_message(&id, &b.send)?;
+        let mut m = v2_message(&id, &b.send)?;
+        // One message per receiver: a client id given for the batch is made
+        // the receiver's own, so a retried batch is still de-duplicated
+        // message by message and no receiver's copy is taken for another's.
+        if b.send
+            .message
+            .message_client_id
+            .as_ref()
+            .is_some_and(|i| !i.is_empty())
+        {
+            m.client_msg_id = format!("{}:{}", m.client_msg_id, id);
+        }
         match shared
             .messaging
             .send_msg_from_server(&shared, &app, &from, m.clone())

@@ -1,0 +1,715 @@
+/*
+ * NIM's C++ messaging API over Magpie's libnim, in the shape of NIM's
+ * nim_cpp_wrapper: nim::Talk, nim::SystemMsg, nim::Session, nim::MsgLog,
+ * nim::DataSync and their helper structs (IMMessage, MessageSetting,
+ * SendMessageArc, SysMessage, SysMessageSetting, SessionData,
+ * SessionDataList, QueryMsglogResult). Included by nim_cpp_api.h.
+ * Callbacks run on the SDK's thread.
+ */
+#pragma once
+
+namespace nim
+{
+
+/** NIM's tri-state for optional settings: BS_NOT_INIT leaves the key out. */
+enum BoolStatus
+{
+	BS_NOT_INIT = -1,
+	BS_FALSE = 0,
+	BS_TRUE = 1,
+};
+
+/** A message's settings (each left out unless set). */
+struct MessageSetting
+{
+	BoolStatus resend_flag_ = BS_NOT_INIT;
+	BoolStatus server_history_saved_ = BS_NOT_INIT;
+	BoolStatus roaming_ = BS_NOT_INIT;
+	BoolStatus self_sync_ = BS_NOT_INIT;
+	BoolStatus need_push_ = BS_NOT_INIT;
+	BoolStatus push_need_badge_ = BS_NOT_INIT;
+	BoolStatus push_need_prefix_ = BS_NOT_INIT;
+	BoolStatus routable_ = BS_NOT_INIT;
+	BoolStatus need_offline_ = BS_NOT_INIT;
+	nlohmann::json push_payload_;
+	std::string push_content_;
+	nlohmann::json server_ext_;
+	std::string local_ext_;
+	std::string env_config_;
+	bool is_update_session_ = true;
+
+	void ToJsonValue(nlohmann::json &v) const
+	{
+		auto put = [&v](const char *key, BoolStatus b) {
+			if (b != BS_NOT_INIT)
+				v[key] = b == BS_TRUE ? 1 : 0;
+		};
+		put(kNIMMsgKeyResendFlag, resend_flag_);
+		put(kNIMMsgKeyHistorySave, server_history_saved_);
+		put(kNIMMsgKeyMsgRoaming, roaming_);
+		put(kNIMMsgKeyMsgSync, self_sync_);
+		put(kNIMMsgKeyPushEnable, need_push_);
+		put(kNIMMsgKeyPushNeedBadge, push_need_badge_);
+		put(kNIMMsgKeyPushNeedPrefix, push_need_prefix_);
+		put(kNIMMsgKeyMsgRoutable, routable_);
+		put(kNIMMsgKeySetMsgOffline, need_offline_);
+		if (!push_payload_.is_null())
+			v[kNIMMsgKeyPushPayload] = push_payload_.dump();
+		if (!push_content_.empty())
+			v[kNIMMsgKeyPushContent] = push_content_;
+		if (!server_ext_.is_null())
+			v[kNIMMsgKeyServerExt] = server_ext_.dump();
+		if (!local_ext_.empty())
+			v[kNIMMsgKeyLocalExt] = local_ext_;
+		if (!env_config_.empty())
+			v[kNIMMsgKeyEnv] = env_config_;
+		if (!is_update_session_)
+			v[kNIMMsgKeyIsUpdateSession] = false;
+	}
+
+	void ParseMessageSetting(const nlohmann::json &v)
+	{
+		auto get = [&v](const char *key) -> BoolStatus {
+			auto it = v.find(key);
+			if (it == v.end() || !it->is_number())
+				return BS_NOT_INIT;
+			return it->get<int>() == 1 ? BS_TRUE : BS_FALSE;
+		};
+		resend_flag_ = get(kNIMMsgKeyResendFlag);
+		server_history_saved_ = get(kNIMMsgKeyHistorySave);
+		roaming_ = get(kNIMMsgKeyMsgRoaming);
+		self_sync_ = get(kNIMMsgKeyMsgSync);
+		need_push_ = get(kNIMMsgKeyPushEnable);
+		push_need_badge_ = get(kNIMMsgKeyPushNeedBadge);
+		push_need_prefix_ = get(kNIMMsgKeyPushNeedPrefix);
+		routable_ = get(kNIMMsgKeyMsgRoutable);
+		need_offline_ = get(kNIMMsgKeySetMsgOffline);
+		push_content_ = detail::Get<std::string>(v, kNIMMsgKeyPushContent, "");
+		local_ext_ = detail::Get<std::string>(v, kNIMMsgKeyLocalExt, "");
+		env_config_ = detail::Get<std::string>(v, kNIMMsgKeyEnv, "");
+		is_update_session_ = detail::Get<bool>(v, kNIMMsgKeyIsUpdateSession, true);
+	}
+};
+
+/** A message (NIM's IMMessage). */
+struct IMMessage
+{
+	NIMResCode rescode_ = kNIMResSuccess;
+	NIMMessageFeature feature_ = kNIMMessageFeatureDefault;
+	NIMSessionType session_type_ = kNIMSessionTypeP2P;
+	std::string receiver_accid_;
+	std::string sender_accid_;
+	int64_t timetag_ = 0;
+	std::string content_;
+	NIMMessageType type_ = kNIMMessageTypeUnknown;
+	std::string attach_;
+	std::string client_msg_id_;
+	MessageSetting msg_setting_;
+	std::string third_party_callback_ext_;
+	int32_t sub_type_ = 0;
+	std::string local_res_path_;
+	std::string local_talk_id_;
+	std::string local_res_id_;
+	NIMMsgLogStatus status_ = kNIMMsgLogStatusNone;
+	int32_t sub_status_ = 0;
+	NIMClientType readonly_sender_client_type_ = kNIMClientTypeDefault;
+	std::string readonly_sender_device_id_;
+	std::string readonly_sender_nickname_;
+	int64_t readonly_server_id_ = 0;
+
+	nlohmann::json ToJsonObject(bool use_to_send) const
+	{
+		nlohmann::json v;
+		v[kNIMMsgKeyToType] = (int)session_type_;
+		v[kNIMMsgKeyToAccount] = receiver_accid_;
+		v[kNIMMsgKeyFromAccount] = sender_accid_;
+		v[kNIMMsgKeyTime] = timetag_;
+		v[kNIMMsgKeyType] = (int)type_;
+		v[kNIMMsgKeyBody] = content_;
+		v[kNIMMsgKeyAttach] = attach_;
+		v[kNIMMsgKeyClientMsgid] = client_msg_id_;
+		v[kNIMMsgKeySubType] = sub_type_;
+		v[kNIMMsgKeyLocalFilePath] = local_res_path_;
+		v[kNIMMsgKeyLocalTalkId] = local_talk_id_.empty() ? receiver_accid_ : local_talk_id_;
+		v[kNIMMsgKeyLocalResId] = local_res_id_;
+		v[kNIMMsgKeyLocalLogStatus] = (int)status_;
+		v[kNIMMsgKeyLocalLogSubStatus] = sub_status_;
+		msg_setting_.ToJsonValue(v);
+		if (!use_to_send) {
+			v[kNIMMsgKeyFromClientType] = (int)readonly_sender_client_type_;
+			v[kNIMMsgKeyFromDeviceId] = readonly_sender_device_id_;
+			v[kNIMMsgKeyFromNick] = readonly_sender_nickname_;
+			v[kNIMMsgKeyServerMsgid] = readonly_server_id_;
+			v[kNIMMsgKeyThirdPartyCBEXT] = third_party_callback_ext_;
+		}
+		return v;
+	}
+
+	std::string ToJsonString(bool use_to_send) const { return ToJsonObject(use_to_send).dump(); }
+};
+
+/** A sent message's ack. */
+struct SendMessageArc
+{
+	std::string talk_id_;
+	std::string msg_id_;
+	NIMResCode rescode_ = kNIMResError;
+	int64_t msg_timetag_ = 0;
+	std::string third_party_callback_ext_;
+};
+
+namespace detail
+{
+inline void ParseMessage(const json &m, IMMessage &msg)
+{
+	msg.session_type_ = (NIMSessionType)Get<int>(m, kNIMMsgKeyToType, 0);
+	msg.receiver_accid_ = Get<std::string>(m, kNIMMsgKeyToAccount, "");
+	msg.sender_accid_ = Get<std::string>(m, kNIMMsgKeyFromAccount, "");
+	msg.readonly_sender_client_type_ = (NIMClientType)Get<int>(m, kNIMMsgKeyFromClientType, 0);
+	msg.readonly_sender_device_id_ = Get<std::string>(m, kNIMMsgKeyFromDeviceId, "");
+	msg.readonly_sender_nickname_ = Get<std::string>(m, kNIMMsgKeyFromNick, "");
+	msg.timetag_ = Get<int64_t>(m, kNIMMsgKeyTime, 0);
+	msg.type_ = (NIMMessageType)Get<int>(m, kNIMMsgKeyType, kNIMMessageTypeUnknown);
+	msg.content_ = Get<std::string>(m, kNIMMsgKeyBody, "");
+	msg.attach_ = Get<std::string>(m, kNIMMsgKeyAttach, "");
+	msg.client_msg_id_ = Get<std::string>(m, kNIMMsgKeyClientMsgid, "");
+	msg.readonly_server_id_ = Get<int64_t>(m, kNIMMsgKeyServerMsgid, 0);
+	msg.third_party_callback_ext_ = Get<std::string>(m, kNIMMsgKeyThirdPartyCBEXT, "");
+	msg.sub_type_ = Get<int>(m, kNIMMsgKeySubType, 0);
+	msg.local_res_path_ = Get<std::string>(m, kNIMMsgKeyLocalFilePath, "");
+	msg.local_talk_id_ = Get<std::string>(m, kNIMMsgKeyLocalTalkId, "");
+	msg.local_res_id_ = Get<std::string>(m, kNIMMsgKeyLocalResId, "");
+	msg.status_ = (NIMMsgLogStatus)Get<int>(m, kNIMMsgKeyLocalLogStatus, 0);
+	msg.sub_status_ = Get<int>(m, kNIMMsgKeyLocalLogSubStatus, 0);
+	msg.msg_setting_.ParseMessageSetting(m);
+}
+
+/** A received message's wrapper, or a bare message (as NIM's parser). */
+inline IMMessage ParseReceived(const json &v)
+{
+	IMMessage msg;
+	auto c = v.find(kNIMMsgKeyLocalReceiveMsgContent);
+	if (c == v.end()) {
+		ParseMessage(v, msg);
+		return msg;
+	}
+	msg.rescode_ = (NIMResCode)Get<int>(v, kNIMMsgKeyLocalRescode, 200);
+	msg.feature_ = (NIMMessageFeature)Get<int>(v, kNIMMsgKeyLocalMsgFeature, 0);
+	ParseMessage(*c, msg);
+	return msg;
+}
+
+/** A callback slot: the registered function, read under a lock. */
+template <typename F> struct Holder
+{
+	F fn;
+	std::mutex lock;
+	void Set(const F &f) { std::lock_guard<std::mutex> g(lock); fn = f; }
+	F Get() { std::lock_guard<std::mutex> g(lock); return fn; }
+};
+} // namespace detail
+
+class Talk
+{
+public:
+	typedef std::function<void(const SendMessageArc&)> SendMsgAckCallback;
+	typedef std::function<void(const IMMessage&)> ReceiveMsgCallback;
+	typedef std::function<void(const std::list<IMMessage>&)> ReceiveMsgsCallback;
+	typedef std::function<void(int64_t, int64_t)> FileUpPrgCallback;
+	typedef std::function<bool(const IMMessage&)> MessageFilter;
+
+	static void RegSendMsgCb(const SendMsgAckCallback& cb, const std::string& json_extension = "")
+	{
+		Ack().Set(cb);
+		nim_talk_reg_ack_cb(json_extension.c_str(), cb ? &OnAck : nullptr, nullptr);
+	}
+
+	static void SendMsg(const std::string& json_msg, const std::string& json_extension = "", FileUpPrgCallback* pcb = nullptr)
+	{
+		(void)json_extension;
+		(void)pcb; // Magpie uploads no files: progress never comes.
+		nim_talk_send_msg(json_msg.c_str(), nullptr, nullptr, nullptr);
+	}
+
+	static bool StopSendMsg(const std::string& client_msg_id, const NIMMessageType& type, const std::string& json_extension = "")
+	{
+		detail::json v;
+		v[kNIMMsgKeyClientMsgid] = client_msg_id;
+		v[kNIMMsgKeyType] = (int)type;
+		nim_talk_stop_send_msg(v.dump().c_str(), json_extension.c_str());
+		return true;
+	}
+
+	static void RegReceiveCb(const ReceiveMsgCallback& cb, const std::string& json_extension = "")
+	{
+		Receive().Set(cb);
+		nim_talk_reg_receive_cb(json_extension.c_str(), cb ? &OnReceive : nullptr, nullptr);
+	}
+
+	static void RegReceiveMessagesCb(const ReceiveMsgsCallback& cb, const std::string& json_extension = "")
+	{
+		Batch().Set(cb);
+		nim_talk_reg_receive_msgs_cb(json_extension.c_str(), cb ? &OnBatch : nullptr, nullptr);
+	}
+
+	static void RegMessageFilter(const MessageFilter& filter, const std::string& json_extension = "")
+	{
+		Filter().Set(filter);
+		nim_talk_reg_message_filter_cb(json_extension.c_str(), filter ? &OnFilter : nullptr, nullptr);
+	}
+
+	static std::string CreateTextMessage(const std::string& receiver_id, const NIMSessionType session_type, const std::string& client_msg_id, const std::string& content, const MessageSetting& msg_setting, int64_t timetag = 0, int32_t sub_type = 0)
+	{
+		detail::json v = Base(receiver_id, session_type, client_msg_id, kNIMMessageTypeText, msg_setting, timetag, sub_type);
+		v[kNIMMsgKeyBody] = content;
+		return v.dump();
+	}
+
+	static std::string CreateTipMessage(const std::string& receiver_id, const NIMSessionType session_type, const std::string& client_msg_id, const detail::json& tips, const MessageSetting& msg_setting, int64_t timetag = 0, int32_t sub_type = 0)
+	{
+		detail::json v = Base(receiver_id, session_type, client_msg_id, kNIMMessageTypeTips, msg_setting, timetag, sub_type);
+		v[kNIMMsgKeyBody] = tips.is_string() ? tips.get<std::string>() : tips.dump();
+		return v.dump();
+	}
+
+	static bool ParseIMMessage(const std::string& json_msg, IMMessage& msg)
+	{
+		detail::json v = detail::json::parse(json_msg, nullptr, false);
+		if (v.is_discarded() || !v.is_object())
+			return false;
+		msg = detail::ParseReceived(v);
+		return true;
+	}
+
+	static void UnregTalkCb()
+	{
+		Ack().Set(nullptr);
+		Receive().Set(nullptr);
+		Batch().Set(nullptr);
+		Filter().Set(nullptr);
+	}
+
+private:
+	static detail::json Base(const std::string& receiver_id, NIMSessionType session_type, const std::string& client_msg_id, NIMMessageType type, const MessageSetting& msg_setting, int64_t timetag, int32_t sub_type)
+	{
+		detail::json v;
+		v[kNIMMsgKeyToAccount] = receiver_id;
+		v[kNIMMsgKeyToType] = (int)session_type;
+		v[kNIMMsgKeyClientMsgid] = client_msg_id;
+		v[kNIMMsgKeyType] = (int)type;
+		v[kNIMMsgKeyLocalTalkId] = receiver_id;
+		msg_setting.ToJsonValue(v);
+		if (timetag > 0)
+			v[kNIMMsgKeyTime] = timetag;
+		if (sub_type > 0)
+			v[kNIMMsgKeySubType] = sub_type;
+		return v;
+	}
+
+	static detail::Holder<SendMsgAckCallback>& Ack() { static detail::Holder<SendMsgAckCallback> h; return h; }
+	static detail::Holder<ReceiveMsgCallback>& Receive() { static detail::Holder<ReceiveMsgCallback> h; return h; }
+	static detail::Holder<ReceiveMsgsCallback>& Batch() { static detail::Holder<ReceiveMsgsCallback> h; return h; }
+	static detail::Holder<MessageFilter>& Filter() { static detail::Holder<MessageFilter> h; return h; }
+
+	static void OnAck(const char *result, const void *)
+	{
+		auto f = Ack().Get();
+		if (!f) return;
+		detail::json v = detail::Parse(result);
+		SendMessageArc a;
+		a.rescode_ = (NIMResCode)detail::Get<int>(v, kNIMSendAckKeyRescode, 0);
+		a.msg_id_ = detail::Get<std::string>(v, kNIMSendAckKeyMsgId, "");
+		a.talk_id_ = detail::Get<std::string>(v, kNIMSendAckKeyTalkId, "");
+		a.msg_timetag_ = detail::Get<int64_t>(v, kNIMSendAckKeyTimetag, 0);
+		a.third_party_callback_ext_ = detail::Get<std::string>(v, kNIMMsgKeyThirdPartyCBEXT, "");
+		f(a);
+	}
+	static void OnReceive(const char *content, const char *, const void *)
+	{
+		auto f = Receive().Get();
+		if (f) f(detail::ParseReceived(detail::Parse(content)));
+	}
+	static void OnBatch(const char *content, const char *, const void *)
+	{
+		auto f = Batch().Get();
+		if (!f) return;
+		std::list<IMMessage> list;
+		detail::json v = detail::Parse(content);
+		if (v.is_array())
+			for (const auto &m : v)
+				list.push_back(detail::ParseReceived(m));
+		f(list);
+	}
+	static bool OnFilter(const char *content, const char *, const void *)
+	{
+		auto f = Filter().Get();
+		return f ? f(detail::ParseReceived(detail::Parse(content))) : false;
+	}
+};
+
+/** A custom notification's settings (each left out unless set). */
+struct SysMessageSetting
+{
+	BoolStatus need_push_ = BS_NOT_INIT;
+	BoolStatus push_need_badge_ = BS_NOT_INIT;
+	BoolStatus push_need_prefix_ = BS_NOT_INIT;
+	BoolStatus need_offline_ = BS_NOT_INIT;
+	nlohmann::json push_payload_;
+	std::string push_content_;
+	std::string env_config_;
+
+	void ToJsonValue(nlohmann::json &v) const
+	{
+		if (need_push_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushEnable] = need_push_ == BS_TRUE ? 1 : 0;
+		if (push_need_badge_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushNeedBadge] = push_need_badge_ == BS_TRUE ? 1 : 0;
+		if (push_need_prefix_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushNeedPrefix] = push_need_prefix_ == BS_TRUE ? 1 : 0;
+		if (need_offline_ != BS_NOT_INIT) v[kNIMSysMsgKeyCustomSaveFlag] = need_offline_ == BS_TRUE ? 1 : 0;
+		if (!push_payload_.is_null()) v[kNIMSysMsgKeyPushPayload] = push_payload_.dump();
+		if (!push_content_.empty()) v[kNIMSysMsgKeyCustomApnsText] = push_content_;
+		if (!env_config_.empty()) v["env_config"] = env_config_;
+	}
+};
+
+/** A system notification (NIM's SysMessage). */
+struct SysMessage
+{
+	int64_t timetag_ = 0;
+	NIMSysMsgType type_ = kNIMSysMsgTypeUnknown;
+	std::string receiver_accid_;
+	std::string sender_accid_;
+	std::string content_;
+	std::string attach_;
+	int64_t id_ = 0;
+	NIMSysMsgStatus status_ = kNIMSysMsgStatusNone;
+	SysMessageSetting msg_setting_;
+	NIMResCode rescode_ = kNIMResSuccess;
+	NIMMessageFeature feature_ = kNIMMessageFeatureDefault;
+	int total_unread_count_ = 0;
+	std::string client_msg_id_;
+	std::string callbac_ext_; // NIM's spelling
+};
+
+namespace detail
+{
+inline void ParseSysMessageContent(const json &c, SysMessage &m)
+{
+	m.timetag_ = Get<int64_t>(c, kNIMSysMsgKeyTime, 0);
+	m.type_ = (NIMSysMsgType)Get<int>(c, kNIMSysMsgKeyType, kNIMSysMsgTypeUnknown);
+	m.receiver_accid_ = Get<std::string>(c, kNIMSysMsgKeyToAccount, "");
+	m.sender_accid_ = Get<std::string>(c, kNIMSysMsgKeyFromAccount, "");
+	m.content_ = Get<std::string>(c, kNIMSysMsgKeyMsg, "");
+	m.attach_ = Get<std::string>(c, kNIMSysMsgKeyAttach, "");
+	m.id_ = Get<int64_t>(c, kNIMSysMsgKeyMsgId, 0);
+	m.status_ = (NIMSysMsgStatus)Get<int>(c, kNIMSysMsgKeyLocalStatus, 0);
+	m.client_msg_id_ = Get<std::string>(c, kNIMSysMsgKeyLocalClientMsgId, "");
+	int save = Get<int>(c, kNIMSysMsgKeyCustomSaveFlag, -1);
+	m.msg_setting_.need_offline_ = save < 0 ? BS_NOT_INIT : (save == 1 ? BS_TRUE : BS_FALSE);
+	m.msg_setting_.push_content_ = Get<std::string>(c, kNIMSysMsgKeyCustomApnsText, "");
+	m.callbac_ext_ = Get<std::string>(c, "callback_ext", "");
+}
+} // namespace detail
+
+class SystemMsg
+{
+public:
+	typedef std::function<void(const SysMessage&)> ReceiveSysmsgCallback;
+	typedef std::function<void(const SendMessageArc&)> SendCustomSysmsgCallback;
+	typedef std::function<void(int, int, const std::list<SysMessage>&)> QueryMsgCallback;
+	typedef std::function<void(NIMResCode, int)> QuerySysmsgUnreadCallback;
+
+	static void RegSysmsgCb(const ReceiveSysmsgCallback& cb, const std::string& json_extension = "")
+	{
+		Receive().Set(cb);
+		nim_sysmsg_reg_sysmsg_cb(json_extension.c_str(), cb ? &OnReceive : nullptr, nullptr);
+	}
+
+	static void RegSendCustomSysmsgCb(const SendCustomSysmsgCallback& cb, const std::string& json_extension = "")
+	{
+		Ack().Set(cb);
+		nim_sysmsg_reg_custom_notification_ack_cb(json_extension.c_str(), cb ? &OnAck : nullptr, nullptr);
+	}
+
+	static void SendCustomNotificationMsg(const std::string& json_msg)
+	{
+		nim_sysmsg_send_custom_notification(json_msg.c_str(), nullptr);
+	}
+
+	static std::string CreateCustomNotificationMsg(const std::string& receiver_id, const NIMSysMsgType type, const std::string& client_msg_id, const std::string& content, const SysMessageSetting& msg_setting, int64_t timetag = 0)
+	{
+		detail::json v;
+		v[kNIMSysMsgKeyToAccount] = receiver_id;
+		v[kNIMSysMsgKeyType] = (int)type;
+		v[kNIMSysMsgKeyAttach] = content;
+		v[kNIMSysMsgKeyLocalClientMsgId] = client_msg_id;
+		msg_setting.ToJsonValue(v);
+		if (timetag > 0)
+			v[kNIMSysMsgKeyTime] = timetag;
+		return v.dump();
+	}
+
+	static bool QueryMsgAsync(int limit_count, int64_t last_time, const QueryMsgCallback& cb, const std::string& json_extension = "")
+	{
+		QueryMsgCallback *heap = new QueryMsgCallback(cb);
+		nim_sysmsg_query_msg_async(limit_count, last_time, json_extension.c_str(), &OnQuery, heap);
+		return true;
+	}
+
+	static void QueryUnreadCount(const QuerySysmsgUnreadCallback& cb, const std::string& json_extension = "")
+	{
+		QuerySysmsgUnreadCallback *heap = new QuerySysmsgUnreadCallback(cb);
+		nim_sysmsg_query_unread_count(json_extension.c_str(), &OnUnread, heap);
+	}
+
+	static void UnregSysmsgCb()
+	{
+		Receive().Set(nullptr);
+		Ack().Set(nullptr);
+	}
+
+private:
+	static detail::Holder<ReceiveSysmsgCallback>& Receive() { static detail::Holder<ReceiveSysmsgCallback> h; return h; }
+	static detail::Holder<SendCustomSysmsgCallback>& Ack() { static detail::Holder<SendCustomSysmsgCallback> h; return h; }
+
+	static void OnReceive(const char *content, const char *, const void *)
+	{
+		auto f = Receive().Get();
+		if (!f) return;
+		detail::json v = detail::Parse(content);
+		SysMessage m;
+		m.rescode_ = (NIMResCode)detail::Get<int>(v, kNIMSysMsgKeyLocalRescode, 200);
+		m.feature_ = (NIMMessageFeature)detail::Get<int>(v, kNIMSysMsgKeyLocalFeature, 0);
+		m.total_unread_count_ = detail::Get<int>(v, kNIMSysMsgKeyLocalUnreadCount, 0);
+		auto c = v.find(kNIMSysMsgKeyLocalContent);
+		if (c != v.end())
+			detail::ParseSysMessageContent(*c, m);
+		f(m);
+	}
+	static void OnAck(const char *result, const void *)
+	{
+		auto f = Ack().Get();
+		if (!f) return;
+		detail::json v = detail::Parse(result);
+		SendMessageArc a;
+		a.msg_id_ = detail::Get<std::string>(v, kNIMSendSysMsgAckKeyMsgId, "");
+		a.talk_id_ = detail::Get<std::string>(v, kNIMSendSysMsgAckKeyTalkId, "");
+		a.rescode_ = (NIMResCode)detail::Get<int>(v, kNIMSendSysMsgAckKeyRescode, 0);
+		f(a);
+	}
+	static void OnQuery(int count, const char *result, const char *, const void *user_data)
+	{
+		QueryMsgCallback *cb = (QueryMsgCallback *)user_data;
+		detail::json v = detail::Parse(result);
+		std::list<SysMessage> list;
+		auto c = v.find(kNIMSysMsglogQueryKeyContent);
+		if (c != v.end() && c->is_array())
+			for (const auto &item : *c) {
+				SysMessage m;
+				detail::ParseSysMessageContent(item, m);
+				list.push_back(m);
+			}
+		if (*cb)
+			(*cb)(count, detail::Get<int>(v, kNIMSysMsglogQueryKeyUnreadCount, 0), list);
+		delete cb;
+	}
+	static void OnUnread(int res_code, int unread_count, const char *, const void *user_data)
+	{
+		QuerySysmsgUnreadCallback *cb = (QuerySysmsgUnreadCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, unread_count);
+		delete cb;
+	}
+};
+
+/** A recent session (NIM's SessionData). */
+struct SessionData
+{
+	std::string id_;
+	NIMSessionType type_ = kNIMSessionTypeP2P;
+	int unread_count_ = 0;
+	NIMSessionCommand command_ = kNIMSessionCommandAdd;
+	std::string msg_id_;
+	std::string msg_sender_accid_;
+	int64_t msg_timetag_ = 0;
+	NIMMessageType msg_type_ = kNIMMessageTypeUnknown;
+	std::string msg_content_;
+	std::string msg_attach_;
+	NIMMsgLogStatus msg_status_ = kNIMMsgLogStatusNone;
+	int msg_sub_status_ = 0;
+	bool last_updated_msg_ = true;
+	bool placed_on_top_ = false;
+	std::string extend_data_;
+	bool is_robot_session_ = false;
+};
+
+/** A list of sessions and the total unread count. */
+struct SessionDataList
+{
+	int count_ = 0;
+	int unread_count_ = 0;
+	std::list<SessionData> sessions_;
+};
+
+namespace detail
+{
+inline SessionData ParseSession(const json &v)
+{
+	SessionData s;
+	s.id_ = Get<std::string>(v, kNIMSessionId, "");
+	s.type_ = (NIMSessionType)Get<int>(v, kNIMSessionType, 0);
+	s.unread_count_ = Get<int>(v, kNIMSessionUnreadCount, 0);
+	s.command_ = (NIMSessionCommand)Get<int>(v, kNIMSessionCommand, 0);
+	s.msg_id_ = Get<std::string>(v, kNIMSessionMsgClientID, "");
+	s.msg_sender_accid_ = Get<std::string>(v, kNIMSessionMsgFromAccount, "");
+	s.msg_timetag_ = Get<int64_t>(v, kNIMSessionMsgTime, 0);
+	s.msg_type_ = (NIMMessageType)Get<int>(v, kNIMSessionMsgType, kNIMMessageTypeUnknown);
+	s.msg_content_ = Get<std::string>(v, kNIMSessionMsgBody, "");
+	s.msg_attach_ = Get<std::string>(v, kNIMSessionMsgAttach, "");
+	s.msg_status_ = (NIMMsgLogStatus)Get<int>(v, kNIMSessionMsgStatus, 0);
+	s.msg_sub_status_ = Get<int>(v, kNIMSessionMsgSubStatus, 0);
+	s.last_updated_msg_ = Get<bool>(v, kNIMSessionLastUpdatedMsg, true);
+	s.placed_on_top_ = Get<bool>(v, kNIMSessionOnTop, false);
+	s.extend_data_ = Get<std::string>(v, kNIMSessionExtendedData, "");
+	s.is_robot_session_ = Get<bool>(v, kNIMSessionRobotFlag, false);
+	return s;
+}
+} // namespace detail
+
+class Session
+{
+public:
+	typedef std::function<void(NIMResCode, const SessionData&, int)> ChangeCallback;
+	typedef std::function<void(int, const SessionDataList&)> QuerySessionListCallabck; // NIM's spelling
+	typedef ChangeCallback DeleteRecentSessionCallabck;                                 // NIM's spelling
+	typedef ChangeCallback SetUnreadCountZeroCallback;
+
+	static void RegChangeCb(const ChangeCallback& cb, const std::string& json_extension = "")
+	{
+		Change().Set(cb);
+		nim_session_reg_change_cb(json_extension.c_str(), cb ? &OnChange : nullptr, nullptr);
+	}
+
+	static void QueryAllRecentSessionAsync(const QuerySessionListCallabck& cb, const std::string& json_extension = "")
+	{
+		QuerySessionListCallabck *heap = new QuerySessionListCallabck(cb);
+		nim_session_query_all_recent_session_async(json_extension.c_str(), &OnList, heap);
+	}
+
+	static bool DeleteRecentSession(NIMSessionType to_type, const std::string& id, const DeleteRecentSessionCallabck& cb, const std::string& json_extension = "")
+	{
+		ChangeCallback *heap = new ChangeCallback(cb);
+		nim_session_delete_recent_session_async(to_type, id.c_str(), json_extension.c_str(), &OnOnce, heap);
+		return true;
+	}
+
+	static bool SetUnreadCountZeroAsync(NIMSessionType to_type, const std::string& id, const SetUnreadCountZeroCallback& cb, const std::string& json_extension = "")
+	{
+		ChangeCallback *heap = new ChangeCallback(cb);
+		nim_session_set_unread_count_zero_async(to_type, id.c_str(), json_extension.c_str(), &OnOnce, heap);
+		return true;
+	}
+
+	static void UnregSessionCb() { Change().Set(nullptr); }
+
+private:
+	static detail::Holder<ChangeCallback>& Change() { static detail::Holder<ChangeCallback> h; return h; }
+
+	static void OnChange(int rescode, const char *result, int total, const char *, const void *)
+	{
+		auto f = Change().Get();
+		if (f) f((NIMResCode)rescode, detail::ParseSession(detail::Parse(result)), total);
+	}
+	static void OnOnce(int rescode, const char *result, int total, const char *, const void *user_data)
+	{
+		ChangeCallback *cb = (ChangeCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, detail::ParseSession(detail::Parse(result)), total);
+		delete cb;
+	}
+	static void OnList(int total, const char *result, const char *, const void *user_data)
+	{
+		QuerySessionListCallabck *cb = (QuerySessionListCallabck *)user_data;
+		detail::json v = detail::Parse(result);
+		SessionDataList list;
+		list.count_ = detail::Get<int>(v, kNIMSessionListCount, 0);
+		list.unread_count_ = detail::Get<int>(v, kNIMSessionListUnreadCount, 0);
+		auto c = v.find(kNIMSessionListContent);
+		if (c != v.end() && c->is_array())
+			for (const auto &item : *c)
+				list.sessions_.push_back(detail::ParseSession(item));
+		if (*cb)
+			(*cb)(total, list);
+		delete cb;
+	}
+};
+
+/** A history query's answer. */
+struct QueryMsglogResult
+{
+	int count_ = 0;
+	NIMMsglogQuerySource source_ = kNIMMsglogQuerySourceLocal;
+	std::list<IMMessage> msglogs_;
+};
+
+class MsgLog
+{
+public:
+	typedef std::function<void(NIMResCode, const std::string&, NIMSessionType, const QueryMsglogResult&)> QueryMsgCallback;
+
+	static bool QueryMsgAsync(const std::string& account_id, NIMSessionType to_type, int limit_count, int64_t anchor_msg_time, const QueryMsgCallback& cb, const std::string& json_extension = "")
+	{
+		QueryMsgCallback *heap = new QueryMsgCallback(cb);
+		nim_msglog_query_msg_async(account_id.c_str(), to_type, limit_count, anchor_msg_time, json_extension.c_str(), &OnQuery, heap);
+		return true;
+	}
+
+	static bool QueryMsgOnlineAsync(const std::string& id, NIMSessionType to_type, int limit_count, int64_t from_time, int64_t end_time, int64_t end_msg_id, bool reverse, bool need_save_to_local, const QueryMsgCallback& cb, const std::string& json_extension = "")
+	{
+		QueryMsgCallback *heap = new QueryMsgCallback(cb);
+		nim_msglog_query_msg_online_async(id.c_str(), to_type, limit_count, from_time, end_time, end_msg_id, reverse, need_save_to_local, json_extension.c_str(), &OnQuery, heap);
+		return true;
+	}
+
+private:
+	static void OnQuery(int res_code, const char *id, enum NIMSessionType to_type, const char *result, const char *, const void *user_data)
+	{
+		QueryMsgCallback *cb = (QueryMsgCallback *)user_data;
+		detail::json v = detail::Parse(result);
+		QueryMsglogResult r;
+		r.count_ = detail::Get<int>(v, kNIMMsglogQueryKeyCount, 0);
+		r.source_ = (NIMMsglogQuerySource)detail::Get<int>(v, kNIMMsglogQueryKeySource, 0);
+		auto c = v.find(kNIMMsglogQueryKeyContent);
+		if (c != v.end() && c->is_array())
+			for (const auto &m : *c) {
+				IMMessage msg;
+				detail::ParseMessage(m, msg);
+				r.msglogs_.push_back(msg);
+			}
+		if (*cb)
+			(*cb)((NIMResCode)res_code, id ? id : "", to_type, r);
+		delete cb;
+	}
+};
+
+class DataSync
+{
+public:
+	typedef std::function<void(NIMDataSyncType, NIMDataSyncStatus, const std::string&)> DataSyncCallback;
+
+	static void RegCompleteCb(const DataSyncCallback& cb)
+	{
+		Complete().Set(cb);
+		nim_data_sync_reg_complete_cb(cb ? &OnComplete : nullptr, nullptr);
+	}
+
+	static void UnregDataSyncCb() { Complete().Set(nullptr); }
+
+private:
+	static detail::Holder<DataSyncCallback>& Complete() { static detail::Holder<DataSyncCallback> h; return h; }
+	static void OnComplete(enum NIMDataSyncType sync_type, enum NIMDataSyncStatus status, const char *json_attachment, const void *)
+	{
+		auto f = Complete().Get();
+		if (f) f(sync_type, status, json_attachment ? json_attachment : "");
+	}
+};
+
+} // namespace nim

@@ -1,0 +1,675 @@
+// NIM's C# messaging API over Magpie's libnim, in the shape of NIM's C# SDK:
+// NIM.TalkAPI, NIM.SysMessage.SysMsgAPI, NIM.Session.SessionAPI,
+// NIM.Messagelog.MessagelogAPI and NIM.DataSync.DataSyncAPI, with their
+// message, session and result classes. P/Invoke with the Cdecl convention;
+// callbacks arrive on the SDK's thread. Every delegate handed to C is kept
+// in a static field; one-shot callbacks find theirs through a handle table.
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Text;
+using NimUtility;
+
+namespace NimUtility
+{
+    /// <summary>One-shot managed delegates passed to C as a number.</summary>
+    internal static class Handles
+    {
+        static readonly Dictionary<long, object> table = new Dictionary<long, object>();
+        static long next = 1;
+
+        public static IntPtr Put(object o)
+        {
+            if (o == null) return IntPtr.Zero;
+            lock (table) { long id = next++; table[id] = o; return new IntPtr(id); }
+        }
+
+        public static T Take<T>(IntPtr p) where T : class
+        {
+            lock (table)
+            {
+                object o;
+                long id = p.ToInt64();
+                if (!table.TryGetValue(id, out o)) return null;
+                table.Remove(id);
+                return o as T;
+            }
+        }
+    }
+
+    internal static class JsonOut
+    {
+        public static void Str(StringBuilder sb, string k, string v) { sb.Append(sb.Length > 1 ? "," : "").Append(Json.Quote(k)).Append(':').Append(Json.Quote(v ?? "")); }
+        public static void Num(StringBuilder sb, string k, long v) { sb.Append(sb.Length > 1 ? "," : "").Append(Json.Quote(k)).Append(':').Append(v); }
+        public static Dictionary<string, object> Obj(string s)
+        {
+            try { return Json.Parse(s) as Dictionary<string, object>; } catch (Exception) { return null; }
+        }
+        public static Dictionary<string, object> Obj(Dictionary<string, object> o, string k)
+        {
+            object v;
+            return o != null && o.TryGetValue(k, out v) ? v as Dictionary<string, object> : null;
+        }
+    }
+}
+
+namespace NIM
+{
+    public enum NIMMessageType
+    {
+        kNIMMessageTypeText = 0, kNIMMessageTypeImage = 1, kNIMMessageTypeAudio = 2, kNIMMessageTypeVideo = 3,
+        kNIMMessageTypeLocation = 4, kNIMMessageTypeNotification = 5, kNIMMessageTypeFile = 6, kNIMMessageTypeTips = 10,
+        kNIMMessageTypeRobot = 11, kNIMMessageTypeG2NetCall = 12, kNIMMessageTypeCustom = 100, kNIMMessageTypeUnknown = 1000,
+    }
+    public enum NIMMessageFeature { kNIMMessageFeatureDefault = 0, kNIMMessageFeatureLeaveMsg = 1, kNIMMessageFeatureRoamMsg = 2, kNIMMessageFeatureSyncMsg = 3, kNIMMessageFeatureCustomizedMsg = 4 }
+    public enum NIMMsgLogStatus
+    {
+        kNIMMsgLogStatusNone = 0, kNIMMsgLogStatusUnread = 1, kNIMMsgLogStatusRead = 2, kNIMMsgLogStatusDeleted = 3,
+        kNIMMsgLogStatusSending = 4, kNIMMsgLogStatusSendFailed = 5, kNIMMsgLogStatusSent = 6, kNIMMsgLogStatusReceipt = 7,
+        kNIMMsgLogStatusDraft = 8, kNIMMsgLogStatusSendCancel = 9, kNIMMsgLogStatusRefused = 10,
+    }
+
+    /// <summary>A message (NIM's NIMIMMessage); NIMTextMessage carries text.</summary>
+    public class NIMIMMessage
+    {
+        public Session.NIMSessionType SessionType = Session.NIMSessionType.kNIMSessionTypeP2P;
+        public string ReceiverID;
+        public string SenderID;
+        public long TimeStamp;
+        public NIMMessageType MessageType = NIMMessageType.kNIMMessageTypeUnknown;
+        public string ClientMsgID;
+        public long ServerMsgId;
+        public string TalkID;
+        public NIMMsgLogStatus Status;
+        public string Body;
+        public string Attachment;
+        /// <summary>The eight settings, sent as 1/0 as NIM's C# SDK does.</summary>
+        public bool NeedCounting = true, NeedPush = true, NeedPushNick = true, ServerSaveHistory = true,
+            Roaming = true, MultiSync = true, Routable = true, SavedOffline = true;
+
+        public string Serialize()
+        {
+            if (string.IsNullOrEmpty(ClientMsgID)) ClientMsgID = Guid.NewGuid().ToString("N");
+            var sb = new StringBuilder("{");
+            JsonOut.Num(sb, "to_type", (int)SessionType);
+            JsonOut.Str(sb, "to_accid", ReceiverID);
+            JsonOut.Num(sb, "msg_type", (int)MessageType);
+            JsonOut.Str(sb, "msg_body", Body);
+            JsonOut.Str(sb, "msg_attach", Attachment);
+            JsonOut.Str(sb, "client_msg_id", ClientMsgID);
+            JsonOut.Str(sb, "talk_id", string.IsNullOrEmpty(TalkID) ? ReceiverID : TalkID);
+            if (TimeStamp > 0) JsonOut.Num(sb, "time", TimeStamp);
+            JsonOut.Num(sb, "push_need_badge", NeedCounting ? 1 : 0);
+            JsonOut.Num(sb, "push_enable", NeedPush ? 1 : 0);
+            JsonOut.Num(sb, "push_prefix", NeedPushNick ? 1 : 0);
+            JsonOut.Num(sb, "cloud_history", ServerSaveHistory ? 1 : 0);
+            JsonOut.Num(sb, "roam_msg", Roaming ? 1 : 0);
+            JsonOut.Num(sb, "sync_msg", MultiSync ? 1 : 0);
+            JsonOut.Num(sb, "routable_msg", Routable ? 1 : 0);
+            JsonOut.Num(sb, "offline_msg", SavedOffline ? 1 : 0);
+            return sb.Append('}').ToString();
+        }
+
+        internal static NIMIMMessage From(Dictionary<string, object> o)
+        {
+            var type = (NIMMessageType)Json.Long(o, "msg_type");
+            NIMIMMessage m = type == NIMMessageType.kNIMMessageTypeText ? new NIMTextMessage() : new NIMIMMessage();
+            m.MessageType = type;
+            m.SessionType = (Session.NIMSessionType)Json.Long(o, "to_type");
+            m.ReceiverID = Json.Text(o, "to_accid");
+            m.SenderID = Json.Text(o, "from_id");
+            m.TimeStamp = Json.Long(o, "time");
+            m.ClientMsgID = Json.Text(o, "client_msg_id");
+            m.ServerMsgId = Json.Long(o, "server_msg_id");
+            m.TalkID = Json.Text(o, "talk_id");
+            m.Status = (NIMMsgLogStatus)Json.Long(o, "log_status");
+            m.Body = Json.Text(o, "msg_body");
+            m.Attachment = Json.Text(o, "msg_attach");
+            return m;
+        }
+    }
+
+    public class NIMTextMessage : NIMIMMessage
+    {
+        public NIMTextMessage() { MessageType = NIMMessageType.kNIMMessageTypeText; }
+        public string TextMessage { get { return Body; } set { Body = value; } }
+    }
+
+    /// <summary>A received message with how it came.</summary>
+    public class NIMReceivedMessage
+    {
+        public ResponseCode ResponseCode;
+        public NIMMessageFeature Feature;
+        public NIMIMMessage MessageContent;
+
+        internal static NIMReceivedMessage From(Dictionary<string, object> o)
+        {
+            var r = new NIMReceivedMessage();
+            r.ResponseCode = (ResponseCode)Json.Long(o, "rescode");
+            r.Feature = (NIMMessageFeature)Json.Long(o, "feature");
+            r.MessageContent = NIMIMMessage.From(JsonOut.Obj(o, "content"));
+            return r;
+        }
+    }
+
+    /// <summary>A sent message's (or custom notification's) ack.</summary>
+    public class MessageAck
+    {
+        public string TalkId;
+        public string MsgId;
+        public ResponseCode Response;
+        public long TimeStamp;
+
+        public static MessageAck Deserialize(string json)
+        {
+            var o = JsonOut.Obj(json);
+            var a = new MessageAck();
+            a.TalkId = Json.Text(o, "talk_id");
+            a.MsgId = Json.Text(o, "msg_id");
+            a.Response = (ResponseCode)Json.Long(o, "rescode");
+            a.TimeStamp = Json.Long(o, "msg_timetag");
+            return a;
+        }
+    }
+
+    public class MessageArcEventArgs : EventArgs
+    {
+        public MessageAck ArcInfo { get; private set; }
+        public MessageArcEventArgs(MessageAck arc) { ArcInfo = arc; }
+    }
+
+    public class NIMReceiveMessageEventArgs : EventArgs
+    {
+        public NIMReceivedMessage Message { get; private set; }
+        public NIMReceiveMessageEventArgs(NIMReceivedMessage msg) { Message = msg; }
+    }
+
+    public delegate void ReportUploadProgressDelegate(long uploadedSize, long totalSize);
+    public delegate void ReceiveBatchMesaagesDelegate(List<NIMReceivedMessage> msgsList); // NIM's spelling
+
+    internal static class MsgNative
+    {
+        const string Lib = "nim";
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void JsonCb(IntPtr json, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void ReceiveCb(IntPtr content, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void UploadCb(long uploaded, long total, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SysQueryCb(int count, IntPtr result, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SysResCb(int resCode, int unreadCount, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SessionChangeCb(int rescode, IntPtr result, int totalUnread, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SessionListCb(int totalUnread, IntPtr result, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void QueryCb(int resCode, IntPtr id, int toType, IntPtr result, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SyncCb(int syncType, int status, IntPtr jsonAttachment, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_send_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, UploadCb prg, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_stop_send_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_ack_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, JsonCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_msgs_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_reg_sysmsg_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_send_custom_notification([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_reg_custom_notification_ack_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, JsonCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_query_msg_async(int limit, long lastTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SysQueryCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_query_unread_count([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SysResCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_reg_change_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SessionChangeCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_query_all_recent_session_async([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SessionListCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_delete_recent_session_async(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SessionChangeCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_unread_count_zero_async(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, SessionChangeCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_async([MarshalAs(UnmanagedType.LPUTF8Str)] string accountId, int toType, int limit, long anchorTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, QueryCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_online_async([MarshalAs(UnmanagedType.LPUTF8Str)] string id, int toType, int limit, long fromTime, long endTime, long endMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, [MarshalAs(UnmanagedType.I1)] bool needSaveToLocal, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, QueryCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_data_sync_reg_complete_cb(SyncCb cb, IntPtr userData);
+    }
+
+    public class TalkAPI
+    {
+        public static EventHandler<NIMReceiveMessageEventArgs> OnReceiveMessageHandler { get; set; }
+        public static EventHandler<MessageArcEventArgs> OnSendMessageCompleted { get; set; }
+
+        static readonly MsgNative.JsonCb AckCb = OnAck;
+        static readonly MsgNative.ReceiveCb ReceiveCb = OnReceive;
+        static readonly MsgNative.ReceiveCb BatchCb = OnBatch;
+        static readonly MsgNative.UploadCb UploadCb = OnUpload;
+        static ReceiveBatchMesaagesDelegate batchHandler;
+
+        /// <summary>Registers the ack and receive callbacks with the SDK (also done on first use).</summary>
+        public static void RegisterCallbacks()
+        {
+            MsgNative.nim_talk_reg_ack_cb("", AckCb, IntPtr.Zero);
+            MsgNative.nim_talk_reg_receive_cb("", ReceiveCb, IntPtr.Zero);
+        }
+
+        static TalkAPI() { RegisterCallbacks(); }
+
+        public static void SendMessage(NIMIMMessage message, ReportUploadProgressDelegate action = null)
+        {
+            // Magpie uploads no files through the SDK: progress never comes.
+            MsgNative.nim_talk_send_msg(message.Serialize(), null, UploadCb, IntPtr.Zero);
+        }
+
+        public static void StopSendMessage(NIMIMMessage message, ReportUploadProgressDelegate action = null)
+        {
+            MsgNative.nim_talk_stop_send_msg(message.Serialize(), null);
+        }
+
+        /// <summary>Synced messages (offline ones after login) come here, a session at a time.</summary>
+        public static void RegReceiveBatchMessagesCb(ReceiveBatchMesaagesDelegate cb)
+        {
+            batchHandler = cb;
+            MsgNative.nim_talk_reg_receive_msgs_cb(null, cb != null ? BatchCb : null, IntPtr.Zero);
+        }
+
+        static void OnAck(IntPtr json, IntPtr userData)
+        {
+            var h = OnSendMessageCompleted;
+            if (h != null) h(null, new MessageArcEventArgs(MessageAck.Deserialize(Json.FromUtf8(json))));
+        }
+
+        static void OnReceive(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = OnReceiveMessageHandler;
+            var o = JsonOut.Obj(Json.FromUtf8(content));
+            if (h != null && JsonOut.Obj(o, "content") != null)
+                h(null, new NIMReceiveMessageEventArgs(NIMReceivedMessage.From(o)));
+        }
+
+        static void OnBatch(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = batchHandler;
+            if (h == null) return;
+            var list = new List<NIMReceivedMessage>();
+            object parsed;
+            try { parsed = Json.Parse(Json.FromUtf8(content)); } catch (Exception) { parsed = null; }
+            var items = parsed as List<object>;
+            if (items != null)
+                foreach (var item in items)
+                    list.Add(NIMReceivedMessage.From(item as Dictionary<string, object>));
+            h(list);
+        }
+
+        static void OnUpload(long uploaded, long total, IntPtr ext, IntPtr userData) { }
+    }
+}
+
+namespace NIM.Session
+{
+    public enum NIMSessionType { kNIMSessionTypeP2P = 0, kNIMSessionTypeTeam = 1, kNIMSessionTypeSuperTeam = 5 }
+    public enum NIMSessionCommand
+    {
+        kNIMSessionCommandAdd = 0, kNIMSessionCommandRemove = 1, kNIMSessionCommandRemoveAll = 2, kNIMSessionCommandRemoveAllP2P = 3,
+        kNIMSessionCommandRemoveAllTeam = 4, kNIMSessionCommandMsgDeleted = 5, kNIMSessionCommandAllMsgDeleted = 6,
+        kNIMSessionCommandAllP2PMsgDeleted = 7, kNIMSessionCommandAllTeamMsgDeleted = 8, kNIMSessionCommandUpdate = 9,
+    }
+
+    /// <summary>A recent session.</summary>
+    public class SessionInfo
+    {
+        public string Id;
+        public NIMSessionType SessionType;
+        public int UnreadCount;
+        public NIMSessionCommand Command;
+        public string MsgId;
+        public string Sender;
+        public long Timetag;
+        public NIMMessageType MsgType;
+        public string Content;
+        public string Attach;
+        public NIMMsgLogStatus Status;
+        public bool IsLast;
+        public bool IsPinnedOnTop;
+        public string ExtendString;
+        public bool IsRobot;
+
+        public static SessionInfo Deserialize(string json) { return From(JsonOut.Obj(json)); }
+
+        internal static SessionInfo From(Dictionary<string, object> o)
+        {
+            var s = new SessionInfo();
+            s.Id = Json.Text(o, "id");
+            s.SessionType = (NIMSessionType)Json.Long(o, "type");
+            s.UnreadCount = (int)Json.Long(o, "unread_count");
+            s.Command = (NIMSessionCommand)Json.Long(o, "command");
+            s.MsgId = Json.Text(o, "msg_client_id");
+            s.Sender = Json.Text(o, "msg_from_account");
+            s.Timetag = Json.Long(o, "msg_time");
+            s.MsgType = (NIMMessageType)Json.Long(o, "msg_type");
+            s.Content = Json.Text(o, "msg_body");
+            s.Attach = Json.Text(o, "msg_attach");
+            s.Status = (NIMMsgLogStatus)Json.Long(o, "msg_status");
+            s.IsLast = Json.Bool(o, "last_updated_msg");
+            s.IsPinnedOnTop = Json.Bool(o, "top");
+            s.ExtendString = Json.Text(o, "extend_data");
+            s.IsRobot = Json.Bool(o, "robot_session");
+            return s;
+        }
+    }
+
+    /// <summary>The session list ("Sesssion" is NIM's spelling).</summary>
+    public class SesssionInfoList
+    {
+        public int Count;
+        public int UnreadCounts;
+        public List<SessionInfo> SessionList = new List<SessionInfo>();
+
+        public static SesssionInfoList Deserialize(string json)
+        {
+            var o = JsonOut.Obj(json);
+            var l = new SesssionInfoList();
+            l.Count = (int)Json.Long(o, "count");
+            l.UnreadCounts = (int)Json.Long(o, "unread_counts");
+            foreach (var item in Json.List(o, "content"))
+                l.SessionList.Add(SessionInfo.From(item as Dictionary<string, object>));
+            return l;
+        }
+    }
+
+    public class SessionChangedEventArgs : EventArgs
+    {
+        public ResponseCode ResCode { get; private set; }
+        public SessionInfo Info { get; private set; }
+        public int TotalUnreadCount { get; private set; }
+        public SessionChangedEventArgs(ResponseCode code, SessionInfo info, int totalUnread) { ResCode = code; Info = info; TotalUnreadCount = totalUnread; }
+    }
+
+    public delegate void SessionChangeHandler(int rescode, SessionInfo result, int totalUnreadCounts);
+    public delegate void QueryRecentHandler(int totalUnreadCounts, SesssionInfoList result);
+
+    public class SessionAPI
+    {
+        public static EventHandler<SessionChangedEventArgs> RecentSessionChangedHandler;
+
+        static readonly MsgNative.SessionChangeCb GlobalCb = OnChanged;
+        static readonly MsgNative.SessionChangeCb OnceCb = OnOnce;
+        static readonly MsgNative.SessionListCb ListCb = OnList;
+
+        public static void RegisterCallbacks() { MsgNative.nim_session_reg_change_cb("", GlobalCb, IntPtr.Zero); }
+
+        static SessionAPI() { RegisterCallbacks(); }
+
+        public static void QueryAllRecentSession(QueryRecentHandler handler)
+        {
+            MsgNative.nim_session_query_all_recent_session_async("", ListCb, Handles.Put(handler));
+        }
+
+        public static void DeleteRecentSession(NIMSessionType toType, string id, SessionChangeHandler handler)
+        {
+            MsgNative.nim_session_delete_recent_session_async((int)toType, id, "", OnceCb, Handles.Put(handler));
+        }
+
+        public static void SetUnreadCountZero(NIMSessionType toType, string id, SessionChangeHandler handler)
+        {
+            MsgNative.nim_session_set_unread_count_zero_async((int)toType, id, "", OnceCb, Handles.Put(handler));
+        }
+
+        static void OnChanged(int code, IntPtr info, int unread, IntPtr ext, IntPtr userData)
+        {
+            var h = RecentSessionChangedHandler;
+            if (h != null) h(null, new SessionChangedEventArgs((ResponseCode)code, SessionInfo.Deserialize(Json.FromUtf8(info)), unread));
+        }
+
+        static void OnOnce(int code, IntPtr info, int unread, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<SessionChangeHandler>(userData);
+            if (h != null) h(code, SessionInfo.Deserialize(Json.FromUtf8(info)), unread);
+        }
+
+        static void OnList(int unread, IntPtr result, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<QueryRecentHandler>(userData);
+            if (h != null) h(unread, SesssionInfoList.Deserialize(Json.FromUtf8(result)));
+        }
+    }
+}
+
+namespace NIM.SysMessage
+{
+    public enum NIMSysMsgType
+    {
+        kNIMSysMsgTypeTeamApply = 0, kNIMSysMsgTypeTeamReject = 1, kNIMSysMsgTypeTeamInvite = 2, kNIMSysMsgTypeTeamInviteReject = 3,
+        kNIMSysMsgTypeFriendAdd = 5, kNIMSysMsgTypeFriendDel = 6, kNIMSysMsgTypeCustomP2PMsg = 100, kNIMSysMsgTypeCustomTeamMsg = 101,
+        kNIMSysMsgTypeUnknown = 1000,
+    }
+    public enum NIMSysMsgStatus { kNIMSysMsgStatusNone = 0, kNIMSysMsgStatusPass = 1, kNIMSysMsgStatusDecline = 2, kNIMSysMsgStatusRead = 3, kNIMSysMsgStatusDeleted = 4, kNIMSysMsgStatusInvalid = 5 }
+
+    /// <summary>A custom notification to send (or one received).</summary>
+    public class NIMSysMessageContent
+    {
+        public string ReceiverId;
+        public string SenderId;
+        public NIMSysMsgType MsgType = NIMSysMsgType.kNIMSysMsgTypeCustomP2PMsg;
+        public string Attachment;
+        public string Message;
+        public string ClientMsgId;
+        public long Timetag;
+        public long MsgId;
+        public NIMSysMsgStatus Status;
+        /// <summary>custom_save_flag: kept for an offline receiver.</summary>
+        public bool SupportOffline;
+        /// <summary>custom_apns_text.</summary>
+        public string PushContent;
+        /// <summary>push_payload.</summary>
+        public string CustomPushContent;
+
+        public string GenerateMsgId() { ClientMsgId = Guid.NewGuid().ToString("N"); return ClientMsgId; }
+
+        public string Serialize()
+        {
+            var sb = new StringBuilder("{");
+            JsonOut.Str(sb, "to_account", ReceiverId);
+            JsonOut.Num(sb, "msg_type", (int)MsgType);
+            JsonOut.Str(sb, "attach", Attachment);
+            JsonOut.Str(sb, "client_msg_id", ClientMsgId);
+            JsonOut.Num(sb, "custom_save_flag", SupportOffline ? 1 : 0);
+            if (!string.IsNullOrEmpty(PushContent)) JsonOut.Str(sb, "custom_apns_text", PushContent);
+            if (!string.IsNullOrEmpty(CustomPushContent)) JsonOut.Str(sb, "push_payload", CustomPushContent);
+            if (Timetag > 0) JsonOut.Num(sb, "msg_time", Timetag);
+            return sb.Append('}').ToString();
+        }
+
+        internal static NIMSysMessageContent From(Dictionary<string, object> o)
+        {
+            var c = new NIMSysMessageContent();
+            c.ReceiverId = Json.Text(o, "to_account");
+            c.SenderId = Json.Text(o, "from_account");
+            c.MsgType = (NIMSysMsgType)Json.Long(o, "msg_type");
+            c.Attachment = Json.Text(o, "attach");
+            c.Message = Json.Text(o, "msg");
+            c.ClientMsgId = Json.Text(o, "client_msg_id");
+            c.Timetag = Json.Long(o, "msg_time");
+            c.MsgId = Json.Long(o, "msg_id");
+            c.Status = (NIMSysMsgStatus)Json.Long(o, "log_status");
+            c.SupportOffline = Json.Long(o, "custom_save_flag") == 1;
+            c.PushContent = Json.Text(o, "custom_apns_text");
+            return c;
+        }
+    }
+
+    /// <summary>A received system notification ("NIMSysMessag" is NIM's spelling).</summary>
+    public class NIMSysMessag
+    {
+        public ResponseCode Response;
+        public NIMMessageFeature Feature;
+        public int TotalUnread;
+        public NIMSysMessageContent Content;
+
+        public static NIMSysMessag Deserialize(string json)
+        {
+            var o = JsonOut.Obj(json);
+            var m = new NIMSysMessag();
+            m.Response = (ResponseCode)Json.Long(o, "rescode");
+            m.Feature = (NIMMessageFeature)Json.Long(o, "feature");
+            m.TotalUnread = (int)Json.Long(o, "unread_count");
+            m.Content = NIMSysMessageContent.From(JsonOut.Obj(o, "content"));
+            return m;
+        }
+    }
+
+    public class NIMSysMsgEventArgs : EventArgs
+    {
+        public NIMSysMessag Message { get; private set; }
+        public NIMSysMsgEventArgs(NIMSysMessag msg) { Message = msg; }
+    }
+
+    public class NIMSysMsgQueryResult
+    {
+        public int Count;
+        public int UnreadCount;
+        public List<NIMSysMessageContent> MsgCollection = new List<NIMSysMessageContent>();
+
+        public static NIMSysMsgQueryResult Deserialize(string json)
+        {
+            var o = JsonOut.Obj(json);
+            var r = new NIMSysMsgQueryResult();
+            r.Count = (int)Json.Long(o, "count");
+            r.UnreadCount = (int)Json.Long(o, "unread_count");
+            foreach (var item in Json.List(o, "content"))
+                r.MsgCollection.Add(NIMSysMessageContent.From(item as Dictionary<string, object>));
+            return r;
+        }
+    }
+
+    public delegate void QuerySysMsgResult(NIMSysMsgQueryResult result);
+    public delegate void CommomOperateResult(ResponseCode response, int count); // NIM's spelling
+
+    public class SysMsgAPI
+    {
+        public static EventHandler<MessageArcEventArgs> SendSysMsgHandler;
+        public static EventHandler<NIMSysMsgEventArgs> ReceiveSysMsgHandler;
+
+        static readonly MsgNative.ReceiveCb ReceiveCb = OnReceive;
+        static readonly MsgNative.JsonCb AckCb = OnAck;
+        static readonly MsgNative.SysQueryCb QueryCb = OnQuery;
+        static readonly MsgNative.SysResCb UnreadCb = OnUnread;
+
+        public static void RegisterCallbacks()
+        {
+            MsgNative.nim_sysmsg_reg_custom_notification_ack_cb(null, AckCb, IntPtr.Zero);
+            MsgNative.nim_sysmsg_reg_sysmsg_cb(null, ReceiveCb, IntPtr.Zero);
+        }
+
+        static SysMsgAPI() { RegisterCallbacks(); }
+
+        public static void SendCustomMessage(NIMSysMessageContent content)
+        {
+            if (string.IsNullOrEmpty(content.ClientMsgId))
+                content.GenerateMsgId();
+            MsgNative.nim_sysmsg_send_custom_notification(content.Serialize(), null);
+        }
+
+        public static void QueryMessage(int limit, long lastTimetag, QuerySysMsgResult cb)
+        {
+            MsgNative.nim_sysmsg_query_msg_async(limit, lastTimetag, null, QueryCb, Handles.Put(cb));
+        }
+
+        public static void QueryUnreadCount(CommomOperateResult cb)
+        {
+            MsgNative.nim_sysmsg_query_unread_count(null, UnreadCb, Handles.Put(cb));
+        }
+
+        static void OnReceive(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = ReceiveSysMsgHandler;
+            if (h != null) h(null, new NIMSysMsgEventArgs(NIMSysMessag.Deserialize(Json.FromUtf8(content))));
+        }
+
+        static void OnAck(IntPtr json, IntPtr userData)
+        {
+            var h = SendSysMsgHandler;
+            if (h != null) h(null, new MessageArcEventArgs(MessageAck.Deserialize(Json.FromUtf8(json))));
+        }
+
+        static void OnQuery(int count, IntPtr result, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<QuerySysMsgResult>(userData);
+            if (h == null) return;
+            var r = NIMSysMsgQueryResult.Deserialize(Json.FromUtf8(result));
+            r.Count = count;
+            h(r);
+        }
+
+        static void OnUnread(int code, int unread, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<CommomOperateResult>(userData);
+            if (h != null) h((ResponseCode)code, unread);
+        }
+    }
+}
+
+namespace NIM.Messagelog
+{
+    public enum NIMMsglogQuerySource { kNIMMsglogQuerySourceLocal = 0, kNIMMsglogQuerySourceServer = 1 }
+
+    /// <summary>A history query's answer.</summary>
+    public class MsglogQueryResult
+    {
+        public int Count;
+        public NIMMsglogQuerySource Source;
+        public List<NIMIMMessage> MsglogCollection = new List<NIMIMMessage>();
+
+        public static MsglogQueryResult Deserialize(string json)
+        {
+            var o = JsonOut.Obj(json);
+            var r = new MsglogQueryResult();
+            r.Count = (int)Json.Long(o, "count");
+            r.Source = (NIMMsglogQuerySource)Json.Long(o, "source");
+            foreach (var item in Json.List(o, "content"))
+                r.MsglogCollection.Add(NIMIMMessage.From(item as Dictionary<string, object>));
+            return r;
+        }
+    }
+
+    public delegate void QueryMsglogResultDelegate(ResponseCode code, string accountId, Session.NIMSessionType sType, MsglogQueryResult result);
+
+    public class MessagelogAPI
+    {
+        static readonly MsgNative.QueryCb QueryCb = OnQuery;
+
+        /// <summary>Local history, newest first, before msgAnchorTimetag (0: now).</summary>
+        public static void QueryMsglogLocally(string accountId, Session.NIMSessionType sType, int limit, long msgAnchorTimetag, QueryMsglogResultDelegate action)
+        {
+            MsgNative.nim_msglog_query_msg_async(accountId, (int)sType, limit, msgAnchorTimetag, null, QueryCb, Handles.Put(action));
+        }
+
+        /// <summary>The server's history of a session.</summary>
+        public static void QueryMsglogOnline(string id, Session.NIMSessionType sType, int limit, long start, long end, long endMsgId, bool reverse, bool saveLocal, QueryMsglogResultDelegate action)
+        {
+            MsgNative.nim_msglog_query_msg_online_async(id, (int)sType, limit, start, end, endMsgId, reverse, saveLocal, null, QueryCb, Handles.Put(action));
+        }
+
+        static void OnQuery(int code, IntPtr id, int toType, IntPtr result, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<QueryMsglogResultDelegate>(userData);
+            if (h != null) h((ResponseCode)code, Json.FromUtf8(id), (Session.NIMSessionType)toType, MsglogQueryResult.Deserialize(Json.FromUtf8(result)));
+        }
+    }
+}
+
+namespace NIM.DataSync
+{
+    public enum NIMDataSyncType
+    {
+        kNIMDataSyncTypeUnreadMsg = 2, kNIMDataSyncTypeTeamInfo = 3, kNIMDataSyncTypeRoamMsg = 7, kNIMDataSyncTypeSuperTeamInfo = 22,
+        kNIMDataSyncTypeTeamUserList = 1000, kNIMDataSyncTypeAllTeamUserList = 1001, kNIMDataSyncTypeSuperTeamUserList = 1010,
+        kNIMDataSyncTypeAllSuperTeamUserList = 1011,
+    }
+    public enum NIMDataSyncStatus { kNIMDataSyncStatusComplete = 1 }
+
+    public delegate void DataSyncDelegate(NIMDataSyncType syncType, NIMDataSyncStatus status, string jsonAttachment);
+
+    public class DataSyncAPI
+    {
+        static readonly MsgNative.SyncCb Cb = OnComplete;
+        static DataSyncDelegate handler;
+
+        /// <summary>Every completed phase of the sync after each login reaches `cb`.</summary>
+        public static void RegCompleteCb(DataSyncDelegate cb)
+        {
+            handler = cb;
+            MsgNative.nim_data_sync_reg_complete_cb(cb != null ? Cb : null, IntPtr.Zero);
+        }
+
+        static void OnComplete(int syncType, int status, IntPtr attachment, IntPtr userData)
+        {
+            var h = handler;
+            if (h != null) h((NIMDataSyncType)syncType, (NIMDataSyncStatus)status, Json.FromUtf8(attachment));
+        }
+    }
+}

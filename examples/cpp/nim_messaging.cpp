@@ -1,0 +1,212 @@
+/*
+ * NIM's C++ messaging API (nim::Talk, nim::SystemMsg, nim::Session,
+ * nim::MsgLog, nim::DataSync) against Magpie's libnim: what a desktop app
+ * does after login, as examples/c/nim_messaging.c does in C.
+ *
+ * usage: nim_messaging DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN PEER
+ *
+ * Prints one line per step (SYNCED, SESSIONS, UNREAD_ZERO, ACK, SYSMSG_ACK,
+ * READY, LIVE, NOTE, LOCAL, ONLINE, DONE) and exits 0, or prints FAILED and
+ * exits 1.
+ */
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nim_cpp_api.h"
+
+namespace
+{
+std::mutex lock;
+std::condition_variable changed;
+
+/* Waits until `done()` holds, at most `seconds`. */
+template <typename F> bool WaitFor(F done, int seconds)
+{
+	std::unique_lock<std::mutex> g(lock);
+	return changed.wait_for(g, std::chrono::seconds(seconds), done);
+}
+
+void Notify() { changed.notify_all(); }
+
+void Say(const std::string &line)
+{
+	std::printf("%s\n", line.c_str());
+	std::fflush(stdout);
+}
+
+std::string Join(std::vector<std::string> v, const char *sep)
+{
+	std::string out;
+	for (size_t i = 0; i < v.size(); i++)
+		out += (i ? sep : "") + v[i];
+	return out;
+}
+
+int Fail(const char *what)
+{
+	Say(std::string("FAILED ") + what);
+	return 1;
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 7) {
+		std::fprintf(stderr, "usage: %s DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN PEER\n", argv[0]);
+		return 2;
+	}
+	const std::string peer = argv[6];
+	nim::SDKConfig config;
+	config.use_private_server_ = true;
+	config.default_link_address_ = argv[2];
+	if (!nim::Client::Init(argv[3], argv[1], "", config))
+		return Fail("init");
+
+	bool logged_in = false, login_failed = false, synced = false, acked = false, note_acked = false;
+	bool live = false, noted = false, logged_out = false;
+	std::vector<nim::IMMessage> batch;
+	nim::SendMessageArc ack, note_ack;
+
+	// Every callback before the first login.
+	nim::DataSync::RegCompleteCb([&](nim::NIMDataSyncType type, nim::NIMDataSyncStatus status, const std::string &) {
+		std::lock_guard<std::mutex> g(lock);
+		Say("DATA_SYNC type=" + std::to_string((int)type) + " status=" + std::to_string((int)status));
+		if (type == nim::kNIMDataSyncTypeUnreadMsg && status == nim::kNIMDataSyncStatusComplete)
+			synced = true;
+		Notify();
+	});
+	nim::Talk::RegReceiveMessagesCb([&](const std::list<nim::IMMessage> &list) {
+		std::lock_guard<std::mutex> g(lock);
+		batch.insert(batch.end(), list.begin(), list.end());
+	});
+	nim::Talk::RegReceiveCb([&](const nim::IMMessage &msg) {
+		std::lock_guard<std::mutex> g(lock);
+		if (msg.feature_ == nim::kNIMMessageFeatureDefault && msg.sender_accid_ == peer) {
+			Say("LIVE feature=" + std::to_string((int)msg.feature_) + " body=" + msg.content_);
+			live = true;
+			Notify();
+		}
+	});
+	nim::Talk::RegSendMsgCb([&](const nim::SendMessageArc &a) {
+		std::lock_guard<std::mutex> g(lock);
+		ack = a;
+		acked = true;
+		Notify();
+	});
+	nim::SystemMsg::RegSysmsgCb([&](const nim::SysMessage &m) {
+		std::lock_guard<std::mutex> g(lock);
+		Say("NOTE from=" + m.sender_accid_ + " attach=" + m.attach_);
+		noted = true;
+		Notify();
+	});
+	nim::SystemMsg::RegSendCustomSysmsgCb([&](const nim::SendMessageArc &a) {
+		std::lock_guard<std::mutex> g(lock);
+		note_ack = a;
+		note_acked = true;
+		Notify();
+	});
+	nim::Session::RegChangeCb([](nim::NIMResCode, const nim::SessionData &, int) {});
+
+	nim::Client::Login(argv[3], argv[4], argv[5], [&](const nim::LoginRes &r) {
+		std::lock_guard<std::mutex> g(lock);
+		if (r.res_code_ != nim::kNIMResSuccess)
+			login_failed = true;
+		else if (r.login_step_ == nim::kNIMLoginStepLogin)
+			logged_in = true;
+		Notify();
+	});
+	if (!WaitFor([&] { return logged_in || login_failed; }, 20) || !logged_in)
+		return Fail("login");
+	if (!WaitFor([&] { return synced; }, 20))
+		return Fail("offline sync");
+	{
+		std::lock_guard<std::mutex> g(lock);
+		std::vector<std::string> ids, features;
+		for (const auto &m : batch) {
+			ids.push_back(m.client_msg_id_);
+			features.push_back(std::to_string((int)m.feature_));
+		}
+		Say("SYNCED batch=" + std::to_string(batch.size()) + " ids=" + Join(ids, ",") + " features=" + Join(features, ","));
+	}
+
+	bool listed = false;
+	nim::Session::QueryAllRecentSessionAsync([&](int total, const nim::SessionDataList &list) {
+		std::lock_guard<std::mutex> g(lock);
+		std::string first = list.sessions_.empty() ? "" : list.sessions_.front().id_ + ":" + std::to_string(list.sessions_.front().unread_count_);
+		Say("SESSIONS total_unread=" + std::to_string(total) + " count=" + std::to_string(list.count_) + " first=" + first);
+		listed = true;
+		Notify();
+	});
+	if (!WaitFor([&] { return listed; }, 10))
+		return Fail("sessions");
+
+	bool zeroed = false;
+	nim::Session::SetUnreadCountZeroAsync(nim::kNIMSessionTypeP2P, peer, [&](nim::NIMResCode code, const nim::SessionData &, int total) {
+		std::lock_guard<std::mutex> g(lock);
+		Say("UNREAD_ZERO rescode=" + std::to_string((int)code) + " total_unread=" + std::to_string(total));
+		zeroed = true;
+		Notify();
+	});
+	if (!WaitFor([&] { return zeroed; }, 10))
+		return Fail("unread zero");
+
+	nim::MessageSetting setting;
+	nim::Talk::SendMsg(nim::Talk::CreateTextMessage(peer, nim::kNIMSessionTypeP2P, "cpp-msg-1", "hello from C++", setting));
+	if (!WaitFor([&] { return acked; }, 10))
+		return Fail("send");
+	Say("ACK rescode=" + std::to_string((int)ack.rescode_) + " msg_id=" + ack.msg_id_ + " talk_id=" + ack.talk_id_ + " timetag=" + std::to_string(ack.msg_timetag_));
+
+	nim::SysMessageSetting note_setting;
+	note_setting.need_offline_ = nim::BS_TRUE;
+	nim::SystemMsg::SendCustomNotificationMsg(nim::SystemMsg::CreateCustomNotificationMsg(peer, nim::kNIMSysMsgTypeCustomP2PMsg, "cpp-note-1", "{\"typing\":true}", note_setting));
+	if (!WaitFor([&] { return note_acked; }, 10))
+		return Fail("custom notification");
+	Say("SYSMSG_ACK rescode=" + std::to_string((int)note_ack.rescode_) + " msg_id=" + note_ack.msg_id_ + " talk_id=" + note_ack.talk_id_);
+
+	Say("READY");
+	if (!WaitFor([&] { return live; }, 30))
+		return Fail("live message");
+	if (!WaitFor([&] { return noted; }, 30))
+		return Fail("notification");
+
+	for (const char *which : {"LOCAL", "ONLINE"}) {
+		bool done = false;
+		auto report = [&, which](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			std::lock_guard<std::mutex> g(lock);
+			std::vector<std::string> bodies;
+			for (const auto &m : r.msglogs_)
+				bodies.push_back(m.content_);
+			std::sort(bodies.begin(), bodies.end());
+			Say(std::string(which) + " code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_) + " source=" + std::to_string((int)r.source_) + " bodies=" + Join(bodies, "|"));
+			done = true;
+			Notify();
+		};
+		if (std::string(which) == "LOCAL")
+			nim::MsgLog::QueryMsgAsync(peer, nim::kNIMSessionTypeP2P, 50, 0, report);
+		else
+			nim::MsgLog::QueryMsgOnlineAsync(peer, nim::kNIMSessionTypeP2P, 50, 0, 0, 0, false, false, report);
+		if (!WaitFor([&] { return done; }, 10))
+			return Fail(which);
+	}
+
+	nim::Client::Logout(nim::kNIMLogoutAppExit, [&](nim::NIMResCode) {
+		std::lock_guard<std::mutex> g(lock);
+		logged_out = true;
+		Notify();
+	});
+	if (!WaitFor([&] { return logged_out; }, 20))
+		return Fail("logout");
+	nim::Talk::UnregTalkCb();
+	nim::SystemMsg::UnregSysmsgCb();
+	nim::Session::UnregSessionCb();
+	nim::DataSync::UnregDataSyncCb();
+	nim::Client::Cleanup();
+	Say("DONE");
+	return 0;
+}
