@@ -197,6 +197,112 @@ static void on_logout(const char *json, const void *user_data)
 	set_flag(&logged_out, 1);
 }
 
+/* One local operation at a time: its callback prints a line and sets `step`. */
+static int step;
+static char last_sysmsg_id[32];
+
+static int next_step(int seconds)
+{
+	int ok = wait_until(&step, NULL, seconds);
+	step = 0;
+	return ok;
+}
+
+static void say_and_step(const char *line)
+{
+	printf("%s\n", line);
+	fflush(stdout);
+	set_flag(&step, 1);
+}
+
+static void on_by_id(int res_code, const char *msg_id, const char *result, const char *json_extension,
+		     const void *user_data)
+{
+	(void)json_extension;
+	char line[512];
+	cJSON *v = cJSON_Parse(result);
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(v, kNIMMsgKeyBody);
+	const cJSON *ext = cJSON_GetObjectItemCaseSensitive(v, kNIMMsgKeyLocalExt);
+	snprintf(line, sizeof line, "%s code=%d id=%s body=%s local_ext=%s", (const char *)user_data, res_code,
+		 msg_id, cJSON_IsString(body) ? body->valuestring : "", cJSON_IsString(ext) ? ext->valuestring : "");
+	cJSON_Delete(v);
+	say_and_step(line);
+}
+
+static void on_msg_res(int res_code, const char *msg_id, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d id=%s", (const char *)user_data, res_code, msg_id);
+	say_and_step(line);
+}
+
+static void on_msg_res_ex(int res_code, const char *uid, enum NIMSessionType to_type, const char *json_extension,
+			  const void *user_data)
+{
+	(void)json_extension;
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d uid=%s type=%d", (const char *)user_data, res_code, uid, (int)to_type);
+	say_and_step(line);
+}
+
+static void on_modify(int res_code, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	char line[128];
+	snprintf(line, sizeof line, "%s code=%d", (const char *)user_data, res_code);
+	say_and_step(line);
+}
+
+static void on_session_op(int rescode, const char *result, int total_unread_counts, const char *json_extension,
+			  const void *user_data)
+{
+	(void)json_extension;
+	char line[1024];
+	snprintf(line, sizeof line, "%s code=%d total_unread=%d %s", (const char *)user_data, rescode,
+		 total_unread_counts, result);
+	say_and_step(line);
+}
+
+static void on_session_by_id(int rescode, const char *result, const void *user_data)
+{
+	char line[1024];
+	snprintf(line, sizeof line, "%s code=%d %s", (const char *)user_data, rescode, result);
+	say_and_step(line);
+}
+
+static void on_sysmsg_query(int count, const char *result, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	char line[1024];
+	cJSON *v = cJSON_Parse(result);
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(v, kNIMSysMsglogQueryKeyContent);
+	const cJSON *first = cJSON_IsArray(list) ? cJSON_GetArrayItem(list, 0) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(first, kNIMSysMsgKeyMsgId);
+	snprintf(last_sysmsg_id, sizeof last_sysmsg_id, "%lld", cJSON_IsNumber(id) ? (long long)id->valuedouble : 0LL);
+	cJSON_Delete(v);
+	snprintf(line, sizeof line, "%s count=%d first_id=%s", (const char *)user_data, count, last_sysmsg_id);
+	say_and_step(line);
+}
+
+static void on_sysmsg_res_ex(int res_code, int64_t msg_id, int unread_count, const char *json_extension,
+			     const void *user_data)
+{
+	(void)json_extension;
+	char line[128];
+	snprintf(line, sizeof line, "%s code=%d id=%lld unread=%d", (const char *)user_data, res_code,
+		 (long long)msg_id, unread_count);
+	say_and_step(line);
+}
+
+static void on_sysmsg_res(int res_code, int unread_count, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	char line[128];
+	snprintf(line, sizeof line, "%s code=%d unread=%d", (const char *)user_data, res_code, unread_count);
+	say_and_step(line);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -274,6 +380,69 @@ int main(int argc, char **argv)
 					  on_query, "ONLINE");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("server history");
+
+	/* The local operations. */
+	nim_msglog_update_localext_async("dog-offline-1", "{\"pinned\":true}", "", on_msg_res, "LOCALEXT");
+	if (!next_step(10))
+		return fail("update local ext");
+	nim_msglog_query_msg_by_id_async("dog-offline-1", "", on_by_id, "BYID");
+	if (!next_step(10))
+		return fail("query by id");
+	char tip[512];
+	snprintf(tip, sizeof tip,
+		 "{\"%s\":%d,\"%s\":\"%s\",\"%s\":%d,\"%s\":\"a local tip\",\"%s\":\"c-local-1\",\"%s\":%lld}",
+		 kNIMMsgKeyToType, kNIMSessionTypeP2P, kNIMMsgKeyToAccount, peer, kNIMMsgKeyType, kNIMMessageTypeTips,
+		 kNIMMsgKeyBody, kNIMMsgKeyClientMsgid, kNIMMsgKeyTime, (long long)time(NULL) * 1000 + 60000);
+	nim_msglog_insert_msglog_async(peer, tip, true, "", on_msg_res, "INSERT");
+	if (!next_step(10))
+		return fail("insert");
+	nim_session_set_top(kNIMSessionTypeP2P, peer, true, "", on_session_op, "TOP");
+	if (!next_step(10))
+		return fail("set top");
+	nim_session_set_extend_data(kNIMSessionTypeP2P, peer, "{\"draft\":\"hi\"}", "", on_session_op, "EXTEND");
+	if (!next_step(10))
+		return fail("extend data");
+	nim_session_query_sessiondata_by_id_async(kNIMSessionTypeP2P, peer, "", on_session_by_id, "BYSESSION");
+	if (!next_step(10))
+		return fail("session by id");
+	nim_msglog_delete_async(peer, kNIMSessionTypeP2P, "c-local-1", "", on_msg_res, "DELETE");
+	if (!next_step(10))
+		return fail("delete");
+	nim_msglog_query_msg_by_id_async("c-local-1", "", on_by_id, "GONE");
+	if (!next_step(10))
+		return fail("query deleted");
+	nim_msglog_set_status_async("dog-live-1", kNIMMsgLogStatusUnread, "", on_msg_res, "SETSTATUS");
+	if (!next_step(10))
+		return fail("set status");
+	nim_msglog_batch_status_read_async(peer, kNIMSessionTypeP2P, "", on_msg_res_ex, "BATCHREAD");
+	if (!next_step(10))
+		return fail("batch read");
+	nim_sysmsg_query_msg_async(10, 0, "", on_sysmsg_query, "SYSQUERY");
+	if (!next_step(10))
+		return fail("sysmsg query");
+	nim_sysmsg_set_status_async(atoll(last_sysmsg_id), kNIMSysMsgStatusRead, "", on_sysmsg_res_ex, "SYSSTATUS");
+	if (!next_step(10))
+		return fail("sysmsg status");
+	nim_sysmsg_delete_logs_by_type_async(kNIMSysMsgTypeCustomP2PMsg, "", on_sysmsg_res, "SYSDELTYPE");
+	if (!next_step(10))
+		return fail("sysmsg delete by type");
+	nim_sysmsg_query_msg_async(10, 0, "", on_sysmsg_query, "SYSQUERY2");
+	if (!next_step(10))
+		return fail("sysmsg query again");
+	nim_msglog_delete_all_async(false, "", on_modify, "DELETEALL");
+	if (!next_step(10))
+		return fail("delete all");
+	queried = 0;
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "EMPTY");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history after delete");
+	nim_session_delete_all_recent_session_async("", on_session_op, "SESSIONSGONE");
+	if (!next_step(10))
+		return fail("delete sessions");
+	sessions_done = 0;
+	nim_session_query_all_recent_session_async("", on_sessions, NULL);
+	if (!wait_until(&sessions_done, NULL, 10))
+		return fail("sessions after delete");
 
 	nim_client_logout(kNIMLogoutAppExit, "", on_logout, NULL);
 	if (!wait_until(&logged_out, NULL, 20))

@@ -195,6 +195,45 @@ int main(int argc, char **argv)
 			return Fail(which);
 	}
 
+	// Local operations.
+	bool step = false;
+	auto done = [&](const std::string &line) {
+		std::lock_guard<std::mutex> g(lock);
+		Say(line);
+		step = true;
+		Notify();
+	};
+	auto next = [&](const char *what) {
+		bool ok = WaitFor([&] { return step; }, 10);
+		step = false;
+		if (!ok)
+			Fail(what);
+		return ok;
+	};
+	nim::MsgLog::UpdateLocalExtAsync("dog-offline-1", "{\"pinned\":true}", [&](nim::NIMResCode code, const std::string &id) {
+		done("LOCALEXT code=" + std::to_string((int)code) + " id=" + id);
+	});
+	if (!next("local ext"))
+		return 1;
+	nim::MsgLog::QueryMsgByIDAysnc("dog-offline-1", [&](nim::NIMResCode code, const std::string &, const nim::IMMessage &m) {
+		done("BYID code=" + std::to_string((int)code) + " body=" + m.content_ + " local_ext=" + m.msg_setting_.local_ext_);
+	});
+	if (!next("by id"))
+		return 1;
+	nim::Session::SetSessionTop(nim::kNIMSessionTypeP2P, peer, true, [&](nim::NIMResCode code, const nim::SessionData &s, int) {
+		done("TOP code=" + std::to_string((int)code) + " top=" + std::to_string((int)s.placed_on_top_));
+	});
+	if (!next("top"))
+		return 1;
+	nim::SystemMsg::ReadAllAsync([&](nim::NIMResCode code, int unread) {
+		done("SYSREADALL code=" + std::to_string((int)code) + " unread=" + std::to_string(unread));
+	});
+	if (!next("sysmsg read all"))
+		return 1;
+	nim::MsgLog::DeleteAllAsync(true, [&](nim::NIMResCode code) { done("DELETEALL code=" + std::to_string((int)code)); });
+	if (!next("delete all"))
+		return 1;
+
 	nim::Client::Logout(nim::kNIMLogoutAppExit, [&](nim::NIMResCode) {
 		std::lock_guard<std::mutex> g(lock);
 		logged_out = true;

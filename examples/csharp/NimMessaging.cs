@@ -159,6 +159,19 @@ public static class NimMessaging
                 return Fail(which);
         }
 
+        // Local operations.
+        var step = new AutoResetEvent(false);
+        MessagelogAPI.UpdateLocalExt("dog-offline-1", "{\"pinned\":true}", (code, id) => { Say("LOCALEXT code=" + (int)code + " id=" + id); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("local ext");
+        MessagelogAPI.MarkMessagesStatusRead(peer, NIMSessionType.kNIMSessionTypeP2P, (code, uid, type) => { Say("BATCHREAD code=" + (int)code + " uid=" + uid); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("batch read");
+        SessionAPI.PinSessionOnTop(NIMSessionType.kNIMSessionTypeP2P, peer, true, (code, info, total) => { Say("TOP code=" + code + " top=" + (info.IsPinnedOnTop ? 1 : 0)); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("top");
+        SysMsgAPI.SetAllMsgRead((code, unread, ext, ud) => { Say("SYSREADALL code=" + code + " unread=" + unread); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("sysmsg read all");
+        MessagelogAPI.ClearAll(true, code => { Say("DELETEALL code=" + (int)code); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("delete all");
+
         var loggedOut = new ManualResetEvent(false);
         ClientAPI.Logout(NIMLogoutType.kNIMLogoutAppExit, r => loggedOut.Set());
         if (!loggedOut.WaitOne(20000))

@@ -586,5 +586,9 @@ async fn main() -> anyhow::Result<()> {
     if srv.running() {
         let _ = srv.stop(false).await;
     }
+    anyhow::ensure!(
+        out["result"]["complete"] != false,
+        "the run did not complete: some messages were not acknowledged or delivered"
+    );
     Ok(())
 }

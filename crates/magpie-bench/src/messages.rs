@@ -255,7 +255,9 @@ pub async fn p2p(srv: &mut Server, app: &BenchApp, a: P2pArgs) -> anyhow::Result
     close_server_first(srv).await;
     errors.truncate(5);
     let got = lat.len();
+    let complete = got == a.messages && failed == 0 && errors.is_empty();
     Ok(json!({
+        "complete": complete,
         "pairs": pairs, "messages": a.messages, "window": a.window,
         "mode": match a.rate { Some(r) => format!("steady {r} msg/s"), None => "saturated".into() },
         "delivered": got, "send_failures": failed, "errors": errors,

@@ -192,6 +192,281 @@ const char *nim_client_version(void);
 const char *nim_client_current_user_account(void);
 
 /**
+ * One message of the local history by its client id; `result` is the
+ * message JSON (with `log_status`), empty when it is not there (code 0).
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` once, from the SDK's thread.
+ */
+void nim_msglog_query_msg_by_id_async(const char *client_msg_id,
+                                      const char *json_extension,
+                                      nim_msglog_query_single_cb_func cb,
+                                      const void *user_data);
+
+/**
+ * Marks a session's unread messages read in the local history.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_batch_status_read_async(const char *account_id,
+                                        int to_type,
+                                        const char *json_extension,
+                                        nim_msglog_res_ex_cb_func cb,
+                                        const void *user_data);
+
+/**
+ * Sets a message's NIMMsgLogStatus in the local history.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_set_status_async(const char *msg_id,
+                                 int msglog_status,
+                                 const char *json_extension,
+                                 nim_msglog_res_cb_func cb,
+                                 const void *user_data);
+
+/**
+ * Sets a message's sub-status in the local history.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_set_sub_status_async(const char *msg_id,
+                                     int msglog_sub_status,
+                                     const char *json_extension,
+                                     nim_msglog_res_cb_func cb,
+                                     const void *user_data);
+
+/**
+ * Writes a message to the local history only (an app's local message),
+ * or updates it when its client id is there; with `need_update_session`
+ * it becomes the session's last message.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_insert_msglog_async(const char *talk_id,
+                                    const char *json_msg,
+                                    bool need_update_session,
+                                    const char *json_extension,
+                                    nim_msglog_res_cb_func cb,
+                                    const void *user_data);
+
+/**
+ * Deletes a session's messages from the local history; the session stays,
+ * reported with command kNIMSessionCommandMsgDeleted.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_batch_status_delete_async(const char *account_id,
+                                          int to_type,
+                                          const char *json_extension,
+                                          nim_msglog_res_ex_cb_func cb,
+                                          const void *user_data);
+
+/**
+ * Deletes every local message of a session type, and with
+ * `delete_sessions` its sessions too (one bulk session change).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_by_session_type_async(bool delete_sessions,
+                                             int to_type,
+                                             const char *json_extension,
+                                             nim_msglog_res_ex_cb_func cb,
+                                             const void *user_data);
+
+/**
+ * Deletes one message from the local history.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_async(const char *account_id,
+                             int to_type,
+                             const char *msg_id,
+                             const char *json_extension,
+                             nim_msglog_res_cb_func cb,
+                             const void *user_data);
+
+/**
+ * Deletes the whole local history, and with `delete_sessions` every
+ * session (one bulk session change).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_all_async(bool delete_sessions,
+                                 const char *json_extension,
+                                 nim_msglog_modify_res_cb_func cb,
+                                 const void *user_data);
+
+/**
+ * Marks every unread local message read.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_read_all_async(const char *json_extension,
+                               nim_msglog_modify_res_cb_func cb,
+                               const void *user_data);
+
+/**
+ * Sets a message's `local_ext` (JSON text kept on this device only).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_update_localext_async(const char *msg_id,
+                                      const char *local_ext,
+                                      const char *json_extension,
+                                      nim_msglog_res_cb_func cb,
+                                      const void *user_data);
+
+/**
+ * One session item; code 0 when there is no such session.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_query_sessiondata_by_id_async(int to_type,
+                                               const char *session_id,
+                                               const char *json_extension,
+                                               nim_session_query_sessiondata_by_id_cb_func cb,
+                                               const void *user_data);
+
+/**
+ * The newest `limit` sessions, as `nim_session_query_all_recent_session_async` lists them.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_query_last_few_session_async(int limit,
+                                              const char *json_extension,
+                                              nim_session_query_recent_session_cb_func cb,
+                                              const void *user_data);
+
+/**
+ * Removes every recent session of this device (command kNIMSessionCommandRemoveAll).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_delete_all_recent_session_async(const char *json_extension,
+                                                 nim_session_change_cb_func cb,
+                                                 const void *user_data);
+
+/**
+ * Sets a session's local top flag (NIM: local only).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_set_top(int to_type,
+                         const char *id,
+                         bool top,
+                         const char *json_extension,
+                         nim_session_change_cb_func cb,
+                         const void *user_data);
+
+/**
+ * Sets a session's local extension data (NIM: local only, at most 4,096
+ * characters; more is refused with 414).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_set_extend_data(int to_type,
+                                 const char *id,
+                                 const char *data,
+                                 const char *json_extension,
+                                 nim_session_change_cb_func cb,
+                                 const void *user_data);
+
+/**
+ * Clears every session's unread count on this device; each session that
+ * had unread messages is reported to the change callback.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_reset_all_unread_count_async(const char *json_extension,
+                                              nim_session_change_cb_func cb,
+                                              const void *user_data);
+
+/**
+ * Sets a stored system notification's NIMSysMsgStatus (`msg_id` as a
+ * query returned it).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_set_status_async(int64_t msg_id,
+                                 int status,
+                                 const char *json_extension,
+                                 nim_sysmsg_res_ex_cb_func cb,
+                                 const void *user_data);
+
+/**
+ * Marks every stored system notification read.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_read_all_async(const char *json_extension,
+                               nim_sysmsg_res_cb_func cb,
+                               const void *user_data);
+
+/**
+ * Deletes one stored system notification.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_delete_async(int64_t msg_id,
+                             const char *json_extension,
+                             nim_sysmsg_res_ex_cb_func cb,
+                             const void *user_data);
+
+/**
+ * Deletes every stored system notification.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_delete_all_async(const char *json_extension,
+                                 nim_sysmsg_res_cb_func cb,
+                                 const void *user_data);
+
+/**
+ * Sets the status of every stored notification of a NIMSysMsgType.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_set_logs_status_by_type_async(int type,
+                                              int status,
+                                              const char *json_extension,
+                                              nim_sysmsg_res_cb_func cb,
+                                              const void *user_data);
+
+/**
+ * Deletes every stored notification of a NIMSysMsgType.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_sysmsg_delete_logs_by_type_async(int type,
+                                          const char *json_extension,
+                                          nim_sysmsg_res_cb_func cb,
+                                          const void *user_data);
+
+/**
  * Sends a message (NIM's message JSON). The result goes to the callback of
  * `nim_talk_reg_ack_cb`: 200 with the server time in `msg_timetag`, or a
  * refusal (414 too large or bad parameters, 404 unknown recipient, 416 too

@@ -616,6 +616,56 @@ typedef enum NIMResCode {
 } NIMResCode;
 
 /**
+ * `nim_msglog_query_single_cb_func`: one message (`result`) by its id.
+ */
+typedef void (*nim_msglog_query_single_cb_func)(int res_code,
+                                                const char *msg_id,
+                                                const char *result,
+                                                const char *json_extension,
+                                                const void *user_data);
+
+/**
+ * `nim_msglog_res_cb_func`: the result of an operation on one message.
+ */
+typedef void (*nim_msglog_res_cb_func)(int res_code,
+                                       const char *msg_id,
+                                       const char *json_extension,
+                                       const void *user_data);
+
+/**
+ * `nim_msglog_res_ex_cb_func`: the result of an operation on a session's messages.
+ */
+typedef void (*nim_msglog_res_ex_cb_func)(int res_code,
+                                          const char *uid,
+                                          enum NIMSessionType to_type,
+                                          const char *json_extension,
+                                          const void *user_data);
+
+/**
+ * `nim_msglog_modify_res_cb_func`: the result of an operation on all messages.
+ */
+typedef void (*nim_msglog_modify_res_cb_func)(int res_code,
+                                              const char *json_extension,
+                                              const void *user_data);
+
+/**
+ * `nim_session_query_sessiondata_by_id_cb_func`: one session item.
+ */
+typedef void (*nim_session_query_sessiondata_by_id_cb_func)(int rescode,
+                                                            const char *result,
+                                                            const void *user_data);
+
+/**
+ * `nim_sysmsg_res_ex_cb_func`: the result of an operation on one system
+ * notification, with the unread count.
+ */
+typedef void (*nim_sysmsg_res_ex_cb_func)(int res_code,
+                                          int64_t msg_id,
+                                          int unread_count,
+                                          const char *json_extension,
+                                          const void *user_data);
+
+/**
  * `nim_json_transport_cb_func`: NIM's callback with a JSON payload.
  */
 typedef void (*nim_json_transport_cb_func)(const char *json_params, const void *user_data);

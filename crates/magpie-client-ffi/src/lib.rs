@@ -21,6 +21,7 @@
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
 mod bridge;
+pub mod local_ops;
 pub mod msg;
 
 use std::ffi::{c_char, c_int, c_void};

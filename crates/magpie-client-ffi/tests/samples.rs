@@ -436,7 +436,7 @@ async fn run_messaging(
 }
 
 /// The checks on a sample that prints the normalised step lines (C++, C#).
-fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str) {
+fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str, extra: &[&str]) {
     let one = |prefix: &str| -> &String {
         let found = lines(seen, prefix);
         assert_eq!(found.len(), 1, "one {prefix} line: {seen:#?}");
@@ -479,6 +479,9 @@ fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str) {
         one("ONLINE "),
         &format!("ONLINE code=200 count=5 source=1 bodies={bodies}")
     );
+    for line in extra {
+        assert!(seen.iter().any(|l| l == line), "{line}: {seen:#?}");
+    }
 }
 
 fn build_cpp_messaging(out: &Path) -> PathBuf {
@@ -517,7 +520,19 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
         "hello from C++",
     )
     .await;
-    check_steps(&seen, "cpp-msg-1", "cpp-note-1", "hello from C++");
+    check_steps(
+        &seen,
+        "cpp-msg-1",
+        "cpp-note-1",
+        "hello from C++",
+        &[
+            "LOCALEXT code=200 id=dog-offline-1",
+            r#"BYID code=200 body=offline 1 local_ext={"pinned":true}"#,
+            "TOP code=200 top=1",
+            "SYSREADALL code=200 unread=0",
+            "DELETEALL code=200",
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,6 +648,76 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
             "{which}"
         );
     }
+    // The local operations, each answered once with NIM's codes.
+    let one = |prefix: &str| -> String {
+        let found = lines(&seen, prefix);
+        assert_eq!(found.len(), 1, "one {prefix} line: {seen:#?}");
+        found[0].clone()
+    };
+    assert_eq!(one("LOCALEXT "), "LOCALEXT code=200 id=dog-offline-1");
+    assert_eq!(
+        one("BYID "),
+        r#"BYID code=200 id=dog-offline-1 body=offline 1 local_ext={"pinned":true}"#
+    );
+    assert_eq!(one("INSERT "), "INSERT code=200 id=c-local-1");
+    let top = one("TOP ");
+    assert!(
+        top.starts_with("TOP code=200 ") && top.contains(r#""top":true"#),
+        "{top}"
+    );
+    assert!(
+        top.contains(r#""msg_client_id":"c-local-1""#),
+        "the local tip is the last message: {top}"
+    );
+    let ext = one("EXTEND ");
+    assert!(
+        ext.contains(r#""extend_data":"{\"draft\":\"hi\"}""#),
+        "{ext}"
+    );
+    let by = one("BYSESSION ");
+    assert!(by.starts_with("BYSESSION code=200 "), "{by}");
+    assert!(
+        by.contains(r#""top":true"#) && by.contains(r#""draft"#),
+        "{by}"
+    );
+    assert_eq!(one("DELETE "), "DELETE code=200 id=c-local-1");
+    assert_eq!(one("GONE "), "GONE code=0 id=c-local-1 body= local_ext=");
+    assert_eq!(one("SETSTATUS "), "SETSTATUS code=200 id=dog-live-1");
+    assert_eq!(one("BATCHREAD "), "BATCHREAD code=200 uid=dog type=0");
+    let q = one("SYSQUERY ");
+    assert!(q.starts_with("SYSQUERY count=1 first_id="), "{q}");
+    let id: i64 = q.rsplit('=').next().unwrap().parse().unwrap();
+    assert!(id > 0, "{q}");
+    assert_eq!(
+        one("SYSSTATUS "),
+        format!("SYSSTATUS code=200 id={id} unread=0")
+    );
+    assert_eq!(one("SYSDELTYPE "), "SYSDELTYPE code=200 unread=0");
+    assert_eq!(one("SYSQUERY2 "), "SYSQUERY2 count=0 first_id=0");
+    assert_eq!(one("DELETEALL "), "DELETEALL code=200");
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("CB session_change") && l.contains(r#""command":6"#)),
+        "all messages deleted is one session change: {seen:#?}"
+    );
+    let empty = one("EMPTY ");
+    assert!(
+        empty.starts_with(r#"EMPTY code=200 id=dog type=0 {"count":0,"#),
+        "{empty}"
+    );
+    let gone = one("SESSIONSGONE ");
+    assert!(
+        gone.starts_with("SESSIONSGONE code=200 total_unread=0 ")
+            && gone.contains(r#""command":2"#),
+        "{gone}"
+    );
+    let last = lines(&seen, "SESSIONS ");
+    assert!(
+        last.last()
+            .unwrap()
+            .starts_with(r#"SESSIONS total_unread=0 {"count":0,"#),
+        "{seen:#?}"
+    );
 }
 
 fn build_csharp_messaging(out: &Path) -> PathBuf {
@@ -668,5 +753,17 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
         "hello from C#",
     )
     .await;
-    check_steps(&seen, "cs-msg-1", "cs-note-1", "hello from C#");
+    check_steps(
+        &seen,
+        "cs-msg-1",
+        "cs-note-1",
+        "hello from C#",
+        &[
+            "LOCALEXT code=200 id=dog-offline-1",
+            "BATCHREAD code=200 uid=dog",
+            "TOP code=200 top=1",
+            "SYSREADALL code=200 unread=0",
+            "DELETEALL code=200",
+        ],
+    );
 }

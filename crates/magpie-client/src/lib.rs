@@ -30,6 +30,7 @@ mod link;
 mod local;
 mod machine;
 mod msgs;
+mod ops;
 mod options;
 mod task;
 
@@ -39,6 +40,7 @@ pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
+pub use ops::{LocalOp, LocalResult};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
 pub use task::{Provider, ProviderRequest};
 
@@ -467,6 +469,20 @@ impl Client {
         {
             Some(machine::Reply::SysMsgs(list, unread)) => (list, unread),
             _ => (Vec::new(), 0),
+        }
+    }
+
+    /// One of NIM's local operations on the account's messages, sessions
+    /// and system notifications (see [`LocalOp`]); sessions it changes are
+    /// also reported to the session change callback. Needs an account (the
+    /// last login's), not a link: 20001 before any login.
+    pub async fn local_op(&self, op: LocalOp) -> LocalResult {
+        match self.messaging(machine::Cmd::Local(Box::new(op))).await {
+            Some(machine::Reply::Local(r)) => *r,
+            _ => LocalResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                ..Default::default()
+            },
         }
     }
 

@@ -142,7 +142,7 @@ pub enum Arrival {
 
 /// The account's database, open for one piece of work.
 pub struct LocalDb {
-    conn: Connection,
+    pub(crate) conn: Connection,
     me: String,
 }
 
@@ -567,7 +567,7 @@ fn mark_read(tx: &Transaction<'_>, id: &str, to_type: u32, read_seq: u64) -> rus
     Ok(())
 }
 
-fn total_unread(c: &Connection) -> rusqlite::Result<u32> {
+pub(crate) fn total_unread(c: &Connection) -> rusqlite::Result<u32> {
     c.query_row(
         "SELECT count(*) FROM msglog m JOIN sessions s ON s.id = m.talk_id AND s.type = m.to_type WHERE m.status = ?1",
         [msglog_status::UNREAD],
@@ -575,7 +575,7 @@ fn total_unread(c: &Connection) -> rusqlite::Result<u32> {
     )
 }
 
-fn sysmsg_unread(c: &Connection) -> rusqlite::Result<u32> {
+pub(crate) fn sysmsg_unread(c: &Connection) -> rusqlite::Result<u32> {
     // Custom notifications (types 100, 101, 103) never count.
     c.query_row(
         "SELECT count(*) FROM sysmsgs WHERE status = 0 AND msg_type NOT IN (100, 101, 103)",
@@ -593,7 +593,7 @@ fn insert_sysmsg(tx: &Transaction<'_>, n: &SysMsg, seq: u64) -> rusqlite::Result
 }
 
 /// The session items of the changed sessions, each once (last change wins).
-fn changed_sessions(
+pub(crate) fn changed_sessions(
     c: &Connection,
     touched: &[(String, u32, u32)],
 ) -> rusqlite::Result<Vec<SessionData>> {
@@ -747,6 +747,10 @@ fn run_on(db: Result<&mut LocalDb, String>, job: DbJob) -> DbDone {
         } => DbDone::SysMsgs {
             cmd,
             result: db.and_then(|db| db.sysmsgs(limit, last_time)),
+        },
+        DbJob::Local { cmd, op } => DbDone::Local {
+            cmd,
+            result: db.and_then(|db| db.run_op(&op)).map(Box::new),
         },
     }
 }

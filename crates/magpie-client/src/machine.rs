@@ -67,6 +67,8 @@ pub(crate) enum Cmd {
         id: String,
     },
     Sessions,
+    /// One of NIM's local operations.
+    Local(Box<crate::ops::LocalOp>),
     QueryLocal {
         to_type: u32,
         id: String,
@@ -91,6 +93,8 @@ pub(crate) enum Reply {
     SysMsg(SysMsgAck),
     Session(SessionResult),
     Sessions(Vec<SessionData>, u32),
+    /// A local operation's result.
+    Local(Box<crate::ops::LocalResult>),
     Query(QueryResult),
     SysMsgs(Vec<SysMsg>, u32),
 }
@@ -526,6 +530,14 @@ impl LoginMachine {
                 self.msgs.delete_session(l, id, to_type, sid, fx);
             }
             Cmd::Sessions if has_account => self.msgs.local(DbJob::Sessions { cmd: id }, fx),
+            Cmd::Local(op) if has_account => self.msgs.local(DbJob::Local { cmd: id, op }, fx),
+            Cmd::Local(_) => fx.push(Effect::Reply(
+                id,
+                Reply::Local(Box::new(crate::ops::LocalResult {
+                    rescode: not_logged_in,
+                    ..Default::default()
+                })),
+            )),
             Cmd::QueryLocal {
                 to_type,
                 id: sid,

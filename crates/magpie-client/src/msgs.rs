@@ -83,6 +83,11 @@ pub(crate) enum DbJob {
     },
     /// List the sessions.
     Sessions { cmd: CmdId },
+    /// One of NIM's local operations.
+    Local {
+        cmd: CmdId,
+        op: Box<crate::ops::LocalOp>,
+    },
     /// Local history of a session.
     Query {
         cmd: CmdId,
@@ -145,6 +150,10 @@ pub(crate) enum DbDone {
     SysMsgs {
         cmd: CmdId,
         result: Result<(Vec<SysMsg>, u32), String>,
+    },
+    Local {
+        cmd: CmdId,
+        result: Result<Box<crate::ops::LocalResult>, String>,
     },
 }
 
@@ -869,6 +878,23 @@ impl Msgs {
                     (Vec::new(), 0)
                 });
                 fx.push(Effect::Reply(cmd, Reply::SysMsgs(r.0, r.1)));
+            }
+            DbDone::Local { cmd, result } => {
+                let r = result.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "local database unavailable");
+                    Box::new(crate::ops::LocalResult {
+                        rescode: ResCode::ERROR,
+                        ..Default::default()
+                    })
+                });
+                for s in &r.changed {
+                    fx.push(Effect::Emit(Event::SessionChange(SessionResult {
+                        rescode: ResCode::SUCCESS,
+                        session: s.clone(),
+                        total_unread: r.unread,
+                    })));
+                }
+                fx.push(Effect::Reply(cmd, Reply::Local(r)));
             }
         }
         self.db_next(fx);

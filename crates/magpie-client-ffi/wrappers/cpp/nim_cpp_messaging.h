@@ -460,6 +460,39 @@ public:
 		nim_sysmsg_query_unread_count(json_extension.c_str(), &OnUnread, heap);
 	}
 
+	typedef std::function<void(NIMResCode, int64_t, int)> SetStatusCallback;
+	typedef SetStatusCallback DeleteCallback;
+	typedef std::function<void(NIMResCode, int)> ReadAllCallback;
+	typedef ReadAllCallback DeleteAllCallback;
+	typedef ReadAllCallback BatchSetCallback;
+
+	static bool SetStatusAsync(int64_t msg_id, NIMSysMsgStatus status, const SetStatusCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_set_status_async(msg_id, status, json_extension.c_str(), &OnResEx, new SetStatusCallback(cb));
+		return true;
+	}
+	static void ReadAllAsync(const ReadAllCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_read_all_async(json_extension.c_str(), &OnRes, new ReadAllCallback(cb));
+	}
+	static bool DeleteAsync(int64_t msg_id, const DeleteCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_delete_async(msg_id, json_extension.c_str(), &OnResEx, new DeleteCallback(cb));
+		return true;
+	}
+	static void DeleteAllAsync(const DeleteAllCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_delete_all_async(json_extension.c_str(), &OnRes, new DeleteAllCallback(cb));
+	}
+	static void SetStatusByTypeAsync(NIMSysMsgType type, NIMSysMsgStatus status, const BatchSetCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_set_logs_status_by_type_async(type, status, json_extension.c_str(), &OnRes, new BatchSetCallback(cb));
+	}
+	static void DeleteByTypeAsync(NIMSysMsgType type, const BatchSetCallback& cb, const std::string& json_extension = "")
+	{
+		nim_sysmsg_delete_logs_by_type_async(type, json_extension.c_str(), &OnRes, new BatchSetCallback(cb));
+	}
+
 	static void UnregSysmsgCb()
 	{
 		Receive().Set(nullptr);
@@ -509,6 +542,20 @@ private:
 			}
 		if (*cb)
 			(*cb)(count, detail::Get<int>(v, kNIMSysMsglogQueryKeyUnreadCount, 0), list);
+		delete cb;
+	}
+	static void OnResEx(int res_code, int64_t msg_id, int unread_count, const char *, const void *user_data)
+	{
+		SetStatusCallback *cb = (SetStatusCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, msg_id, unread_count);
+		delete cb;
+	}
+	static void OnRes(int res_code, int unread_count, const char *, const void *user_data)
+	{
+		ReadAllCallback *cb = (ReadAllCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, unread_count);
 		delete cb;
 	}
 	static void OnUnread(int res_code, int unread_count, const char *, const void *user_data)
@@ -608,6 +655,38 @@ public:
 		return true;
 	}
 
+	typedef ChangeCallback DeleteAllRecentSessionCallabck; // NIM's spelling
+	typedef ChangeCallback SetSessionTopCallback;
+	typedef ChangeCallback SetSessionExtendDataCallback;
+	typedef ChangeCallback SetAllUnreadCountZeroCallback;
+	typedef std::function<void(NIMResCode, const SessionData&)> QuerySessionDataCallback;
+
+	static void QueryLastFewSessionAsync(int limit, const QuerySessionListCallabck& cb, const std::string& json_extension = "")
+	{
+		nim_session_query_last_few_session_async(limit, json_extension.c_str(), &OnList, new QuerySessionListCallabck(cb));
+	}
+	static void DeleteAllRecentSession(const DeleteAllRecentSessionCallabck& cb, const std::string& json_extension = "")
+	{
+		nim_session_delete_all_recent_session_async(json_extension.c_str(), &OnOnce, new ChangeCallback(cb));
+	}
+	static void SetSessionTop(NIMSessionType to_type, const std::string& id, bool top, const SetSessionTopCallback& cb, const std::string& json_extension = "")
+	{
+		nim_session_set_top(to_type, id.c_str(), top, json_extension.c_str(), &OnOnce, new ChangeCallback(cb));
+	}
+	static void SetSessionExtendData(NIMSessionType to_type, const std::string& id, const std::string& data, const SetSessionExtendDataCallback& cb, const std::string& json_extension = "")
+	{
+		nim_session_set_extend_data(to_type, id.c_str(), data.c_str(), json_extension.c_str(), &OnOnce, new ChangeCallback(cb));
+	}
+	static bool SetAllUnreadCountZeroAsync(const SetAllUnreadCountZeroCallback& cb, const std::string& json_extension = "")
+	{
+		nim_session_reset_all_unread_count_async(json_extension.c_str(), &OnOnce, new ChangeCallback(cb));
+		return true;
+	}
+	static void QuerySessionDataById(NIMSessionType to_type, const std::string& id, const QuerySessionDataCallback& cb, const std::string& json_extension = "")
+	{
+		nim_session_query_sessiondata_by_id_async(to_type, id.c_str(), json_extension.c_str(), &OnById, new QuerySessionDataCallback(cb));
+	}
+
 	static void UnregSessionCb() { Change().Set(nullptr); }
 
 private:
@@ -623,6 +702,13 @@ private:
 		ChangeCallback *cb = (ChangeCallback *)user_data;
 		if (*cb)
 			(*cb)((NIMResCode)rescode, detail::ParseSession(detail::Parse(result)), total);
+		delete cb;
+	}
+	static void OnById(int rescode, const char *result, const void *user_data)
+	{
+		QuerySessionDataCallback *cb = (QuerySessionDataCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, detail::ParseSession(detail::Parse(result)));
 		delete cb;
 	}
 	static void OnList(int total, const char *result, const char *, const void *user_data)
@@ -669,7 +755,109 @@ public:
 		return true;
 	}
 
+	typedef std::function<void(NIMResCode, const std::string&, const IMMessage&)> QuerySingleMsgCallback;
+	typedef std::function<void(NIMResCode, const std::string&, NIMSessionType)> ModifyMultipleMsglogCallback;
+	typedef ModifyMultipleMsglogCallback BatchStatusReadCallback;
+	typedef ModifyMultipleMsglogCallback BatchStatusDeleteCallback;
+	typedef ModifyMultipleMsglogCallback DeleteBySessionTypeCallback;
+	typedef std::function<void(NIMResCode, const std::string&)> ModifySingleMsglogCallback;
+	typedef ModifySingleMsglogCallback SetStatusCallback;
+	typedef ModifySingleMsglogCallback SetSubStatusCallback;
+	typedef ModifySingleMsglogCallback UpdateLocalExtCallback;
+	typedef ModifySingleMsglogCallback WriteMsglogCallback;
+	typedef ModifySingleMsglogCallback DeleteCallback;
+	typedef std::function<void(NIMResCode)> DBFunctionCallback;
+	typedef DBFunctionCallback DeleteAllCallback;
+
+	static bool QueryMsgByIDAysnc(const std::string& client_msg_id, const QuerySingleMsgCallback& cb, const std::string& json_extension = "") // NIM's spelling
+	{
+		nim_msglog_query_msg_by_id_async(client_msg_id.c_str(), json_extension.c_str(), &OnSingle, new QuerySingleMsgCallback(cb));
+		return true;
+	}
+	static bool BatchStatusReadAsync(const std::string& account_id, NIMSessionType to_type, const BatchStatusReadCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_batch_status_read_async(account_id.c_str(), to_type, json_extension.c_str(), &OnMultiple, new ModifyMultipleMsglogCallback(cb));
+		return true;
+	}
+	static bool BatchStatusDeleteAsync(const std::string& account_id, NIMSessionType to_type, const BatchStatusDeleteCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_batch_status_delete_async(account_id.c_str(), to_type, json_extension.c_str(), &OnMultiple, new ModifyMultipleMsglogCallback(cb));
+		return true;
+	}
+	static bool SetStatusAsync(const std::string& msg_id, NIMMsgLogStatus msglog_status, const SetStatusCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_set_status_async(msg_id.c_str(), msglog_status, json_extension.c_str(), &OnSingleModify, new ModifySingleMsglogCallback(cb));
+		return true;
+	}
+	static bool SetSubStatusAsync(const std::string& msg_id, int msglog_sub_status, const SetSubStatusCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_set_sub_status_async(msg_id.c_str(), msglog_sub_status, json_extension.c_str(), &OnSingleModify, new ModifySingleMsglogCallback(cb));
+		return true;
+	}
+	static bool WriteMsglogToLocalAsync(const std::string& talk_id, const IMMessage& msg, bool need_update_session, const WriteMsglogCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_insert_msglog_async(talk_id.c_str(), msg.ToJsonString(false).c_str(), need_update_session, json_extension.c_str(), &OnSingleModify, new ModifySingleMsglogCallback(cb));
+		return true;
+	}
+	static bool DeleteBySessionTypeAsync(bool delete_sessions, NIMSessionType to_type, const DeleteBySessionTypeCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_delete_by_session_type_async(delete_sessions, to_type, json_extension.c_str(), &OnMultiple, new ModifyMultipleMsglogCallback(cb));
+		return true;
+	}
+	static bool DeleteAsync(const std::string& session_id, NIMSessionType to_type, const std::string& msg_id, const DeleteCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_delete_async(session_id.c_str(), to_type, msg_id.c_str(), json_extension.c_str(), &OnSingleModify, new ModifySingleMsglogCallback(cb));
+		return true;
+	}
+	static bool DeleteAllAsync(bool delete_sessions, const DeleteAllCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_delete_all_async(delete_sessions, json_extension.c_str(), &OnDb, new DBFunctionCallback(cb));
+		return true;
+	}
+	static bool ReadAllAsync(const DBFunctionCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_read_all_async(json_extension.c_str(), &OnDb, new DBFunctionCallback(cb));
+		return true;
+	}
+	static bool UpdateLocalExtAsync(const std::string& msg_id, const std::string& local_ext, const UpdateLocalExtCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_update_localext_async(msg_id.c_str(), local_ext.c_str(), json_extension.c_str(), &OnSingleModify, new ModifySingleMsglogCallback(cb));
+		return true;
+	}
+
 private:
+	static void OnSingle(int res_code, const char *msg_id, const char *result, const char *, const void *user_data)
+	{
+		QuerySingleMsgCallback *cb = (QuerySingleMsgCallback *)user_data;
+		IMMessage msg;
+		detail::json v = detail::Parse(result);
+		if (v.is_object() && !v.empty())
+			detail::ParseMessage(v, msg);
+		if (*cb)
+			(*cb)((NIMResCode)res_code, msg_id ? msg_id : "", msg);
+		delete cb;
+	}
+	static void OnMultiple(int res_code, const char *uid, enum NIMSessionType to_type, const char *, const void *user_data)
+	{
+		ModifyMultipleMsglogCallback *cb = (ModifyMultipleMsglogCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, uid ? uid : "", to_type);
+		delete cb;
+	}
+	static void OnSingleModify(int res_code, const char *msg_id, const char *, const void *user_data)
+	{
+		ModifySingleMsglogCallback *cb = (ModifySingleMsglogCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, msg_id ? msg_id : "");
+		delete cb;
+	}
+	static void OnDb(int res_code, const char *, const void *user_data)
+	{
+		DBFunctionCallback *cb = (DBFunctionCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code);
+		delete cb;
+	}
 	static void OnQuery(int res_code, const char *id, enum NIMSessionType to_type, const char *result, const char *, const void *user_data)
 	{
 		QueryMsgCallback *cb = (QueryMsgCallback *)user_data;

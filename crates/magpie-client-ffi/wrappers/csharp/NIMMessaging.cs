@@ -217,6 +217,31 @@ namespace NIM
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_async([MarshalAs(UnmanagedType.LPUTF8Str)] string accountId, int toType, int limit, long anchorTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, QueryCb cb, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_online_async([MarshalAs(UnmanagedType.LPUTF8Str)] string id, int toType, int limit, long fromTime, long endTime, long endMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, [MarshalAs(UnmanagedType.I1)] bool needSaveToLocal, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, QueryCb cb, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_data_sync_reg_complete_cb(SyncCb cb, IntPtr userData);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void MsgResCb(int resCode, IntPtr msgId, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void MsgResExCb(int resCode, IntPtr uid, int toType, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void ModifyCb(int resCode, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SysResExCb(int resCode, long msgId, int unread, IntPtr jsonExtension, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_batch_status_read_async([MarshalAs(UnmanagedType.LPUTF8Str)] string id, int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResExCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_batch_status_delete_async([MarshalAs(UnmanagedType.LPUTF8Str)] string id, int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResExCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_delete_by_session_type_async([MarshalAs(UnmanagedType.I1)] bool deleteSessions, int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResExCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_set_status_async([MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, int status, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_set_sub_status_async([MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, int status, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_insert_msglog_async([MarshalAs(UnmanagedType.LPUTF8Str)] string talkId, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.I1)] bool needUpdateSession, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_delete_async([MarshalAs(UnmanagedType.LPUTF8Str)] string id, int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_delete_all_async([MarshalAs(UnmanagedType.I1)] bool deleteSessions, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_read_all_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_update_localext_async([MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, [MarshalAs(UnmanagedType.LPUTF8Str)] string localExt, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_delete_all_recent_session_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_top(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.I1)] bool top, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_extend_data(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.LPUTF8Str)] string data, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_reset_all_unread_count_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_set_status_async(long msgId, int status, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResExCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_read_all_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_delete_async(long msgId, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResExCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_delete_all_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_set_logs_status_by_type_async(int type, int status, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_sysmsg_delete_logs_by_type_async(int type, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SysResCb cb, IntPtr ud);
     }
 
     public class TalkAPI
@@ -399,6 +424,26 @@ namespace NIM.Session
             MsgNative.nim_session_set_unread_count_zero_async((int)toType, id, "", OnceCb, Handles.Put(handler));
         }
 
+        public static void DeleteAllRecentSession(SessionChangeHandler handler)
+        {
+            MsgNative.nim_session_delete_all_recent_session_async("", OnceCb, Handles.Put(handler));
+        }
+
+        public static void ResetAllUnreadCount(SessionChangeHandler cb)
+        {
+            MsgNative.nim_session_reset_all_unread_count_async(null, OnceCb, Handles.Put(cb));
+        }
+
+        public static void SetSessionExtendData(NIMSessionType to_type, string id, string data, SessionChangeHandler cb)
+        {
+            MsgNative.nim_session_set_extend_data((int)to_type, id, data, null, OnceCb, Handles.Put(cb));
+        }
+
+        public static void PinSessionOnTop(NIMSessionType to_type, string id, bool top, SessionChangeHandler cb)
+        {
+            MsgNative.nim_session_set_top((int)to_type, id, top, null, OnceCb, Handles.Put(cb));
+        }
+
         static void OnChanged(int code, IntPtr info, int unread, IntPtr ext, IntPtr userData)
         {
             var h = RecentSessionChangedHandler;
@@ -527,6 +572,10 @@ namespace NIM.SysMessage
     }
 
     public delegate void QuerySysMsgResult(NIMSysMsgQueryResult result);
+    /// <summary>A result with the notification's id and the unread count (NIM's native callback shape).</summary>
+    public delegate void OperateSysMsgExternDelegate(int res_code, long msg_id, int unread_count, string json_extension, IntPtr user_data);
+    /// <summary>A result with the unread count (NIM's native callback shape).</summary>
+    public delegate void OperateSysMsgDelegate(int res_code, int unread_count, string json_extension, IntPtr user_data);
     public delegate void CommomOperateResult(ResponseCode response, int count); // NIM's spelling
 
     public class SysMsgAPI
@@ -562,6 +611,51 @@ namespace NIM.SysMessage
         public static void QueryUnreadCount(CommomOperateResult cb)
         {
             MsgNative.nim_sysmsg_query_unread_count(null, UnreadCb, Handles.Put(cb));
+        }
+
+        static readonly MsgNative.SysResExCb ResExCb = OnResEx;
+        static readonly MsgNative.SysResCb ResCb = OnRes;
+
+        public static void SetMsgStatus(long msgId, NIMSysMsgStatus status, OperateSysMsgExternDelegate cb)
+        {
+            MsgNative.nim_sysmsg_set_status_async(msgId, (int)status, null, ResExCb, Handles.Put(cb));
+        }
+
+        public static void SetAllMsgRead(OperateSysMsgDelegate cb)
+        {
+            MsgNative.nim_sysmsg_read_all_async(null, ResCb, Handles.Put(cb));
+        }
+
+        public static void DeleteByMsgId(long msgId, OperateSysMsgExternDelegate cb)
+        {
+            MsgNative.nim_sysmsg_delete_async(msgId, null, ResExCb, Handles.Put(cb));
+        }
+
+        public static void DeleteAll(OperateSysMsgDelegate cb)
+        {
+            MsgNative.nim_sysmsg_delete_all_async(null, ResCb, Handles.Put(cb));
+        }
+
+        public static void SetMsgStatusByType(NIMSysMsgType type, NIMSysMsgStatus status, OperateSysMsgDelegate cb)
+        {
+            MsgNative.nim_sysmsg_set_logs_status_by_type_async((int)type, (int)status, null, ResCb, Handles.Put(cb));
+        }
+
+        public static void DeleteMsgByType(NIMSysMsgType type, OperateSysMsgDelegate cb)
+        {
+            MsgNative.nim_sysmsg_delete_logs_by_type_async((int)type, null, ResCb, Handles.Put(cb));
+        }
+
+        static void OnResEx(int code, long msgId, int unread, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<OperateSysMsgExternDelegate>(userData);
+            if (h != null) h(code, msgId, unread, Json.FromUtf8(ext), IntPtr.Zero);
+        }
+
+        static void OnRes(int code, int unread, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<OperateSysMsgDelegate>(userData);
+            if (h != null) h(code, unread, Json.FromUtf8(ext), IntPtr.Zero);
         }
 
         static void OnReceive(IntPtr content, IntPtr ext, IntPtr userData)
@@ -617,6 +711,10 @@ namespace NIM.Messagelog
     }
 
     public delegate void QueryMsglogResultDelegate(ResponseCode code, string accountId, Session.NIMSessionType sType, MsglogQueryResult result);
+    public delegate void OperateMsglogResultDelegate(ResponseCode code, string uid, Session.NIMSessionType sType);
+    public delegate void OperateSingleLogResultDelegate(ResponseCode code, string msgId);
+    public delegate void CommonOperationResultDelegate(ResponseCode code);
+    public delegate void UpdateLocalExtDelegate(ResponseCode code, string msgId);
 
     public class MessagelogAPI
     {
@@ -632,6 +730,81 @@ namespace NIM.Messagelog
         public static void QueryMsglogOnline(string id, Session.NIMSessionType sType, int limit, long start, long end, long endMsgId, bool reverse, bool saveLocal, QueryMsglogResultDelegate action)
         {
             MsgNative.nim_msglog_query_msg_online_async(id, (int)sType, limit, start, end, endMsgId, reverse, saveLocal, null, QueryCb, Handles.Put(action));
+        }
+
+        static readonly MsgNative.MsgResExCb ByObjCb = OnByObj;
+        static readonly MsgNative.MsgResCb ByLogCb = OnByLog;
+        static readonly MsgNative.ModifyCb NormalCb = OnNormal;
+
+        public static void MarkMessagesStatusRead(string id, Session.NIMSessionType sType, OperateMsglogResultDelegate action)
+        {
+            MsgNative.nim_msglog_batch_status_read_async(id, (int)sType, null, ByObjCb, Handles.Put(action));
+        }
+
+        public static void BatchDeleteMeglog(string id, Session.NIMSessionType sType, OperateMsglogResultDelegate action) // NIM's spelling
+        {
+            MsgNative.nim_msglog_batch_status_delete_async(id, (int)sType, null, ByObjCb, Handles.Put(action));
+        }
+
+        public static void SetMsglogStatus(string msgId, NIMMsgLogStatus status, OperateSingleLogResultDelegate action)
+        {
+            MsgNative.nim_msglog_set_status_async(msgId, (int)status, null, ByLogCb, Handles.Put(action));
+        }
+
+        public static void SetMsglogSubStatus(string msgId, int status, OperateSingleLogResultDelegate action)
+        {
+            MsgNative.nim_msglog_set_sub_status_async(msgId, status, null, ByLogCb, Handles.Put(action));
+        }
+
+        public static void WriteMsglog(string uid, bool need_update_session, NIMIMMessage msg, OperateSingleLogResultDelegate action)
+        {
+            MsgNative.nim_msglog_insert_msglog_async(uid, msg.Serialize(), need_update_session, null, ByLogCb, Handles.Put(action));
+        }
+
+        public static void DeleteMsglogsBySessionType(Session.NIMSessionType sType, bool deleteSessions, OperateMsglogResultDelegate action)
+        {
+            MsgNative.nim_msglog_delete_by_session_type_async(deleteSessions, (int)sType, null, ByObjCb, Handles.Put(action));
+        }
+
+        public static void DeleteSpecifiedMsglog(string sid, Session.NIMSessionType sType, string msgId, OperateSingleLogResultDelegate action)
+        {
+            MsgNative.nim_msglog_delete_async(sid, (int)sType, msgId, null, ByLogCb, Handles.Put(action));
+        }
+
+        public static void ClearAll(bool deleteSessions, CommonOperationResultDelegate action)
+        {
+            MsgNative.nim_msglog_delete_all_async(deleteSessions, null, NormalCb, Handles.Put(action));
+        }
+
+        public static void ReadAll(CommonOperationResultDelegate cb)
+        {
+            MsgNative.nim_msglog_read_all_async(null, NormalCb, Handles.Put(cb));
+        }
+
+        public static void UpdateLocalExt(string msgId, string localExt, UpdateLocalExtDelegate cb)
+        {
+            MsgNative.nim_msglog_update_localext_async(msgId, localExt, null, ByLogCb, Handles.Put(cb));
+        }
+
+        static void OnByObj(int code, IntPtr uid, int toType, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<OperateMsglogResultDelegate>(userData);
+            if (h != null) h((ResponseCode)code, Json.FromUtf8(uid), (Session.NIMSessionType)toType);
+        }
+
+        static void OnByLog(int code, IntPtr msgId, IntPtr ext, IntPtr userData)
+        {
+            object o = Handles.Take<object>(userData);
+            var single = o as OperateSingleLogResultDelegate;
+            if (single != null) { single((ResponseCode)code, Json.FromUtf8(msgId)); return; }
+            var local = o as UpdateLocalExtDelegate;
+            if (local != null) local((ResponseCode)code, Json.FromUtf8(msgId));
+        }
+
+        static void OnNormal(int code, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<CommonOperationResultDelegate>(userData);
+            if (h != null) h((ResponseCode)code);
         }
 
         static void OnQuery(int code, IntPtr id, int toType, IntPtr result, IntPtr ext, IntPtr userData)

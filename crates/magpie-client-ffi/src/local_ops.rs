@@ -1,0 +1,823 @@
+//! NIM's local operations on messages, sessions and system notifications:
+//! the `nim_msglog_*`, `nim_session_*` and `nim_sysmsg_*` functions that
+//! work on the account's local database. Each runs on the SDK's thread and
+//! calls its callback once; sessions it changes also go to the session
+//! change callback.
+
+use crate::bridge::{self, guard, text};
+use crate::msg::NIMSessionType;
+use crate::msg::{nim_session_change_cb_func, nim_session_query_recent_session_cb_func};
+use magpie_client::{ImMessage, LocalOp, LocalResult};
+use magpie_proto::ResCode;
+use serde_json::json;
+use std::ffi::{c_char, c_int, c_void, CString};
+
+/// `nim_msglog_query_single_cb_func`: one message (`result`) by its id.
+pub type nim_msglog_query_single_cb_func = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        msg_id: *const c_char,
+        result: *const c_char,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_msglog_res_cb_func`: the result of an operation on one message.
+pub type nim_msglog_res_cb_func = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        msg_id: *const c_char,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_msglog_res_ex_cb_func`: the result of an operation on a session's messages.
+pub type nim_msglog_res_ex_cb_func = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        uid: *const c_char,
+        to_type: NIMSessionType,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_msglog_modify_res_cb_func`: the result of an operation on all messages.
+pub type nim_msglog_modify_res_cb_func = Option<
+    unsafe extern "C" fn(res_code: c_int, json_extension: *const c_char, user_data: *const c_void),
+>;
+
+/// `nim_session_query_sessiondata_by_id_cb_func`: one session item.
+pub type nim_session_query_sessiondata_by_id_cb_func =
+    Option<unsafe extern "C" fn(rescode: c_int, result: *const c_char, user_data: *const c_void)>;
+
+/// `nim_sysmsg_res_ex_cb_func`: the result of an operation on one system
+/// notification, with the unread count.
+pub type nim_sysmsg_res_ex_cb_func = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        msg_id: i64,
+        unread_count: c_int,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// The `nim_sysmsg_res_cb_func` of the sysmsg functions (declared with them).
+type SysResCb = crate::msg::nim_sysmsg_res_cb_func;
+
+fn cs(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Runs `op` on the SDK; `done` gets its result (20000 when the SDK is not
+/// initialised), exactly once.
+fn run(op: LocalOp, done: impl FnOnce(LocalResult) + Send + 'static) {
+    let mut done = Some(done);
+    let started = bridge::with_sdk(|s| {
+        let client = s.client.clone();
+        let done = done.take();
+        s.runtime.spawn(async move {
+            let r = client.local_op(op).await;
+            if let Some(d) = done {
+                d(r);
+            }
+        });
+    });
+    if started.is_none() {
+        if let Some(d) = done {
+            d(LocalResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn code(r: &LocalResult) -> c_int {
+    r.rescode.0 as c_int
+}
+
+fn session_type(t: c_int) -> NIMSessionType {
+    match t {
+        1 => NIMSessionType::kNIMSessionTypeTeam,
+        5 => NIMSessionType::kNIMSessionTypeSuperTeam,
+        _ => NIMSessionType::kNIMSessionTypeP2P,
+    }
+}
+
+fn msg_res(
+    cb: nim_msglog_res_cb_func,
+    ud: usize,
+    msg_id: String,
+) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let (m, x) = (cs(&msg_id), cs(""));
+            // SAFETY: the app passed `f` for this signature with `ud`; the
+            // strings outlive the call.
+            unsafe { f(code(&r), m.as_ptr(), x.as_ptr(), ud as *const c_void) }
+        }
+    }
+}
+
+fn msg_res_ex(
+    cb: nim_msglog_res_ex_cb_func,
+    ud: usize,
+    uid: String,
+    to_type: c_int,
+) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let (u, x) = (cs(&uid), cs(""));
+            // SAFETY: as in `msg_res`; the session type is a valid value.
+            unsafe {
+                f(
+                    code(&r),
+                    u.as_ptr(),
+                    session_type(to_type),
+                    x.as_ptr(),
+                    ud as *const c_void,
+                )
+            }
+        }
+    }
+}
+
+fn modify_res(cb: nim_msglog_modify_res_cb_func, ud: usize) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let x = cs("");
+            // SAFETY: as in `msg_res`.
+            unsafe { f(code(&r), x.as_ptr(), ud as *const c_void) }
+        }
+    }
+}
+
+fn session_res(cb: nim_session_change_cb_func, ud: usize) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let item = r
+                .session
+                .as_ref()
+                .or(r.changed.last())
+                .map(|s| serde_json::to_string(s).unwrap_or_default())
+                .unwrap_or_else(|| "{}".into());
+            let (c, x) = (cs(&item), cs(""));
+            // SAFETY: as in `msg_res`.
+            unsafe {
+                f(
+                    code(&r),
+                    c.as_ptr(),
+                    r.unread as c_int,
+                    x.as_ptr(),
+                    ud as *const c_void,
+                )
+            }
+        }
+    }
+}
+
+fn sys_res(cb: SysResCb, ud: usize) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let x = cs("");
+            // SAFETY: as in `msg_res`.
+            unsafe { f(code(&r), r.unread as c_int, x.as_ptr(), ud as *const c_void) }
+        }
+    }
+}
+
+fn sys_res_ex(
+    cb: nim_sysmsg_res_ex_cb_func,
+    ud: usize,
+    msg_id: i64,
+) -> impl FnOnce(LocalResult) + Send {
+    move |r| {
+        if let Some(f) = cb {
+            let x = cs("");
+            // SAFETY: as in `msg_res`.
+            unsafe {
+                f(
+                    code(&r),
+                    msg_id,
+                    r.unread as c_int,
+                    x.as_ptr(),
+                    ud as *const c_void,
+                )
+            }
+        }
+    }
+}
+
+// ----- nim_msglog -----
+
+/// One message of the local history by its client id; `result` is the
+/// message JSON (with `log_status`), empty when it is not there (code 0).
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` is NULL or callable with
+/// `user_data` once, from the SDK's thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_msg_by_id_async(
+    client_msg_id: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_msglog_query_single_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(client_msg_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let key = id.clone();
+        run(LocalOp::MsgById { client_msg_id: id }, move |r| {
+            if let Some(f) = cb {
+                let body = r
+                    .message
+                    .as_ref()
+                    .map(|m| serde_json::to_string(m).unwrap_or_default())
+                    .unwrap_or_default();
+                let (k, b, x) = (cs(&key), cs(&body), cs(""));
+                // SAFETY: as in `msg_res`.
+                unsafe {
+                    f(
+                        code(&r),
+                        k.as_ptr(),
+                        b.as_ptr(),
+                        x.as_ptr(),
+                        ud as *const c_void,
+                    )
+                }
+            }
+        })
+    })
+}
+
+/// Marks a session's unread messages read in the local history.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_batch_status_read_async(
+    account_id: *const c_char,
+    to_type: c_int,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(account_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res_ex(cb, ud, id.clone(), to_type);
+        run(
+            LocalOp::MsgSessionRead {
+                to_type: to_type.max(0) as u32,
+                id,
+            },
+            done,
+        )
+    })
+}
+
+/// Sets a message's NIMMsgLogStatus in the local history.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_set_status_async(
+    msg_id: *const c_char,
+    msglog_status: c_int,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(msg_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res(cb, ud, id.clone());
+        run(
+            LocalOp::MsgSetStatus {
+                client_msg_id: id,
+                status: msglog_status.max(0) as u32,
+            },
+            done,
+        )
+    })
+}
+
+/// Sets a message's sub-status in the local history.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_set_sub_status_async(
+    msg_id: *const c_char,
+    msglog_sub_status: c_int,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(msg_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res(cb, ud, id.clone());
+        run(
+            LocalOp::MsgSetSubStatus {
+                client_msg_id: id,
+                sub_status: msglog_sub_status.max(0) as u32,
+            },
+            done,
+        )
+    })
+}
+
+/// Writes a message to the local history only (an app's local message),
+/// or updates it when its client id is there; with `need_update_session`
+/// it becomes the session's last message.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_insert_msglog_async(
+    talk_id: *const c_char,
+    json_msg: *const c_char,
+    need_update_session: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (talk, raw) = unsafe { (text(talk_id), text(json_msg)) };
+    let ud = user_data as usize;
+    guard((), || match serde_json::from_str::<ImMessage>(&raw) {
+        Ok(m) => {
+            let done = msg_res(cb, ud, m.client_msg_id.clone());
+            run(
+                LocalOp::MsgInsert {
+                    talk_id: talk,
+                    msg: Box::new(m),
+                    update_session: need_update_session,
+                },
+                done,
+            )
+        }
+        Err(_) => msg_res(cb, ud, String::new())(LocalResult {
+            rescode: ResCode::PARAMETER_ERROR,
+            ..Default::default()
+        }),
+    })
+}
+
+/// Deletes a session's messages from the local history; the session stays,
+/// reported with command kNIMSessionCommandMsgDeleted.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_batch_status_delete_async(
+    account_id: *const c_char,
+    to_type: c_int,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(account_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res_ex(cb, ud, id.clone(), to_type);
+        run(
+            LocalOp::MsgSessionDelete {
+                to_type: to_type.max(0) as u32,
+                id,
+            },
+            done,
+        )
+    })
+}
+
+/// Deletes every local message of a session type, and with
+/// `delete_sessions` its sessions too (one bulk session change).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_by_session_type_async(
+    delete_sessions: bool,
+    to_type: c_int,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res_ex(cb, ud, String::new(), to_type);
+        run(
+            LocalOp::MsgDeleteByType {
+                delete_sessions,
+                to_type: to_type.max(0) as u32,
+            },
+            done,
+        )
+    })
+}
+
+/// Deletes one message from the local history.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_async(
+    account_id: *const c_char,
+    to_type: c_int,
+    msg_id: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (id, mid) = unsafe { (text(account_id), text(msg_id)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res(cb, ud, mid.clone());
+        run(
+            LocalOp::MsgDelete {
+                to_type: to_type.max(0) as u32,
+                id,
+                client_msg_id: mid,
+            },
+            done,
+        )
+    })
+}
+
+/// Deletes the whole local history, and with `delete_sessions` every
+/// session (one bulk session change).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_all_async(
+    delete_sessions: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::MsgDeleteAll { delete_sessions },
+            modify_res(cb, ud),
+        )
+    })
+}
+
+/// Marks every unread local message read.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_read_all_async(
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || run(LocalOp::MsgReadAll, modify_res(cb, ud)))
+}
+
+/// Sets a message's `local_ext` (JSON text kept on this device only).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_update_localext_async(
+    msg_id: *const c_char,
+    local_ext: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (id, ext) = unsafe { (text(msg_id), text(local_ext)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let done = msg_res(cb, ud, id.clone());
+        run(
+            LocalOp::MsgUpdateLocalExt {
+                client_msg_id: id,
+                local_ext: ext,
+            },
+            done,
+        )
+    })
+}
+
+// ----- nim_session -----
+
+/// One session item; code 0 when there is no such session.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_sessiondata_by_id_async(
+    to_type: c_int,
+    session_id: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_session_query_sessiondata_by_id_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(session_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SessionById {
+                to_type: to_type.max(0) as u32,
+                id,
+            },
+            move |r| {
+                if let Some(f) = cb {
+                    let item = r
+                        .session
+                        .as_ref()
+                        .map(|s| serde_json::to_string(s).unwrap_or_default())
+                        .unwrap_or_else(|| "{}".into());
+                    let c = cs(&item);
+                    // SAFETY: as in `msg_res`.
+                    unsafe { f(code(&r), c.as_ptr(), ud as *const c_void) }
+                }
+            },
+        )
+    })
+}
+
+/// The newest `limit` sessions, as `nim_session_query_all_recent_session_async` lists them.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_last_few_session_async(
+    limit: c_int,
+    json_extension: *const c_char,
+    cb: nim_session_query_recent_session_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SessionsLastFew {
+                limit: limit.max(0) as u32,
+            },
+            move |r| {
+                if let Some(f) = cb {
+                    let list = json!({"count": r.sessions.len(), "unread_counts": r.unread, "content": r.sessions});
+                    let (c, x) = (cs(&list.to_string()), cs(""));
+                    // SAFETY: as in `msg_res`.
+                    unsafe {
+                        f(
+                            r.unread as c_int,
+                            c.as_ptr(),
+                            x.as_ptr(),
+                            ud as *const c_void,
+                        )
+                    }
+                }
+            },
+        )
+    })
+}
+
+/// Removes every recent session of this device (command kNIMSessionCommandRemoveAll).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_delete_all_recent_session_async(
+    json_extension: *const c_char,
+    cb: nim_session_change_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || run(LocalOp::SessionDeleteAll, session_res(cb, ud)))
+}
+
+/// Sets a session's local top flag (NIM: local only).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_set_top(
+    to_type: c_int,
+    id: *const c_char,
+    top: bool,
+    json_extension: *const c_char,
+    cb: nim_session_change_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(id) };
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SessionSetTop {
+                to_type: to_type.max(0) as u32,
+                id,
+                top,
+            },
+            session_res(cb, ud),
+        )
+    })
+}
+
+/// Sets a session's local extension data (NIM: local only, at most 4,096
+/// characters; more is refused with 414).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_set_extend_data(
+    to_type: c_int,
+    id: *const c_char,
+    data: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_session_change_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (id, data) = unsafe { (text(id), text(data)) };
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SessionSetExtendData {
+                to_type: to_type.max(0) as u32,
+                id,
+                data,
+            },
+            session_res(cb, ud),
+        )
+    })
+}
+
+/// Clears every session's unread count on this device; each session that
+/// had unread messages is reported to the change callback.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_reset_all_unread_count_async(
+    json_extension: *const c_char,
+    cb: nim_session_change_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(LocalOp::SessionResetAllUnread, session_res(cb, ud))
+    })
+}
+
+// ----- nim_sysmsg -----
+
+/// Sets a stored system notification's NIMSysMsgStatus (`msg_id` as a
+/// query returned it).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_set_status_async(
+    msg_id: i64,
+    status: c_int,
+    json_extension: *const c_char,
+    cb: nim_sysmsg_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SysMsgSetStatus {
+                msg_id,
+                status: status.max(0) as u32,
+            },
+            sys_res_ex(cb, ud, msg_id),
+        )
+    })
+}
+
+/// Marks every stored system notification read.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_read_all_async(
+    json_extension: *const c_char,
+    cb: crate::msg::nim_sysmsg_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || run(LocalOp::SysMsgReadAll, sys_res(cb, ud)))
+}
+
+/// Deletes one stored system notification.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_delete_async(
+    msg_id: i64,
+    json_extension: *const c_char,
+    cb: nim_sysmsg_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(LocalOp::SysMsgDelete { msg_id }, sys_res_ex(cb, ud, msg_id))
+    })
+}
+
+/// Deletes every stored system notification.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_delete_all_async(
+    json_extension: *const c_char,
+    cb: crate::msg::nim_sysmsg_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || run(LocalOp::SysMsgDeleteAll, sys_res(cb, ud)))
+}
+
+/// Sets the status of every stored notification of a NIMSysMsgType.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_set_logs_status_by_type_async(
+    r#type: c_int,
+    status: c_int,
+    json_extension: *const c_char,
+    cb: crate::msg::nim_sysmsg_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SysMsgSetStatusByType {
+                msg_type: r#type.max(0) as u32,
+                status: status.max(0) as u32,
+            },
+            sys_res(cb, ud),
+        )
+    })
+}
+
+/// Deletes every stored notification of a NIMSysMsgType.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_sysmsg_delete_logs_by_type_async(
+    r#type: c_int,
+    json_extension: *const c_char,
+    cb: crate::msg::nim_sysmsg_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::SysMsgDeleteByType {
+                msg_type: r#type.max(0) as u32,
+            },
+            sys_res(cb, ud),
+        )
+    })
+}

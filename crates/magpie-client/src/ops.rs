@@ -1,0 +1,560 @@
+//! NIM's local-database operations on messages, sessions and system
+//! notifications (the `nim_msglog_*`, `nim_session_*` and `nim_sysmsg_*`
+//! functions that do not need the server): one enum of operations, one
+//! result, run on the account's database like every other job.
+
+use crate::local::{LocalDb, SessionData};
+use magpie_proto::msg::{msglog_status, session_command, session_type, ImMessage};
+use magpie_proto::ResCode;
+use rusqlite::{params, OptionalExtension};
+use serde_json::Value;
+
+/// A local operation (NIM's function in brackets).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LocalOp {
+    /// One message by its client id (`nim_msglog_query_msg_by_id_async`).
+    MsgById {
+        /// Client message id.
+        client_msg_id: String,
+    },
+    /// Sets a message's NIMMsgLogStatus (`nim_msglog_set_status_async`).
+    MsgSetStatus {
+        /// Client message id.
+        client_msg_id: String,
+        /// NIMMsgLogStatus.
+        status: u32,
+    },
+    /// Sets a message's sub-status (`nim_msglog_set_sub_status_async`).
+    MsgSetSubStatus {
+        /// Client message id.
+        client_msg_id: String,
+        /// NIMMsgLogSubStatus.
+        sub_status: u32,
+    },
+    /// Marks a session's unread messages read (`nim_msglog_batch_status_read_async`).
+    MsgSessionRead {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+    },
+    /// Deletes a session's messages (`nim_msglog_batch_status_delete_async`).
+    MsgSessionDelete {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+    },
+    /// Deletes one message (`nim_msglog_delete_async`).
+    MsgDelete {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+        /// Client message id.
+        client_msg_id: String,
+    },
+    /// Deletes every message of one session type
+    /// (`nim_msglog_delete_by_session_type_async`).
+    MsgDeleteByType {
+        /// Also remove the sessions.
+        delete_sessions: bool,
+        /// NIMSessionType.
+        to_type: u32,
+    },
+    /// Deletes every message (`nim_msglog_delete_all_async`).
+    MsgDeleteAll {
+        /// Also remove the sessions.
+        delete_sessions: bool,
+    },
+    /// Marks every unread message read (`nim_msglog_read_all_async`).
+    MsgReadAll,
+    /// Sets a message's `local_ext` (`nim_msglog_update_localext_async`).
+    MsgUpdateLocalExt {
+        /// Client message id.
+        client_msg_id: String,
+        /// The new local extension (JSON text).
+        local_ext: String,
+    },
+    /// Writes a message to the local history only, or updates it
+    /// (`nim_msglog_insert_msglog_async`).
+    MsgInsert {
+        /// Session id.
+        talk_id: String,
+        /// The message.
+        msg: Box<ImMessage>,
+        /// Make it the session's last message.
+        update_session: bool,
+    },
+    /// One session (`nim_session_query_sessiondata_by_id_async`).
+    SessionById {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+    },
+    /// The newest sessions (`nim_session_query_last_few_session_async`).
+    SessionsLastFew {
+        /// How many.
+        limit: u32,
+    },
+    /// Removes every session (`nim_session_delete_all_recent_session_async`).
+    SessionDeleteAll,
+    /// Sets the local top flag (`nim_session_set_top`).
+    SessionSetTop {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+        /// On top.
+        top: bool,
+    },
+    /// Sets the local extension data (`nim_session_set_extend_data`).
+    SessionSetExtendData {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+        /// The data (at most 4,096 characters).
+        data: String,
+    },
+    /// Clears every session's unread count (`nim_session_reset_all_unread_count_async`).
+    SessionResetAllUnread,
+    /// Sets a system notification's NIMSysMsgStatus (`nim_sysmsg_set_status_async`).
+    SysMsgSetStatus {
+        /// The local id (`msg_id` in a query's answer).
+        msg_id: i64,
+        /// NIMSysMsgStatus.
+        status: u32,
+    },
+    /// Marks every system notification read (`nim_sysmsg_read_all_async`).
+    SysMsgReadAll,
+    /// Deletes one system notification (`nim_sysmsg_delete_async`).
+    SysMsgDelete {
+        /// The local id.
+        msg_id: i64,
+    },
+    /// Deletes every system notification (`nim_sysmsg_delete_all_async`).
+    SysMsgDeleteAll,
+    /// Sets the status of every notification of a type
+    /// (`nim_sysmsg_set_logs_status_by_type_async`).
+    SysMsgSetStatusByType {
+        /// NIMSysMsgType.
+        msg_type: u32,
+        /// NIMSysMsgStatus.
+        status: u32,
+    },
+    /// Deletes every notification of a type (`nim_sysmsg_delete_logs_by_type_async`).
+    SysMsgDeleteByType {
+        /// NIMSysMsgType.
+        msg_type: u32,
+    },
+}
+
+/// What a local operation answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalResult {
+    /// 200 done; 0 (kNIMResError) when what it names is not there; 414
+    /// for a bad argument; 20001 without an account.
+    pub rescode: ResCode,
+    /// The message asked for or written.
+    pub message: Option<ImMessage>,
+    /// The session asked for or changed.
+    pub session: Option<SessionData>,
+    /// The sessions asked for.
+    pub sessions: Vec<SessionData>,
+    /// Unread messages in all (session operations) or unread system
+    /// notifications (system notification operations).
+    pub unread: u32,
+    /// Sessions that changed, for the session change callback.
+    pub changed: Vec<SessionData>,
+}
+
+impl Default for LocalResult {
+    fn default() -> Self {
+        LocalResult {
+            rescode: ResCode::SUCCESS,
+            message: None,
+            session: None,
+            sessions: Vec::new(),
+            unread: 0,
+            changed: Vec::new(),
+        }
+    }
+}
+
+impl LocalResult {
+    fn code(rescode: ResCode) -> LocalResult {
+        LocalResult {
+            rescode,
+            ..Default::default()
+        }
+    }
+}
+
+fn sql(e: rusqlite::Error) -> String {
+    e.to_string()
+}
+
+/// The NIMSessionCommand that says "all of this type removed" or "all of
+/// this type's messages deleted".
+fn bulk_command(to_type: Option<u32>, removed: bool) -> u32 {
+    match (to_type, removed) {
+        (None, true) => session_command::REMOVE_ALL,
+        (None, false) => session_command::ALL_MSG_DELETED,
+        (Some(session_type::P2P), true) => session_command::REMOVE_ALL_P2P,
+        (Some(session_type::P2P), false) => session_command::ALL_P2P_MSG_DELETED,
+        (Some(session_type::SUPER_TEAM), true) => session_command::REMOVE_ALL_SUPER_TEAM,
+        (Some(session_type::SUPER_TEAM), false) => session_command::ALL_SUPER_TEAM_MSG_DELETED,
+        (Some(_), true) => session_command::REMOVE_ALL_TEAM,
+        (Some(_), false) => session_command::ALL_TEAM_MSG_DELETED,
+    }
+}
+
+impl LocalDb {
+    /// Runs a local operation in one transaction.
+    pub fn run_op(&mut self, op: &LocalOp) -> Result<LocalResult, String> {
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut r = LocalResult::code(ResCode::SUCCESS);
+        // Sessions whose item changed, with the command to report.
+        let mut touched: Vec<(String, u32, u32)> = Vec::new();
+        let mut sysmsg_op = false;
+        match op {
+            LocalOp::MsgById { client_msg_id } => {
+                let row: Option<(String, u32, u32)> = tx
+                    .query_row(
+                        "SELECT json, status, sub_status FROM msglog WHERE client_msg_id = ?1",
+                        [client_msg_id],
+                        |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                match row.and_then(|(j, st, sub)| {
+                    let mut m: ImMessage = serde_json::from_str(&j).ok()?;
+                    m.extra.insert("log_status".into(), Value::from(st));
+                    m.extra.insert("log_sub_status".into(), Value::from(sub));
+                    Some(m)
+                }) {
+                    Some(m) => r.message = Some(m),
+                    None => r.rescode = ResCode::ERROR,
+                }
+            }
+            LocalOp::MsgSetStatus {
+                client_msg_id,
+                status,
+            }
+            | LocalOp::MsgSetSubStatus {
+                client_msg_id,
+                sub_status: status,
+            } => {
+                let col = if matches!(op, LocalOp::MsgSetStatus { .. }) {
+                    "status"
+                } else {
+                    "sub_status"
+                };
+                let session: Option<(String, u32)> = tx
+                    .query_row(
+                        "SELECT talk_id, to_type FROM msglog WHERE client_msg_id = ?1",
+                        [client_msg_id],
+                        |x| Ok((x.get(0)?, x.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                match session {
+                    Some((id, t)) => {
+                        tx.execute(
+                            &format!("UPDATE msglog SET {col} = ?2 WHERE client_msg_id = ?1"),
+                            params![client_msg_id, status],
+                        )
+                        .map_err(sql)?;
+                        touched.push((id, t, session_command::UPDATE));
+                    }
+                    None => r.rescode = ResCode::ERROR,
+                }
+            }
+            LocalOp::MsgSessionRead { to_type, id } => {
+                tx.execute(
+                    "UPDATE msglog SET status = ?3 WHERE talk_id = ?1 AND to_type = ?2 AND status = ?4",
+                    params![id, to_type, msglog_status::READ, msglog_status::UNREAD],
+                )
+                .map_err(sql)?;
+                touched.push((id.clone(), *to_type, session_command::UPDATE));
+            }
+            LocalOp::MsgSessionDelete { to_type, id } => {
+                tx.execute(
+                    "DELETE FROM msglog WHERE talk_id = ?1 AND to_type = ?2",
+                    params![id, to_type],
+                )
+                .map_err(sql)?;
+                touched.push((id.clone(), *to_type, session_command::MSG_DELETED));
+            }
+            LocalOp::MsgDelete {
+                to_type,
+                id,
+                client_msg_id,
+            } => {
+                let n = tx
+                    .execute(
+                        "DELETE FROM msglog WHERE client_msg_id = ?1 AND talk_id = ?2 AND to_type = ?3",
+                        params![client_msg_id, id, to_type],
+                    )
+                    .map_err(sql)?;
+                if n == 0 {
+                    r.rescode = ResCode::ERROR;
+                } else {
+                    // The session's last message is now the newest left.
+                    tx.execute(
+                        "UPDATE sessions SET last_msg = (SELECT client_msg_id FROM msglog WHERE talk_id = ?1 AND to_type = ?2 ORDER BY time DESC, rowid DESC LIMIT 1) \
+                         WHERE id = ?1 AND type = ?2 AND last_msg = ?3",
+                        params![id, to_type, client_msg_id],
+                    )
+                    .map_err(sql)?;
+                    touched.push((id.clone(), *to_type, session_command::UPDATE));
+                }
+            }
+            LocalOp::MsgDeleteByType {
+                delete_sessions,
+                to_type,
+            } => {
+                tx.execute("DELETE FROM msglog WHERE to_type = ?1", [to_type])
+                    .map_err(sql)?;
+                if *delete_sessions {
+                    tx.execute("DELETE FROM sessions WHERE type = ?1", [to_type])
+                        .map_err(sql)?;
+                }
+                r.changed.push(SessionData {
+                    to_type: *to_type,
+                    command: bulk_command(Some(*to_type), *delete_sessions),
+                    last_updated_msg: true,
+                    ..Default::default()
+                });
+            }
+            LocalOp::MsgDeleteAll { delete_sessions } => {
+                tx.execute("DELETE FROM msglog", []).map_err(sql)?;
+                if *delete_sessions {
+                    tx.execute("DELETE FROM sessions", []).map_err(sql)?;
+                }
+                r.changed.push(SessionData {
+                    command: bulk_command(None, *delete_sessions),
+                    last_updated_msg: true,
+                    ..Default::default()
+                });
+            }
+            LocalOp::MsgReadAll | LocalOp::SessionResetAllUnread => {
+                let unread: Vec<(String, u32)> = tx
+                    .prepare("SELECT DISTINCT talk_id, to_type FROM msglog WHERE status = ?1")
+                    .and_then(|mut s| {
+                        s.query_map([msglog_status::UNREAD], |x| Ok((x.get(0)?, x.get(1)?)))?
+                            .collect()
+                    })
+                    .map_err(sql)?;
+                tx.execute(
+                    "UPDATE msglog SET status = ?1 WHERE status = ?2",
+                    params![msglog_status::READ, msglog_status::UNREAD],
+                )
+                .map_err(sql)?;
+                if matches!(op, LocalOp::SessionResetAllUnread) {
+                    touched.extend(
+                        unread
+                            .into_iter()
+                            .map(|(i, t)| (i, t, session_command::UPDATE)),
+                    );
+                }
+            }
+            LocalOp::MsgUpdateLocalExt {
+                client_msg_id,
+                local_ext,
+            } => {
+                let json: Option<String> = tx
+                    .query_row(
+                        "SELECT json FROM msglog WHERE client_msg_id = ?1",
+                        [client_msg_id],
+                        |x| x.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                match json.and_then(|j| serde_json::from_str::<ImMessage>(&j).ok()) {
+                    Some(mut m) => {
+                        m.extra
+                            .insert("local_ext".into(), Value::from(local_ext.clone()));
+                        let j = serde_json::to_string(&m).map_err(|e| e.to_string())?;
+                        tx.execute(
+                            "UPDATE msglog SET json = ?2 WHERE client_msg_id = ?1",
+                            params![client_msg_id, j],
+                        )
+                        .map_err(sql)?;
+                        r.message = Some(m);
+                    }
+                    None => r.rescode = ResCode::ERROR,
+                }
+            }
+            LocalOp::MsgInsert {
+                talk_id,
+                msg,
+                update_session,
+            } => {
+                if talk_id.is_empty() || msg.client_msg_id.is_empty() {
+                    return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+                }
+                let status = msg
+                    .extra
+                    .get("log_status")
+                    .and_then(Value::as_u64)
+                    .map_or(msglog_status::READ, |s| s as u32);
+                let json = serde_json::to_string(msg).map_err(|e| e.to_string())?;
+                tx.execute(
+                    "INSERT INTO msglog (client_msg_id, server_msg_id, talk_id, to_type, from_id, time, msg_type, status, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                     ON CONFLICT (client_msg_id) DO UPDATE SET json = excluded.json, status = excluded.status, time = excluded.time, msg_type = excluded.msg_type",
+                    params![msg.client_msg_id, msg.server_msg_id, talk_id, msg.to_type, msg.from_id, msg.time, msg.msg_type, status, json],
+                )
+                .map_err(sql)?;
+                if *update_session {
+                    let n = tx
+                        .execute(
+                            "UPDATE sessions SET last_msg = ?3 WHERE id = ?1 AND type = ?2",
+                            params![talk_id, msg.to_type, msg.client_msg_id],
+                        )
+                        .map_err(sql)?;
+                    let command = if n > 0 {
+                        session_command::UPDATE
+                    } else {
+                        tx.execute(
+                            "INSERT INTO sessions (id, type, last_msg) VALUES (?1, ?2, ?3)",
+                            params![talk_id, msg.to_type, msg.client_msg_id],
+                        )
+                        .map_err(sql)?;
+                        session_command::ADD
+                    };
+                    touched.push((talk_id.clone(), msg.to_type, command));
+                }
+                r.message = Some((**msg).clone());
+            }
+            LocalOp::SessionById { to_type, id } => {
+                let exists: Option<i64> = tx
+                    .query_row(
+                        "SELECT 1 FROM sessions WHERE id = ?1 AND type = ?2",
+                        params![id, to_type],
+                        |x| x.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                if exists.is_some() {
+                    let list = crate::local::changed_sessions(
+                        &tx,
+                        &[(id.clone(), *to_type, session_command::ADD)],
+                    )
+                    .map_err(sql)?;
+                    r.session = list.into_iter().next();
+                } else {
+                    r.rescode = ResCode::ERROR;
+                }
+            }
+            LocalOp::SessionsLastFew { limit } => {
+                drop(tx);
+                let (mut list, total) = self.sessions()?;
+                list.truncate(*limit as usize);
+                r.sessions = list;
+                r.unread = total;
+                return Ok(r);
+            }
+            LocalOp::SessionDeleteAll => {
+                tx.execute("DELETE FROM sessions", []).map_err(sql)?;
+                r.changed.push(SessionData {
+                    command: session_command::REMOVE_ALL,
+                    last_updated_msg: true,
+                    ..Default::default()
+                });
+            }
+            LocalOp::SessionSetTop { to_type, id, top } => {
+                let n = tx
+                    .execute(
+                        "UPDATE sessions SET top = ?3 WHERE id = ?1 AND type = ?2",
+                        params![id, to_type, *top as i64],
+                    )
+                    .map_err(sql)?;
+                if n == 0 {
+                    r.rescode = ResCode::ERROR;
+                } else {
+                    touched.push((id.clone(), *to_type, session_command::UPDATE));
+                }
+            }
+            LocalOp::SessionSetExtendData { to_type, id, data } => {
+                if data.chars().count() > 4096 {
+                    return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+                }
+                let n = tx
+                    .execute(
+                        "UPDATE sessions SET ext = ?3 WHERE id = ?1 AND type = ?2",
+                        params![id, to_type, data],
+                    )
+                    .map_err(sql)?;
+                if n == 0 {
+                    r.rescode = ResCode::ERROR;
+                } else {
+                    touched.push((id.clone(), *to_type, session_command::UPDATE));
+                }
+            }
+            LocalOp::SysMsgSetStatus { msg_id, status } => {
+                sysmsg_op = true;
+                let n = tx
+                    .execute(
+                        "UPDATE sysmsgs SET status = ?2 WHERE id = ?1",
+                        params![msg_id, status],
+                    )
+                    .map_err(sql)?;
+                if n == 0 {
+                    r.rescode = ResCode::ERROR;
+                }
+            }
+            LocalOp::SysMsgReadAll => {
+                sysmsg_op = true;
+                tx.execute("UPDATE sysmsgs SET status = 3 WHERE status = 0", [])
+                    .map_err(sql)?;
+            }
+            LocalOp::SysMsgDelete { msg_id } => {
+                sysmsg_op = true;
+                let n = tx
+                    .execute("DELETE FROM sysmsgs WHERE id = ?1", [msg_id])
+                    .map_err(sql)?;
+                if n == 0 {
+                    r.rescode = ResCode::ERROR;
+                }
+            }
+            LocalOp::SysMsgDeleteAll => {
+                sysmsg_op = true;
+                tx.execute("DELETE FROM sysmsgs", []).map_err(sql)?;
+            }
+            LocalOp::SysMsgSetStatusByType { msg_type, status } => {
+                sysmsg_op = true;
+                tx.execute(
+                    "UPDATE sysmsgs SET status = ?2 WHERE msg_type = ?1",
+                    params![msg_type, status],
+                )
+                .map_err(sql)?;
+            }
+            LocalOp::SysMsgDeleteByType { msg_type } => {
+                sysmsg_op = true;
+                tx.execute("DELETE FROM sysmsgs WHERE msg_type = ?1", [msg_type])
+                    .map_err(sql)?;
+            }
+        }
+        if !touched.is_empty() {
+            let mut changed = crate::local::changed_sessions(&tx, &touched).map_err(sql)?;
+            if let LocalOp::MsgSessionDelete { .. } = op {
+                for s in &mut changed {
+                    s.msg_status = msglog_status::DELETED;
+                }
+            }
+            r.session = changed.last().cloned();
+            r.changed.extend(changed);
+        }
+        r.unread = if sysmsg_op {
+            crate::local::sysmsg_unread(&tx).map_err(sql)?
+        } else {
+            crate::local::total_unread(&tx).map_err(sql)?
+        };
+        tx.commit().map_err(sql)?;
+        Ok(r)
+    }
+}
