@@ -365,6 +365,32 @@ int main(int argc, char **argv)
 	if (!wait_until(&sysmsg_acked, NULL, 10) || sysmsg_ack_code != kNIMResSuccess)
 		return fail("custom notification");
 
+	/* A retweet of a message dog sent, and a reply to it in its thread. */
+	const char *src = "{\"to_type\":0,\"to_accid\":\"cat\",\"from_id\":\"dog\",\"msg_type\":0,"
+			  "\"msg_body\":\"offline 0\",\"client_msg_id\":\"dog-offline-0\",\"server_msg_id\":1,\"time\":1}";
+	char *rt = nim_talk_create_retweet_msg(src, "c-rt-1", kNIMSessionTypeP2P, peer, "{\"push_enable\":0}", 0);
+	if (!rt)
+		return fail("create retweet");
+	printf("RETWEET %s\n", rt);
+	acked = 0;
+	nim_talk_send_msg(rt, "", NULL, NULL);
+	nim_global_free_str_buf(rt);
+	if (!wait_until(&acked, NULL, 10) || ack_code != kNIMResSuccess)
+		return fail("send retweet");
+	char *path = nim_talk_get_attachment_path_from_msg(src);
+	printf("PATH [%s]\n", path ? path : "(null)");
+	nim_global_free_buf(path);
+	char reply[256];
+	snprintf(reply, sizeof reply, "{\"to_type\":0,\"to_accid\":\"%s\",\"msg_type\":0,\"msg_body\":\"re: offline 0\",\"client_msg_id\":\"c-re-1\"}", peer);
+	acked = 0;
+	nim_talk_reply_msg(src, reply, "", NULL, NULL);
+	if (!wait_until(&acked, NULL, 10) || ack_code != kNIMResSuccess)
+		return fail("reply");
+	printf("REPLIED\n");
+	nim_talk_reg_notification_filter_cb("", NULL, NULL);
+	nim_talk_reg_receive_broadcast_cb("", NULL, NULL);
+	nim_talk_reg_receive_broadcast_msgs_cb("", NULL, NULL);
+
 	printf("READY\n");
 	fflush(stdout);
 	if (!wait_until(&live_received, NULL, 30))

@@ -689,6 +689,101 @@ void nim_msglog_query_msg_online_async(const char *id,
  */
 void nim_data_sync_reg_complete_cb(nim_data_sync_cb_func cb, const void *user_data);
 
+/**
+ * Releases a string this library returned (`nim_talk_create_retweet_msg`,
+ * `nim_talk_get_attachment_path_from_msg`). NULL is ignored.
+ *
+ * # Safety
+ * `str` is NULL or a pointer this library returned and not released yet.
+ */
+void nim_global_free_str_buf(char *str);
+
+/**
+ * Releases a buffer this library returned; the strings above are its only
+ * buffers, so this is `nim_global_free_str_buf`.
+ *
+ * # Safety
+ * As `nim_global_free_str_buf`.
+ */
+void nim_global_free_buf(void *data);
+
+/**
+ * A new message carrying `src_msg_json`'s content to another session:
+ * new client id, receiver and session type, the settings of `msg_setting`
+ * (a JSON object of NIM's setting keys) and `timetag` when above 0; the
+ * sender's and server's fields are cleared (the server fills them again).
+ * Returns NULL when the source is not a message; release the result with
+ * `nim_global_free_str_buf`.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings.
+ */
+char *nim_talk_create_retweet_msg(const char *src_msg_json,
+                                  const char *client_msg_id,
+                                  int retweet_to_session_type,
+                                  const char *retweet_to_session_id,
+                                  const char *msg_setting,
+                                  int64_t timetag);
+
+/**
+ * Where the message's attachment is on this device: its `local_res_path`.
+ * Magpie's SDK downloads no attachments (they are URLs the app fetches),
+ * so a received message's path is empty. Release the result with
+ * `nim_global_free_str_buf`.
+ *
+ * # Safety
+ * `json_msg` is NULL or a valid C string.
+ */
+char *nim_talk_get_attachment_path_from_msg(const char *json_msg);
+
+/**
+ * Replies to `json_msg` with `json_reply_msg` in its thread: the reply is
+ * sent with NIM's `thread_info` (the replied message's sender, receiver,
+ * time and ids, and the thread's root: the replied message's own root, or
+ * the message itself). The ack goes to the send-ack callback.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings.
+ */
+void nim_talk_reply_msg(const char *json_msg,
+                        const char *json_reply_msg,
+                        const char *json_extension,
+                        nim_nos_upload_prg_cb_func prg_cb,
+                        const void *prg_user_data);
+
+/**
+ * Registers the team notification filter. Magpie has no teams, so there
+ * is never a team notification to filter and it is never called.
+ *
+ * # Safety
+ * Any arguments: none is used.
+ */
+void nim_talk_reg_notification_filter_cb(const char *json_extension,
+                                         nim_talk_team_notification_filter_func cb,
+                                         const void *user_data);
+
+/**
+ * Registers the broadcast message callback. A Magpie server sends no
+ * broadcast messages (NIM's all-users broadcast), so it is never called.
+ *
+ * # Safety
+ * Any arguments: none is used.
+ */
+void nim_talk_reg_receive_broadcast_cb(const char *json_extension,
+                                       nim_talk_receive_broadcast_cb_func cb,
+                                       const void *user_data);
+
+/**
+ * Registers the batch broadcast callback; never called (see
+ * `nim_talk_reg_receive_broadcast_cb`).
+ *
+ * # Safety
+ * Any arguments: none is used.
+ */
+void nim_talk_reg_receive_broadcast_msgs_cb(const char *json_extension,
+                                            nim_talk_receive_broadcast_cb_func cb,
+                                            const void *user_data);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -616,6 +616,34 @@ typedef enum NIMResCode {
 } NIMResCode;
 
 /**
+ * `nim_talk_message_filter_func`: true when the app handled the message
+ * and the receive callbacks should not get it.
+ */
+typedef bool (*nim_talk_message_filter_func)(const char *content,
+                                             const char *json_extension,
+                                             const void *user_data);
+
+/**
+ * `nim_talk_team_notification_filter_func`: as the message filter, for team
+ * notifications.
+ */
+typedef nim_talk_message_filter_func nim_talk_team_notification_filter_func;
+
+/**
+ * `nim_talk_receive_cb_func`: `{"rescode","feature","content":{message}}`,
+ * or an array of those (one session) for the batch registration.
+ */
+typedef void (*nim_talk_receive_cb_func)(const char *content,
+                                         const char *json_extension,
+                                         const void *user_data);
+
+/**
+ * `nim_talk_receive_broadcast_cb_func`: a broadcast message (or a JSON
+ * array of them for the batch registration).
+ */
+typedef nim_talk_receive_cb_func nim_talk_receive_broadcast_cb_func;
+
+/**
  * `nim_msglog_query_single_cb_func`: one message (`result`) by its id.
  */
 typedef void (*nim_msglog_query_single_cb_func)(int res_code,
@@ -684,22 +712,6 @@ typedef void (*nim_relogin_request_token_cb_func)(char **auth_token,
  * `nim_talk_ack_cb_func`: a sent message's ack, `{"rescode","msg_id","talk_id","msg_timetag"}`.
  */
 typedef void (*nim_talk_ack_cb_func)(const char *result, const void *user_data);
-
-/**
- * `nim_talk_receive_cb_func`: `{"rescode","feature","content":{message}}`,
- * or an array of those (one session) for the batch registration.
- */
-typedef void (*nim_talk_receive_cb_func)(const char *content,
-                                         const char *json_extension,
-                                         const void *user_data);
-
-/**
- * `nim_talk_message_filter_func`: true when the app handled the message
- * and the receive callbacks should not get it.
- */
-typedef bool (*nim_talk_message_filter_func)(const char *content,
-                                             const char *json_extension,
-                                             const void *user_data);
 
 /**
  * `nim_nos_upload_prg_cb_func`: upload progress of a file message.

@@ -26,7 +26,9 @@ const ENUMS: [&str; 19] = [
     "NIMProxyType",
     "NIMResCode",
 ];
-const TYPES: [&str; 20] = [
+const TYPES: [&str; 22] = [
+    "nim_talk_team_notification_filter_func",
+    "nim_talk_receive_broadcast_cb_func",
     "nim_msglog_query_single_cb_func",
     "nim_msglog_res_cb_func",
     "nim_msglog_res_ex_cb_func",
@@ -48,7 +50,15 @@ const TYPES: [&str; 20] = [
     "nim_msglog_query_cb_func",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 58] = [
+const FUNCTIONS: [&str; 66] = [
+    "nim_global_free_str_buf",
+    "nim_global_free_buf",
+    "nim_talk_create_retweet_msg",
+    "nim_talk_get_attachment_path_from_msg",
+    "nim_talk_reply_msg",
+    "nim_talk_reg_notification_filter_cb",
+    "nim_talk_reg_receive_broadcast_cb",
+    "nim_talk_reg_receive_broadcast_msgs_cb",
     "nim_msglog_query_msg_by_id_async",
     "nim_msglog_batch_status_read_async",
     "nim_msglog_set_status_async",

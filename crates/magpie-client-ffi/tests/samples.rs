@@ -345,6 +345,7 @@ async fn run_messaging(
     msg_id: &str,
     note_id: &str,
     body: &str,
+    also: &[(&str, &str)],
 ) -> Vec<String> {
     use magpie_client::{Event, ImMessage, SysMsg};
     let server = TestServer::start().await;
@@ -404,6 +405,27 @@ async fn run_messaging(
     };
     assert_eq!(n.content.attach, r#"{"typing":true}"#);
     assert_eq!(n.content.custom_save_flag, 1);
+    // Whatever else the sample sent before READY, with its body.
+    for (id, want) in also {
+        let got = dog
+            .events
+            .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == *id))
+            .await;
+        let Event::Receive(m) = got else {
+            unreachable!()
+        };
+        assert_eq!(m.content.msg_body, *want, "{id}");
+        assert_eq!(m.content.from_id, "cat", "{id}");
+        if *id == "c-re-1" {
+            let t = &m.content.extra["thread_info"];
+            assert_eq!(t["reply_msg_id_client"], "dog-offline-0", "{t}");
+            assert_eq!(t["thread_msg_id_client"], "dog-offline-0", "{t}");
+            assert_eq!(t["reply_msg_from_account"], "dog", "{t}");
+        }
+        if *id == "c-rt-1" {
+            assert_eq!(m.content.extra["push_enable"], 0, "the retweet's settings");
+        }
+    }
     // Dog answers live, and sends a custom notification.
     let ack = dog
         .client
@@ -518,6 +540,7 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
         "cpp-msg-1",
         "cpp-note-1",
         "hello from C++",
+        &[],
     )
     .await;
     check_steps(
@@ -551,8 +574,10 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         "c-msg-1",
         "c-note-1",
         "hello from C",
+        &[("c-rt-1", "offline 0"), ("c-re-1", "re: offline 0")],
     )
     .await;
+    assert!(seen.iter().any(|l| l == "PATH []"), "{seen:#?}");
     // The offline messages came once, in order, through the batch callback.
     let batch: Vec<serde_json::Value> = lines(&seen, "CB receive_batch ")
         .iter()
@@ -623,11 +648,12 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     let v: serde_json::Value = serde_json::from_str(note.trim_start_matches("CB sysmsg ")).unwrap();
     assert_eq!(v["content"]["attach"], r#"{"wave":1}"#);
     assert_eq!(v["content"]["from_account"], "dog");
-    // Both histories hold the five messages of the session.
+    // Both histories hold the session's seven messages (the retweet and
+    // the reply included).
     for which in ["LOCAL", "ONLINE"] {
         let l = lines(&seen, &format!("{which} code=200 id=dog type=0 "))[0];
         let v: serde_json::Value = serde_json::from_str(l.splitn(5, ' ').nth(4).unwrap()).unwrap();
-        assert_eq!(v["count"], 5, "{which}: {l}");
+        assert_eq!(v["count"], 7, "{which}: {l}");
         assert_eq!(v["source"], if which == "LOCAL" { 0 } else { 1 });
         let mut bodies: Vec<&str> = v["content"]
             .as_array()
@@ -642,8 +668,10 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
                 "hello from C",
                 "live from dog",
                 "offline 0",
+                "offline 0",
                 "offline 1",
-                "offline 2"
+                "offline 2",
+                "re: offline 0"
             ],
             "{which}"
         );
@@ -751,6 +779,7 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
         "cs-msg-1",
         "cs-note-1",
         "hello from C#",
+        &[],
     )
     .await;
     check_steps(
