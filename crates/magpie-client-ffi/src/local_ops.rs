@@ -100,14 +100,6 @@ fn code(r: &LocalResult) -> c_int {
     r.rescode.0 as c_int
 }
 
-fn session_type(t: c_int) -> NIMSessionType {
-    match t {
-        1 => NIMSessionType::kNIMSessionTypeTeam,
-        5 => NIMSessionType::kNIMSessionTypeSuperTeam,
-        _ => NIMSessionType::kNIMSessionTypeP2P,
-    }
-}
-
 fn msg_res(
     cb: nim_msglog_res_cb_func,
     ud: usize,
@@ -137,7 +129,7 @@ fn msg_res_ex(
                 f(
                     code(&r),
                     u.as_ptr(),
-                    session_type(to_type),
+                    crate::msg::session_type(to_type.max(0) as u32),
                     x.as_ptr(),
                     ud as *const c_void,
                 )

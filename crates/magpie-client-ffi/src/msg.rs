@@ -393,7 +393,8 @@ fn call_json(r: Reg<Json>, json: &str) {
     unsafe { (r.f)(c.as_ptr(), r.ud()) }
 }
 
-fn session_type(t: u32) -> NIMSessionType {
+/// NIM's session type of a number (P2P for any unknown value).
+pub(crate) fn session_type(t: u32) -> NIMSessionType {
     match t {
         1 => NIMSessionType::kNIMSessionTypeTeam,
         5 => NIMSessionType::kNIMSessionTypeSuperTeam,

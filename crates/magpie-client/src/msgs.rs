@@ -664,6 +664,24 @@ impl Msgs {
         let Some((cmd, delete, c)) = self.changes.remove(&seq) else {
             return;
         };
+        if !ack.rescode.is_success() {
+            // Refused (a bad id, storage unavailable): nothing changes here
+            // either, so the devices stay alike; the app gets the code and
+            // may try again.
+            fx.push(Effect::Reply(
+                cmd,
+                Reply::Session(SessionResult {
+                    rescode: ack.rescode,
+                    session: SessionData {
+                        id: c.id,
+                        to_type: c.to_type,
+                        ..Default::default()
+                    },
+                    total_unread: 0,
+                }),
+            ));
+            return;
+        }
         let job = if delete {
             DbJob::DeleteSession {
                 cmd,
@@ -679,7 +697,7 @@ impl Msgs {
             }
         };
         self.db(job, fx);
-        if ack.rescode.is_success() && ack.seq > 0 {
+        if ack.seq > 0 {
             self.item(Item::Own(ack.seq), now, fx);
         }
     }

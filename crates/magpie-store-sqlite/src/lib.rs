@@ -990,6 +990,20 @@ impl MessageStore for SqliteStore {
                         .and_then(|mut s| s.execute([id]))
                         .map_err(sql)? as u64;
                 }
+                // The other entries of that age too (read marks, deletions,
+                // notifications), so a log keeps no holes; and the notes'
+                // duplicate keys.
+                out.entries += tx
+                    .execute(
+                        "DELETE FROM account_log WHERE app_id = ?1 AND time < ?2",
+                        params![app_id, t],
+                    )
+                    .map_err(sql)? as u64;
+                tx.execute(
+                    "DELETE FROM stored_notes WHERE app_id = ?1 AND time < ?2",
+                    params![app_id, t],
+                )
+                .map_err(sql)?;
             }
             if let Some(keep) = keep_entries {
                 out.entries += tx

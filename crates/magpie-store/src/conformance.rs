@@ -649,27 +649,42 @@ pub mod messages {
     pub async fn retention_keeps_positions(s: &Stores) {
         let app = s.apps.create_app("a", "ka", "sa").await.unwrap();
         let m = &s.messages;
-        let batch = (0..10)
+        // Bob's log: r0..r2 (1..3), a read mark of the same age (4), r3..r9 (5..11).
+        let mut batch: Vec<_> = (0..3)
             .map(|i| (app.id, msg("ann", "bob", &format!("r{i}"), 1000 + i)))
             .collect();
+        batch.push((
+            app.id,
+            Append::Note(NewNote {
+                account: id("bob"),
+                kind: EntryKind::Read,
+                json: r#"{"to_type":0,"id":"ann","read_seq":3}"#.into(),
+                dedup: None,
+                time: 1002,
+            }),
+        ));
+        batch.extend((3..10).map(|i| (app.id, msg("ann", "bob", &format!("r{i}"), 1000 + i))));
         m.append(batch).await.unwrap();
+        // By age: the three old messages in both logs, and the read mark
+        // between them, so the log keeps no hole.
         let p = m.prune(app.id, Some(1003), None).await.unwrap();
-        assert_eq!((p.messages, p.entries), (3, 6));
+        assert_eq!((p.messages, p.entries), (3, 7));
         let page = m.log(app.id, &id("bob"), 0, 100).await.unwrap();
-        assert_eq!((page.from, page.head, page.entries.len()), (4, 10, 7));
+        assert_eq!((page.from, page.head, page.entries.len()), (5, 11, 7));
+        assert_eq!(page.entries[0].seq, 5, "contiguous from `from`");
         let p = m.prune(app.id, None, Some(2)).await.unwrap();
         assert_eq!(p.entries, 10);
         let page = m.log(app.id, &id("bob"), 3, 100).await.unwrap();
-        assert_eq!((page.from, page.head), (9, 10));
-        // Everything older than the last message: the logs still end at 10.
+        assert_eq!((page.from, page.head), (10, 11));
+        // Everything older than the last message: the logs still end at 11.
         m.prune(app.id, Some(1_000_000), Some(1)).await.unwrap();
         let page = m.log(app.id, &id("bob"), 0, 100).await.unwrap();
-        assert_eq!((page.entries.len(), page.from, page.head), (0, 11, 10));
+        assert_eq!((page.entries.len(), page.from, page.head), (0, 12, 11));
         let next = m
             .append(vec![(app.id, msg("ann", "bob", "after", 2000))])
             .await
             .unwrap();
-        assert_eq!(next[0].to_seq, 11, "positions never start over");
+        assert_eq!(next[0].to_seq, 12, "positions never start over");
         assert!(
             m.history(app.id, &id("ann"), &id("bob"), range(100, true))
                 .await

@@ -211,6 +211,7 @@ struct LogRow {
     kind: EntryKind,
     msg_id: Option<i64>,
     json: Option<String>,
+    time: i64,
 }
 
 impl Msgs {
@@ -251,6 +252,7 @@ impl Msgs {
                     kind: EntryKind::Msg,
                     msg_id: Some(id),
                     json: None,
+                    time: m.time,
                 };
                 let (to_seq, from_seq) = if m.from == m.to {
                     let s = if m.to_log || m.from_log {
@@ -333,6 +335,7 @@ impl Msgs {
                         kind: n.kind,
                         msg_id: None,
                         json: Some(n.json.clone()),
+                        time: n.time,
                     },
                 );
                 if let Some(k) = dedup {
@@ -476,6 +479,18 @@ impl MessageStore for MemoryStore {
                     }
                 }
             }
+            // The other entries of that age too (read marks, deletions,
+            // notifications), so a log keeps no holes; and the notes'
+            // duplicate keys.
+            for ((app, _), log) in g.logs.iter_mut() {
+                if *app == app_id {
+                    let before = log.len();
+                    log.retain(|_, row| row.time >= t);
+                    out.entries += (before - log.len()) as u64;
+                }
+            }
+            g.notes_by_client
+                .retain(|(app, _, _), (_, time, _)| *app != app_id || *time >= t);
         }
         if let Some(keep) = keep_entries {
             for ((app, _), log) in g.logs.iter_mut() {

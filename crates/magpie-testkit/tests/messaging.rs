@@ -255,6 +255,16 @@ async fn sends_are_refused_with_nim_codes() {
         (second.rescode, second.server_msg_id, second.msg_timetag),
         (ResCode::SUCCESS, first.server_msg_id, first.msg_timetag)
     );
+    // A session change the server refuses is reported, not taken for done.
+    let r = a.c.client.set_unread_count_zero(1, "ann").await;
+    assert_eq!(r.rescode, ResCode::PARAMETER_ERROR, "{r:?}");
+    let r = a.c.client.delete_recent_session(0, "no such id!").await;
+    assert_eq!(r.rescode, ResCode::PARAMETER_ERROR, "{r:?}");
+    let (sessions, _) = a.c.client.recent_sessions().await;
+    assert!(
+        sessions.iter().any(|x| x.id == "ann"),
+        "ann's own session stays: {sessions:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
