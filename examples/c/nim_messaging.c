@@ -303,6 +303,23 @@ static void on_sysmsg_res(int res_code, int unread_count, const char *json_exten
 	say_and_step(line);
 }
 
+static void on_import_progress(int64_t imported_count, int64_t total_count, const char *json_extension,
+			       const void *user_data)
+{
+	(void)json_extension;
+	(void)user_data;
+	printf("PROGRESS %lld/%lld\n", (long long)imported_count, (long long)total_count);
+	fflush(stdout);
+}
+
+static void on_multi(int rescode, const char *result, int total_unread_counts, const void *user_data)
+{
+	char line[1024];
+	snprintf(line, sizeof line, "%s code=%d total_unread=%d %s", (const char *)user_data, rescode,
+		 total_unread_counts, result);
+	say_and_step(line);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -455,6 +472,11 @@ int main(int argc, char **argv)
 	nim_sysmsg_query_msg_async(10, 0, "", on_sysmsg_query, "SYSQUERY2");
 	if (!next_step(10))
 		return fail("sysmsg query again");
+	char exported[600];
+	snprintf(exported, sizeof exported, "%s/exported.db", argv[1]);
+	nim_msglog_export_db_async(exported, "", on_modify, "EXPORT");
+	if (!next_step(10))
+		return fail("export");
 	nim_msglog_delete_all_async(false, "", on_modify, "DELETEALL");
 	if (!next_step(10))
 		return fail("delete all");
@@ -462,6 +484,27 @@ int main(int argc, char **argv)
 	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "EMPTY");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("local history after delete");
+	nim_msglog_import_db_async(exported, "", on_modify, "IMPORT", on_import_progress, NULL);
+	if (!next_step(10))
+		return fail("import");
+	queried = 0;
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "IMPORTED");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history after import");
+	nim_session_set_multi_unread_count_zero_async(false, "[{\"type\":0,\"id\":\"dog\"}]", on_multi, "MULTI");
+	if (!next_step(10))
+		return fail("multi unread zero");
+	nim_msglog_delete_by_time_async(peer, kNIMSessionTypeP2P, 0, (uint64_t)time(NULL) * 1000 + 3600000, "",
+					on_modify, "DELBYTIME");
+	if (!next_step(10))
+		return fail("delete by time");
+	queried = 0;
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "AFTERTIME");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history after delete by time");
+	nim_session_delete_recent_session_async_ex(kNIMSessionTypeP2P, peer, true, on_session_op, "DELETEEX");
+	if (!next_step(10))
+		return fail("delete session ex");
 	nim_session_delete_all_recent_session_async("", on_session_op, "SESSIONSGONE");
 	if (!next_step(10))
 		return fail("delete sessions");

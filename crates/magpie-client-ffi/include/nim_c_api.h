@@ -467,6 +467,130 @@ void nim_sysmsg_delete_logs_by_type_async(int type,
                                           const void *user_data);
 
 /**
+ * As `nim_msglog_batch_status_delete_async` (`revert_by_query_online`: see above).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_batch_status_delete_async_ex(const char *account_id,
+                                             int to_type,
+                                             bool revert_by_query_online,
+                                             const char *json_extension,
+                                             nim_msglog_res_ex_cb_func cb,
+                                             const void *user_data);
+
+/**
+ * As `nim_msglog_delete_by_session_type_async` (`revert_by_query_online`: see above).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_by_session_type_async_ex(bool delete_sessions,
+                                                int to_type,
+                                                bool revert_by_query_online,
+                                                const char *json_extension,
+                                                nim_msglog_res_ex_cb_func cb,
+                                                const void *user_data);
+
+/**
+ * As `nim_msglog_delete_all_async` (`revert_by_query_online`: see above).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_all_async_ex(bool delete_sessions,
+                                    bool revert_by_query_online,
+                                    const char *json_extension,
+                                    nim_msglog_modify_res_cb_func cb,
+                                    const void *user_data);
+
+/**
+ * Deletes a session's local messages between two times (ms, inclusive,
+ * in either order).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_by_time_async(const char *account_id,
+                                     int to_type,
+                                     uint64_t timestamp1,
+                                     uint64_t timestamp2,
+                                     const char *json_extension,
+                                     nim_msglog_modify_res_cb_func cb,
+                                     const void *user_data);
+
+/**
+ * As `nim_msglog_delete_by_time_async` (`revert_by_query_online`: see above).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_delete_by_time_async_ex(const char *account_id,
+                                        int to_type,
+                                        bool revert_by_query_online,
+                                        uint64_t timestamp1,
+                                        uint64_t timestamp2,
+                                        const char *json_extension,
+                                        nim_msglog_modify_res_cb_func cb,
+                                        const void *user_data);
+
+/**
+ * Writes this account's message history (sessions included, system
+ * notifications not) to a new file at `dst_path` (414 when it exists).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_export_db_async(const char *dst_path,
+                                const char *json_extension,
+                                nim_msglog_modify_res_cb_func cb,
+                                const void *user_data);
+
+/**
+ * Adds the messages and sessions of a file `nim_msglog_export_db_async`
+ * wrote for this account (what is already here stays); 10600 when the
+ * file is another account's. The progress callback is called once, at the
+ * end, with the number of messages added.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`; `prg_cb` likewise.
+ */
+void nim_msglog_import_db_async(const char *src_path,
+                                const char *json_extension,
+                                nim_msglog_modify_res_cb_func res_cb,
+                                const void *res_user_data,
+                                nim_msglog_import_prg_cb_func prg_cb,
+                                const void *prg_user_data);
+
+/**
+ * Marks several sessions read (`[{"type":0,"id":"..."}, ...]`), each as
+ * `nim_session_set_unread_count_zero_async` does; the callback gets 200
+ * and every session, or the first refusal's code. `super_team` is for
+ * NIM's super teams, which Magpie does not have: with it set, 414.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_set_multi_unread_count_zero_async(bool super_team,
+                                                   const char *unread_count_zero_info_list,
+                                                   nim_session_multi_change_cb_func cb,
+                                                   const void *user_data);
+
+/**
+ * As `nim_session_delete_recent_session_async`; with `delete_roaming`
+ * the session's messages on this device go too (the server's history of
+ * the session is kept: Magpie has no per-session roaming deletion yet).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_delete_recent_session_async_ex(int to_type,
+                                                const char *id,
+                                                bool delete_roaming,
+                                                nim_session_change_cb_func cb,
+                                                const void *user_data);
+
+/**
  * Sends a message (NIM's message JSON). The result goes to the callback of
  * `nim_talk_reg_ack_cb`: 200 with the server time in `msg_timetag`, or a
  * refusal (414 too large or bad parameters, 404 unknown recipient, 416 too

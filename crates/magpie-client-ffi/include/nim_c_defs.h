@@ -616,6 +616,23 @@ typedef enum NIMResCode {
 } NIMResCode;
 
 /**
+ * `nim_msglog_import_prg_cb_func`: messages imported so far, of all.
+ */
+typedef void (*nim_msglog_import_prg_cb_func)(int64_t imported_count,
+                                              int64_t total_count,
+                                              const char *json_extension,
+                                              const void *user_data);
+
+/**
+ * `nim_session_multi_change_cb_func`: the changed sessions (a JSON array)
+ * and the total unread count.
+ */
+typedef void (*nim_session_multi_change_cb_func)(int rescode,
+                                                 const char *result,
+                                                 int total_unread_counts,
+                                                 const void *user_data);
+
+/**
  * `nim_talk_message_filter_func`: true when the app handled the message
  * and the receive callbacks should not get it.
  */

@@ -813,3 +813,339 @@ pub unsafe extern "C" fn nim_sysmsg_delete_logs_by_type_async(
         )
     })
 }
+
+// ----- the _ex variants and the rest -----
+//
+// `revert_by_query_online` asks NIM whether the server's history may bring
+// deleted local messages back. Magpie's server history does not depend on
+// what a device deletes locally, so an online query always can: the flag
+// changes nothing.
+
+/// As `nim_msglog_batch_status_delete_async` (`revert_by_query_online`: see above).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_batch_status_delete_async_ex(
+    account_id: *const c_char,
+    to_type: c_int,
+    revert_by_query_online: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = revert_by_query_online;
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        nim_msglog_batch_status_delete_async(account_id, to_type, json_extension, cb, user_data)
+    }
+}
+
+/// As `nim_msglog_delete_by_session_type_async` (`revert_by_query_online`: see above).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_by_session_type_async_ex(
+    delete_sessions: bool,
+    to_type: c_int,
+    revert_by_query_online: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_res_ex_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = revert_by_query_online;
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        nim_msglog_delete_by_session_type_async(
+            delete_sessions,
+            to_type,
+            json_extension,
+            cb,
+            user_data,
+        )
+    }
+}
+
+/// As `nim_msglog_delete_all_async` (`revert_by_query_online`: see above).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_all_async_ex(
+    delete_sessions: bool,
+    revert_by_query_online: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = revert_by_query_online;
+    // SAFETY: the caller's contract, passed on.
+    unsafe { nim_msglog_delete_all_async(delete_sessions, json_extension, cb, user_data) }
+}
+
+/// Deletes a session's local messages between two times (ms, inclusive,
+/// in either order).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_by_time_async(
+    account_id: *const c_char,
+    to_type: c_int,
+    timestamp1: u64,
+    timestamp2: u64,
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(account_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::MsgDeleteByTime {
+                to_type: to_type.max(0) as u32,
+                id,
+                time1: timestamp1.min(i64::MAX as u64) as i64,
+                time2: timestamp2.min(i64::MAX as u64) as i64,
+            },
+            modify_res(cb, ud),
+        )
+    })
+}
+
+/// As `nim_msglog_delete_by_time_async` (`revert_by_query_online`: see above).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // NIM's signature
+pub unsafe extern "C" fn nim_msglog_delete_by_time_async_ex(
+    account_id: *const c_char,
+    to_type: c_int,
+    revert_by_query_online: bool,
+    timestamp1: u64,
+    timestamp2: u64,
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = revert_by_query_online;
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        nim_msglog_delete_by_time_async(
+            account_id,
+            to_type,
+            timestamp1,
+            timestamp2,
+            json_extension,
+            cb,
+            user_data,
+        )
+    }
+}
+
+/// Writes this account's message history (sessions included, system
+/// notifications not) to a new file at `dst_path` (414 when it exists).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_export_db_async(
+    dst_path: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_msglog_modify_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let path = unsafe { text(dst_path) };
+    let ud = user_data as usize;
+    guard((), || run(LocalOp::MsgExport { path }, modify_res(cb, ud)))
+}
+
+/// `nim_msglog_import_prg_cb_func`: messages imported so far, of all.
+pub type nim_msglog_import_prg_cb_func = Option<
+    unsafe extern "C" fn(
+        imported_count: i64,
+        total_count: i64,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// Adds the messages and sessions of a file `nim_msglog_export_db_async`
+/// wrote for this account (what is already here stays); 10600 when the
+/// file is another account's. The progress callback is called once, at the
+/// end, with the number of messages added.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`; `prg_cb` likewise.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_import_db_async(
+    src_path: *const c_char,
+    json_extension: *const c_char,
+    res_cb: nim_msglog_modify_res_cb_func,
+    res_user_data: *const c_void,
+    prg_cb: nim_msglog_import_prg_cb_func,
+    prg_user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let path = unsafe { text(src_path) };
+    let (ud, pud) = (res_user_data as usize, prg_user_data as usize);
+    guard((), || {
+        let done = modify_res(res_cb, ud);
+        run(LocalOp::MsgImport { path }, move |r| {
+            if let (Some(p), true) = (prg_cb, r.rescode.is_success()) {
+                let x = cs("");
+                let n = r.imported as i64;
+                // SAFETY: as in `msg_res`.
+                unsafe { p(n, n, x.as_ptr(), pud as *const c_void) }
+            }
+            done(r)
+        })
+    })
+}
+
+/// `nim_session_multi_change_cb_func`: the changed sessions (a JSON array)
+/// and the total unread count.
+pub type nim_session_multi_change_cb_func = Option<
+    unsafe extern "C" fn(
+        rescode: c_int,
+        result: *const c_char,
+        total_unread_counts: c_int,
+        user_data: *const c_void,
+    ),
+>;
+
+/// Marks several sessions read (`[{"type":0,"id":"..."}, ...]`), each as
+/// `nim_session_set_unread_count_zero_async` does; the callback gets 200
+/// and every session, or the first refusal's code. `super_team` is for
+/// NIM's super teams, which Magpie does not have: with it set, 414.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_set_multi_unread_count_zero_async(
+    super_team: bool,
+    unread_count_zero_info_list: *const c_char,
+    cb: nim_session_multi_change_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let raw = unsafe { text(unread_count_zero_info_list) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode, items: Vec<serde_json::Value>, total: u32| {
+            if let Some(f) = cb {
+                let c = cs(&serde_json::Value::Array(items).to_string());
+                // SAFETY: as in `msg_res`.
+                unsafe {
+                    f(
+                        code.0 as c_int,
+                        c.as_ptr(),
+                        total as c_int,
+                        ud as *const c_void,
+                    )
+                }
+            }
+        };
+        let list: Vec<(u32, String)> = serde_json::from_str::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|x| Some((x["type"].as_u64()? as u32, x["id"].as_str()?.to_owned())))
+            .collect();
+        if super_team || list.is_empty() {
+            return answer(ResCode::PARAMETER_ERROR, Vec::new(), 0);
+        }
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            s.runtime.spawn(async move {
+                let (mut code, mut items, mut total) = (ResCode::SUCCESS, Vec::new(), 0);
+                for (t, id) in list {
+                    let r = client.set_unread_count_zero(t, &id).await;
+                    if !r.rescode.is_success() && code.is_success() {
+                        code = r.rescode;
+                    }
+                    total = r.total_unread;
+                    items.push(serde_json::to_value(&r.session).unwrap_or_default());
+                }
+                answer(code, items, total);
+            });
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE, Vec::new(), 0);
+        }
+    })
+}
+
+/// As `nim_session_delete_recent_session_async`; with `delete_roaming`
+/// the session's messages on this device go too (the server's history of
+/// the session is kept: Magpie has no per-session roaming deletion yet).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
+    to_type: c_int,
+    id: *const c_char,
+    delete_roaming: bool,
+    cb: nim_session_change_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let sid = unsafe { text(id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let t = to_type.max(0) as u32;
+        let answer = move |r: magpie_client::SessionResult| {
+            if let Some(f) = cb {
+                let (c, x) = (
+                    cs(&serde_json::to_string(&r.session).unwrap_or_default()),
+                    cs(""),
+                );
+                // SAFETY: as in `msg_res`.
+                unsafe {
+                    f(
+                        r.rescode.0 as c_int,
+                        c.as_ptr(),
+                        r.total_unread as c_int,
+                        x.as_ptr(),
+                        ud as *const c_void,
+                    )
+                }
+            }
+        };
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            let sid = sid.clone();
+            s.runtime.spawn(async move {
+                if delete_roaming {
+                    client
+                        .local_op(LocalOp::MsgSessionDelete {
+                            to_type: t,
+                            id: sid.clone(),
+                        })
+                        .await;
+                }
+                answer(client.delete_recent_session(t, &sid).await);
+            });
+        });
+        if started.is_none() {
+            answer(magpie_client::SessionResult {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                session: magpie_client::SessionData {
+                    id: sid,
+                    to_type: t,
+                    ..Default::default()
+                },
+                total_unread: 0,
+            });
+        }
+    })
+}

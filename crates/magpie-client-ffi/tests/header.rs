@@ -26,7 +26,9 @@ const ENUMS: [&str; 19] = [
     "NIMProxyType",
     "NIMResCode",
 ];
-const TYPES: [&str; 22] = [
+const TYPES: [&str; 24] = [
+    "nim_msglog_import_prg_cb_func",
+    "nim_session_multi_change_cb_func",
     "nim_talk_team_notification_filter_func",
     "nim_talk_receive_broadcast_cb_func",
     "nim_msglog_query_single_cb_func",
@@ -50,7 +52,16 @@ const TYPES: [&str; 22] = [
     "nim_msglog_query_cb_func",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 66] = [
+const FUNCTIONS: [&str; 75] = [
+    "nim_msglog_batch_status_delete_async_ex",
+    "nim_msglog_delete_by_session_type_async_ex",
+    "nim_msglog_delete_all_async_ex",
+    "nim_msglog_delete_by_time_async",
+    "nim_msglog_delete_by_time_async_ex",
+    "nim_msglog_export_db_async",
+    "nim_msglog_import_db_async",
+    "nim_session_set_multi_unread_count_zero_async",
+    "nim_session_delete_recent_session_async_ex",
     "nim_global_free_str_buf",
     "nim_global_free_buf",
     "nim_talk_create_retweet_msg",

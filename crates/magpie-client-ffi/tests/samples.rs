@@ -733,6 +733,27 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         empty.starts_with(r#"EMPTY code=200 id=dog type=0 {"count":0,"#),
         "{empty}"
     );
+    assert_eq!(one("EXPORT "), "EXPORT code=200");
+    assert_eq!(one("IMPORT "), "IMPORT code=200");
+    assert_eq!(one("PROGRESS "), "PROGRESS 7/7");
+    let imported = one("IMPORTED ");
+    assert!(
+        imported.starts_with(r#"IMPORTED code=200 id=dog type=0 {"count":7,"#),
+        "the export brought the messages back: {imported}"
+    );
+    let multi = one("MULTI ");
+    assert!(
+        multi.starts_with("MULTI code=200 total_unread=0 [{") && multi.contains(r#""id":"dog""#),
+        "{multi}"
+    );
+    assert_eq!(one("DELBYTIME "), "DELBYTIME code=200");
+    let after = one("AFTERTIME ");
+    assert!(
+        after.starts_with(r#"AFTERTIME code=200 id=dog type=0 {"count":0,"#),
+        "{after}"
+    );
+    let ex = one("DELETEEX ");
+    assert!(ex.starts_with("DELETEEX code=200 "), "{ex}");
     let gone = one("SESSIONSGONE ");
     assert!(
         gone.starts_with("SESSIONSGONE code=200 total_unread=0 ")

@@ -143,7 +143,7 @@ pub enum Arrival {
 /// The account's database, open for one piece of work.
 pub struct LocalDb {
     pub(crate) conn: Connection,
-    me: String,
+    pub(crate) me: String,
 }
 
 fn sql_err(e: rusqlite::Error) -> String {

@@ -70,6 +70,30 @@ pub enum LocalOp {
     },
     /// Marks every unread message read (`nim_msglog_read_all_async`).
     MsgReadAll,
+    /// Deletes a session's messages between two times, inclusive, in
+    /// either order (`nim_msglog_delete_by_time_async`).
+    MsgDeleteByTime {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+        /// One end of the range, ms.
+        time1: i64,
+        /// The other end, ms.
+        time2: i64,
+    },
+    /// Copies the message history (sessions included, system notifications
+    /// not) to a new database file (`nim_msglog_export_db_async`).
+    MsgExport {
+        /// The file to write; it must not exist.
+        path: String,
+    },
+    /// Adds the messages and sessions of an exported file of this account,
+    /// keeping what is already here (`nim_msglog_import_db_async`).
+    MsgImport {
+        /// The exported file.
+        path: String,
+    },
     /// Sets a message's `local_ext` (`nim_msglog_update_localext_async`).
     MsgUpdateLocalExt {
         /// Client message id.
@@ -169,6 +193,8 @@ pub struct LocalResult {
     pub unread: u32,
     /// Sessions that changed, for the session change callback.
     pub changed: Vec<SessionData>,
+    /// Messages an import added.
+    pub imported: u64,
 }
 
 impl Default for LocalResult {
@@ -180,6 +206,7 @@ impl Default for LocalResult {
             sessions: Vec::new(),
             unread: 0,
             changed: Vec::new(),
+            imported: 0,
         }
     }
 }
@@ -212,9 +239,18 @@ fn bulk_command(to_type: Option<u32>, removed: bool) -> u32 {
     }
 }
 
+/// kNIMLocalResMsgLogImportIdentity (10600): the file is not this account's
+/// exported history.
+const IMPORT_NOT_MINE: ResCode = ResCode(10600);
+
 impl LocalDb {
     /// Runs a local operation in one transaction.
     pub fn run_op(&mut self, op: &LocalOp) -> Result<LocalResult, String> {
+        match op {
+            LocalOp::MsgExport { path } => return self.export(path),
+            LocalOp::MsgImport { path } => return self.import(path),
+            _ => {}
+        }
         let tx = self.conn.transaction().map_err(sql)?;
         let mut r = LocalResult::code(ResCode::SUCCESS);
         // Sessions whose item changed, with the command to report.
@@ -362,6 +398,28 @@ impl LocalDb {
                     );
                 }
             }
+            LocalOp::MsgDeleteByTime {
+                to_type,
+                id,
+                time1,
+                time2,
+            } => {
+                let (lo, hi) = (*time1.min(time2), *time1.max(time2));
+                tx.execute(
+                    "DELETE FROM msglog WHERE talk_id = ?1 AND to_type = ?2 AND time >= ?3 AND time <= ?4",
+                    params![id, to_type, lo, hi],
+                )
+                .map_err(sql)?;
+                // The session's last message is the newest left.
+                tx.execute(
+                    "UPDATE sessions SET last_msg = (SELECT client_msg_id FROM msglog WHERE talk_id = ?1 AND to_type = ?2 ORDER BY time DESC, rowid DESC LIMIT 1) \
+                     WHERE id = ?1 AND type = ?2",
+                    params![id, to_type],
+                )
+                .map_err(sql)?;
+                touched.push((id.clone(), *to_type, session_command::UPDATE));
+            }
+            LocalOp::MsgExport { .. } | LocalOp::MsgImport { .. } => unreachable!("handled above"),
             LocalOp::MsgUpdateLocalExt {
                 client_msg_id,
                 local_ext,
@@ -556,5 +614,74 @@ impl LocalDb {
         };
         tx.commit().map_err(sql)?;
         Ok(r)
+    }
+}
+
+impl LocalDb {
+    /// `VACUUM INTO` a new file, then drop the system notifications from the
+    /// copy and sign it as this account's.
+    fn export(&mut self, path: &str) -> Result<LocalResult, String> {
+        if path.is_empty() || std::path::Path::new(path).exists() {
+            return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+        }
+        self.conn.execute("VACUUM INTO ?1", [path]).map_err(sql)?;
+        let copy = rusqlite::Connection::open(path).map_err(sql)?;
+        copy.execute_batch("DELETE FROM sysmsgs").map_err(sql)?;
+        copy.execute(
+            "INSERT INTO kv (key, value) VALUES ('exported_by', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [&self.me],
+        )
+        .map_err(sql)?;
+        Ok(LocalResult::default())
+    }
+
+    /// Adds an exported file's messages and sessions (what is here wins).
+    fn import(&mut self, path: &str) -> Result<LocalResult, String> {
+        if !std::path::Path::new(path).is_file() {
+            return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+        }
+        let src =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(sql)?;
+        let owner: Option<String> = src
+            .query_row("SELECT value FROM kv WHERE key = 'exported_by'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .unwrap_or(None);
+        drop(src);
+        if owner.as_deref() != Some(self.me.as_str()) {
+            return Ok(LocalResult::code(IMPORT_NOT_MINE));
+        }
+        // ATTACH cannot run inside a transaction.
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS src", [path])
+            .map_err(sql)?;
+        let added = self.copy_from_src();
+        self.conn.execute("DETACH DATABASE src", []).map_err(sql)?;
+        Ok(LocalResult {
+            imported: added?,
+            unread: crate::local::total_unread(&self.conn).map_err(sql)?,
+            ..Default::default()
+        })
+    }
+
+    /// The messages and sessions of the attached `src`, in one transaction.
+    fn copy_from_src(&mut self) -> Result<u64, String> {
+        let tx = self.conn.transaction().map_err(sql)?;
+        let imported = tx
+            .execute(
+                "INSERT OR IGNORE INTO msglog (client_msg_id, server_msg_id, talk_id, to_type, from_id, time, msg_type, status, sub_status, seq, json) \
+                 SELECT client_msg_id, server_msg_id, talk_id, to_type, from_id, time, msg_type, status, sub_status, seq, json FROM src.msglog",
+                [],
+            )
+            .map_err(sql)? as u64;
+        tx.execute(
+            "INSERT OR IGNORE INTO sessions (id, type, read_seq, last_msg, ext, top) SELECT id, type, read_seq, last_msg, ext, top FROM src.sessions",
+            [],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(imported)
     }
 }
