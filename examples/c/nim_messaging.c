@@ -460,6 +460,11 @@ int main(int argc, char **argv)
 	nim_msglog_batch_status_read_async(peer, kNIMSessionTypeP2P, "", on_msg_res_ex, "BATCHREAD");
 	if (!next_step(10))
 		return fail("batch read");
+	queried = 0;
+	nim_msglog_query_msg_by_options_async(kNIMMsgLogQueryRangeAllP2P, "[]", 10, 0, 0, "", false,
+					      kNIMMessageTypeUnknown, "OFFLINE", "", on_query, "SEARCH");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("search");
 	nim_sysmsg_query_msg_async(10, 0, "", on_sysmsg_query, "SYSQUERY");
 	if (!next_step(10))
 		return fail("sysmsg query");

@@ -591,6 +591,32 @@ void nim_session_delete_recent_session_async_ex(int to_type,
                                                 const void *user_data);
 
 /**
+ * Searches the local history: `query_range` a P2P session (`ids`, a JSON
+ * array of one id) or every P2P session (All, AllP2P); team ranges find
+ * nothing (Magpie has no teams) and a mixed range is refused with 414, as
+ * in NIM. `msg_type` kNIMMessageTypeUnknown means every type;
+ * `search_content` matches a text body or a file's name, ignoring case;
+ * `reverse` false pages back from `end_time`, true forward from
+ * `from_time`; `end_client_msg_id` is left out. At most `limit_count`
+ * (1 to 100) messages, in the callback of `nim_msglog_query_msg_async`.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_query_msg_by_options_async(int query_range,
+                                           const char *ids,
+                                           int limit_count,
+                                           int64_t from_time,
+                                           int64_t end_time,
+                                           const char *end_client_msg_id,
+                                           bool reverse,
+                                           int msg_type,
+                                           const char *search_content,
+                                           const char *json_extension,
+                                           nim_msglog_query_cb_func cb,
+                                           const void *user_data);
+
+/**
  * Sends a message (NIM's message JSON). The result goes to the callback of
  * `nim_talk_reg_ack_cb`: 200 with the server time in `msg_timetag`, or a
  * refusal (414 too large or bad parameters, 404 unknown recipient, 416 too

@@ -10,6 +10,44 @@
 #include <stdlib.h>
 
 /**
+ * NIMMsgLogQueryRange: what a search covers.
+ */
+typedef enum NIMMsgLogQueryRange {
+  /**
+   * One P2P session (one id).
+   */
+  kNIMMsgLogQueryRangeP2P = 0,
+  /**
+   * One team.
+   */
+  kNIMMsgLogQueryRangeTeam = 1,
+  /**
+   * One super team.
+   */
+  kNIMMsgLogQueryRangeSuperTeam = 5,
+  /**
+   * Everything.
+   */
+  kNIMMsgLogQueryRangeAll = 100,
+  /**
+   * Every P2P session.
+   */
+  kNIMMsgLogQueryRangeAllP2P = 101,
+  /**
+   * Every team.
+   */
+  kNIMMsgLogQueryRangeAllTeam = 102,
+  /**
+   * Every super team.
+   */
+  kNIMMsgLogQueryRangeAllSuperTeam = 103,
+  /**
+   * A mix of P2P sessions and teams (not supported, as in NIM).
+   */
+  kNIMMsgLogQueryRangeUnknown = 200,
+} NIMMsgLogQueryRange;
+
+/**
  * NIMSessionType.
  */
 typedef enum NIMSessionType {

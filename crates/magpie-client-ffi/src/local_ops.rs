@@ -1149,3 +1149,62 @@ pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
         }
     })
 }
+
+/// Searches the local history: `query_range` a P2P session (`ids`, a JSON
+/// array of one id) or every P2P session (All, AllP2P); team ranges find
+/// nothing (Magpie has no teams) and a mixed range is refused with 414, as
+/// in NIM. `msg_type` kNIMMessageTypeUnknown means every type;
+/// `search_content` matches a text body or a file's name, ignoring case;
+/// `reverse` false pages back from `end_time`, true forward from
+/// `from_time`; `end_client_msg_id` is left out. At most `limit_count`
+/// (1 to 100) messages, in the callback of `nim_msglog_query_msg_async`.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // NIM's signature
+pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async(
+    query_range: c_int,
+    ids: *const c_char,
+    limit_count: c_int,
+    from_time: i64,
+    end_time: i64,
+    end_client_msg_id: *const c_char,
+    reverse: bool,
+    msg_type: c_int,
+    search_content: *const c_char,
+    json_extension: *const c_char,
+    cb: crate::msg::nim_msglog_query_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (ids, exclude, content) =
+        unsafe { (text(ids), text(end_client_msg_id), text(search_content)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
+        let first = ids.first().cloned().unwrap_or_default();
+        let answer = crate::msg::query_answer(cb, ud, first, 0);
+        let search_ids = match query_range {
+            0 if ids.len() == 1 => Some(ids),
+            0 => return answer(ResCode::PARAMETER_ERROR.0 as c_int, 0, Vec::new()),
+            100 | 101 => None,
+            1 | 5 | 102 | 103 => return answer(200, 0, Vec::new()),
+            _ => return answer(ResCode::PARAMETER_ERROR.0 as c_int, 0, Vec::new()),
+        };
+        run(
+            LocalOp::MsgSearch {
+                ids: search_ids,
+                limit: limit_count.max(0) as u32,
+                from_time,
+                end_time,
+                reverse,
+                msg_type: (msg_type != 1000).then_some(msg_type),
+                content,
+                exclude,
+            },
+            move |r| answer(code(&r), 0, r.messages),
+        )
+    })
+}

@@ -166,6 +166,27 @@ pub enum NIMSysMsgStatus {
     kNIMSysMsgStatusInvalid = 5,
 }
 
+/// NIMMsgLogQueryRange: what a search covers.
+#[repr(C)]
+pub enum NIMMsgLogQueryRange {
+    /// One P2P session (one id).
+    kNIMMsgLogQueryRangeP2P = 0,
+    /// One team.
+    kNIMMsgLogQueryRangeTeam = 1,
+    /// One super team.
+    kNIMMsgLogQueryRangeSuperTeam = 5,
+    /// Everything.
+    kNIMMsgLogQueryRangeAll = 100,
+    /// Every P2P session.
+    kNIMMsgLogQueryRangeAllP2P = 101,
+    /// Every team.
+    kNIMMsgLogQueryRangeAllTeam = 102,
+    /// Every super team.
+    kNIMMsgLogQueryRangeAllSuperTeam = 103,
+    /// A mix of P2P sessions and teams (not supported, as in NIM).
+    kNIMMsgLogQueryRangeUnknown = 200,
+}
+
 /// NIMMsglogQuerySource: where a query's messages came from.
 #[repr(C)]
 pub enum NIMMsglogQuerySource {
@@ -957,7 +978,7 @@ pub unsafe extern "C" fn nim_session_set_unread_count_zero_async(
 
 // ----- nim_msglog -----
 
-fn query_answer(
+pub(crate) fn query_answer(
     cb: nim_msglog_query_cb_func,
     ud: usize,
     id: String,

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-const ENUMS: [&str; 19] = [
+const ENUMS: [&str; 20] = [
+    "NIMMsgLogQueryRange",
     "NIMSessionType",
     "NIMMessageType",
     "NIMMessageFeature",
@@ -52,7 +53,8 @@ const TYPES: [&str; 24] = [
     "nim_msglog_query_cb_func",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 75] = [
+const FUNCTIONS: [&str; 76] = [
+    "nim_msglog_query_msg_by_options_async",
     "nim_msglog_batch_status_delete_async_ex",
     "nim_msglog_delete_by_session_type_async_ex",
     "nim_msglog_delete_all_async_ex",

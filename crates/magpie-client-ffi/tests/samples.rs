@@ -712,6 +712,26 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(one("GONE "), "GONE code=0 id=c-local-1 body= local_ext=");
     assert_eq!(one("SETSTATUS "), "SETSTATUS code=200 id=dog-live-1");
     assert_eq!(one("BATCHREAD "), "BATCHREAD code=200 uid=dog type=0");
+    let search = one("SEARCH ");
+    let v: serde_json::Value = serde_json::from_str(search.splitn(5, ' ').nth(4).unwrap()).unwrap();
+    let mut found: Vec<&str> = v["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["client_msg_id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "c-re-1",
+            "c-rt-1",
+            "dog-offline-0",
+            "dog-offline-1",
+            "dog-offline-2"
+        ],
+        "every message mentioning OFFLINE, any case: {search}"
+    );
     let q = one("SYSQUERY ");
     assert!(q.starts_with("SYSQUERY count=1 first_id="), "{q}");
     let id: i64 = q.rsplit('=').next().unwrap().parse().unwrap();

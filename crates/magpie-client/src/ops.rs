@@ -82,6 +82,25 @@ pub enum LocalOp {
         /// The other end, ms.
         time2: i64,
     },
+    /// Searches the local history (`nim_msglog_query_msg_by_options_async`).
+    MsgSearch {
+        /// Sessions to search (P2P ids); none: every P2P session.
+        ids: Option<Vec<String>>,
+        /// Most messages (1 to 100).
+        limit: u32,
+        /// Earliest time, ms (0: no bound).
+        from_time: i64,
+        /// Latest time, ms (0: no bound).
+        end_time: i64,
+        /// Oldest first from `from_time` (else newest first from `end_time`).
+        reverse: bool,
+        /// Only this NIMMessageType (none: every type).
+        msg_type: Option<i32>,
+        /// Text the body (or a file's name) contains (empty: any).
+        content: String,
+        /// A client message id to leave out (the previous page's last).
+        exclude: String,
+    },
     /// Copies the message history (sessions included, system notifications
     /// not) to a new database file (`nim_msglog_export_db_async`).
     MsgExport {
@@ -195,6 +214,8 @@ pub struct LocalResult {
     pub changed: Vec<SessionData>,
     /// Messages an import added.
     pub imported: u64,
+    /// Messages a search found.
+    pub messages: Vec<ImMessage>,
 }
 
 impl Default for LocalResult {
@@ -207,6 +228,7 @@ impl Default for LocalResult {
             unread: 0,
             changed: Vec::new(),
             imported: 0,
+            messages: Vec::new(),
         }
     }
 }
@@ -418,6 +440,62 @@ impl LocalDb {
                 )
                 .map_err(sql)?;
                 touched.push((id.clone(), *to_type, session_command::UPDATE));
+            }
+            LocalOp::MsgSearch {
+                ids,
+                limit,
+                from_time,
+                end_time,
+                reverse,
+                msg_type,
+                content,
+                exclude,
+            } => {
+                let order = if *reverse { "ASC" } else { "DESC" };
+                let end = if *end_time > 0 { *end_time } else { i64::MAX };
+                let mut q = tx
+                    .prepare(&format!(
+                        "SELECT talk_id, json, status FROM msglog WHERE to_type = 0 AND time >= ?1 AND time <= ?2 ORDER BY time {order}, rowid {order}"
+                    ))
+                    .map_err(sql)?;
+                let rows = q
+                    .query_map(params![from_time, end], |x| {
+                        Ok((
+                            x.get::<_, String>(0)?,
+                            x.get::<_, String>(1)?,
+                            x.get::<_, u32>(2)?,
+                        ))
+                    })
+                    .map_err(sql)?;
+                let needle = content.to_lowercase();
+                for row in rows {
+                    let (talk, json, status) = row.map_err(sql)?;
+                    if ids.as_ref().is_some_and(|ids| !ids.contains(&talk)) {
+                        continue;
+                    }
+                    let Ok(mut m) = serde_json::from_str::<ImMessage>(&json) else {
+                        continue;
+                    };
+                    if msg_type.is_some_and(|t| t != m.msg_type)
+                        || (!exclude.is_empty() && m.client_msg_id == *exclude)
+                    {
+                        continue;
+                    }
+                    if !needle.is_empty() {
+                        let name = serde_json::from_str::<Value>(&m.msg_attach)
+                            .ok()
+                            .and_then(|a| a["name"].as_str().map(str::to_lowercase))
+                            .unwrap_or_default();
+                        if !m.msg_body.to_lowercase().contains(&needle) && !name.contains(&needle) {
+                            continue;
+                        }
+                    }
+                    m.extra.insert("log_status".into(), Value::from(status));
+                    r.messages.push(m);
+                    if r.messages.len() >= (*limit).clamp(1, 100) as usize {
+                        break;
+                    }
+                }
             }
             LocalOp::MsgExport { .. } | LocalOp::MsgImport { .. } => unreachable!("handled above"),
             LocalOp::MsgUpdateLocalExt {
