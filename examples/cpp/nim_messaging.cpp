@@ -230,9 +230,36 @@ int main(int argc, char **argv)
 	});
 	if (!next("sysmsg read all"))
 		return 1;
+	nim::MsgLog::QueryMsgByOptionsAsync(nim::kNIMMsgLogQueryRangeAllP2P, {}, 10, 0, 0, "", false, nim::kNIMMessageTypeUnknown, "OFFLINE",
+		[&](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			done("SEARCH code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_));
+		});
+	if (!next("search"))
+		return 1;
+	nim::Session::SetMultiUnreadCountZeroAsync(false, {nim::Session::MultiUnreadCountZeroInfo{peer, nim::kNIMSessionTypeP2P}},
+		[&](nim::NIMResCode code, const std::list<nim::SessionData> &list, int total) {
+			done("MULTI code=" + std::to_string((int)code) + " sessions=" + std::to_string(list.size()) + " total_unread=" + std::to_string(total));
+		});
+	if (!next("multi unread zero"))
+		return 1;
+	const std::string exported = std::string(argv[1]) + "/exported.db";
+	nim::MsgLog::ExportDbAsync(exported, [&](nim::NIMResCode code) { done("EXPORT code=" + std::to_string((int)code)); });
+	if (!next("export"))
+		return 1;
 	nim::MsgLog::DeleteAllAsync(true, [&](nim::NIMResCode code) { done("DELETEALL code=" + std::to_string((int)code)); });
 	if (!next("delete all"))
 		return 1;
+	int64_t imported = -1;
+	nim::MsgLog::ImportDbAsync(exported, [&](nim::NIMResCode code) { done("IMPORT code=" + std::to_string((int)code) + " imported=" + std::to_string(imported)); },
+		[&](int64_t n, int64_t) { imported = n; });
+	if (!next("import"))
+		return 1;
+	nim::MessageSetting rt_setting;
+	rt_setting.need_push_ = nim::BS_FALSE;
+	const std::string rt = nim::Talk::CreateRetweetMessage("{\"msg_type\":0,\"msg_body\":\"offline 0\",\"client_msg_id\":\"x\"}", "cpp-rt-1", nim::kNIMSessionTypeP2P, peer, rt_setting);
+	nim::IMMessage parsed;
+	nim::Talk::ParseIMMessage(rt, parsed);
+	Say("RETWEET to=" + parsed.receiver_accid_ + " id=" + parsed.client_msg_id_ + " body=" + parsed.content_ + " push=" + std::to_string((int)parsed.msg_setting_.need_push_));
 
 	nim::Client::Logout(nim::kNIMLogoutAppExit, [&](nim::NIMResCode) {
 		std::lock_guard<std::mutex> g(lock);

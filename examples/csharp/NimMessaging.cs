@@ -169,8 +169,17 @@ public static class NimMessaging
         if (!step.WaitOne(10000)) return Fail("top");
         SysMsgAPI.SetAllMsgRead((code, unread, ext, ud) => { Say("SYSREADALL code=" + code + " unread=" + unread); step.Set(); });
         if (!step.WaitOne(10000)) return Fail("sysmsg read all");
+        MessagelogAPI.QueryMsglogByCustomCondition(NIMMsgLogQueryRange.kNIMMsgLogQueryRangeAllP2P, new string[0], 10, 0, 0, "", false,
+            NIMMessageType.kNIMMessageTypeUnknown, "OFFLINE", (code, id, type, result) => { Say("SEARCH code=" + (int)code + " count=" + result.Count); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("search");
+        string exported = System.IO.Path.Combine(args[0], "exported.db");
+        MessagelogAPI.ExportDatabaseFile(exported, code => { Say("EXPORT code=" + (int)code); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("export");
         MessagelogAPI.ClearAll(true, code => { Say("DELETEALL code=" + (int)code); step.Set(); });
         if (!step.WaitOne(10000)) return Fail("delete all");
+        long imported = -1;
+        MessagelogAPI.ImportDatabase(exported, code => { Say("IMPORT code=" + (int)code + " imported=" + imported); step.Set(); }, (n, total) => { imported = n; });
+        if (!step.WaitOne(10000)) return Fail("import");
 
         var loggedOut = new ManualResetEvent(false);
         ClientAPI.Logout(NIMLogoutType.kNIMLogoutAppExit, r => loggedOut.Set());

@@ -553,7 +553,12 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             r#"BYID code=200 body=offline 1 local_ext={"pinned":true}"#,
             "TOP code=200 top=1",
             "SYSREADALL code=200 unread=0",
+            "SEARCH code=200 count=3",
+            "MULTI code=200 sessions=1 total_unread=0",
+            "EXPORT code=200",
             "DELETEALL code=200",
+            "IMPORT code=200 imported=5",
+            "RETWEET to=dog id=cpp-rt-1 body=offline 0 push=0",
         ],
     );
 }
@@ -833,7 +838,10 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
             "BATCHREAD code=200 uid=dog",
             "TOP code=200 top=1",
             "SYSREADALL code=200 unread=0",
+            "SEARCH code=200 count=3",
+            "EXPORT code=200",
             "DELETEALL code=200",
+            "IMPORT code=200 imported=5",
         ],
     );
 }

@@ -272,6 +272,29 @@ public:
 		return v.dump();
 	}
 
+	static std::string CreateRetweetMessage(const std::string& src_msg_json, const std::string& client_msg_id, const NIMSessionType retweet_to_session_type, const std::string& retweet_to_session_id, const MessageSetting& msg_setting, int64_t timetag = 0)
+	{
+		detail::json setting = detail::json::object();
+		msg_setting.ToJsonValue(setting);
+		char *out = nim_talk_create_retweet_msg(src_msg_json.c_str(), client_msg_id.c_str(), retweet_to_session_type, retweet_to_session_id.c_str(), setting.dump().c_str(), timetag);
+		std::string result = out ? out : "";
+		nim_global_free_str_buf(out);
+		return result;
+	}
+
+	static std::string GetAttachmentPathFromMsg(const IMMessage& msg)
+	{
+		char *out = nim_talk_get_attachment_path_from_msg(msg.ToJsonString(false).c_str());
+		std::string result = out ? out : "";
+		nim_global_free_str_buf(out);
+		return result;
+	}
+
+	static void ReplyMessage(const IMMessage& msg, const std::string& json_reply_msg)
+	{
+		nim_talk_reply_msg(msg.ToJsonString(false).c_str(), json_reply_msg.c_str(), nullptr, nullptr, nullptr);
+	}
+
 	static bool ParseIMMessage(const std::string& json_msg, IMMessage& msg)
 	{
 		detail::json v = detail::json::parse(json_msg, nullptr, false);
@@ -687,6 +710,23 @@ public:
 		nim_session_query_sessiondata_by_id_async(to_type, id.c_str(), json_extension.c_str(), &OnById, new QuerySessionDataCallback(cb));
 	}
 
+	/** One session to mark read (SetMultiUnreadCountZeroAsync). */
+	struct MultiUnreadCountZeroInfo
+	{
+		std::string id_;
+		NIMSessionType type_ = kNIMSessionTypeP2P;
+	};
+	typedef std::function<void(NIMResCode, const std::list<SessionData>&, int)> SetMultiUnreadCountZeroCallback;
+
+	static bool SetMultiUnreadCountZeroAsync(bool super_team, const std::list<MultiUnreadCountZeroInfo>& list, const SetMultiUnreadCountZeroCallback& cb)
+	{
+		detail::json v = detail::json::array();
+		for (const auto &i : list)
+			v.push_back({{"type", (int)i.type_}, {"id", i.id_}});
+		nim_session_set_multi_unread_count_zero_async(super_team, v.dump().c_str(), &OnMulti, new SetMultiUnreadCountZeroCallback(cb));
+		return true;
+	}
+
 	static void UnregSessionCb() { Change().Set(nullptr); }
 
 private:
@@ -702,6 +742,18 @@ private:
 		ChangeCallback *cb = (ChangeCallback *)user_data;
 		if (*cb)
 			(*cb)((NIMResCode)rescode, detail::ParseSession(detail::Parse(result)), total);
+		delete cb;
+	}
+	static void OnMulti(int rescode, const char *result, int total, const void *user_data)
+	{
+		SetMultiUnreadCountZeroCallback *cb = (SetMultiUnreadCountZeroCallback *)user_data;
+		std::list<SessionData> list;
+		detail::json v = detail::Parse(result);
+		if (v.is_array())
+			for (const auto &item : v)
+				list.push_back(detail::ParseSession(item));
+		if (*cb)
+			(*cb)((NIMResCode)rescode, list, total);
 		delete cb;
 	}
 	static void OnById(int rescode, const char *result, const void *user_data)
@@ -825,7 +877,34 @@ public:
 		return true;
 	}
 
+	typedef std::function<void(int64_t, int64_t)> ImportDbPrgCallback;
+
+	static bool ExportDbAsync(const std::string& dst_path, const DBFunctionCallback& cb, const std::string& json_extension = "")
+	{
+		nim_msglog_export_db_async(dst_path.c_str(), json_extension.c_str(), &OnDb, new DBFunctionCallback(cb));
+		return true;
+	}
+	static bool ImportDbAsync(const std::string& src_path, const DBFunctionCallback& cb, const ImportDbPrgCallback& prg_cb, const std::string& json_extension = "")
+	{
+		nim_msglog_import_db_async(src_path.c_str(), json_extension.c_str(), &OnDb, new DBFunctionCallback(cb), &OnImportPrg, new ImportDbPrgCallback(prg_cb));
+		return true;
+	}
+	static bool QueryMsgByOptionsAsync(NIMMsgLogQueryRange query_range, const std::list<std::string>& ids, int limit_count, int64_t from_time, int64_t end_time, const std::string& end_client_msg_id, bool reverse, NIMMessageType msg_type, const std::string& search_content, const QueryMsgCallback& cb, const std::string& json_extension = "")
+	{
+		detail::json list = ids;
+		nim_msglog_query_msg_by_options_async(query_range, list.dump().c_str(), limit_count, from_time, end_time, end_client_msg_id.c_str(), reverse, msg_type, search_content.c_str(), json_extension.c_str(), &OnQuery, new QueryMsgCallback(cb));
+		return true;
+	}
+
 private:
+	static void OnImportPrg(int64_t imported, int64_t total, const char *, const void *user_data)
+	{
+		// Called once, at the end, before the result (which owns nothing of this).
+		ImportDbPrgCallback *cb = (ImportDbPrgCallback *)user_data;
+		if (*cb)
+			(*cb)(imported, total);
+		delete cb;
+	}
 	static void OnSingle(int res_code, const char *msg_id, const char *result, const char *, const void *user_data)
 	{
 		QuerySingleMsgCallback *cb = (QuerySingleMsgCallback *)user_data;

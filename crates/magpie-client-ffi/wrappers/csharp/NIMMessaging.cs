@@ -232,6 +232,10 @@ namespace NIM
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_delete_all_async([MarshalAs(UnmanagedType.I1)] bool deleteSessions, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_read_all_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_update_localext_async([MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, [MarshalAs(UnmanagedType.LPUTF8Str)] string localExt, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void ImportPrgCb(long imported, long total, IntPtr jsonExtension, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_export_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string dstPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_import_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string srcPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud, ImportPrgCb prg, IntPtr prgUd);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_by_options_async(int range, [MarshalAs(UnmanagedType.LPUTF8Str)] string ids, int limit, long fromTime, long endTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string endClientMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, int msgType, [MarshalAs(UnmanagedType.LPUTF8Str)] string searchContent, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, QueryCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_delete_all_recent_session_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_top(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.I1)] bool top, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_extend_data(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.LPUTF8Str)] string data, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
@@ -690,6 +694,12 @@ namespace NIM.SysMessage
 namespace NIM.Messagelog
 {
     public enum NIMMsglogQuerySource { kNIMMsglogQuerySourceLocal = 0, kNIMMsglogQuerySourceServer = 1 }
+    public enum NIMMsgLogQueryRange
+    {
+        kNIMMsgLogQueryRangeP2P = 0, kNIMMsgLogQueryRangeTeam = 1, kNIMMsgLogQueryRangeAll = 100,
+        kNIMMsgLogQueryRangeAllP2P = 101, kNIMMsgLogQueryRangeAllTeam = 102, kNIMMsgLogQueryRangeUnknown = 200,
+    }
+    public delegate void ImportProgressDelegate(long importedCount, long totalCount);
 
     /// <summary>A history query's answer.</summary>
     public class MsglogQueryResult
@@ -784,6 +794,35 @@ namespace NIM.Messagelog
         public static void UpdateLocalExt(string msgId, string localExt, UpdateLocalExtDelegate cb)
         {
             MsgNative.nim_msglog_update_localext_async(msgId, localExt, null, ByLogCb, Handles.Put(cb));
+        }
+
+        static readonly MsgNative.ImportPrgCb PrgCb = OnPrg;
+
+        public static void ExportDatabaseFile(string destPath, CommonOperationResultDelegate action)
+        {
+            MsgNative.nim_msglog_export_db_async(destPath, null, NormalCb, Handles.Put(action));
+        }
+
+        public static void ImportDatabase(string srcPath, CommonOperationResultDelegate action, ImportProgressDelegate prg)
+        {
+            MsgNative.nim_msglog_import_db_async(srcPath, null, NormalCb, Handles.Put(action), PrgCb, Handles.Put(prg));
+        }
+
+        public static void QueryMsglogByCustomCondition(NIMMsgLogQueryRange range, string[] ids, int limit, long sTimetag, long eTimetag,
+            string endMsgId, bool reverse, NIMMessageType msgType, string searchContent, QueryMsglogResultDelegate action)
+        {
+            var sb = new StringBuilder("[");
+            for (int i = 0; ids != null && i < ids.Length; i++)
+                sb.Append(i > 0 ? "," : "").Append(Json.Quote(ids[i]));
+            sb.Append(']');
+            MsgNative.nim_msglog_query_msg_by_options_async((int)range, sb.ToString(), limit, sTimetag, eTimetag, endMsgId,
+                reverse, (int)msgType, searchContent, null, QueryCb, Handles.Put(action));
+        }
+
+        static void OnPrg(long imported, long total, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<ImportProgressDelegate>(userData);
+            if (h != null) h(imported, total);
         }
 
         static void OnByObj(int code, IntPtr uid, int toType, IntPtr ext, IntPtr userData)
