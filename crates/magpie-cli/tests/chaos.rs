@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 mod common;
-use common::{create_app, serve, WAIT};
+use common::{accounts_without_send_limit, create_app, serve, WAIT};
 const ACCOUNTS: usize = 4;
 const KILLS: usize = 10;
 /// Acknowledged sends between two kills, at least.
@@ -120,24 +120,8 @@ async fn acknowledged_messages_survive_repeated_sigkill_exactly_once_in_order() 
     let (listen, admin_listen) = (server.client.clone(), server.admin.clone());
 
     let (key, admin) = create_app(&d, &server.admin, "chaos").await;
-    let accounts: Vec<(String, String)> = (0..ACCOUNTS)
-        .map(|i| (format!("u{i}"), "t".to_owned()))
-        .collect();
-    admin
-        .create_accounts(&accounts, |_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    // Sends per minute are not what this test is about.
-    let v = admin
-        .json(
-            magpie_admin_client::Method::PUT,
-            "/magpie/v1/app/messaging",
-            Some(&serde_json::json!({"sends_per_minute": 0})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(v["code"], 200, "{v}");
+    let names: Vec<String> = (0..ACCOUNTS).map(|i| format!("u{i}")).collect();
+    accounts_without_send_limit(&admin, &names).await;
 
     // Two devices per account: d0 sends, both receive.
     let mut devices: Vec<[Device; 2]> = Vec::new();

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 mod common;
-use common::{create_app, rss_kib, serve, WAIT};
+use common::{accounts_without_send_limit, create_app, rss_kib, serve, WAIT};
 
 /// Messages in the flood, each with a body of [`BODY`] characters.
 const FLOOD: usize = 8000;
@@ -26,24 +26,7 @@ async fn a_reader_that_stops_reading_is_cut_off_and_catches_up_by_sync() {
     let mut server = serve(data.path(), "127.0.0.1:0", "127.0.0.1:0").await;
     let pid = server.child.id().unwrap();
     let (key, admin) = create_app(&d, &server.admin, "slow").await;
-    let accounts = [
-        ("ann".to_owned(), "t".to_owned()),
-        ("bob".to_owned(), "t".to_owned()),
-    ];
-    admin
-        .create_accounts(&accounts, |_| {})
-        .await
-        .unwrap()
-        .unwrap();
-    let v = admin
-        .json(
-            magpie_admin_client::Method::PUT,
-            "/magpie/v1/app/messaging",
-            Some(&serde_json::json!({"sends_per_minute": 0})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(v["code"], 200, "{v}");
+    accounts_without_send_limit(&admin, &["ann".to_owned(), "bob".to_owned()]).await;
 
     // Bob's device logs in, then never reads again.
     let addr = server.client.parse().unwrap();

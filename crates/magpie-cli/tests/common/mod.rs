@@ -71,6 +71,27 @@ pub async fn create_app(data_dir: &str, admin_addr: &str, name: &str) -> (String
     (key, admin)
 }
 
+/// Creates the accounts (token "t") and turns the app's per-account send
+/// rate limit off: these tests send faster than a person does.
+pub async fn accounts_without_send_limit(admin: &AdminClient, names: &[String]) {
+    let accounts: Vec<(String, String)> =
+        names.iter().map(|n| (n.clone(), "t".to_owned())).collect();
+    admin
+        .create_accounts(&accounts, |_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let v = admin
+        .json(
+            magpie_admin_client::Method::PUT,
+            "/magpie/v1/app/messaging",
+            Some(&serde_json::json!({"sends_per_minute": 0})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["code"], 200, "{v}");
+}
+
 /// A process's resident memory now and at its peak, in KiB.
 pub fn rss_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
