@@ -239,13 +239,14 @@ async fn the_c_sample_runs_clean_under_valgrind() {
     drive(&s, cmd, Duration::from_secs(120)).await;
 }
 
-fn build_cpp(out: &Path) -> PathBuf {
-    let exe = out.join("nim_login_cpp");
+/// Builds `examples/cpp/<sample>.cpp` with the C++ wrapper, linked to libnim.
+fn build_cpp(out: &Path, sample: &str) -> PathBuf {
+    let exe = out.join(format!("{sample}_cpp"));
     compile(
         std::process::Command::new("g++")
             .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
             .arg(&exe)
-            .arg(repo().join("examples/cpp/nim_login.cpp"))
+            .arg(repo().join(format!("examples/cpp/{sample}.cpp")))
             .arg("-I")
             .arg(include())
             .arg("-I")
@@ -261,7 +262,7 @@ fn build_cpp(out: &Path) -> PathBuf {
 async fn the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
-    let exe = build_cpp(out.path());
+    let exe = build_cpp(out.path(), "nim_login");
     drive(
         &s,
         c_command(&exe, &s, &out.path().join("direct"), &[]),
@@ -277,14 +278,17 @@ async fn the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5(
     .await;
 }
 
-fn build_csharp(out: &Path) -> PathBuf {
-    let exe = out.join("NimLogin.exe");
+/// Builds `examples/csharp/<sample>.cs` with the C# wrapper.
+fn build_csharp(out: &Path, sample: &str) -> PathBuf {
+    let exe = out.join(format!("{sample}.exe"));
+    let wrappers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp");
     compile(
         std::process::Command::new("mcs")
             .arg(format!("-out:{}", exe.display()))
-            .arg(repo().join("examples/csharp/NimLogin.cs"))
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIM.cs"))
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp/NIMMessaging.cs")),
+            .arg("-r:System.Core")
+            .arg(repo().join(format!("examples/csharp/{sample}.cs")))
+            .arg(wrappers.join("NIM.cs"))
+            .arg(wrappers.join("NIMMessaging.cs")),
     );
     exe
 }
@@ -293,7 +297,7 @@ fn build_csharp(out: &Path) -> PathBuf {
 async fn the_csharp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
-    let exe = build_csharp(out.path());
+    let exe = build_csharp(out.path(), "NimLogin");
     let mono = |data: &str, extra: &[String]| {
         let mut c = Command::new("mono");
         c.arg(&exe)
@@ -506,28 +510,10 @@ fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str, extra: 
     }
 }
 
-fn build_cpp_messaging(out: &Path) -> PathBuf {
-    let exe = out.join("nim_messaging_cpp");
-    compile(
-        std::process::Command::new("g++")
-            .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&exe)
-            .arg(repo().join("examples/cpp/nim_messaging.cpp"))
-            .arg("-I")
-            .arg(include())
-            .arg("-I")
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/cpp"))
-            .arg("-L")
-            .arg(lib_dir())
-            .args(["-lnim", "-lpthread"]),
-    );
-    exe
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
     let build = tempfile::tempdir().unwrap();
-    let exe = build_cpp_messaging(build.path());
+    let exe = build_cpp(build.path(), "nim_messaging");
     let seen = run_messaging(
         |server, app, out| {
             let mut c = Command::new(&exe);
@@ -794,24 +780,10 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     );
 }
 
-fn build_csharp_messaging(out: &Path) -> PathBuf {
-    let exe = out.join("NimMessaging.exe");
-    let wrappers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp");
-    compile(
-        std::process::Command::new("mcs")
-            .arg(format!("-out:{}", exe.display()))
-            .arg("-r:System.Core")
-            .arg(repo().join("examples/csharp/NimMessaging.cs"))
-            .arg(wrappers.join("NIM.cs"))
-            .arg(wrappers.join("NIMMessaging.cs")),
-    );
-    exe
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
     let build = tempfile::tempdir().unwrap();
-    let exe = build_csharp_messaging(build.path());
+    let exe = build_csharp(build.path(), "NimMessaging");
     let seen = run_messaging(
         |server, app, out| {
             let mut c = Command::new("mono");
