@@ -78,7 +78,7 @@ impl Server {
         dir: &Path,
         env: Vec<(String, String)>,
     ) -> anyhow::Result<(Server, BenchApp)> {
-        let store = magpie_store_sqlite::SqliteStore::open(dir.join("magpie.db"))?;
+        let store = magpie_store_sqlite::SqliteStore::open_shared(dir.join("magpie.db"))?;
         let app = store
             .create_app(
                 "bench",

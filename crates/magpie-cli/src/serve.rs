@@ -56,7 +56,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let url = StoreUrl::or_default(cfg.store.as_deref(), &cfg.data_dir)?;
-    let stores = url.open()?;
+    let stores = url.open(true)?;
     tracing::info!(store = %url, "store open");
     let listeners = Listeners::bind(cfg.listen, cfg.admin_listen)
         .await
@@ -95,7 +95,7 @@ pub async fn create_app(name: &str, store: &StoreUrl, export: bool) -> anyhow::R
     if name.is_empty() || name.len() > 128 {
         anyhow::bail!("the app name must be 1 to 128 characters");
     }
-    let stores = store.open()?;
+    let stores = store.open(false)?;
     let app = stores
         .apps
         .create_app(name, &generate_key(16), &generate_key(16))

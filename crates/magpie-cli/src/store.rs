@@ -42,16 +42,22 @@ impl StoreUrl {
         }
     }
 
-    /// Opens the stores (creating the SQLite file and its directory if needed).
-    pub fn open(&self) -> anyhow::Result<Stores> {
+    /// Opens the stores (creating the SQLite file and its directory if
+    /// needed). `serving`: for `magpie serve`, which owns the messages;
+    /// else for a tool beside a server that may be running.
+    pub fn open(&self, serving: bool) -> anyhow::Result<Stores> {
         match self {
             StoreUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating data directory {}", dir.display()))?;
                 }
-                let s = SqliteStore::open(path)
-                    .with_context(|| format!("opening the store {}", path.display()))?;
+                let s = if serving {
+                    SqliteStore::open(path)
+                } else {
+                    SqliteStore::open_shared(path)
+                };
+                let s = s.with_context(|| format!("opening the store {}", path.display()))?;
                 Ok(Stores::new(Arc::new(s)))
             }
         }

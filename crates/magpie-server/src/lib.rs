@@ -131,7 +131,8 @@ pub async fn start(
         None => None,
     };
     let sweeper = tokio::spawn(sweep(shared.clone(), shutdown_rx.clone()));
-    let writer = messaging::Messaging::start(shared.clone());
+    let (finish_writer, writer_finish) = watch::channel(false);
+    let writer = messaging::Messaging::start(shared.clone(), writer_finish);
     let (rounds_tx, retention_rounds) = watch::channel(0);
     let retention = tokio::spawn(retention::job(
         shared.clone(),
@@ -146,8 +147,11 @@ pub async fn start(
         let _ = sweeper.await;
         let _ = retention.await;
         // Every connection has ended: nothing sends any more. The writer
-        // stores what is queued and ends when the last sender is gone.
-        drop(writer);
+        // stores what is queued and ends, letting go of the stores.
+        let _ = finish_writer.send(true);
+        if let Some(w) = writer {
+            let _ = w.await;
+        }
     });
     tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), "magpie server ready");
     Ok(ServerHandle {

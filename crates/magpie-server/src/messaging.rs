@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most writes in one transaction.
 pub const MAX_GROUP: usize = 4096;
@@ -175,10 +175,14 @@ impl Messaging {
         }
     }
 
-    /// Starts the writer task (once).
-    pub(crate) fn start(shared: Arc<Shared>) -> Option<tokio::task::JoinHandle<()>> {
+    /// Starts the writer task (once). It ends once `finish` turns true
+    /// (nothing sends any more) and it has stored what was queued.
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        finish: watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let rx = shared.messaging.rx.lock().take()?;
-        Some(tokio::spawn(writer(shared, rx)))
+        Some(tokio::spawn(writer(shared, rx, finish)))
     }
 
     /// Forgets sweepable state (rate buckets).
@@ -823,10 +827,28 @@ pub enum RefusedWhat {
 
 /// The writer: groups waiting writes into one transaction, then answers
 /// and routes, in order.
-async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
+async fn writer(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Job>,
+    mut finish: watch::Receiver<bool>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     loop {
-        if rx.recv_many(&mut jobs, MAX_GROUP).await == 0 {
+        let got = tokio::select! {
+            biased;
+            n = rx.recv_many(&mut jobs, MAX_GROUP) => Some(n),
+            _ = finish.wait_for(|f| *f) => None,
+        };
+        let n = match got {
+            Some(n) => n,
+            None => {
+                // Take what is queued, then end (the queue's sender lives
+                // in `shared`, which this task holds: it never closes alone).
+                rx.close();
+                rx.recv_many(&mut jobs, MAX_GROUP).await
+            }
+        };
+        if n == 0 {
             break;
         }
         let batch: Vec<(i64, Append)> = jobs

@@ -2,7 +2,15 @@
 //!
 //! Writes go through one writer connection; reads through a small pool of
 //! reader connections, which WAL lets run while a write is in progress.
-//! SQLite calls block, so every call runs on tokio's blocking pool.
+//! SQLite calls block, so they run on tokio's blocking pool, except point
+//! reads and small message writes, which take microseconds.
+//!
+//! Messages take another path (`ingest`, `journal`): a write of messages is
+//! decided in memory and acknowledged once it is in an append-only journal
+//! file next to the database; a background thread copies the journal into
+//! the SQLite tables in large transactions. One store owns the journal at a
+//! time ([`SqliteStore::open`]); tools beside a running server use
+//! [`SqliteStore::open_shared`].
 //! Other processes (such as `magpie app create`) may open the same file
 //! while a server runs: WAL and a busy timeout make that safe.
 //!
@@ -20,7 +28,6 @@ use magpie_store::{
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -44,9 +51,18 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "login_auth", "003_login_auth.sql"),
     migration!(4, "app_settings", "004_app_settings.sql"),
     migration!(5, "messages", "005_messages.sql"),
+    migration!(6, "message_journal", "006_message_journal.sql"),
 ];
 
+mod ingest;
+mod journal;
+
 const READERS: usize = 4;
+
+/// Bytes of the database file a reader maps instead of reading: a reader's
+/// page cache is dropped whenever the database changes, and pages read
+/// through the map cost no system call to get back.
+const READER_MMAP: i64 = 1 << 30;
 
 /// The SQLite store. Cheap to clone.
 #[derive(Clone)]
@@ -56,16 +72,23 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// The writer connection and the message path (journal, ingester).
+    core: Arc<ingest::Core>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// Last log position of accounts, as committed (only the writer connection,
-    /// under its lock, reads and changes it).
-    seqs: Mutex<HashMap<(i64, AccountId), u64>>,
-    /// The last message id handed out (0: not read from the database yet).
-    last_msg_id: Mutex<i64>,
     /// Dropped with the store: the checkpointer's signal to finish.
     _checkpointer: std::sync::mpsc::Sender<()>,
+    /// Joined when the store is dropped, after it copied what was left.
+    ingester: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.core.close();
+        if let Some(t) = self.ingester.lock().take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// How often the checkpointer copies the WAL back into the database.
@@ -116,7 +139,7 @@ fn checkpointer(path: PathBuf, store: std::sync::Weak<Inner>, done: std::sync::m
         let r = checkpoint(&conn, "PASSIVE").and_then(|log| {
             if log > WAL_RESET_PAGES {
                 if let Some(store) = store.upgrade() {
-                    let writer = store.writer.lock();
+                    let writer = store.core.writer.lock();
                     checkpoint(&writer, "PASSIVE")?;
                 }
             }
@@ -125,6 +148,29 @@ fn checkpointer(path: PathBuf, store: std::sync::Weak<Inner>, done: std::sync::m
         if let Err(e) = r {
             tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
         }
+    }
+}
+
+/// Most writes of a group of messages decided in place rather than on the
+/// blocking pool (see `MessageStore::append` below).
+const INLINE_WRITES: usize = 8;
+
+/// Lowers the calling thread's scheduling priority to nice 10: the
+/// ingester and the checkpointer do deferred work in bursts, and on a small
+/// machine a burst that takes a core from the connection tasks shows as
+/// tail latency of acks and pushes. Under full load they still get about a
+/// tenth of a core each, and a journal that grows past its bound slows the
+/// writers down until they catch up.
+fn background_priority() {
+    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
+    // 22 of 0..=99 maps to nice 10 on Linux.
+    let lowered = ThreadPriorityValue::try_from(22u8)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            set_current_thread_priority(ThreadPriority::Crossplatform(v)).map_err(|e| e.to_string())
+        });
+    if let Err(e) = lowered {
+        tracing::debug!(error = %e, "could not lower a background thread's priority");
     }
 }
 
@@ -180,9 +226,27 @@ fn record(c: &Connection, m: &Migration) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies pending migrations.
+    /// Opens (creating if needed) the database file and applies pending
+    /// migrations, for serving: this store owns the message journal next to
+    /// the file (see `journal`), copies in what an unclean stop left there,
+    /// and is the only one that writes messages. A second serving store of
+    /// the same file, in this process or another, waits a few seconds for
+    /// the first to close and then fails, naming the lock.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), true)
+    }
+
+    /// Opens the database beside a serving store that may be running (what
+    /// `magpie app create` does): apps, accounts and settings as
+    /// [`open`](SqliteStore::open) gives them; messages as far as the
+    /// database has them (the serving process copies them in within a
+    /// second), and appending messages is refused.
+    pub fn open_shared(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        Self::open_with(path.as_ref(), false)
+    }
+
+    fn open_with(path: &Path, serving: bool) -> StoreResult<SqliteStore> {
+        let path = path.to_path_buf();
         let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
         configure(&writer).map_err(StoreError::backend)?;
         writer
@@ -193,6 +257,7 @@ impl SqliteStore {
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(StoreError::backend)?;
         migrate(&mut writer)?;
+        let core = Arc::new(ingest::Core::open(&path, writer, serving)?);
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -202,22 +267,36 @@ impl SqliteStore {
             .map_err(StoreError::backend)?;
             r.busy_timeout(Duration::from_secs(5))
                 .map_err(StoreError::backend)?;
+            r.pragma_update(None, "mmap_size", READER_MMAP)
+                .map_err(StoreError::backend)?;
             readers.push(Mutex::new(r));
         }
+        let ingester = {
+            let core = core.clone();
+            std::thread::Builder::new()
+                .name("magpie-sqlite-ingest".into())
+                .spawn(move || {
+                    background_priority();
+                    core.ingest()
+                })
+                .map_err(StoreError::backend)?
+        };
         let (checkpoints, done) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             path: path.clone(),
-            writer: Mutex::new(writer),
+            core,
             readers,
             next_reader: AtomicUsize::new(0),
-            seqs: Mutex::new(HashMap::new()),
-            last_msg_id: Mutex::new(0),
             _checkpointer: checkpoints,
+            ingester: Mutex::new(Some(ingester)),
         });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("magpie-sqlite-checkpoint".into())
-            .spawn(move || checkpointer(path, weak, done))
+            .spawn(move || {
+                background_priority();
+                checkpointer(path, weak, done)
+            })
             .map_err(StoreError::backend)?;
         Ok(SqliteStore { inner })
     }
@@ -276,7 +355,7 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock();
+            let mut conn = inner.core.writer.lock();
             f(&mut conn)
         })
         .await
@@ -621,19 +700,8 @@ impl AccountStore for SqliteStore {
     }
 }
 
-/// The last position of an account's log: this transaction's, the
-/// committed cache's, or the database's.
-fn last_seq(
-    c: &Connection,
-    pending: &mut HashMap<(i64, AccountId), u64>,
-    committed: &HashMap<(i64, AccountId), u64>,
-    app_id: i64,
-    accid: &AccountId,
-) -> rusqlite::Result<u64> {
-    let key = (app_id, accid.clone());
-    if let Some(s) = pending.get(&key).or_else(|| committed.get(&key)) {
-        return Ok(*s);
-    }
+/// The last position of an account's log in the database.
+pub(crate) fn last_seq(c: &Connection, app_id: i64, accid: &AccountId) -> rusqlite::Result<u64> {
     let in_log: Option<i64> = c
         .prepare_cached("SELECT max(seq) FROM account_log WHERE app_id = ?1 AND accid = ?2")?
         .query_row(params![app_id, accid.as_str()], |r| r.get(0))?;
@@ -644,38 +712,7 @@ fn last_seq(
     Ok(in_log.unwrap_or(0).max(kept.unwrap_or(0)) as u64)
 }
 
-/// Takes the next position of an account's log in this transaction.
-fn take_seq(
-    c: &Connection,
-    pending: &mut HashMap<(i64, AccountId), u64>,
-    committed: &HashMap<(i64, AccountId), u64>,
-    app_id: i64,
-    accid: &AccountId,
-) -> rusqlite::Result<u64> {
-    let next = last_seq(c, pending, committed, app_id, accid)? + 1;
-    pending.insert((app_id, accid.clone()), next);
-    Ok(next)
-}
-
-#[allow(clippy::too_many_arguments)] // one row of account_log, column by column
-fn log_row(
-    c: &Connection,
-    app_id: i64,
-    accid: &AccountId,
-    seq: u64,
-    kind: EntryKind,
-    msg_id: Option<i64>,
-    json: Option<&str>,
-    time: i64,
-) -> rusqlite::Result<()> {
-    c.prepare_cached(
-        "INSERT INTO account_log (app_id, accid, seq, kind, msg_id, json, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![app_id, accid.as_str(), seq as i64, kind as i64, msg_id, json, time])?;
-    Ok(())
-}
-
-fn appended_row(r: &Row<'_>) -> rusqlite::Result<Appended> {
+pub(crate) fn appended_row(r: &Row<'_>) -> rusqlite::Result<Appended> {
     Ok(Appended {
         server_id: r.get(0)?,
         time: r.get(1)?,
@@ -689,155 +726,38 @@ fn appended_row(r: &Row<'_>) -> rusqlite::Result<Appended> {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn append(&self, batch: Vec<(i64, Append)>) -> StoreResult<Vec<Appended>> {
-        let inner = self.inner.clone();
-        self.write(move |c| {
-            let sql = StoreError::backend;
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let committed = inner.seqs.lock();
-            let mut pending = HashMap::new();
-            let mut last_id = *inner.last_msg_id.lock();
-            if last_id == 0 {
-                last_id = tx
-                    .query_row(
-                        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql)?;
+        let core = &self.inner.core;
+        if core.backlogged() {
+            core.settle().await?;
+        }
+        // A few writes are decided in place (point reads and one journal
+        // write, microseconds); a large group on the blocking pool. The
+        // lookups (duplicates, last positions) go to the writer connection
+        // when the ingester is not using it: its page cache stays warm,
+        // while a reader's is dropped each time the database changes.
+        if batch.len() <= INLINE_WRITES {
+            if let Some(conn) = core.writer.try_lock() {
+                return core.append(&conn, batch);
             }
-            let mut out = Vec::with_capacity(batch.len());
-            for (app_id, a) in batch {
-                match a {
-                    Append::Msg(m) => {
-                        let id = last_id + 1;
-                        let json = magpie_store::message::with_server_id(&m.json, id);
-                        // Positions are taken only once the row is in: a
-                        // resent message (same client id) takes none.
-                        let mut next = |who: &AccountId| {
-                            last_seq(&tx, &mut pending, &committed, app_id, who).map(|s| s + 1)
-                        };
-                        let (to_seq, from_seq) = if m.from == m.to {
-                            let s = if m.to_log || m.from_log { next(&m.to).map_err(sql)? } else { 0 };
-                            (s, s)
-                        } else {
-                            let t = if m.to_log { next(&m.to).map_err(sql)? } else { 0 };
-                            let f = if m.from_log { next(&m.from).map_err(sql)? } else { 0 };
-                            (t, f)
-                        };
-                        let (lo, hi) = if m.from <= m.to { (&m.from, &m.to) } else { (&m.to, &m.from) };
-                        let inserted = tx
-                            .prepare_cached(
-                                "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-                                 ON CONFLICT (app_id, from_accid, client_msg_id) DO NOTHING",
-                            )
-                            .and_then(|mut s| {
-                                s.execute(params![
-                                    id, app_id, m.from.as_str(), m.to.as_str(), m.client_msg_id, m.time,
-                                    m.msg_type, lo.as_str(), hi.as_str(), m.history, to_seq as i64,
-                                    from_seq as i64, json
-                                ])
-                            })
-                            .map_err(sql)?;
-                        if inserted == 0 {
-                            let dup = tx
-                                .prepare_cached(
-                                    "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                                )
-                                .and_then(|mut s| {
-                                    s.query_row(params![app_id, m.from.as_str(), m.client_msg_id], appended_row)
-                                })
-                                .map_err(sql)?;
-                            out.push(dup);
-                            continue;
-                        }
-                        if to_seq > 0 {
-                            pending.insert((app_id, m.to.clone()), to_seq);
-                        }
-                        if from_seq > 0 {
-                            pending.insert((app_id, m.from.clone()), from_seq);
-                        }
-                        last_id = id;
-                        if to_seq > 0 {
-                            log_row(&tx, app_id, &m.to, to_seq, EntryKind::Msg, Some(id), None, m.time)
-                                .map_err(sql)?;
-                        }
-                        if from_seq > 0 && m.from != m.to {
-                            log_row(&tx, app_id, &m.from, from_seq, EntryKind::Msg, Some(id), None, m.time)
-                                .map_err(sql)?;
-                        }
-                        out.push(Appended {
-                            server_id: id,
-                            time: m.time,
-                            to_seq,
-                            from_seq,
-                            json,
-                            duplicate: false,
-                        });
-                    }
-                    Append::Delivered { account, upto } => {
-                        tx.prepare_cached(
-                            "INSERT INTO account_state (app_id, accid, delivered) VALUES (?1, ?2, ?3) ON CONFLICT (app_id, accid) DO UPDATE SET delivered = max(delivered, excluded.delivered)",
-                        )
-                        .and_then(|mut s| s.execute(params![app_id, account.as_str(), upto as i64]))
-                        .map_err(sql)?;
-                        out.push(Appended {
-                            server_id: 0,
-                            time: 0,
-                            to_seq: 0,
-                            from_seq: 0,
-                            json: String::new(),
-                            duplicate: false,
-                        });
-                    }
-                    Append::Note(n) => {
-                        if let Some((from, client)) = &n.dedup {
-                            let found = tx
-                                .prepare_cached(
-                                    "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                                )
-                                .and_then(|mut s| {
-                                    s.query_row(params![app_id, from.as_str(), client], appended_row)
-                                        .optional()
-                                })
-                                .map_err(sql)?;
-                            if let Some(dup) = found {
-                                out.push(dup);
-                                continue;
-                            }
-                        }
-                        let seq = take_seq(&tx, &mut pending, &committed, app_id, &n.account)
-                            .map_err(sql)?;
-                        log_row(&tx, app_id, &n.account, seq, n.kind, None, Some(&n.json), n.time)
-                            .map_err(sql)?;
-                        if let Some((from, client)) = &n.dedup {
-                            tx.prepare_cached(
-                                "INSERT INTO stored_notes (app_id, from_accid, client_msg_id, seq, time, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            )
-                            .and_then(|mut s| {
-                                s.execute(params![app_id, from.as_str(), client, seq as i64, n.time, n.json])
-                            })
-                            .map_err(sql)?;
-                        }
-                        out.push(Appended {
-                            server_id: 0,
-                            time: n.time,
-                            to_seq: seq,
-                            from_seq: 0,
-                            json: n.json,
-                            duplicate: false,
-                        });
-                    }
+            let readers = &self.inner.readers;
+            let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            for k in 0..readers.len() {
+                if let Some(conn) = readers[(start + k) % readers.len()].try_lock() {
+                    return core.append(&conn, batch);
                 }
             }
-            drop(committed);
-            tx.commit().map_err(sql)?;
-            inner.seqs.lock().extend(pending);
-            *inner.last_msg_id.lock() = last_id;
-            Ok(out)
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(conn) = inner.core.writer.try_lock() {
+                return inner.core.append(&conn, batch);
+            }
+            let n = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[n].lock();
+            inner.core.append(&conn, batch)
         })
         .await
+        .map_err(StoreError::backend)?
     }
 
     async fn log(
@@ -847,6 +767,7 @@ impl MessageStore for SqliteStore {
         after: u64,
         limit: u32,
     ) -> StoreResult<LogPage> {
+        self.inner.core.settle().await?;
         let accid = accid.clone();
         self.read(move |c| {
             // One snapshot for the entries and the head.
@@ -903,6 +824,7 @@ impl MessageStore for SqliteStore {
         b: &AccountId,
         r: HistoryRange,
     ) -> StoreResult<Vec<StoredMessage>> {
+        self.inner.core.settle().await?;
         let (lo, hi) = if a <= b {
             (a.clone(), b.clone())
         } else {
@@ -953,6 +875,7 @@ impl MessageStore for SqliteStore {
         before_ms: Option<i64>,
         keep_entries: Option<u64>,
     ) -> StoreResult<Pruned> {
+        self.inner.core.settle().await?;
         self.write(move |c| {
             let sql = StoreError::backend;
             let tx = c
@@ -1035,7 +958,7 @@ mod tests {
     store_conformance_suite!(fresh());
 
     fn versions(s: &SqliteStore) -> Vec<(i64, String)> {
-        let c = s.inner.writer.lock();
+        let c = s.inner.core.writer.lock();
         let mut q = c
             .prepare("SELECT version, name FROM schema_migrations ORDER BY version")
             .unwrap();
@@ -1069,7 +992,7 @@ mod tests {
         let v = versions(&s);
         assert_eq!(v.len(), MIGRATIONS.len());
         assert_eq!(v[3], (4, "app_settings".to_string()));
-        let c = s.inner.writer.lock();
+        let c = s.inner.core.writer.lock();
         let mode: String = c
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
@@ -1137,6 +1060,177 @@ mod tests {
         );
     }
 
+    fn text(from: &str, to: &str, client: &str) -> Append {
+        Append::Msg(magpie_store::NewMessage {
+            from: AccountId::parse(from).unwrap(),
+            to: AccountId::parse(to).unwrap(),
+            client_msg_id: client.into(),
+            time: 1_700_000_000_000,
+            msg_type: 0,
+            json: format!("{{\"server_msg_id\":0,\"body\":\"{client}\"}}"),
+            history: true,
+            to_log: true,
+            from_log: true,
+        })
+    }
+
+    /// Acknowledged writes live in the journal until the ingester copies
+    /// them: a process killed before that loses none of them, and the
+    /// next open copies them in before anything reads or writes.
+    #[tokio::test]
+    async fn writes_only_in_the_journal_survive_a_crash_and_positions_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let s = SqliteStore::open(&path).unwrap();
+        let app = s.create_app("x", "k", "s").await.unwrap();
+        // One group reaches the database, then the ingester stops for good.
+        let first = s
+            .append(vec![(app.id, text("a", "b", "c1"))])
+            .await
+            .unwrap();
+        s.log(app.id, &AccountId::parse("b").unwrap(), 0, 10)
+            .await
+            .unwrap();
+        s.inner.core.freeze();
+        let mut acked = vec![first[0].clone()];
+        for i in 2..=40 {
+            let batch = vec![(app.id, text("a", "b", &format!("c{i}")))];
+            acked.extend(s.append(batch).await.unwrap());
+        }
+        // A resend of a message that is only in the journal is a duplicate.
+        let again = s
+            .append(vec![(app.id, text("a", "b", "c7"))])
+            .await
+            .unwrap();
+        assert!(again[0].duplicate);
+        assert_eq!(again[0].server_id, acked[6].server_id);
+        // The process dies: nothing runs on drop.
+        s.inner.core.crash();
+        std::mem::forget(s);
+        let s = SqliteStore::open(&path).unwrap();
+        let b = AccountId::parse("b").unwrap();
+        let page = s.log(app.id, &b, 0, 100).await.unwrap();
+        assert_eq!(page.entries.len(), 40);
+        assert_eq!(page.head, 40);
+        for (i, e) in page.entries.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1);
+            assert_eq!(e.json, acked[i].json);
+        }
+        // Resent after the restart: still the same message.
+        let again = s
+            .append(vec![(app.id, text("a", "b", "c40"))])
+            .await
+            .unwrap();
+        assert!(again[0].duplicate);
+        assert_eq!(again[0].to_seq, 40);
+        // New writes take the next ids and positions.
+        let next = s
+            .append(vec![(app.id, text("a", "b", "c41"))])
+            .await
+            .unwrap();
+        assert_eq!(next[0].to_seq, 41);
+        assert_eq!(next[0].server_id, acked[39].server_id + 1);
+        let hist = s
+            .history(
+                app.id,
+                &AccountId::parse("a").unwrap(),
+                &b,
+                HistoryRange {
+                    from_time: 0,
+                    end_time: 0,
+                    end_msg_id: 0,
+                    limit: 100,
+                    ascending: true,
+                    msg_types: vec![],
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(hist.len(), 41);
+        // The journal was started over: only the new write is in it.
+        drop(s);
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.log(app.id, &b, 0, 100).await.unwrap().head, 41);
+    }
+
+    /// Crash after crash, with some writes in the database and the rest
+    /// only in the journal each time: every position is there once.
+    #[tokio::test]
+    async fn repeated_crashes_lose_no_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let s = SqliteStore::open(&path).unwrap();
+        let app = s.create_app("x", "k", "s").await.unwrap();
+        drop(s);
+        let b = AccountId::parse("b").unwrap();
+        let mut n = 0;
+        for cycle in 0..6 {
+            let s = SqliteStore::open(&path).unwrap();
+            let page = s.log(app.id, &b, 0, 10_000).await.unwrap();
+            assert_eq!(page.entries.len(), n, "cycle {cycle}");
+            for (i, e) in page.entries.iter().enumerate() {
+                assert_eq!(e.seq, i as u64 + 1);
+            }
+            for k in 0..30 {
+                if k == 10 {
+                    // The first third reaches the database.
+                    s.log(app.id, &b, 0, 1).await.unwrap();
+                }
+                if k == 20 {
+                    s.inner.core.freeze();
+                }
+                n += 1;
+                let r = s
+                    .append(vec![(app.id, text("a", "b", &format!("c{n}")))])
+                    .await
+                    .unwrap();
+                assert_eq!(r[0].to_seq, n as u64);
+            }
+            s.inner.core.crash();
+            std::mem::forget(s);
+        }
+    }
+
+    /// One store serves the messages of a database: a second serving open
+    /// is refused with the reason, a tool's open beside it works and does
+    /// not touch the journal.
+    #[tokio::test]
+    async fn one_store_owns_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let s = SqliteStore::open(&path).unwrap();
+        let app = s.create_app("x", "k", "s").await.unwrap();
+        s.inner.core.freeze();
+        s.append(vec![(app.id, text("a", "b", "c1"))])
+            .await
+            .unwrap();
+        let e = SqliteStore::open(&path).err().expect("refused").to_string();
+        assert!(
+            e.contains(&format!("served by process {}", std::process::id())),
+            "{e}"
+        );
+        let tool = SqliteStore::open_shared(&path).unwrap();
+        tool.create_app("y", "k2", "s2").await.unwrap();
+        let e = tool
+            .append(vec![(app.id, text("a", "b", "c2"))])
+            .await
+            .expect_err("a tool does not write messages")
+            .to_string();
+        assert!(
+            e.contains("only the serving process writes messages"),
+            "{e}"
+        );
+        drop(tool);
+        s.inner.core.crash();
+        std::mem::forget(s);
+        let s = SqliteStore::open(&path).unwrap();
+        let page = s
+            .log(app.id, &AccountId::parse("b").unwrap(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.entries.len(), 1, "the tool left the journal alone");
+    }
+
     #[tokio::test]
     async fn an_unreadable_setting_is_an_error_not_a_silent_default() {
         let dir = tempfile::tempdir().unwrap();
@@ -1144,6 +1238,7 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         let app = s.create_app("x", "k", "s").await.unwrap();
         s.inner
+            .core
             .writer
             .lock()
             .execute(
@@ -1161,7 +1256,7 @@ mod tests {
         let path = dir.path().join("m.db");
         let server = SqliteStore::open(&path).unwrap();
         assert!(server.app_by_key("k2").await.unwrap().is_none());
-        let cli = SqliteStore::open(&path).unwrap();
+        let cli = SqliteStore::open_shared(&path).unwrap();
         cli.create_app("n", "k2", "s").await.unwrap();
         assert!(server.app_by_key("k2").await.unwrap().is_some());
     }

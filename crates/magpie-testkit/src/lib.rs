@@ -100,7 +100,7 @@ impl TestServer {
         if let Some(h) = self.handle.take() {
             h.shutdown().await;
         }
-        self.store = Arc::new(SqliteStore::open(self.db_path()).expect("reopen store"));
+        self.reopen_store();
         self.boot().await;
     }
 
@@ -115,8 +115,20 @@ impl TestServer {
     /// Starts again on the given addresses and the same data, as a restarted
     /// process would (clients reconnect to the same address).
     pub async fn start_on(&mut self, (client, admin): (SocketAddr, SocketAddr)) {
-        self.store = Arc::new(SqliteStore::open(self.db_path()).expect("reopen store"));
+        self.reopen_store();
         self.boot_on(client, admin).await;
+    }
+
+    /// Closes the store (its message journal is owned by one store at a
+    /// time) and opens it again, as a restarted process would.
+    fn reopen_store(&mut self) {
+        let path = self.db_path();
+        let closing = std::mem::replace(
+            &mut self.store,
+            Arc::new(SqliteStore::open_shared(&path).expect("open store")),
+        );
+        drop(closing);
+        self.store = Arc::new(SqliteStore::open(&path).expect("reopen store"));
     }
 
     /// The database file.

@@ -45,7 +45,7 @@ async fn apps_accounts_tokens_and_blocks_survive_a_restart() {
 async fn an_app_created_by_another_store_handle_is_accepted_at_once() {
     let s = TestServer::start().await;
     // What `magpie app create --data-dir` does while the server runs.
-    let other = magpie_store_sqlite::SqliteStore::open(s.db_path()).unwrap();
+    let other = magpie_store_sqlite::SqliteStore::open_shared(s.db_path()).unwrap();
     use magpie_store::AppStore;
     let app = other
         .create_app("late", "latekey0000000000000000000000000", "latesecret")

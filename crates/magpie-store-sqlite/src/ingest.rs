@@ -1,0 +1,600 @@
+//! Messages between the journal and the database.
+//!
+//! [`Core::append`] decides everything a write of messages needs (server
+//! ids, log positions, duplicates), writes it to the [journal](crate::journal)
+//! and answers; the ingester thread copies journal records into the SQLite
+//! tables in large transactions, so the database sees a few commits a
+//! second instead of one per message. Until a record is in the database,
+//! [`Pending`] keeps what later appends need from it (positions, client ids
+//! for duplicates); reads of logs and history first wait until the
+//! database has every record appended before they started ([`Core::settle`]).
+
+use crate::journal::{Journal, Op};
+use magpie_store::message::with_server_id;
+use magpie_store::{AccountId, Append, Appended, EntryKind, StoreError, StoreResult};
+use parking_lot::{Condvar, Mutex};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How long a record may wait in the journal before the ingester copies it.
+pub(crate) const INGEST_EVERY: Duration = Duration::from_millis(500);
+
+/// Ops waiting that make the ingester start at once.
+pub(crate) const INGEST_AT: usize = 8_192;
+
+/// Ops waiting beyond which appends wait for the ingester (bounds memory
+/// when the database falls behind).
+pub(crate) const MAX_WAITING: usize = 200_000;
+
+/// How long a read waits for the database to catch up before failing.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a stored message or notification is found again by: (app,
+/// 1 for a message or 2 for a notification, sender, client id).
+type DupKey = (i64, u8, String, String);
+
+/// Appended, not yet in the database.
+pub(crate) struct Pending {
+    /// `None` in a store opened beside the serving process
+    /// ([`SqliteStore::open_shared`](crate::SqliteStore::open_shared)).
+    journal: Option<Journal>,
+    /// Ops of records not yet taken by the ingester, in order.
+    ops: Vec<Op>,
+    /// Number of the last record appended.
+    appended: u64,
+    /// Number of the last record in the database.
+    ingested: u64,
+    /// A reader waits: ingest now.
+    urgent: bool,
+    /// The store is closing: ingest what is left and stop.
+    closing: bool,
+    /// Messages and notifications appended and not yet in the database, as
+    /// a resend gets them back.
+    dups: HashMap<DupKey, Appended>,
+    /// Last position of each account's log seen so far.
+    seqs: HashMap<(i64, AccountId), u64>,
+    /// Last message id handed out.
+    last_msg_id: i64,
+    /// When the oldest op in `ops` was appended.
+    first_at: Option<Instant>,
+    /// Tests: the ingester takes nothing, as if the process died first.
+    #[cfg(test)]
+    pub(crate) frozen: bool,
+}
+
+/// What the store and its ingester share.
+pub(crate) struct Core {
+    /// The one writer connection.
+    pub(crate) writer: Mutex<Connection>,
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    ingested: tokio::sync::watch::Sender<u64>,
+}
+
+impl Core {
+    /// Opens the message path over `writer`: copies into the database what
+    /// the journal of `db` has beyond it, then starts a new journal.
+    pub(crate) fn open(
+        db: &std::path::Path,
+        mut writer: Connection,
+        owner: bool,
+    ) -> StoreResult<Core> {
+        let sql = StoreError::backend;
+        let ingested: i64 = writer
+            .query_row(
+                "SELECT ingested FROM message_journal WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let mut ingested = ingested as u64;
+        let journal = if owner {
+            let lock = Journal::lock(db).map_err(|e| StoreError::Backend(e.into()))?;
+            let rec = Journal::recover(db, ingested).map_err(|e| {
+                StoreError::Backend(
+                    format!("reading the message journal next to {}: {e}", db.display()).into(),
+                )
+            })?;
+            if rec.torn_bytes > 0 {
+                tracing::warn!(
+                    bytes = rec.torn_bytes,
+                    "the message journal ended in an incomplete record (a write cut short by a crash); it was never acknowledged and is dropped"
+                );
+            }
+            if !rec.records.is_empty() {
+                let n = rec.records.len();
+                for chunk in rec.records.chunks(1024) {
+                    let upto = chunk.last().map(|r| r.0).unwrap_or(ingested);
+                    let ops: Vec<&Op> = chunk.iter().flat_map(|r| r.1.iter()).collect();
+                    apply(&mut writer, ops.into_iter(), upto).map_err(sql)?;
+                    ingested = upto;
+                }
+                tracing::info!(
+                    records = n,
+                    "copied messages from the journal into the database after an unclean stop"
+                );
+            }
+            Some(Journal::start(db, ingested, lock).map_err(|e| {
+                StoreError::Backend(
+                    format!("starting the message journal next to {}: {e}", db.display()).into(),
+                )
+            })?)
+        } else {
+            None
+        };
+        let last_msg_id: i64 = writer
+            .query_row(
+                "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        Ok(Core {
+            writer: Mutex::new(writer),
+            pending: Mutex::new(Pending {
+                journal,
+                ops: Vec::new(),
+                appended: ingested,
+                ingested,
+                urgent: false,
+                closing: false,
+                dups: HashMap::new(),
+                seqs: HashMap::new(),
+                last_msg_id,
+                first_at: None,
+                #[cfg(test)]
+                frozen: false,
+            }),
+            wake: Condvar::new(),
+            ingested: tokio::sync::watch::channel(ingested).0,
+        })
+    }
+
+    /// Tests: stops the ingester for good, as a killed process would.
+    #[cfg(test)]
+    pub(crate) fn freeze(&self) {
+        self.pending.lock().frozen = true;
+    }
+
+    /// Tests: what a killed process leaves: the ingester stopped and the
+    /// journal's files (and lock) let go, with nothing more written.
+    #[cfg(test)]
+    pub(crate) fn crash(&self) {
+        let mut p = self.pending.lock();
+        p.frozen = true;
+        p.journal = None;
+    }
+
+    /// Whether appends should first wait for the ingester.
+    pub(crate) fn backlogged(&self) -> bool {
+        self.pending.lock().ops.len() > MAX_WAITING
+    }
+
+    /// Waits until the database has every record appended so far.
+    pub(crate) async fn settle(&self) -> StoreResult<()> {
+        let target = {
+            let mut p = self.pending.lock();
+            if p.ingested >= p.appended {
+                return Ok(());
+            }
+            p.urgent = true;
+            self.wake.notify_one();
+            p.appended
+        };
+        let mut rx = self.ingested.subscribe();
+        let caught_up = tokio::time::timeout(SETTLE_TIMEOUT, async {
+            rx.wait_for(|v| *v >= target).await.map(|_| ())
+        })
+        .await;
+        match caught_up {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(StoreError::Backend("the message store is closed".into())),
+            Err(_) => Err(StoreError::Backend(format!(
+                "messages written more than {} s ago are not in the database yet (the server log says why: look for \"copying messages into the database failed\")",
+                SETTLE_TIMEOUT.as_secs()
+            ).into())),
+        }
+    }
+
+    /// Decides and journals a batch (see `MessageStore::append`). `reader`
+    /// looks up what the database already has.
+    pub(crate) fn append(
+        &self,
+        reader: &Connection,
+        batch: Vec<(i64, Append)>,
+    ) -> StoreResult<Vec<Appended>> {
+        let sql = StoreError::backend;
+        let mut p = self.pending.lock();
+        let p = &mut *p;
+        let mut seqs: HashMap<(i64, AccountId), u64> = HashMap::new();
+        let mut dups: HashMap<DupKey, Appended> = HashMap::new();
+        let mut last_id = p.last_msg_id;
+        let mut ops = Vec::with_capacity(batch.len());
+        let mut out = Vec::with_capacity(batch.len());
+        for (app_id, a) in batch {
+            match a {
+                Append::Msg(m) => {
+                    let key: DupKey = (app_id, 1, m.from.as_str().to_owned(), m.client_msg_id);
+                    if let Some(d) = dups.get(&key).or_else(|| p.dups.get(&key)) {
+                        out.push(d.clone());
+                        continue;
+                    }
+                    let found = reader
+                        .prepare_cached(
+                            "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                        )
+                        .and_then(|mut s| {
+                            s.query_row(params![app_id, key.2, key.3], crate::appended_row)
+                                .optional()
+                        })
+                        .map_err(sql)?;
+                    if let Some(d) = found {
+                        out.push(d);
+                        continue;
+                    }
+                    let id = last_id + 1;
+                    last_id = id;
+                    let json = with_server_id(&m.json, id);
+                    let mut next = |who: &AccountId| -> StoreResult<u64> {
+                        let k = (app_id, who.clone());
+                        let last = match seqs.get(&k).or_else(|| p.seqs.get(&k)) {
+                            Some(s) => *s,
+                            None => crate::last_seq(reader, app_id, who).map_err(sql)?,
+                        };
+                        seqs.insert(k, last + 1);
+                        Ok(last + 1)
+                    };
+                    let (to_seq, from_seq) = if m.from == m.to {
+                        let s = if m.to_log || m.from_log {
+                            next(&m.to)?
+                        } else {
+                            0
+                        };
+                        (s, s)
+                    } else {
+                        let t = if m.to_log { next(&m.to)? } else { 0 };
+                        let f = if m.from_log { next(&m.from)? } else { 0 };
+                        (t, f)
+                    };
+                    let a = Appended {
+                        server_id: id,
+                        time: m.time,
+                        to_seq,
+                        from_seq,
+                        json,
+                        duplicate: false,
+                    };
+                    dups.insert(
+                        key.clone(),
+                        Appended {
+                            duplicate: true,
+                            ..a.clone()
+                        },
+                    );
+                    ops.push(Op::Msg {
+                        id,
+                        app_id,
+                        from: key.2,
+                        to: m.to.as_str().to_owned(),
+                        client_msg_id: key.3,
+                        time: m.time,
+                        msg_type: m.msg_type,
+                        history: m.history,
+                        to_seq,
+                        from_seq,
+                        json: a.json.clone(),
+                    });
+                    out.push(a);
+                }
+                Append::Delivered { account, upto } => {
+                    ops.push(Op::Delivered {
+                        app_id,
+                        account: account.as_str().to_owned(),
+                        upto,
+                    });
+                    out.push(Appended {
+                        server_id: 0,
+                        time: 0,
+                        to_seq: 0,
+                        from_seq: 0,
+                        json: String::new(),
+                        duplicate: false,
+                    });
+                }
+                Append::Note(n) => {
+                    let key = n.dedup.as_ref().map(|(from, client)| {
+                        (app_id, 2, from.as_str().to_owned(), client.clone())
+                    });
+                    if let Some(key) = &key {
+                        if let Some(d) = dups.get(key).or_else(|| p.dups.get(key)) {
+                            out.push(d.clone());
+                            continue;
+                        }
+                        let found = reader
+                            .prepare_cached(
+                                "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                            )
+                            .and_then(|mut s| {
+                                s.query_row(params![app_id, key.2, key.3], crate::appended_row)
+                                    .optional()
+                            })
+                            .map_err(sql)?;
+                        if let Some(d) = found {
+                            out.push(d);
+                            continue;
+                        }
+                    }
+                    let k = (app_id, n.account.clone());
+                    let last = match seqs.get(&k).or_else(|| p.seqs.get(&k)) {
+                        Some(s) => *s,
+                        None => crate::last_seq(reader, app_id, &n.account).map_err(sql)?,
+                    };
+                    let seq = last + 1;
+                    seqs.insert(k, seq);
+                    let a = Appended {
+                        server_id: 0,
+                        time: n.time,
+                        to_seq: seq,
+                        from_seq: 0,
+                        json: n.json.clone(),
+                        duplicate: false,
+                    };
+                    if let Some(key) = &key {
+                        dups.insert(
+                            key.clone(),
+                            Appended {
+                                duplicate: true,
+                                ..a.clone()
+                            },
+                        );
+                    }
+                    ops.push(Op::Note {
+                        app_id,
+                        account: n.account.as_str().to_owned(),
+                        seq,
+                        kind: n.kind as i64,
+                        json: n.json,
+                        time: n.time,
+                        dedup: key.map(|k| (k.2, k.3)),
+                    });
+                    out.push(a);
+                }
+            }
+        }
+        if ops.is_empty() {
+            return Ok(out);
+        }
+        let Some(journal) = p.journal.as_mut() else {
+            return Err(StoreError::Backend(
+                "this store was opened beside the server (open_shared): only the serving process writes messages"
+                    .into(),
+            ));
+        };
+        let number = journal.append(&ops).map_err(|e| {
+            StoreError::Backend(
+                format!("writing the message journal failed ({e}); nothing of this write was kept")
+                    .into(),
+            )
+        })?;
+        p.appended = number;
+        p.last_msg_id = last_id;
+        p.seqs.extend(seqs);
+        p.dups.extend(dups);
+        let first = p.ops.is_empty();
+        p.ops.extend(ops);
+        if first {
+            p.first_at = Some(Instant::now());
+        }
+        if first || p.ops.len() >= INGEST_AT {
+            self.wake.notify_one();
+        }
+        Ok(out)
+    }
+
+    /// Asks the ingester to copy what is left and stop.
+    pub(crate) fn close(&self) {
+        self.pending.lock().closing = true;
+        self.wake.notify_one();
+    }
+
+    /// The ingester: copies journal records into the database until the
+    /// store closes.
+    pub(crate) fn ingest(&self) {
+        let mut failures = 0u32;
+        loop {
+            let (ops, upto, last) = {
+                let mut p = self.pending.lock();
+                loop {
+                    #[cfg(test)]
+                    if p.frozen {
+                        self.wake.wait_for(&mut p, Duration::from_millis(50));
+                        continue;
+                    }
+                    if p.closing || p.urgent || p.ops.len() >= INGEST_AT {
+                        break;
+                    }
+                    let wait = match p.first_at {
+                        None => Duration::from_secs(3600),
+                        Some(t) if t.elapsed() >= INGEST_EVERY => break,
+                        Some(t) => INGEST_EVERY - t.elapsed(),
+                    };
+                    self.wake.wait_for(&mut p, wait);
+                }
+                p.urgent = false;
+                p.first_at = None;
+                let last = p.closing;
+                (std::mem::take(&mut p.ops), p.appended, last)
+            };
+            if !ops.is_empty() {
+                let r = {
+                    let mut w = self.writer.lock();
+                    apply(&mut w, ops.iter(), upto)
+                };
+                match r {
+                    Ok(()) => {
+                        failures = 0;
+                        let mut p = self.pending.lock();
+                        for op in &ops {
+                            match op {
+                                Op::Msg {
+                                    app_id,
+                                    from,
+                                    client_msg_id,
+                                    ..
+                                } => {
+                                    p.dups.remove(&(
+                                        *app_id,
+                                        1,
+                                        from.clone(),
+                                        client_msg_id.clone(),
+                                    ));
+                                }
+                                Op::Note {
+                                    app_id,
+                                    dedup: Some((from, client)),
+                                    ..
+                                } => {
+                                    p.dups.remove(&(*app_id, 2, from.clone(), client.clone()));
+                                }
+                                _ => {}
+                            }
+                        }
+                        p.ingested = upto;
+                        if let Err(e) = p.journal.as_mut().map_or(Ok(()), |j| j.release(upto)) {
+                            tracing::warn!(error = %e, "removing message journal segments already in the database failed; they are read again at the next start and skipped");
+                        }
+                        drop(p);
+                        self.ingested.send_replace(upto);
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        tracing::error!(error = %e, ops = ops.len(), "copying messages into the database failed; they stay in the journal and are retried");
+                        let mut p = self.pending.lock();
+                        let newer = std::mem::replace(&mut p.ops, ops);
+                        p.ops.extend(newer);
+                        p.first_at = Some(Instant::now());
+                        drop(p);
+                        if last {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(50 << failures.min(5)));
+                        continue;
+                    }
+                }
+            }
+            if last {
+                return;
+            }
+        }
+    }
+}
+
+/// Copies ops into the database in one transaction and records that the
+/// database has every record up to `upto`.
+fn apply<'a>(
+    c: &mut Connection,
+    ops: impl Iterator<Item = &'a Op>,
+    upto: u64,
+) -> rusqlite::Result<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for op in ops {
+        match op {
+            Op::Msg {
+                id,
+                app_id,
+                from,
+                to,
+                client_msg_id,
+                time,
+                msg_type,
+                history,
+                to_seq,
+                from_seq,
+                json,
+            } => {
+                let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+                tx.prepare_cached(
+                    "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?
+                .execute(params![
+                    id, app_id, from, to, client_msg_id, time, msg_type, lo, hi, history,
+                    *to_seq as i64, *from_seq as i64, json
+                ])?;
+                if *to_seq > 0 {
+                    log_row(
+                        &tx,
+                        *app_id,
+                        to,
+                        *to_seq,
+                        EntryKind::Msg,
+                        Some(*id),
+                        None,
+                        *time,
+                    )?;
+                }
+                if *from_seq > 0 && from != to {
+                    log_row(
+                        &tx,
+                        *app_id,
+                        from,
+                        *from_seq,
+                        EntryKind::Msg,
+                        Some(*id),
+                        None,
+                        *time,
+                    )?;
+                }
+            }
+            Op::Note {
+                app_id,
+                account,
+                seq,
+                kind,
+                json,
+                time,
+                dedup,
+            } => {
+                let kind = EntryKind::from_i64(*kind).unwrap_or(EntryKind::Sysmsg);
+                log_row(&tx, *app_id, account, *seq, kind, None, Some(json), *time)?;
+                if let Some((from, client)) = dedup {
+                    tx.prepare_cached(
+                        "INSERT INTO stored_notes (app_id, from_accid, client_msg_id, seq, time, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![app_id, from, client, *seq as i64, time, json])?;
+                }
+            }
+            Op::Delivered {
+                app_id,
+                account,
+                upto,
+            } => {
+                tx.prepare_cached(
+                    "INSERT INTO account_state (app_id, accid, delivered) VALUES (?1, ?2, ?3) ON CONFLICT (app_id, accid) DO UPDATE SET delivered = max(delivered, excluded.delivered)",
+                )?
+                .execute(params![app_id, account, *upto as i64])?;
+            }
+        }
+    }
+    tx.prepare_cached("UPDATE message_journal SET ingested = ?1 WHERE id = 1")?
+        .execute([upto as i64])?;
+    tx.commit()
+}
+
+#[allow(clippy::too_many_arguments)] // one row of account_log, column by column
+fn log_row(
+    c: &Connection,
+    app_id: i64,
+    accid: &str,
+    seq: u64,
+    kind: EntryKind,
+    msg_id: Option<i64>,
+    json: Option<&str>,
+    time: i64,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO account_log (app_id, accid, seq, kind, msg_id, json, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![app_id, accid, seq as i64, kind as i64, msg_id, json, time])?;
+    Ok(())
+}
