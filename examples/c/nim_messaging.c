@@ -31,8 +31,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int login_ok, login_failed, offline_synced, batch_messages, acked, ack_code = -1;
 static int sysmsg_acked, sysmsg_ack_code = -1, live_received, notified, queried, logged_out;
-static int sessions_done, unread_done, unread_code = -1;
+static int sessions_done, unread_done, unread_code = -1, receipt_done;
 static char peer[128];
+static char live_msg[4096];
+static long long first_sent_time; /* the time of c-msg-1, from its ack */
 
 static void set_flag(int *flag, int value)
 {
@@ -114,9 +116,30 @@ static void on_receive(const char *content, const char *json_extension, const vo
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(msg, kNIMMsgKeyFromAccount);
 	int live = json_int(v, kNIMMsgKeyLocalMsgFeature) == kNIMMessageFeatureDefault;
 	int from_peer = cJSON_IsString(from) && strcmp(from->valuestring, peer) == 0;
+	if (live && from_peer) {
+		char *text = cJSON_PrintUnformatted(msg);
+		snprintf(live_msg, sizeof live_msg, "%s", text ? text : "");
+		free(text);
+	}
 	cJSON_Delete(v);
 	if (live && from_peer)
 		set_flag(&live_received, 1);
+}
+
+/* Read receipts: the peer's (registered, user_data NULL) and the answer to
+ * mine ("RECEIPT"); `result` is an array of {talk_id, msg_timetag, status}. */
+static void on_status_changed(int res_code, const char *result, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	cJSON *v = cJSON_Parse(result);
+	const cJSON *first = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : NULL;
+	const cJSON *talk = cJSON_GetObjectItemCaseSensitive(first, kNIMMsglogStatusChangedKeyTalkID);
+	printf("%s code=%d talk_id=%s status=%d\n", user_data ? (const char *)user_data : "STATUS_CHANGED", res_code,
+	       cJSON_IsString(talk) ? talk->valuestring : "", json_int(first, kNIMMsglogStatusChangedKeyStatus));
+	fflush(stdout);
+	cJSON_Delete(v);
+	if (user_data)
+		set_flag(&receipt_done, 1);
 }
 
 static void on_ack(const char *result, const void *user_data)
@@ -126,6 +149,10 @@ static void on_ack(const char *result, const void *user_data)
 	fflush(stdout);
 	cJSON *v = cJSON_Parse(result);
 	ack_code = json_int(v, kNIMSendAckKeyRescode);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, kNIMSendAckKeyMsgId);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, kNIMSendAckKeyTimetag);
+	if (cJSON_IsString(id) && strcmp(id->valuestring, "c-msg-1") == 0 && cJSON_IsNumber(t))
+		first_sent_time = (long long)t->valuedouble;
 	cJSON_Delete(v);
 	set_flag(&acked, 1);
 }
@@ -348,6 +375,7 @@ int main(int argc, char **argv)
 	nim_sysmsg_reg_sysmsg_cb("", on_sysmsg, NULL);
 	nim_sysmsg_reg_custom_notification_ack_cb("", on_sysmsg_ack, NULL);
 	nim_session_reg_change_cb("", on_session_change, NULL);
+	nim_msglog_reg_status_changed_cb("", on_status_changed, NULL);
 
 	nim_client_login(argv[3], argv[4], argv[5], "", on_login, NULL);
 	if (!wait_until(&login_ok, &login_failed, 20))
@@ -414,6 +442,20 @@ int main(int argc, char **argv)
 		return fail("live message");
 	if (!wait_until(&notified, NULL, 30))
 		return fail("notification");
+
+	/* A read receipt for the peer's live message. */
+	int sent_before = nim_msglog_query_receipt_sent(live_msg, "");
+	nim_msglog_send_receipt_async(live_msg, "", on_status_changed, "RECEIPT");
+	if (!wait_until(&receipt_done, NULL, 10))
+		return fail("receipt");
+	printf("RECEIPT_SENT before=%d after=%d\n", sent_before, nim_msglog_query_receipt_sent(live_msg, ""));
+	/* The peer's receipt (STATUS_CHANGED, before its live message) covers c-msg-1. */
+	char mine[512];
+	snprintf(mine, sizeof mine, "{\"%s\":0,\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":%lld,\"%s\":\"c-msg-1\"}",
+		 kNIMMsgKeyToType, kNIMMsgKeyToAccount, peer, kNIMMsgKeyFromAccount, argv[4], kNIMMsgKeyTime,
+		 first_sent_time, kNIMMsgKeyClientMsgid);
+	printf("BE_READED %d\n", nim_msglog_query_be_readed(mine, ""));
+	fflush(stdout);
 
 	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "LOCAL");
 	if (!wait_until(&queried, NULL, 10))

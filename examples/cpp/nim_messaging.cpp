@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 	bool logged_in = false, login_failed = false, synced = false, acked = false, note_acked = false;
 	bool live = false, noted = false, logged_out = false;
 	std::vector<nim::IMMessage> batch;
+	nim::IMMessage live_msg;
 	nim::SendMessageArc ack, note_ack;
 
 	// Every callback before the first login.
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 		std::lock_guard<std::mutex> g(lock);
 		if (msg.feature_ == nim::kNIMMessageFeatureDefault && msg.sender_accid_ == peer) {
 			Say("LIVE feature=" + std::to_string((int)msg.feature_) + " body=" + msg.content_);
+			live_msg = msg;
 			live = true;
 			Notify();
 		}
@@ -112,6 +114,12 @@ int main(int argc, char **argv)
 		Notify();
 	});
 	nim::Session::RegChangeCb([](nim::NIMResCode, const nim::SessionData &, int) {});
+	// The peer's read receipts of my messages.
+	nim::MsgLog::RegMessageStatusChangedCb([&](const nim::MessageStatusChangedResult &r) {
+		std::lock_guard<std::mutex> g(lock);
+		for (const auto &c : r.results_)
+			Say("STATUS_CHANGED code=" + std::to_string((int)r.rescode_) + " talk_id=" + c.talk_id_ + " status=" + std::to_string((int)c.status_));
+	});
 
 	nim::Client::Login(argv[3], argv[4], argv[5], [&](const nim::LoginRes &r) {
 		std::lock_guard<std::mutex> g(lock);
@@ -174,6 +182,23 @@ int main(int argc, char **argv)
 		return Fail("live message");
 	if (!WaitFor([&] { return noted; }, 30))
 		return Fail("notification");
+
+	// A read receipt for the peer's live message.
+	{
+		bool receipted = false;
+		bool before = nim::MsgLog::QueryReceivedMsgReceiptSent(live_msg);
+		nim::MsgLog::SendReceiptAsync(live_msg.ToJsonString(false), [&](const nim::MessageStatusChangedResult &r) {
+			std::lock_guard<std::mutex> g(lock);
+			for (const auto &c : r.results_)
+				Say("RECEIPT code=" + std::to_string((int)r.rescode_) + " talk_id=" + c.talk_id_ + " status=" + std::to_string((int)c.status_));
+			receipted = true;
+			Notify();
+		});
+		if (!WaitFor([&] { return receipted; }, 10))
+			return Fail("receipt");
+		bool after = nim::MsgLog::QueryReceivedMsgReceiptSent(live_msg);
+		Say(std::string("RECEIPT_SENT before=") + (before ? "1" : "0") + " after=" + (after ? "1" : "0"));
+	}
 
 	for (const char *which : {"LOCAL", "ONLINE"}) {
 		bool done = false;

@@ -11,6 +11,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
 using System.Threading;
 using NIM;
 using NIM.DataSync;
@@ -25,6 +26,14 @@ public static class NimMessaging
     static void Say(string line)
     {
         lock (Out) { Console.WriteLine(line); Console.Out.Flush(); }
+    }
+
+    /// <summary>"NAME code=C talk_id=T status=S" of a status-changed result's first change.</summary>
+    static string StatusLine(string name, ResponseCode res, string result)
+    {
+        var talk = Regex.Match(result ?? "", "\"talk_id\":\"([^\"]*)\"").Groups[1].Value;
+        var status = Regex.Match(result ?? "", "\"status\":(\\d+)").Groups[1].Value;
+        return name + " code=" + (int)res + " talk_id=" + talk + " status=" + status;
     }
 
     static int Fail(string what)
@@ -54,6 +63,7 @@ public static class NimMessaging
         var live = new ManualResetEvent(false);
         var noted = new ManualResetEvent(false);
         var batch = new List<NIMReceivedMessage>();
+        NIMIMMessage liveMsg = null;
         MessageAck ack = null, noteAck = null;
         bool loginFailed = false;
 
@@ -71,10 +81,13 @@ public static class NimMessaging
             if (m.Feature == NIMMessageFeature.kNIMMessageFeatureDefault && m.MessageContent.SenderID == peer)
             {
                 Say("LIVE feature=" + (int)m.Feature + " body=" + m.MessageContent.Body);
+                liveMsg = m.MessageContent;
                 live.Set();
             }
         };
         TalkAPI.OnSendMessageCompleted = (sender, e) => { ack = e.ArcInfo; acked.Set(); };
+        // The peer's read receipts of my messages (NIM's raw JSON array).
+        MessagelogAPI.RegMsglogStatusChangedCb((res, result) => Say(StatusLine("STATUS_CHANGED", res, result)));
         SysMsgAPI.ReceiveSysMsgHandler = (sender, e) =>
         {
             Say("NOTE from=" + e.Message.Content.SenderId + " attach=" + e.Message.Content.Attachment);
@@ -140,6 +153,15 @@ public static class NimMessaging
             return Fail("live message");
         if (!noted.WaitOne(30000))
             return Fail("notification");
+
+        // A read receipt for the peer's live message.
+        var receipted = new ManualResetEvent(false);
+        bool before = MessagelogAPI.IsMsgReceiptSended(liveMsg);
+        MessagelogAPI.SendReceipt(liveMsg, (res, result) => { Say(StatusLine("RECEIPT", res, result)); receipted.Set(); });
+        if (!receipted.WaitOne(10000))
+            return Fail("receipt");
+        bool after = MessagelogAPI.IsMsgReceiptSended(liveMsg);
+        Say("RECEIPT_SENT before=" + (before ? 1 : 0) + " after=" + (after ? 1 : 0));
 
         foreach (var which in new[] { "LOCAL", "ONLINE" })
         {

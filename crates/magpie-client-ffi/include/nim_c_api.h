@@ -617,6 +617,51 @@ void nim_msglog_query_msg_by_options_async(int query_range,
                                            const void *user_data);
 
 /**
+ * Sends the peer a P2P read receipt for a received message (`json_msg`):
+ * the peer learns I read its messages up to this one's time. `cb` gets the
+ * code (200; 414 for a message that is not a received P2P one; 404 when
+ * the peer is gone; 20001/415 when not logged in) and
+ * `[{"talk_id","msg_timetag","status":7}]`.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_send_receipt_async(const char *json_msg,
+                                   const char *json_extension,
+                                   nim_msglog_status_changed_cb_func cb,
+                                   const void *user_data);
+
+/**
+ * Whether the peer has read this message of mine (`json_msg`), as this
+ * device knows from the peer's receipts.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings.
+ */
+bool nim_msglog_query_be_readed(const char *json_msg, const char *json_extension);
+
+/**
+ * Whether one of my devices has sent the peer a read receipt covering this
+ * received message (`json_msg`).
+ *
+ * # Safety
+ * Strings are NULL or valid C strings.
+ */
+bool nim_msglog_query_receipt_sent(const char *json_msg, const char *json_extension);
+
+/**
+ * Registers the callback for peers' read receipts of my messages: `result`
+ * is a JSON array of `{"talk_id","msg_timetag","status":7}`; every message
+ * of mine to `talk_id` up to `msg_timetag` has been read.
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_msglog_reg_status_changed_cb(const char *json_extension,
+                                      nim_msglog_status_changed_cb_func cb,
+                                      const void *user_data);
+
+/**
  * Sends a message (NIM's message JSON). The result goes to the callback of
  * `nim_talk_reg_ack_cb`: 200 with the server time in `msg_timetag`, or a
  * refusal (414 too large or bad parameters, 404 unknown recipient, 416 too

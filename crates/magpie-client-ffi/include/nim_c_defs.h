@@ -832,6 +832,16 @@ typedef void (*nim_msglog_query_cb_func)(int res_code,
                                          const void *user_data);
 
 /**
+ * nim_msglog_status_changed_cb_func: a read receipt's result, or peers'
+ * receipts: `result` is a JSON array of
+ * `{"talk_id","msg_timetag","status"}` (status 7, kNIMMsgLogStatusReceipt).
+ */
+typedef void (*nim_msglog_status_changed_cb_func)(int res_code,
+                                                  const char *result,
+                                                  const char *json_extension,
+                                                  const void *user_data);
+
+/**
  * `nim_data_sync_cb_func`: a phase of the sync after login completed.
  */
 typedef void (*nim_data_sync_cb_func)(enum NIMDataSyncType sync_type,

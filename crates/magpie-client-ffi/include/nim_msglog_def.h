@@ -1,6 +1,7 @@
 /* NIM's message history definitions: enum NIMMsglogQuerySource, the
-   callback typedef nim_msglog_query_cb_func from the generated
-   nim_c_defs.h, and the JSON keys of a query result. */
+   callback typedefs nim_msglog_query_cb_func and
+   nim_msglog_status_changed_cb_func from the generated nim_c_defs.h, and
+   the JSON keys of a query result and of a status change. */
 #ifndef NIM_MSGLOG_DEF_H
 #define NIM_MSGLOG_DEF_H
 #include "nim_talk_def.h"
@@ -8,4 +9,9 @@
 NIM_JSON_KEY kNIMMsglogQueryKeyCount = "count";         /**< int */
 NIM_JSON_KEY kNIMMsglogQueryKeySource = "source";       /**< int, NIMMsglogQuerySource */
 NIM_JSON_KEY kNIMMsglogQueryKeyContent = "content";     /**< array of message objects */
+
+/* A message status change (P2P read receipts): an array of these objects. */
+NIM_JSON_KEY kNIMMsglogStatusChangedKeyTalkID = "talk_id";         /**< string, the session */
+NIM_JSON_KEY kNIMMsglogStatusChangedKeyMsgTimetag = "msg_timetag"; /**< int64, messages up to this time, ms */
+NIM_JSON_KEY kNIMMsglogStatusChangedKeyStatus = "status";          /**< int, NIMMsgLogStatus (7, receipt) */
 #endif

@@ -1208,3 +1208,92 @@ pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async(
         )
     })
 }
+
+/// Sends the peer a P2P read receipt for a received message (`json_msg`):
+/// the peer learns I read its messages up to this one's time. `cb` gets the
+/// code (200; 414 for a message that is not a received P2P one; 404 when
+/// the peer is gone; 20001/415 when not logged in) and
+/// `[{"talk_id","msg_timetag","status":7}]`.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_send_receipt_async(
+    json_msg: *const c_char,
+    json_extension: *const c_char,
+    cb: crate::msg::nim_msglog_status_changed_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let raw = unsafe { text(json_msg) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode, talk: &str, time: i64| {
+            if let Some(f) = cb {
+                let result = json!([{"talk_id": talk, "msg_timetag": time, "status": 7}]);
+                crate::msg::call_status(f, ud, code.0 as c_int, &result.to_string());
+            }
+        };
+        let Ok(m) = serde_json::from_str::<ImMessage>(&raw) else {
+            return answer(ResCode::PARAMETER_ERROR, "", 0);
+        };
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            let m = m.clone();
+            s.runtime.spawn(async move {
+                let code = client.send_receipt(&m).await;
+                answer(code, &m.from_id, m.time);
+            });
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE, &m.from_id, m.time);
+        }
+    })
+}
+
+/// Whether the peer has read this message of mine (`json_msg`), as this
+/// device knows from the peer's receipts.
+///
+/// # Safety
+/// Strings are NULL or valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_be_readed(
+    json_msg: *const c_char,
+    json_extension: *const c_char,
+) -> bool {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let raw = unsafe { text(json_msg) };
+    guard(false, || receipt_query(&raw, true))
+}
+
+/// Whether one of my devices has sent the peer a read receipt covering this
+/// received message (`json_msg`).
+///
+/// # Safety
+/// Strings are NULL or valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_receipt_sent(
+    json_msg: *const c_char,
+    json_extension: *const c_char,
+) -> bool {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let raw = unsafe { text(json_msg) };
+    guard(false, || receipt_query(&raw, false))
+}
+
+fn receipt_query(raw: &str, mine: bool) -> bool {
+    let Ok(m) = serde_json::from_str::<ImMessage>(raw) else {
+        return false;
+    };
+    bridge::with_sdk(|s| {
+        if mine {
+            s.client.is_read_by_peer(&m)
+        } else {
+            s.client.is_receipt_sent(&m)
+        }
+    })
+    .unwrap_or(false)
+}

@@ -357,6 +357,28 @@ type Filter =
 type SessionFn = unsafe extern "C" fn(c_int, *const c_char, c_int, *const c_char, *const c_void);
 type SyncFn =
     unsafe extern "C" fn(NIMDataSyncType, NIMDataSyncStatus, *const c_char, *const c_void);
+type StatusFn = unsafe extern "C" fn(c_int, *const c_char, *const c_char, *const c_void);
+
+/// nim_msglog_status_changed_cb_func: a read receipt's result, or peers'
+/// receipts: `result` is a JSON array of
+/// `{"talk_id","msg_timetag","status"}` (status 7, kNIMMsgLogStatusReceipt).
+#[allow(non_camel_case_types)]
+pub type nim_msglog_status_changed_cb_func = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        result: *const c_char,
+        json_extension: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// Calls a status-changed function with a code and the changes.
+pub(crate) fn call_status(f: StatusFn, ud: usize, code: c_int, result: &str) {
+    let (c, x) = (cstring(result), cstring(""));
+    // SAFETY: the app passed `f` for this signature with `ud`; the strings
+    // outlive the call.
+    unsafe { f(code, c.as_ptr(), x.as_ptr(), ud as *const c_void) }
+}
 
 /// The callbacks of this chapter.
 #[derive(Clone, Copy, Default)]
@@ -369,6 +391,7 @@ struct Regs {
     sysmsg_ack: Option<Reg<Json>>,
     session: Option<Reg<SessionFn>>,
     data_sync: Option<Reg<SyncFn>>,
+    status_changed: Option<Reg<StatusFn>>,
 }
 
 static REGS: Mutex<Regs> = Mutex::new(Regs {
@@ -380,6 +403,7 @@ static REGS: Mutex<Regs> = Mutex::new(Regs {
     sysmsg_ack: None,
     session: None,
     data_sync: None,
+    status_changed: None,
 });
 
 /// Forgets every callback of this chapter (cleanup).
@@ -506,9 +530,35 @@ pub(crate) fn dispatch(e: &Event) -> bool {
                 }
             }
         }
+        Event::MsgStatusChanged(_) => {
+            if let Some(r) = regs.status_changed {
+                call_status(r.f, r.ud, 200, &e.json().to_string());
+            }
+        }
         _ => return false,
     }
     true
+}
+
+/// Registers the callback for peers' read receipts of my messages: `result`
+/// is a JSON array of `{"talk_id","msg_timetag","status":7}`; every message
+/// of mine to `talk_id` up to `msg_timetag` has been read.
+///
+/// # Safety
+/// As `nim_talk_reg_ack_cb`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_reg_status_changed_cb(
+    json_extension: *const c_char,
+    cb: nim_msglog_status_changed_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    guard((), || {
+        REGS.lock().status_changed = cb.map(|f| Reg {
+            f,
+            ud: user_data as usize,
+        })
+    })
 }
 
 /// Puts the SDK in batch mode while a batch callback is registered.

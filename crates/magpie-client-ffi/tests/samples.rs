@@ -430,6 +430,12 @@ async fn run_messaging(
             assert_eq!(m.content.extra["push_enable"], 0, "the retweet's settings");
         }
     }
+    // Dog has read the sample's message (the sample's status-changed
+    // callback gets it before the live message that follows).
+    assert_eq!(
+        dog.client.send_receipt(&m.content).await,
+        magpie_proto::ResCode::SUCCESS
+    );
     // Dog answers live, and sends a custom notification.
     let ack = dog
         .client
@@ -453,6 +459,15 @@ async fn run_messaging(
         .await;
     assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS);
     while !next(&mut seen).await.starts_with("DONE") {}
+    // The sample's read receipt for dog's live message reached dog.
+    let got = dog
+        .events
+        .until(|e| matches!(e, Event::MsgStatusChanged(l) if l.iter().any(|c| c.talk_id == "cat")))
+        .await;
+    let Event::MsgStatusChanged(list) = got else {
+        unreachable!()
+    };
+    assert_eq!(list[0].status, 7);
     let status = tokio::time::timeout(WAIT, child.wait())
         .await
         .expect("sample exits")
@@ -493,6 +508,12 @@ fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str, extra: 
         &format!("SYSMSG_ACK rescode=200 msg_id={note_id} talk_id=dog")
     );
     assert_eq!(one("LIVE "), "LIVE feature=0 body=live from dog");
+    assert_eq!(
+        one("STATUS_CHANGED "),
+        "STATUS_CHANGED code=200 talk_id=dog status=7"
+    );
+    assert_eq!(one("RECEIPT "), "RECEIPT code=200 talk_id=dog status=7");
+    assert_eq!(one("RECEIPT_SENT "), "RECEIPT_SENT before=0 after=1");
     assert_eq!(one("NOTE "), r#"NOTE from=dog attach={"wave":1}"#);
     let mut bodies = [body, "live from dog", "offline 0", "offline 1", "offline 2"];
     bodies.sort();
@@ -673,6 +694,13 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         assert_eq!(found.len(), 1, "one {prefix} line: {seen:#?}");
         found[0].clone()
     };
+    assert_eq!(
+        one("STATUS_CHANGED "),
+        "STATUS_CHANGED code=200 talk_id=dog status=7"
+    );
+    assert_eq!(one("RECEIPT "), "RECEIPT code=200 talk_id=dog status=7");
+    assert_eq!(one("RECEIPT_SENT "), "RECEIPT_SENT before=0 after=1");
+    assert_eq!(one("BE_READED "), "BE_READED 1");
     assert_eq!(one("LOCALEXT "), "LOCALEXT code=200 id=dog-offline-1");
     assert_eq!(
         one("BYID "),

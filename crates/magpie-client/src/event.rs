@@ -99,6 +99,21 @@ pub enum Event {
     SessionChange(SessionResult),
     /// A phase of the post-login sync completed (nim_data_sync_reg_complete_cb).
     DataSync(DataSync),
+    /// Peers read my messages (nim_msglog_reg_status_changed_cb): one
+    /// change per receipt, NIM's status 7.
+    MsgStatusChanged(Vec<MsgStatusChanged>),
+}
+
+/// A message status change (`{"talk_id","msg_timetag","status"}`): every
+/// message of mine to `talk_id` up to `msg_timetag` is now `status`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MsgStatusChanged {
+    /// The session (the peer).
+    pub talk_id: String,
+    /// The boundary: messages up to this time, ms.
+    pub msg_timetag: i64,
+    /// NIMMsgLogStatus (7, kNIMMsgLogStatusReceipt).
+    pub status: u32,
 }
 
 /// The result of `kick_other_client`: `{"err_code":200,"device_ids":[...]}`.
@@ -122,6 +137,7 @@ impl Event {
             Event::SysMsgAck(_) => "sysmsg_ack",
             Event::SessionChange(_) => "session_change",
             Event::DataSync(_) => "data_sync",
+            Event::MsgStatusChanged(_) => "msg_status_changed",
         }
     }
 
@@ -149,6 +165,7 @@ impl Event {
                 "status": d.status,
                 "json_attachment": d.attachment,
             })),
+            Event::MsgStatusChanged(list) => serde_json::to_value(list),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -188,6 +205,8 @@ pub enum CallbackKind {
     SessionChange,
     /// Data sync phases.
     DataSync,
+    /// Message status changes (read receipts).
+    MsgStatusChanged,
 }
 
 impl Event {
@@ -207,13 +226,14 @@ impl Event {
             Event::SysMsgAck(_) => CallbackKind::SysMsgAck,
             Event::SessionChange(_) => CallbackKind::SessionChange,
             Event::DataSync(_) => CallbackKind::DataSync,
+            Event::MsgStatusChanged(_) => CallbackKind::MsgStatusChanged,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 14],
+    slots: [RwLock<Option<Callback>>; 15],
     stream: broadcast::Sender<Event>,
 }
 

@@ -35,7 +35,9 @@ mod options;
 mod task;
 
 pub use error::ClientError;
-pub use event::{Callback, Event, KickOtherRes, LoginRes, LogoutRes, EVENT_STREAM_CAPACITY};
+pub use event::{
+    Callback, Event, KickOtherRes, LoginRes, LogoutRes, MsgStatusChanged, EVENT_STREAM_CAPACITY,
+};
 pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, SendMsgAck, SysMsg, SysMsgAck};
@@ -86,6 +88,8 @@ pub(crate) struct Status {
     state: LoginState,
     account: String,
     clock_offset_ms: i64,
+    /// (app key, account) of the local database in use.
+    db_account: Option<(String, String)>,
 }
 
 pub(crate) struct LoginCmd {
@@ -414,6 +418,57 @@ impl Client {
         self.session_result(cmd, id, to_type).await
     }
 
+    /// NIM's P2P read receipt (nim_msglog_send_receipt_async) for a
+    /// message received from a peer: the peer's devices learn that I read
+    /// its messages up to this one's time (their status-changed callback,
+    /// status 7), and so do my other devices. 200 once the server stored
+    /// it; 414 for a message that is not a received P2P one; 404 when the
+    /// peer is gone; 20001/415 when not logged in.
+    pub async fn send_receipt(&self, msg: &ImMessage) -> ResCode {
+        let me = self.inner.status.borrow().account.clone();
+        if msg.to_type != magpie_proto::msg::session_type::P2P
+            || msg.time <= 0
+            || msg.from_id.is_empty()
+            || msg.from_id.eq_ignore_ascii_case(&me)
+        {
+            return ResCode::PARAMETER_ERROR;
+        }
+        let r = magpie_proto::msg::Receipt {
+            to_type: msg.to_type,
+            id: msg.from_id.clone(),
+            msg_timetag: msg.time,
+        };
+        match self.messaging(machine::Cmd::Receipt(r)).await {
+            Some(machine::Reply::Local(r)) => r.rescode,
+            _ => ResCode::LOCAL_INIT_UNDONE,
+        }
+    }
+
+    /// NIM's query_be_readed: has the peer sent a read receipt covering
+    /// this message of mine (as this device knows). Reads the local
+    /// database directly, so it may be called from any thread, callbacks
+    /// included.
+    pub fn is_read_by_peer(&self, msg: &ImMessage) -> bool {
+        self.receipt_state(msg).0
+    }
+
+    /// NIM's query_receipt_sent: has one of my devices sent the peer a read
+    /// receipt covering this received message.
+    pub fn is_receipt_sent(&self, msg: &ImMessage) -> bool {
+        self.receipt_state(msg).1
+    }
+
+    fn receipt_state(&self, msg: &ImMessage) -> (bool, bool) {
+        let who = self.inner.status.borrow().db_account.clone();
+        let Some((app_key, account)) = who else {
+            return (false, false);
+        };
+        local::receipt_state(&self.inner.data_dir, &app_key, &account, msg).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading read receipts from the local database failed");
+            (false, false)
+        })
+    }
+
     /// NIM's query_all_recent_session: the sessions, newest first, and the
     /// total unread count.
     pub async fn recent_sessions(&self) -> (Vec<SessionData>, u32) {
@@ -564,6 +619,18 @@ impl Client {
             Arc::new(move |e| {
                 if let Event::SessionChange(s) = e {
                     f(s)
+                }
+            }),
+        );
+    }
+
+    /// Peers' read receipts (nim_msglog_reg_status_changed_cb).
+    pub fn on_msg_status_changed(&self, f: impl Fn(&[MsgStatusChanged]) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::MsgStatusChanged,
+            Arc::new(move |e| {
+                if let Event::MsgStatusChanged(list) = e {
+                    f(list)
                 }
             }),
         );
@@ -755,6 +822,7 @@ impl Client {
             CallbackKind::SysMsgAck,
             CallbackKind::SessionChange,
             CallbackKind::DataSync,
+            CallbackKind::MsgStatusChanged,
         ] {
             self.set(k, f.clone());
         }

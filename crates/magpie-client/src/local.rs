@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS sysmsgs (
     json           TEXT NOT NULL,
     UNIQUE (from_account, client_msg_id)
 );
+-- P2P read receipts per session: the peer read my messages up to
+-- peer_read (ms); one of my devices told the peer it read up to my_sent.
+CREATE TABLE IF NOT EXISTS receipts (
+    id         TEXT NOT NULL,
+    type       INTEGER NOT NULL,
+    peer_read  INTEGER NOT NULL DEFAULT 0,
+    my_sent    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (id, type)
+);
 ";
 
 /// A recent session as NIM reports it (`kNIMSession*` keys).
@@ -129,6 +138,8 @@ pub struct Applied {
     pub roamed: Vec<String>,
     /// Total unread messages after the change.
     pub total_unread: u32,
+    /// Peers' read receipts, for the status-changed callback.
+    pub receipts: Vec<crate::event::MsgStatusChanged>,
 }
 
 /// How entries came.
@@ -255,6 +266,27 @@ impl LocalDb {
                     let id = id.to_ascii_lowercase();
                     mark_read(&tx, &id, *to_type, *read_seq).map_err(sql_err)?;
                     touched.push((id, *to_type, session_command::UPDATE));
+                }
+                EntryBody::Receipt {
+                    to_type,
+                    id,
+                    msg_timetag,
+                } => {
+                    let id = id.to_ascii_lowercase();
+                    peer_read(&tx, &me, &id, *to_type, *msg_timetag).map_err(sql_err)?;
+                    out.receipts.push(crate::event::MsgStatusChanged {
+                        talk_id: id,
+                        msg_timetag: *msg_timetag,
+                        status: msglog_status::RECEIPT,
+                    });
+                }
+                EntryBody::ReceiptSent {
+                    to_type,
+                    id,
+                    msg_timetag,
+                } => {
+                    receipt_sent(&tx, &id.to_ascii_lowercase(), *to_type, *msg_timetag)
+                        .map_err(sql_err)?;
                 }
                 EntryBody::DeleteSession { to_type, id } => {
                     let id = id.to_ascii_lowercase();
@@ -649,6 +681,71 @@ pub(crate) fn changed_sessions(
         last.last_updated_msg = true;
     }
     Ok(out)
+}
+
+/// The peer `id` read my messages up to `time`: recorded, and my sent
+/// messages up to then take NIM's status 7 (receipt).
+fn peer_read(c: &Connection, me: &str, id: &str, to_type: u32, time: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO receipts (id, type, peer_read) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (id, type) DO UPDATE SET peer_read = max(peer_read, excluded.peer_read)",
+        params![id, to_type, time],
+    )?;
+    c.execute(
+        "UPDATE msglog SET status = ?5 WHERE talk_id = ?1 AND to_type = ?2 AND from_id = ?3 AND time <= ?4 AND status = ?6",
+        params![id, to_type, me, time, msglog_status::RECEIPT, msglog_status::SENT],
+    )?;
+    Ok(())
+}
+
+/// One of my devices sent `id` a receipt up to `time`.
+pub(crate) fn receipt_sent(
+    c: &Connection,
+    id: &str,
+    to_type: u32,
+    time: i64,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO receipts (id, type, my_sent) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (id, type) DO UPDATE SET my_sent = max(my_sent, excluded.my_sent)",
+        params![id, to_type, time],
+    )?;
+    Ok(())
+}
+
+/// What the local database knows of a message's read receipt: (the peer
+/// read it, for a message of mine; I sent a receipt covering it, for a
+/// received one). Opens the account's database for this one read, so it
+/// may be called from any thread.
+pub fn receipt_state(
+    dir: &Path,
+    app_key: &str,
+    account: &str,
+    msg: &ImMessage,
+) -> Result<(bool, bool), String> {
+    let path = cache::path(dir, app_key, account);
+    if !path.exists() {
+        return Ok((false, false));
+    }
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql_err)?;
+    let me = account.to_ascii_lowercase();
+    let mine = msg.from_id.eq_ignore_ascii_case(&me);
+    let talk = msg.talk_id(&me).to_ascii_lowercase();
+    let marks: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT peer_read, my_sent FROM receipts WHERE id = ?1 AND type = ?2",
+            params![talk, msg.to_type],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    let (peer_read, my_sent) = marks.unwrap_or((0, 0));
+    let t = msg.time;
+    Ok((
+        mine && t > 0 && t <= peer_read,
+        !mine && t > 0 && t <= my_sent,
+    ))
 }
 
 impl SessionData {

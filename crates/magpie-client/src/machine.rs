@@ -67,6 +67,8 @@ pub(crate) enum Cmd {
         id: String,
     },
     Sessions,
+    /// A P2P read receipt to a peer.
+    Receipt(magpie_proto::msg::Receipt),
     /// One of NIM's local operations.
     Local(Box<crate::ops::LocalOp>),
     QueryLocal {
@@ -530,6 +532,18 @@ impl LoginMachine {
                 self.msgs.delete_session(l, id, to_type, sid, fx);
             }
             Cmd::Sessions if has_account => self.msgs.local(DbJob::Sessions { cmd: id }, fx),
+            Cmd::Receipt(r) if online => self.msgs.send_receipt(&mut link, id, r, fx),
+            Cmd::Receipt(_) => fx.push(Effect::Reply(
+                id,
+                Reply::Local(Box::new(crate::ops::LocalResult {
+                    rescode: if relogging {
+                        ResCode::CONNECTION_ERROR
+                    } else {
+                        not_logged_in
+                    },
+                    ..Default::default()
+                })),
+            )),
             Cmd::Local(op) if has_account => self.msgs.local(DbJob::Local { cmd: id, op }, fx),
             Cmd::Local(_) => fx.push(Effect::Reply(
                 id,

@@ -229,6 +229,8 @@ pub(crate) struct Msgs {
     outbox: Vec<Send>,
     sysmsgs: HashMap<u32, CmdId>,
     changes: HashMap<u32, (CmdId, bool, SessionChange)>,
+    /// Read receipts on the wire: request seq → (command, receipt).
+    receipts: HashMap<u32, (CmdId, magpie_proto::msg::Receipt)>,
     history: HashMap<u32, CmdId>,
     /// Position last reported to the server, and when the next report is due.
     acked: u64,
@@ -352,6 +354,12 @@ impl Msgs {
                     session,
                     total_unread: 0,
                 }),
+            ));
+        }
+        for (_, (cmd, _)) in self.receipts.drain() {
+            fx.push(Effect::Reply(
+                cmd,
+                Reply::Local(Box::new(crate::ops::LocalResult::code(code))),
             ));
         }
         for (_, cmd) in self.history.drain() {
@@ -652,6 +660,22 @@ impl Msgs {
         }
     }
 
+    /// Sends a P2P read receipt; answered through [`MsgState::session_ack`].
+    pub fn send_receipt(
+        &mut self,
+        link: &mut Link<'_>,
+        cmd: CmdId,
+        r: magpie_proto::msg::Receipt,
+        fx: &mut Vec<Effect>,
+    ) {
+        let seq = link.next();
+        fx.push(Effect::Send(vec![ClientFrame::Receipt {
+            seq,
+            body: r.clone(),
+        }]));
+        self.receipts.insert(seq, (cmd, r));
+    }
+
     /// A session change's answer arrived: applied here, and the position it
     /// took is this device's own.
     pub fn session_ack(
@@ -661,6 +685,31 @@ impl Msgs {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
+        if let Some((cmd, r)) = self.receipts.remove(&seq) {
+            if !ack.rescode.is_success() {
+                fx.push(Effect::Reply(
+                    cmd,
+                    Reply::Local(Box::new(crate::ops::LocalResult::code(ack.rescode))),
+                ));
+                return;
+            }
+            let op = crate::ops::LocalOp::ReceiptSent {
+                to_type: r.to_type,
+                id: r.id.to_ascii_lowercase(),
+                msg_timetag: r.msg_timetag,
+            };
+            self.db(
+                DbJob::Local {
+                    cmd,
+                    op: Box::new(op),
+                },
+                fx,
+            );
+            if ack.seq > 0 {
+                self.item(Item::Own(ack.seq), now, fx);
+            }
+            return;
+        }
         let Some((cmd, delete, c)) = self.changes.remove(&seq) else {
             return;
         };
@@ -1005,6 +1054,9 @@ impl Msgs {
                 session: s.clone(),
                 total_unread: a.total_unread,
             })));
+        }
+        if !a.receipts.is_empty() {
+            fx.push(Effect::Emit(Event::MsgStatusChanged(a.receipts.clone())));
         }
     }
 }

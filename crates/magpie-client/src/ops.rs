@@ -13,6 +13,16 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum LocalOp {
+    /// Records that a read receipt to `id` up to `msg_timetag` went out
+    /// (after the server took it; `Client::send_receipt`).
+    ReceiptSent {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer.
+        id: String,
+        /// Time of the newest message read, ms.
+        msg_timetag: i64,
+    },
     /// One message by its client id (`nim_msglog_query_msg_by_id_async`).
     MsgById {
         /// Client message id.
@@ -234,7 +244,7 @@ impl Default for LocalResult {
 }
 
 impl LocalResult {
-    fn code(rescode: ResCode) -> LocalResult {
+    pub(crate) fn code(rescode: ResCode) -> LocalResult {
         LocalResult {
             rescode,
             ..Default::default()
@@ -656,6 +666,13 @@ impl LocalDb {
                 if n == 0 {
                     r.rescode = ResCode::ERROR;
                 }
+            }
+            LocalOp::ReceiptSent {
+                to_type,
+                id,
+                msg_timetag,
+            } => {
+                crate::local::receipt_sent(&tx, id, *to_type, *msg_timetag).map_err(sql)?;
             }
             LocalOp::SysMsgDeleteAll => {
                 sysmsg_op = true;

@@ -292,7 +292,10 @@ impl ConnectionTask {
                         self.db_open = None;
                     }
                     Effect::UseAccount { app_key, account } => {
-                        self.db_account = Some((app_key, account))
+                        let who = (app_key, account);
+                        self.status
+                            .send_modify(|s| s.db_account = Some(who.clone()));
+                        self.db_account = Some(who)
                     }
                     Effect::Db(job) => {
                         // The login record goes first: one writer on the file.

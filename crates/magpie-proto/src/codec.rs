@@ -253,6 +253,10 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: json(&raw)?,
         },
+        op::RECEIPT => ClientFrame::Receipt {
+            seq,
+            body: json(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -377,6 +381,7 @@ pub fn encode_client(
         ClientFrame::SessionRead { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::SessionDelete { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::History { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::Receipt { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 

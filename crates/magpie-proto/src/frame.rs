@@ -5,7 +5,7 @@
 
 use crate::code::ResCode;
 use crate::msg::{
-    CursorAck, EntryWire, HistoryQuery, HistoryResult, SendMsg, SendMsgAck, SendSysMsg,
+    CursorAck, EntryWire, HistoryQuery, HistoryResult, Receipt, SendMsg, SendMsgAck, SendSysMsg,
     SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsgAck,
 };
 use crate::types::{Kickout, MultiSpot, Presence};
@@ -37,6 +37,8 @@ pub mod op {
     pub const SESSION_DELETE: u8 = 0x15;
     /// Query the server's history of a session.
     pub const HISTORY: u8 = 0x16;
+    /// Send a P2P read receipt (answered with SESSION_ACK).
+    pub const RECEIPT: u8 = 0x17;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -275,6 +277,13 @@ pub enum ClientFrame {
         /// Body.
         body: HistoryQuery,
     },
+    /// Tell a peer I have read its messages up to a time.
+    Receipt {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: Receipt,
+    },
 }
 
 impl ClientFrame {
@@ -292,7 +301,8 @@ impl ClientFrame {
             | ClientFrame::SendSysMsg { seq, .. }
             | ClientFrame::SessionRead { seq, .. }
             | ClientFrame::SessionDelete { seq, .. }
-            | ClientFrame::History { seq, .. } => *seq,
+            | ClientFrame::History { seq, .. }
+            | ClientFrame::Receipt { seq, .. } => *seq,
         }
     }
 
@@ -311,6 +321,7 @@ impl ClientFrame {
             ClientFrame::SessionRead { .. } => op::SESSION_READ,
             ClientFrame::SessionDelete { .. } => op::SESSION_DELETE,
             ClientFrame::History { .. } => op::HISTORY,
+            ClientFrame::Receipt { .. } => op::RECEIPT,
         }
     }
 }

@@ -356,6 +356,24 @@ pub enum EntryBody {
         /// The session id.
         id: String,
     },
+    /// The peer `id` has read the account's messages up to `msg_timetag`.
+    Receipt {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The reader.
+        id: String,
+        /// Time of the newest message read, ms.
+        msg_timetag: i64,
+    },
+    /// One of the account's devices sent `id` a receipt up to `msg_timetag`.
+    ReceiptSent {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer told.
+        id: String,
+        /// Time of the newest message read, ms.
+        msg_timetag: i64,
+    },
 }
 
 /// One entry of an account's ordered log.
@@ -506,6 +524,21 @@ pub struct SessionChange {
     /// For a read mark: everything up to this log position is read.
     #[serde(default)]
     pub read_seq: u64,
+}
+
+/// RECEIPT: NIM's P2P read receipt: I have read the peer's messages up to
+/// `msg_timetag` (the time of the received message the app acknowledged).
+/// The peer's devices learn it (NIM's message status 7, "receipt"), and so
+/// do my other devices (the receipt counts as sent there too). Answered
+/// with SESSION_ACK: the position of the note in my log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// NIMSessionType: P2P (0) only.
+    pub to_type: u32,
+    /// The peer: the sender of the messages read.
+    pub id: String,
+    /// Time of the newest message read, ms.
+    pub msg_timetag: i64,
 }
 
 /// The answer to a session change: its position in my log.

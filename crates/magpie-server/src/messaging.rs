@@ -17,7 +17,8 @@ use crate::state::Shared;
 use magpie_bus::{AccountKey, DeviceAddr, Envelope, Push};
 use magpie_proto::msg::{
     message_feature, message_type, session_type, EntryWire, HistoryQuery, HistoryResult, ImMessage,
-    SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SysMsg, SysMsgAck, RES_IN_BLACK,
+    Receipt, SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SysMsg, SysMsgAck,
+    RES_IN_BLACK,
 };
 use magpie_proto::ResCode;
 use magpie_store::message::SERVER_ID_PLACEHOLDER;
@@ -107,12 +108,21 @@ enum Then {
         to: AccountKey,
         client_msg_id: String,
     },
-    /// Answer the device, push the change to the account's other devices.
+    /// Answer the device, push the change to the account's devices
+    /// (but the one that made it).
     Session {
         origin: Origin,
         account: AccountKey,
-        /// A deletion (else a read mark).
-        delete: bool,
+        /// The entry's kind on the wire (`read`, `delete_session`, `receipt`).
+        kind: &'static str,
+    },
+    /// Push a note to the account's devices but one; no answer.
+    Note {
+        account: AccountKey,
+        /// The entry's kind on the wire.
+        kind: &'static str,
+        /// The device that made the change.
+        except: Option<DeviceAddr>,
     },
     /// Nothing to tell anyone.
     Nothing,
@@ -529,7 +539,72 @@ impl Messaging {
             then: Then::Session {
                 origin,
                 account: AccountKey::new(app_id, account.clone()),
-                delete,
+                kind: if delete { "delete_session" } else { "read" },
+            },
+        })
+    }
+
+    /// Queues a P2P read receipt: a note in the peer's log (its devices
+    /// mark the messages it sent me read, NIM's status 7), and one in mine,
+    /// so my other devices know the receipt went out.
+    pub async fn receipt(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        origin: Origin,
+        me: &AccountId,
+        r: Receipt,
+    ) -> Result<(), Refused> {
+        if r.to_type != session_type::P2P {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "read receipts are for P2P sessions (to_type 0)",
+            );
+        }
+        let Ok(peer) = AccountId::parse(&r.id) else {
+            return refuse(ResCode::PARAMETER_ERROR, "the receipt's id is not an accid");
+        };
+        if r.msg_timetag <= 0 {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "msg_timetag (the read message's time, ms) is required",
+            );
+        }
+        if !self.exists(shared, app_id, &peer).await? {
+            return refuse(
+                ResCode::NOT_EXIST,
+                format!("no account {peer} to send the receipt to"),
+            );
+        }
+        let now = magpie_store::now_ms();
+        let note = |to: &AccountId, kind, about: &AccountId| {
+            NewNote {
+            account: to.clone(),
+            kind,
+            json: serde_json::json!({"to_type": r.to_type, "id": about.as_str(), "msg_timetag": r.msg_timetag})
+                .to_string(),
+            dedup: None,
+            time: now,
+        }
+        };
+        // The peer's note first: the device's answer (with the position of
+        // the note in my own log) goes once both are stored.
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(note(&peer, EntryKind::Receipt, me))),
+            then: Then::Note {
+                account: AccountKey::new(app_id, peer.clone()),
+                kind: "receipt",
+                except: None,
+            },
+        })?;
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(note(me, EntryKind::ReceiptSent, &peer))),
+            then: Then::Session {
+                origin,
+                account: AccountKey::new(app_id, me.clone()),
+                kind: "receipt_sent",
             },
         })
     }
@@ -693,6 +768,8 @@ fn entry_text(e: &LogEntry, me: &AccountId, delivered: u64) -> String {
         EntryKind::Sysmsg => format!(r#"{{"seq":{},"kind":"sysmsg","sysmsg":{}}}"#, e.seq, e.json),
         EntryKind::Read => note_text(e.seq, "read", &e.json),
         EntryKind::DeleteSession => note_text(e.seq, "delete_session", &e.json),
+        EntryKind::Receipt => note_text(e.seq, "receipt", &e.json),
+        EntryKind::ReceiptSent => note_text(e.seq, "receipt_sent", &e.json),
     }
 }
 
@@ -896,7 +973,7 @@ async fn writer(
                             },
                         ),
                         Then::Session { origin, .. } => (origin, RefusedWhat::Session),
-                        Then::Nothing => continue,
+                        Then::Nothing | Then::Note { .. } => continue,
                     };
                     envs.extend(refused_answer(&what.0, what.1, &r));
                 }
@@ -1003,12 +1080,23 @@ async fn after(
                 envs.push(Envelope::new(*d, Push::Entry(text.clone())));
             }
         }
+        Then::Note {
+            account,
+            kind,
+            except,
+        } => {
+            let text: Arc<str> = note_text(a.to_seq, kind, &a.json).into();
+            for d in online_of(shared, online, &account).await {
+                if Some(*d) != except {
+                    envs.push(Envelope::new(*d, Push::Entry(text.clone())));
+                }
+            }
+        }
         Then::Session {
             origin,
             account,
-            delete,
+            kind,
         } => {
-            let kind = if delete { "delete_session" } else { "read" };
             let sender_addr = match &origin {
                 Origin::Device { addr, seq, .. } => {
                     envs.push(Envelope::new(

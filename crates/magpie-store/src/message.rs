@@ -22,6 +22,10 @@ pub enum EntryKind {
     Read = 3,
     /// A session deleted.
     DeleteSession = 4,
+    /// A peer read the account's messages up to a time (a P2P receipt).
+    Receipt = 5,
+    /// A device of the account sent a peer a receipt.
+    ReceiptSent = 6,
 }
 
 impl EntryKind {
@@ -32,6 +36,8 @@ impl EntryKind {
             2 => EntryKind::Sysmsg,
             3 => EntryKind::Read,
             4 => EntryKind::DeleteSession,
+            5 => EntryKind::Receipt,
+            6 => EntryKind::ReceiptSent,
             _ => return None,
         })
     }

@@ -323,3 +323,118 @@ async fn custom_notifications_are_stored_or_online_only() {
     assert_eq!(stored.len(), 2);
     assert_eq!(unread, 0, "custom notifications never count");
 }
+
+/// NIM's P2P read receipts: the reader's receipt reaches the sender's
+/// devices (status-changed callback, status 7, and the local status of the
+/// messages), the reader's other devices learn it was sent, a device that
+/// logs in later gets it by sync, and bad receipts are refused with NIM's
+/// codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_receipts_reach_the_sender_and_the_readers_other_devices() {
+    let s = TestServer::start().await;
+    let app = s.app("r").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let mut a1 = device(&s, "a1");
+    let mut b1 = device(&s, "b1");
+    let mut b2 = device(&s, "b2");
+    for (d, who) in [(&a1, "ann"), (&b1, "bob"), (&b2, "bob")] {
+        login(d, &app, who).await;
+    }
+    for d in [&mut a1, &mut b1, &mut b2] {
+        d.c.events
+            .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+            .await;
+    }
+    let ack = a1.c.client.send_message(text("bob", "r1", "read me")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
+    let got = receive(&mut b1.c.events, 1).await.remove(0).content;
+    receive(&mut b2.c.events, 1).await;
+    let mine = ImMessage {
+        from_id: "ann".into(),
+        time: ack.msg_timetag,
+        ..text("bob", "r1", "read me")
+    };
+    assert!(!a1.c.client.is_read_by_peer(&mine));
+    assert!(!b1.c.client.is_receipt_sent(&got));
+
+    // Refused: my own message, and a peer that does not exist.
+    assert_eq!(
+        a1.c.client.send_receipt(&mine).await,
+        ResCode::PARAMETER_ERROR
+    );
+    let stranger = ImMessage {
+        from_id: "nobody".into(),
+        ..got.clone()
+    };
+    assert_eq!(
+        b1.c.client.send_receipt(&stranger).await,
+        ResCode::NOT_EXIST
+    );
+
+    assert_eq!(b1.c.client.send_receipt(&got).await, ResCode::SUCCESS);
+    assert!(
+        b1.c.client.is_receipt_sent(&got),
+        "recorded on the sending device"
+    );
+    let changed = match a1
+        .c
+        .events
+        .until(|e| matches!(e, Event::MsgStatusChanged(_)))
+        .await
+    {
+        Event::MsgStatusChanged(list) => list,
+        _ => unreachable!(),
+    };
+    assert_eq!(changed.len(), 1);
+    assert_eq!(
+        (
+            changed[0].talk_id.as_str(),
+            changed[0].msg_timetag,
+            changed[0].status
+        ),
+        ("bob", got.time, 7)
+    );
+    assert!(a1.c.client.is_read_by_peer(&mine));
+    let stored =
+        a1.c.client
+            .local_op(magpie_client::LocalOp::MsgById {
+                client_msg_id: "r1".into(),
+            })
+            .await;
+    let status = stored.message.expect("r1 stored").extra["log_status"].clone();
+    assert_eq!(status, 7, "kNIMMsgLogStatusReceipt");
+
+    // Bob's other device: the note came before the next message.
+    let ack = a1.c.client.send_message(text("bob", "r2", "again")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    receive(&mut b2.c.events, 1).await;
+    assert!(b2.c.client.is_receipt_sent(&got));
+    let newer = ImMessage {
+        time: ack.msg_timetag,
+        ..got.clone()
+    };
+    assert!(
+        !b2.c.client.is_receipt_sent(&newer),
+        "only up to the receipt's time"
+    );
+
+    // Ann's device that logs in later syncs the receipt.
+    let mut a2 = device(&s, "a2");
+    login(&a2, &app, "ann").await;
+    let changed = match a2
+        .c
+        .events
+        .until(|e| matches!(e, Event::MsgStatusChanged(_)))
+        .await
+    {
+        Event::MsgStatusChanged(list) => list,
+        _ => unreachable!(),
+    };
+    assert_eq!(changed[0].talk_id, "bob");
+    a2.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    assert!(a2.c.client.is_read_by_peer(&mine));
+}

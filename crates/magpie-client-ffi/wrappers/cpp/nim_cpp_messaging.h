@@ -788,9 +788,63 @@ struct QueryMsglogResult
 	std::list<IMMessage> msglogs_;
 };
 
+/** A message status change: every message of mine in `talk_id_` up to
+ *  `msg_timetag_` is now `status_` (kNIMMsgLogStatusReceipt: the peer read it). */
+struct MessageStatusChanged
+{
+	NIMMsgLogStatus status_ = kNIMMsgLogStatusNone;
+	std::string talk_id_;
+	int64_t msg_timetag_ = 0;
+};
+
+/** The result of a read receipt, and what the status-changed callback gets. */
+struct MessageStatusChangedResult
+{
+	NIMResCode rescode_ = kNIMResSuccess;
+	std::list<MessageStatusChanged> results_;
+
+	MessageStatusChangedResult(int rescode, const std::string &json) : rescode_((NIMResCode)rescode)
+	{
+		detail::json v = detail::Parse(json.c_str());
+		if (!v.is_array())
+			return;
+		for (const auto &o : v) {
+			MessageStatusChanged c;
+			c.status_ = (NIMMsgLogStatus)detail::Get<int>(o, kNIMMsglogStatusChangedKeyStatus, 0);
+			c.talk_id_ = detail::Get<std::string>(o, kNIMMsglogStatusChangedKeyTalkID, "");
+			c.msg_timetag_ = detail::Get<int64_t>(o, kNIMMsglogStatusChangedKeyMsgTimetag, 0);
+			results_.push_back(c);
+		}
+	}
+};
+
 class MsgLog
 {
 public:
+	typedef std::function<void(const MessageStatusChangedResult&)> MessageStatusChangedCallback;
+
+	/** Sends the sender of `json_msg` (a received P2P message) a read receipt up to its time. */
+	static void SendReceiptAsync(const std::string& json_msg, const MessageStatusChangedCallback& cb)
+	{
+		nim_msglog_send_receipt_async(json_msg.c_str(), "", &OnStatusOnce, new MessageStatusChangedCallback(cb));
+	}
+	/** Whether the peer has read this message of mine. */
+	static bool QuerySentMessageBeReaded(const IMMessage& msg)
+	{
+		return nim_msglog_query_be_readed(msg.ToJsonString(false).c_str(), "");
+	}
+	/** Whether a read receipt covering this received message was sent. */
+	static bool QueryReceivedMsgReceiptSent(const IMMessage& msg)
+	{
+		return nim_msglog_query_receipt_sent(msg.ToJsonString(false).c_str(), "");
+	}
+	/** Peers' read receipts of my messages. */
+	static void RegMessageStatusChangedCb(const MessageStatusChangedCallback& cb, const std::string& json_extension = "")
+	{
+		StatusChanged().Set(cb);
+		nim_msglog_reg_status_changed_cb(json_extension.c_str(), cb ? &OnStatusChanged : nullptr, nullptr);
+	}
+
 	typedef std::function<void(NIMResCode, const std::string&, NIMSessionType, const QueryMsglogResult&)> QueryMsgCallback;
 
 	static bool QueryMsgAsync(const std::string& account_id, NIMSessionType to_type, int limit_count, int64_t anchor_msg_time, const QueryMsgCallback& cb, const std::string& json_extension = "")
@@ -897,6 +951,20 @@ public:
 	}
 
 private:
+	static detail::Holder<MessageStatusChangedCallback>& StatusChanged() { static detail::Holder<MessageStatusChangedCallback> h; return h; }
+	static void OnStatusChanged(int rescode, const char *result, const char *, const void *)
+	{
+		MessageStatusChangedCallback f = StatusChanged().Get();
+		if (f)
+			f(MessageStatusChangedResult(rescode, result ? result : ""));
+	}
+	static void OnStatusOnce(int rescode, const char *result, const char *, const void *user_data)
+	{
+		MessageStatusChangedCallback *cb = (MessageStatusChangedCallback *)user_data;
+		if (*cb)
+			(*cb)(MessageStatusChangedResult(rescode, result ? result : ""));
+		delete cb;
+	}
 	static void OnImportPrg(int64_t imported, int64_t total, const char *, const void *user_data)
 	{
 		// Called once, at the end, before the result (which owns nothing of this).

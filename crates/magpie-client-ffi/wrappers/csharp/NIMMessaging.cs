@@ -99,6 +99,7 @@ namespace NIM
             JsonOut.Str(sb, "client_msg_id", ClientMsgID);
             JsonOut.Str(sb, "talk_id", string.IsNullOrEmpty(TalkID) ? ReceiverID : TalkID);
             if (TimeStamp > 0) JsonOut.Num(sb, "time", TimeStamp);
+            if (!string.IsNullOrEmpty(SenderID)) JsonOut.Str(sb, "from_id", SenderID);
             JsonOut.Num(sb, "push_need_badge", NeedCounting ? 1 : 0);
             JsonOut.Num(sb, "push_enable", NeedPush ? 1 : 0);
             JsonOut.Num(sb, "push_prefix", NeedPushNick ? 1 : 0);
@@ -233,6 +234,11 @@ namespace NIM
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_read_all_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_update_localext_async([MarshalAs(UnmanagedType.LPUTF8Str)] string msgId, [MarshalAs(UnmanagedType.LPUTF8Str)] string localExt, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, MsgResCb cb, IntPtr ud);
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void ImportPrgCb(long imported, long total, IntPtr jsonExtension, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void StatusChangedCb(int resCode, IntPtr result, IntPtr jsonExtension, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_send_receipt_async([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, StatusChangedCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] [return: MarshalAs(UnmanagedType.I1)] public static extern bool nim_msglog_query_be_readed([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] [return: MarshalAs(UnmanagedType.I1)] public static extern bool nim_msglog_query_receipt_sent([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_reg_status_changed_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, StatusChangedCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_export_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string dstPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_import_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string srcPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud, ImportPrgCb prg, IntPtr prgUd);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_by_options_async(int range, [MarshalAs(UnmanagedType.LPUTF8Str)] string ids, int limit, long fromTime, long endTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string endClientMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, int msgType, [MarshalAs(UnmanagedType.LPUTF8Str)] string searchContent, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, QueryCb cb, IntPtr ud);
@@ -725,6 +731,9 @@ namespace NIM.Messagelog
     public delegate void OperateSingleLogResultDelegate(ResponseCode code, string msgId);
     public delegate void CommonOperationResultDelegate(ResponseCode code);
     public delegate void UpdateLocalExtDelegate(ResponseCode code, string msgId);
+    /// <summary>A read receipt's result or peers' receipts: `result` is NIM's JSON
+    /// array of {"talk_id","msg_timetag","status"} (status 7: read by the peer).</summary>
+    public delegate void MsglogStatusChangedDelegate(ResponseCode res, string result);
 
     public class MessagelogAPI
     {
@@ -740,6 +749,47 @@ namespace NIM.Messagelog
         public static void QueryMsglogOnline(string id, Session.NIMSessionType sType, int limit, long start, long end, long endMsgId, bool reverse, bool saveLocal, QueryMsglogResultDelegate action)
         {
             MsgNative.nim_msglog_query_msg_online_async(id, (int)sType, limit, start, end, endMsgId, reverse, saveLocal, null, QueryCb, Handles.Put(action));
+        }
+
+        static readonly MsgNative.StatusChangedCb StatusOnceCb = OnStatusOnce;
+        static readonly MsgNative.StatusChangedCb StatusGlobalCb = OnStatusGlobal;
+        static MsglogStatusChangedDelegate statusChanged;
+
+        /// <summary>Tells the sender of a received P2P message that I read its messages up to this one.</summary>
+        public static void SendReceipt(NIMIMMessage msg, MsglogStatusChangedDelegate action)
+        {
+            MsgNative.nim_msglog_send_receipt_async(msg.Serialize(), null, StatusOnceCb, Handles.Put(action));
+        }
+
+        /// <summary>Whether the peer has read this message of mine.</summary>
+        public static bool IsMessageBeReaded(NIMIMMessage msg)
+        {
+            return MsgNative.nim_msglog_query_be_readed(msg.Serialize(), null);
+        }
+
+        /// <summary>Whether a read receipt covering this received message was sent.</summary>
+        public static bool IsMsgReceiptSended(NIMIMMessage msg) // NIM's spelling
+        {
+            return MsgNative.nim_msglog_query_receipt_sent(msg.Serialize(), null);
+        }
+
+        /// <summary>Peers' read receipts of my messages.</summary>
+        public static void RegMsglogStatusChangedCb(MsglogStatusChangedDelegate action)
+        {
+            statusChanged = action;
+            MsgNative.nim_msglog_reg_status_changed_cb(null, action == null ? null : StatusGlobalCb, IntPtr.Zero);
+        }
+
+        static void OnStatusOnce(int code, IntPtr result, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<MsglogStatusChangedDelegate>(userData);
+            if (h != null) h((ResponseCode)code, Json.FromUtf8(result));
+        }
+
+        static void OnStatusGlobal(int code, IntPtr result, IntPtr ext, IntPtr userData)
+        {
+            var h = statusChanged;
+            if (h != null) h((ResponseCode)code, Json.FromUtf8(result));
         }
 
         static readonly MsgNative.MsgResExCb ByObjCb = OnByObj;
