@@ -75,6 +75,13 @@ public static class NimMessaging
                 synced.Set();
         });
         TalkAPI.RegReceiveBatchMessagesCb(list => { lock (batch) batch.AddRange(list); });
+        // Registered and cleared again: a P2P app gets no team notifications or broadcasts.
+        TalkAPI.RegTeamNotificationFilterCb((msg, ext) => false);
+        TalkAPI.RegTeamNotificationFilterCb(null);
+        TalkAPI.RegReceiveBroadcastCb(m => Say("BROADCAST " + m.Body));
+        TalkAPI.RegReceiveBroadcastMsgsCb(list => Say("BROADCASTS " + list.Count));
+        TalkAPI.RegReceiveBroadcastCb(null);
+        TalkAPI.RegReceiveBroadcastMsgsCb(null);
         TalkAPI.OnReceiveMessageHandler = (sender, e) =>
         {
             var m = e.Message;
@@ -109,6 +116,15 @@ public static class NimMessaging
             Say("SYNCED batch=" + batch.Count
                 + " ids=" + string.Join(",", batch.Select(m => m.MessageContent.ClientMsgID).ToArray())
                 + " features=" + string.Join(",", batch.Select(m => ((int)m.Feature).ToString()).ToArray()));
+
+        // A forward of the first synced message, built (not sent) with new settings.
+        NIMIMMessage synced0;
+        lock (batch)
+            synced0 = batch[0].MessageContent;
+        var setting = new NIMMessageSetting { NeedPush = false };
+        var retweet = TalkAPI.CreateRetweetMessage(synced0, setting, "cs-rt-1", peer, NIMSessionType.kNIMSessionTypeP2P, 0);
+        Say("RETWEET to=" + retweet.ReceiverID + " id=" + retweet.ClientMsgID + " body=" + retweet.Body);
+        Say("PATH [" + TalkAPI.GetAttachmentPathFromMsg(synced0) + "]");
 
         var listed = new ManualResetEvent(false);
         SessionAPI.QueryAllRecentSession((total, list) =>

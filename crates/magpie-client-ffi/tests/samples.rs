@@ -842,6 +842,8 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
             "EXPORT code=200",
             "DELETEALL code=200",
             "IMPORT code=200 imported=5",
+            "RETWEET to=dog id=cs-rt-1 body=offline 0",
+            "PATH []",
         ],
     );
 }

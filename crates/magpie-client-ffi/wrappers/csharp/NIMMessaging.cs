@@ -160,6 +160,8 @@ namespace NIM
         public string MsgId;
         public ResponseCode Response;
         public long TimeStamp;
+        /// <summary>The client-side anti-spam matched (never, on Magpie).</summary>
+        public bool ClientAntiSpam;
 
         public static MessageAck Deserialize(string json)
         {
@@ -169,6 +171,7 @@ namespace NIM
             a.MsgId = Json.Text(o, "msg_id");
             a.Response = (ResponseCode)Json.Long(o, "rescode");
             a.TimeStamp = Json.Long(o, "msg_timetag");
+            a.ClientAntiSpam = Json.Bool(o, "client_anti_spam");
             return a;
         }
     }
@@ -187,6 +190,110 @@ namespace NIM
 
     public delegate void ReportUploadProgressDelegate(long uploadedSize, long totalSize);
     public delegate void ReceiveBatchMesaagesDelegate(List<NIMReceivedMessage> msgsList); // NIM's spelling
+    public delegate bool TeamNotificationFilterDelegate(NIMIMMessage msg, string jsonExtension);
+    public delegate void ReceiveBroadcastDelegate(NIMBroadcastMessage msg);
+    public delegate void ReceiveBroadcastMsgsDelegate(List<NIMBroadcastMessage> msg);
+
+    /// <summary>A broadcast message (NIM's NIMBroadcastMessage).</summary>
+    public class NIMBroadcastMessage
+    {
+        public long MsgID { get; set; }
+        /// <summary>The sender's accid; may be absent.</summary>
+        public string Sender { get; set; }
+        public long Timetag { get; set; }
+        public string Body { get; set; }
+
+        internal static NIMBroadcastMessage From(Dictionary<string, object> o)
+        {
+            return new NIMBroadcastMessage
+            {
+                MsgID = Json.Long(o, "id"),
+                Sender = Json.Text(o, "from_accid"),
+                Timetag = Json.Long(o, "time"),
+                Body = Json.Text(o, "body"),
+            };
+        }
+    }
+
+    /// <summary>A team message's forced push (NIM's TeamForecePushMessage, NIM's spelling).</summary>
+    public class TeamForecePushMessage
+    {
+        public List<string> ReceiverList { get; set; }
+        public string Content { get; set; }
+        public bool IsForcePush { get; private set; }
+
+        public const string PushListKey = "force_push_list";
+        public const string PushContentKey = "force_push_content";
+        public const string ForcePushEnabledKey = "is_force_push";
+
+        /// <summary>The message's JSON with the forced-push keys added.</summary>
+        public string Serialize(NIMIMMessage nimMsg)
+        {
+            var json = nimMsg.Serialize();
+            var sb = new StringBuilder(json.Substring(0, json.Length - 1));
+            var list = new StringBuilder("[");
+            if (ReceiverList != null)
+                foreach (var r in ReceiverList)
+                    list.Append(list.Length > 1 ? "," : "").Append(Json.Quote(r));
+            list.Append(']');
+            JsonOut.Str(sb, PushListKey, ReceiverList == null ? "" : list.ToString());
+            JsonOut.Str(sb, PushContentKey, Content ?? "");
+            JsonOut.Num(sb, ForcePushEnabledKey, 1);
+            IsForcePush = true;
+            return sb.Append('}').ToString();
+        }
+    }
+
+    /// <summary>A message's settings (NIM's NIMMessageSetting), for retweets.</summary>
+    public class NIMMessageSetting
+    {
+        public bool ServerSaveHistory { get; set; }
+        public bool Roaming { get; set; }
+        public bool MultiSync { get; set; }
+        public bool OfflineStorage { get; set; }
+        public bool Routable { get; set; }
+        public bool NeedPush { get; set; }
+        public bool NeedCounting { get; set; }
+        public bool NeedPushPrefix { get; set; }
+        /// <summary>Custom push text (at most 200 bytes).</summary>
+        public string PushContent { get; set; }
+        /// <summary>Custom push payload: a JSON string (at most 2048).</summary>
+        public string PushPayload { get; set; }
+        public bool TeamForcePush { get; set; }
+        public bool AntiSpamEnabled { get; set; }
+        public string AntiSpamContent { get; set; }
+
+        public NIMMessageSetting()
+        {
+            ServerSaveHistory = true;
+            Roaming = true;
+            MultiSync = true;
+            OfflineStorage = true;
+            Routable = true;
+            NeedPush = true;
+            NeedCounting = true;
+            NeedPushPrefix = true;
+        }
+
+        public string Serialize()
+        {
+            var sb = new StringBuilder("{");
+            JsonOut.Num(sb, "cloud_history", ServerSaveHistory ? 1 : 0);
+            JsonOut.Num(sb, "roam_msg", Roaming ? 1 : 0);
+            JsonOut.Num(sb, "sync_msg", MultiSync ? 1 : 0);
+            JsonOut.Num(sb, "offline_msg", OfflineStorage ? 1 : 0);
+            JsonOut.Num(sb, "routable_msg", Routable ? 1 : 0);
+            JsonOut.Num(sb, "push_enable", NeedPush ? 1 : 0);
+            JsonOut.Num(sb, "push_need_badge", NeedCounting ? 1 : 0);
+            JsonOut.Num(sb, "push_prefix", NeedPushPrefix ? 1 : 0);
+            if (PushContent != null) JsonOut.Str(sb, "push_content", PushContent);
+            if (PushPayload != null) JsonOut.Str(sb, "push_payload", PushPayload);
+            JsonOut.Num(sb, TeamForecePushMessage.ForcePushEnabledKey, TeamForcePush ? 1 : 0);
+            JsonOut.Num(sb, "anti_spam_enable", AntiSpamEnabled ? 1 : 0);
+            if (AntiSpamContent != null) JsonOut.Str(sb, "anti_spam_content", AntiSpamContent);
+            return sb.Append('}').ToString();
+        }
+    }
 
     internal static class MsgNative
     {
@@ -202,6 +309,14 @@ namespace NIM
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void SyncCb(int syncType, int status, IntPtr jsonAttachment, IntPtr userData);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_send_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, UploadCb prg, IntPtr userData);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] [return: MarshalAs(UnmanagedType.I1)] public delegate bool FilterCb(IntPtr content, IntPtr jsonExtension, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_notification_filter_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, FilterCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_broadcast_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_broadcast_msgs_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr nim_talk_create_retweet_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string srcMsgJson, [MarshalAs(UnmanagedType.LPUTF8Str)] string clientMsgId, int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string toId, [MarshalAs(UnmanagedType.LPUTF8Str)] string msgSetting, long timetag);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr nim_talk_get_attachment_path_from_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_global_free_str_buf(IntPtr str);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_global_free_buf(IntPtr data);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_stop_send_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_ack_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, JsonCb cb, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
@@ -321,6 +436,93 @@ namespace NIM
         }
 
         static void OnUpload(long uploaded, long total, IntPtr ext, IntPtr userData) { }
+
+        /// <summary>Sends a team message with a forced push (Magpie refuses team messages with 414).</summary>
+        public static void SendTeamFrocePushMessage(NIMIMMessage message, TeamForecePushMessage forceMsg, ReportUploadProgressDelegate action = null) // NIM's spelling
+        {
+            MsgNative.nim_talk_send_msg(forceMsg.Serialize(message), null, UploadCb, IntPtr.Zero);
+        }
+
+        static readonly MsgNative.FilterCb FilterCb = OnFilter;
+        static TeamNotificationFilterDelegate teamFilter;
+
+        /// <summary>Whether a team notification is filtered out (Magpie has no teams: it is never called).</summary>
+        public static void RegTeamNotificationFilterCb(TeamNotificationFilterDelegate action)
+        {
+            teamFilter = action;
+            MsgNative.nim_talk_reg_notification_filter_cb(null, action != null ? FilterCb : null, IntPtr.Zero);
+        }
+
+        static bool OnFilter(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = teamFilter;
+            var o = JsonOut.Obj(Json.FromUtf8(content));
+            var msg = JsonOut.Obj(o, "content") ?? o;
+            return h != null && msg != null && h(NIMIMMessage.From(msg), Json.FromUtf8(ext));
+        }
+
+        /// <summary>A copy of srcMsg to forward to sessionId, with a new client id, settings and time.</summary>
+        public static NIMIMMessage CreateRetweetMessage(NIMIMMessage srcMsg, NIMMessageSetting msgSetting, string msgId, string sessionId, Session.NIMSessionType sessionType, long timetag)
+        {
+            var p = MsgNative.nim_talk_create_retweet_msg(srcMsg.Serialize(), msgId, (int)sessionType, sessionId, msgSetting == null ? "" : msgSetting.Serialize(), timetag);
+            if (p == IntPtr.Zero) return null;
+            var json = Json.FromUtf8(p);
+            MsgNative.nim_global_free_str_buf(p);
+            var o = JsonOut.Obj(json);
+            return o == null ? null : NIMIMMessage.From(o);
+        }
+
+        /// <summary>The local path of a message's attachment ("" when it has none).</summary>
+        public static string GetAttachmentPathFromMsg(NIMIMMessage msg)
+        {
+            var p = MsgNative.nim_talk_get_attachment_path_from_msg(msg.Serialize());
+            var path = Json.FromUtf8(p);
+            MsgNative.nim_global_free_buf(p);
+            return path ?? "";
+        }
+
+        static readonly MsgNative.ReceiveCb BroadcastCb = OnBroadcast;
+        static readonly MsgNative.ReceiveCb BroadcastsCb = OnBroadcasts;
+        static ReceiveBroadcastDelegate broadcast;
+        static ReceiveBroadcastMsgsDelegate broadcasts;
+
+        /// <summary>Broadcast messages, one at a time.</summary>
+        public static void RegReceiveBroadcastCb(ReceiveBroadcastDelegate cb)
+        {
+            broadcast = cb;
+            MsgNative.nim_talk_reg_receive_broadcast_cb(null, cb != null ? BroadcastCb : null, IntPtr.Zero);
+        }
+
+        /// <summary>Broadcast messages, several at once.</summary>
+        public static void RegReceiveBroadcastMsgsCb(ReceiveBroadcastMsgsDelegate cb)
+        {
+            broadcasts = cb;
+            MsgNative.nim_talk_reg_receive_broadcast_msgs_cb(null, cb != null ? BroadcastsCb : null, IntPtr.Zero);
+        }
+
+        static void OnBroadcast(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = broadcast;
+            var o = JsonOut.Obj(Json.FromUtf8(content));
+            if (h != null && o != null) h(NIMBroadcastMessage.From(o));
+        }
+
+        static void OnBroadcasts(IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = broadcasts;
+            if (h == null) return;
+            object parsed;
+            try { parsed = Json.Parse(Json.FromUtf8(content)); } catch (Exception) { parsed = null; }
+            var list = new List<NIMBroadcastMessage>();
+            var items = parsed as List<object>;
+            if (items != null)
+                foreach (var item in items)
+                {
+                    var o = item as Dictionary<string, object>;
+                    if (o != null) list.Add(NIMBroadcastMessage.From(o));
+                }
+            h(list);
+        }
     }
 }
 
@@ -348,6 +550,8 @@ namespace NIM.Session
         public string Content;
         public string Attach;
         public NIMMsgLogStatus Status;
+        /// <summary>The last message's sub-status (NIMMsgLogSubStatus).</summary>
+        public int SubStatus;
         public bool IsLast;
         public bool IsPinnedOnTop;
         public string ExtendString;
@@ -369,6 +573,7 @@ namespace NIM.Session
             s.Content = Json.Text(o, "msg_body");
             s.Attach = Json.Text(o, "msg_attach");
             s.Status = (NIMMsgLogStatus)Json.Long(o, "msg_status");
+            s.SubStatus = (int)Json.Long(o, "msg_sub_status");
             s.IsLast = Json.Bool(o, "last_updated_msg");
             s.IsPinnedOnTop = Json.Bool(o, "top");
             s.ExtendString = Json.Text(o, "extend_data");
@@ -702,8 +907,8 @@ namespace NIM.Messagelog
     public enum NIMMsglogQuerySource { kNIMMsglogQuerySourceLocal = 0, kNIMMsglogQuerySourceServer = 1 }
     public enum NIMMsgLogQueryRange
     {
-        kNIMMsgLogQueryRangeP2P = 0, kNIMMsgLogQueryRangeTeam = 1, kNIMMsgLogQueryRangeAll = 100,
-        kNIMMsgLogQueryRangeAllP2P = 101, kNIMMsgLogQueryRangeAllTeam = 102, kNIMMsgLogQueryRangeUnknown = 200,
+        kNIMMsgLogQueryRangeP2P = 0, kNIMMsgLogQueryRangeTeam = 1, kNIMMsgLogQueryRangeSuperTeam = 5, kNIMMsgLogQueryRangeAll = 100,
+        kNIMMsgLogQueryRangeAllP2P = 101, kNIMMsgLogQueryRangeAllTeam = 102, kNIMMsgLogQueryRangeAllSuperTeam = 103, kNIMMsgLogQueryRangeUnknown = 200,
     }
     public delegate void ImportProgressDelegate(long importedCount, long totalCount);
 
