@@ -120,6 +120,20 @@ int main(int argc, char **argv)
 		for (const auto &c : r.results_)
 			Say("STATUS_CHANGED code=" + std::to_string((int)r.rescode_) + " talk_id=" + c.talk_id_ + " status=" + std::to_string((int)c.status_));
 	});
+	// Team notifications and broadcasts never come from a Magpie server:
+	// registered, then cleared again.
+	nim::Talk::RegTeamNotificationFilter([](const nim::IMMessage &) { return false; });
+	nim::Talk::RegReceiveBroadcastMsgCb([](const nim::BroadcastMessage &) {});
+	nim::Talk::RegReceiveBroadcastMsgsCb([](const std::list<nim::BroadcastMessage> &) {});
+	nim::Talk::RegTeamNotificationFilter(nullptr);
+	nim::Talk::RegReceiveBroadcastMsgCb(nullptr);
+	nim::Talk::RegReceiveBroadcastMsgsCb(nullptr);
+	// NIM's signatures, compiled but not run here (a reply and a session
+	// deletion would change what the steps below report).
+	void (*reply)(const nim::IMMessage &, const std::string &, nim::Talk::FileUpPrgCallback *) = &nim::Talk::ReplyMessage;
+	bool (*delete_session_ex)(nim::NIMSessionType, const std::string &, const nim::Session::DeleteRecentSessionCallabck &, bool) = &nim::Session::DeleteRecentSessionEx;
+	(void)reply;
+	(void)delete_session_ex;
 
 	nim::Client::Login(argv[3], argv[4], argv[5], [&](const nim::LoginRes &r) {
 		std::lock_guard<std::mutex> g(lock);
@@ -165,6 +179,19 @@ int main(int argc, char **argv)
 		return Fail("unread zero");
 
 	nim::MessageSetting setting;
+	// NIM's team, moderation and force-push settings, at their defaults.
+	setting.is_force_push_ = nim::BS_NOT_INIT;
+	setting.force_push_ids_list_.clear();
+	setting.force_push_content_.clear();
+	setting.anti_spam_enable_ = nim::BS_NOT_INIT;
+	setting.anti_spam_content_.clear();
+	setting.anti_apam_biz_id_.clear();
+	setting.anti_apam_using_yidun_ = 1;
+	setting.client_anti_spam_hitting_ = nim::BS_NOT_INIT;
+	setting.team_msg_need_ack_ = nim::BS_NOT_INIT;
+	setting.team_msg_ack_sent_ = nim::BS_NOT_INIT;
+	setting.team_msg_unread_count_ = -1;
+	setting.yidun_anti_cheating_.clear();
 	nim::Talk::SendMsg(nim::Talk::CreateTextMessage(peer, nim::kNIMSessionTypeP2P, "cpp-msg-1", "hello from C++", setting));
 	if (!WaitFor([&] { return acked; }, 10))
 		return Fail("send");
@@ -284,6 +311,8 @@ int main(int argc, char **argv)
 	const std::string rt = nim::Talk::CreateRetweetMessage("{\"msg_type\":0,\"msg_body\":\"offline 0\",\"client_msg_id\":\"x\"}", "cpp-rt-1", nim::kNIMSessionTypeP2P, peer, rt_setting);
 	nim::IMMessage parsed;
 	nim::Talk::ParseIMMessage(rt, parsed);
+	const nim::IMMessageThreadInfo &no_thread = parsed.thread_info_; // a retweet is no reply
+	(void)no_thread;
 	Say("RETWEET to=" + parsed.receiver_accid_ + " id=" + parsed.client_msg_id_ + " body=" + parsed.content_ + " push=" + std::to_string((int)parsed.msg_setting_.need_push_));
 
 	nim::Client::Logout(nim::kNIMLogoutAppExit, [&](nim::NIMResCode) {

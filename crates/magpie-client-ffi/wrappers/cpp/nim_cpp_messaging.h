@@ -19,6 +19,57 @@ enum BoolStatus
 	BS_TRUE = 1,
 };
 
+namespace detail
+{
+/* NIM's nim_talk_def.h keys that Magpie's C headers lack (same names and
+ * values as NIM's; kept here so a later C header defining them cannot clash). */
+static const char *const kNIMMsgKeyForcePushList = "force_push_list";            /**< string: a JSON array of accids */
+static const char *const kNIMMsgKeyForcePushContent = "force_push_content";      /**< string */
+static const char *const kNIMMsgKeyIsForcePush = "is_force_push";                /**< int 0/1 */
+static const char *const kNIMMsgKeyAntiSpamEnable = "anti_spam_enable";         /**< int 0/1 */
+static const char *const kNIMMsgKeyAntiSpamContent = "anti_spam_content";       /**< string */
+static const char *const kNIMMsgKeyClientAntiSpam = "client_anti_spam_hitting"; /**< int 0/1 */
+static const char *const kNIMMsgKeyAntiSpamBizId = "anti_spam_business_id";     /**< string */
+static const char *const kNIMMsgKeyAntiSpamUsingYiDun = "anti_spam_using_yidun"; /**< int */
+static const char *const kNIMMsgKeyTeamMsgAck = "team_msg_ack";                  /**< int 0/1 */
+static const char *const kNIMMsgKeyYiDunAntiCheating = "yidun_anti_cheating";    /**< string */
+static const char *const kNIMMsgKeyLocalKeyTeamMsgAckSent = "team_msg_ack_sent"; /**< local: 0/1 */
+static const char *const kNIMMsgKeyLocalKeyTeamMsgUnreadCount = "team_msg_unread_count"; /**< local: int */
+/* The thread object of a reply (nim_talk_reply_msg fills it). */
+static const char *const kNIMMsgKeyThreadInfo = "thread_info";
+static const char *const kNIMMsgKeyReplyMsgFromAccount = "reply_msg_from_account";
+static const char *const kNIMMsgKeyReplyMsgToAccount = "replymsg_to_account"; // NIM's spelling
+static const char *const kNIMMsgKeyReplyMsgTime = "reply_msg_time";
+static const char *const kNIMMsgKeyReplyMsgIdServer = "reply_msg_id_server";
+static const char *const kNIMMsgKeyReplyMsgIdClient = "reply_msg_id_client";
+static const char *const kNIMMsgKeyThreadMsgFromAccount = "thread_msg_from_account";
+static const char *const kNIMMsgKeyThreadMsgToAccount = "thread_msg_to_account";
+static const char *const kNIMMsgKeyThreadMsgTime = "thread_msg_time";
+static const char *const kNIMMsgKeyThreadMsgIdServer = "thread_msg_id_server";
+static const char *const kNIMMsgKeyThreadMsgIdClient = "thread_msg_id_client";
+static const char *const kNIMMsgKeyDeleted = "deleted";
+/* A broadcast message. */
+static const char *const kNIMBroadcastMsgKeyID = "id";                 /**< int64 */
+static const char *const kNIMBroadcastMsgKeyFromAccid = "from_accid";  /**< string, may be missing */
+static const char *const kNIMBroadcastMsgKeyTime = "time";             /**< int64 */
+static const char *const kNIMBroadcastMsgKeyBody = "body";             /**< string */
+
+/** A JSON value sent as JSON text (push_payload, server_ext): null if absent, empty or unreadable. */
+inline json JsonText(const json &v, const char *key)
+{
+	auto it = v.find(key);
+	if (it == v.end() || it->is_null())
+		return json();
+	if (!it->is_string())
+		return *it;
+	const std::string &s = it->get_ref<const std::string &>();
+	if (s.empty())
+		return json();
+	json p = json::parse(s, nullptr, false);
+	return p.is_discarded() ? json() : p;
+}
+} // namespace detail
+
 /** A message's settings (each left out unless set). */
 struct MessageSetting
 {
@@ -35,6 +86,18 @@ struct MessageSetting
 	std::string push_content_;
 	nlohmann::json server_ext_;
 	std::string local_ext_;
+	BoolStatus is_force_push_ = BS_NOT_INIT;           /**< team messages: force push */
+	std::list<std::string> force_push_ids_list_;       /**< team messages: force push to these (empty: all) */
+	std::string force_push_content_;
+	BoolStatus anti_spam_enable_ = BS_NOT_INIT;
+	std::string anti_spam_content_;
+	std::string anti_apam_biz_id_;                     // NIM's spelling
+	int anti_apam_using_yidun_ = 1;                    // NIM's spelling; always written, as NIM does
+	BoolStatus client_anti_spam_hitting_ = BS_NOT_INIT;
+	BoolStatus team_msg_need_ack_ = BS_NOT_INIT;
+	BoolStatus team_msg_ack_sent_ = BS_NOT_INIT;       /**< local */
+	int team_msg_unread_count_ = -1;                   /**< local; -1: left out */
+	std::string yidun_anti_cheating_;
 	std::string env_config_;
 	bool is_update_session_ = true;
 
@@ -61,6 +124,24 @@ struct MessageSetting
 			v[kNIMMsgKeyServerExt] = server_ext_.dump();
 		if (!local_ext_.empty())
 			v[kNIMMsgKeyLocalExt] = local_ext_;
+		put(detail::kNIMMsgKeyIsForcePush, is_force_push_);
+		if (!force_push_content_.empty())
+			v[detail::kNIMMsgKeyForcePushContent] = force_push_content_;
+		if (!force_push_ids_list_.empty())
+			v[detail::kNIMMsgKeyForcePushList] = nlohmann::json(force_push_ids_list_).dump();
+		put(detail::kNIMMsgKeyAntiSpamEnable, anti_spam_enable_);
+		if (!anti_spam_content_.empty())
+			v[detail::kNIMMsgKeyAntiSpamContent] = anti_spam_content_;
+		if (!anti_apam_biz_id_.empty())
+			v[detail::kNIMMsgKeyAntiSpamBizId] = anti_apam_biz_id_;
+		v[detail::kNIMMsgKeyAntiSpamUsingYiDun] = anti_apam_using_yidun_;
+		put(detail::kNIMMsgKeyClientAntiSpam, client_anti_spam_hitting_);
+		put(detail::kNIMMsgKeyTeamMsgAck, team_msg_need_ack_);
+		put(detail::kNIMMsgKeyLocalKeyTeamMsgAckSent, team_msg_ack_sent_);
+		if (team_msg_unread_count_ > -1)
+			v[detail::kNIMMsgKeyLocalKeyTeamMsgUnreadCount] = team_msg_unread_count_;
+		if (!yidun_anti_cheating_.empty())
+			v[detail::kNIMMsgKeyYiDunAntiCheating] = yidun_anti_cheating_;
 		if (!env_config_.empty())
 			v[kNIMMsgKeyEnv] = env_config_;
 		if (!is_update_session_)
@@ -71,9 +152,9 @@ struct MessageSetting
 	{
 		auto get = [&v](const char *key) -> BoolStatus {
 			auto it = v.find(key);
-			if (it == v.end() || !it->is_number())
+			if (it == v.end() || !(it->is_number() || it->is_boolean()))
 				return BS_NOT_INIT;
-			return it->get<int>() == 1 ? BS_TRUE : BS_FALSE;
+			return detail::Get<int>(v, key, 0) == 1 ? BS_TRUE : BS_FALSE;
 		};
 		resend_flag_ = get(kNIMMsgKeyResendFlag);
 		server_history_saved_ = get(kNIMMsgKeyHistorySave);
@@ -84,11 +165,47 @@ struct MessageSetting
 		push_need_prefix_ = get(kNIMMsgKeyPushNeedPrefix);
 		routable_ = get(kNIMMsgKeyMsgRoutable);
 		need_offline_ = get(kNIMMsgKeySetMsgOffline);
+		push_payload_ = detail::JsonText(v, kNIMMsgKeyPushPayload);
 		push_content_ = detail::Get<std::string>(v, kNIMMsgKeyPushContent, "");
+		server_ext_ = detail::JsonText(v, kNIMMsgKeyServerExt);
 		local_ext_ = detail::Get<std::string>(v, kNIMMsgKeyLocalExt, "");
+		is_force_push_ = get(detail::kNIMMsgKeyIsForcePush);
+		force_push_content_ = detail::Get<std::string>(v, detail::kNIMMsgKeyForcePushContent, "");
+		force_push_ids_list_.clear();
+		nlohmann::json ids = detail::JsonText(v, detail::kNIMMsgKeyForcePushList);
+		if (ids.is_array())
+			for (const auto &id : ids)
+				if (id.is_string())
+					force_push_ids_list_.push_back(id.get<std::string>());
+		anti_spam_enable_ = get(detail::kNIMMsgKeyAntiSpamEnable);
+		anti_spam_content_ = detail::Get<std::string>(v, detail::kNIMMsgKeyAntiSpamContent, "");
+		anti_apam_biz_id_ = detail::Get<std::string>(v, detail::kNIMMsgKeyAntiSpamBizId, "");
+		anti_apam_using_yidun_ = detail::Get<int>(v, detail::kNIMMsgKeyAntiSpamUsingYiDun, 1);
+		client_anti_spam_hitting_ = get(detail::kNIMMsgKeyClientAntiSpam);
+		team_msg_need_ack_ = get(detail::kNIMMsgKeyTeamMsgAck);
+		team_msg_ack_sent_ = get(detail::kNIMMsgKeyLocalKeyTeamMsgAckSent);
+		team_msg_unread_count_ = detail::Get<int>(v, detail::kNIMMsgKeyLocalKeyTeamMsgUnreadCount, -1);
+		yidun_anti_cheating_ = detail::Get<std::string>(v, detail::kNIMMsgKeyYiDunAntiCheating, "");
 		env_config_ = detail::Get<std::string>(v, kNIMMsgKeyEnv, "");
 		is_update_session_ = detail::Get<bool>(v, kNIMMsgKeyIsUpdateSession, true);
 	}
+};
+
+/** Where a reply sits in its thread (NIM's IMMessageThreadInfo): the replied
+ *  message and the thread's root message. */
+struct IMMessageThreadInfo
+{
+	std::string reply_msg_from_account_;
+	std::string reply_msg_to_account_;
+	uint64_t reply_msg_time_ = 0;
+	uint64_t reply_msg_id_server_ = 0;
+	std::string reply_msg_id_client_;
+	std::string thread_msg_from_account_;
+	std::string thread_msg_to_account_;
+	uint64_t thread_msg_time_ = 0;
+	uint64_t thread_msg_id_server_ = 0;
+	std::string thread_msg_id_client_;
+	int deleted_ = 0; /**< > 0: the message was recalled or deleted */
 };
 
 /** A message (NIM's IMMessage). */
@@ -112,6 +229,7 @@ struct IMMessage
 	std::string local_res_id_;
 	NIMMsgLogStatus status_ = kNIMMsgLogStatusNone;
 	int32_t sub_status_ = 0;
+	IMMessageThreadInfo thread_info_;
 	NIMClientType readonly_sender_client_type_ = kNIMClientTypeDefault;
 	std::string readonly_sender_device_id_;
 	std::string readonly_sender_nickname_;
@@ -142,6 +260,19 @@ struct IMMessage
 			v[kNIMMsgKeyServerMsgid] = readonly_server_id_;
 			v[kNIMMsgKeyThirdPartyCBEXT] = third_party_callback_ext_;
 		}
+		// Always written, as NIM does (empty ids: not a reply).
+		nlohmann::json &t = v[detail::kNIMMsgKeyThreadInfo];
+		t[detail::kNIMMsgKeyReplyMsgFromAccount] = thread_info_.reply_msg_from_account_;
+		t[detail::kNIMMsgKeyReplyMsgToAccount] = thread_info_.reply_msg_to_account_;
+		t[detail::kNIMMsgKeyReplyMsgTime] = thread_info_.reply_msg_time_;
+		t[detail::kNIMMsgKeyReplyMsgIdServer] = thread_info_.reply_msg_id_server_;
+		t[detail::kNIMMsgKeyReplyMsgIdClient] = thread_info_.reply_msg_id_client_;
+		t[detail::kNIMMsgKeyThreadMsgFromAccount] = thread_info_.thread_msg_from_account_;
+		t[detail::kNIMMsgKeyThreadMsgToAccount] = thread_info_.thread_msg_to_account_;
+		t[detail::kNIMMsgKeyThreadMsgTime] = thread_info_.thread_msg_time_;
+		t[detail::kNIMMsgKeyThreadMsgIdServer] = thread_info_.thread_msg_id_server_;
+		t[detail::kNIMMsgKeyThreadMsgIdClient] = thread_info_.thread_msg_id_client_;
+		t[detail::kNIMMsgKeyDeleted] = thread_info_.deleted_;
 		return v;
 	}
 
@@ -156,6 +287,15 @@ struct SendMessageArc
 	NIMResCode rescode_ = kNIMResError;
 	int64_t msg_timetag_ = 0;
 	std::string third_party_callback_ext_;
+};
+
+/** A broadcast message (to every user of the app). */
+struct BroadcastMessage
+{
+	std::string body_;
+	int64_t time_ = 0;
+	int64_t id_ = 0;
+	std::string from_id_;
 };
 
 namespace detail
@@ -182,6 +322,33 @@ inline void ParseMessage(const json &m, IMMessage &msg)
 	msg.status_ = (NIMMsgLogStatus)Get<int>(m, kNIMMsgKeyLocalLogStatus, 0);
 	msg.sub_status_ = Get<int>(m, kNIMMsgKeyLocalLogSubStatus, 0);
 	msg.msg_setting_.ParseMessageSetting(m);
+	auto t = m.find(kNIMMsgKeyThreadInfo);
+	if (t != m.end() && t->is_object()) {
+		IMMessageThreadInfo &i = msg.thread_info_;
+		i.reply_msg_from_account_ = Get<std::string>(*t, kNIMMsgKeyReplyMsgFromAccount, "");
+		i.reply_msg_to_account_ = Get<std::string>(*t, kNIMMsgKeyReplyMsgToAccount, "");
+		i.reply_msg_time_ = Get<uint64_t>(*t, kNIMMsgKeyReplyMsgTime, 0);
+		i.reply_msg_id_server_ = Get<uint64_t>(*t, kNIMMsgKeyReplyMsgIdServer, 0);
+		i.reply_msg_id_client_ = Get<std::string>(*t, kNIMMsgKeyReplyMsgIdClient, "");
+		i.thread_msg_from_account_ = Get<std::string>(*t, kNIMMsgKeyThreadMsgFromAccount, "");
+		i.thread_msg_to_account_ = Get<std::string>(*t, kNIMMsgKeyThreadMsgToAccount, "");
+		i.thread_msg_time_ = Get<uint64_t>(*t, kNIMMsgKeyThreadMsgTime, 0);
+		i.thread_msg_id_server_ = Get<uint64_t>(*t, kNIMMsgKeyThreadMsgIdServer, 0);
+		i.thread_msg_id_client_ = Get<std::string>(*t, kNIMMsgKeyThreadMsgIdClient, "");
+		i.deleted_ = Get<int>(*t, kNIMMsgKeyDeleted, 0);
+	} else {
+		msg.thread_info_ = IMMessageThreadInfo();
+	}
+}
+
+inline BroadcastMessage ParseBroadcast(const json &v)
+{
+	BroadcastMessage b;
+	b.body_ = Get<std::string>(v, kNIMBroadcastMsgKeyBody, "");
+	b.from_id_ = Get<std::string>(v, kNIMBroadcastMsgKeyFromAccid, "");
+	b.id_ = Get<int64_t>(v, kNIMBroadcastMsgKeyID, 0);
+	b.time_ = Get<int64_t>(v, kNIMBroadcastMsgKeyTime, 0);
+	return b;
 }
 
 /** A received message's wrapper, or a bare message (as NIM's parser). */
@@ -217,6 +384,9 @@ public:
 	typedef std::function<void(const std::list<IMMessage>&)> ReceiveMsgsCallback;
 	typedef std::function<void(int64_t, int64_t)> FileUpPrgCallback;
 	typedef std::function<bool(const IMMessage&)> MessageFilter;
+	typedef std::function<bool(const IMMessage&)> TeamNotificationFilter;
+	typedef std::function<void(const BroadcastMessage&)> ReceiveBroadcastMsgCallback;
+	typedef std::function<void(const std::list<BroadcastMessage>&)> ReceiveBroadcastMsgsCallback;
 
 	static void RegSendMsgCb(const SendMsgAckCallback& cb, const std::string& json_extension = "")
 	{
@@ -258,6 +428,27 @@ public:
 		nim_talk_reg_message_filter_cb(json_extension.c_str(), filter ? &OnFilter : nullptr, nullptr);
 	}
 
+	/** Team notifications to drop (return true). Magpie has no teams: never called. */
+	static void RegTeamNotificationFilter(const TeamNotificationFilter& filter, const std::string& json_extension = "")
+	{
+		TeamFilter().Set(filter);
+		nim_talk_reg_notification_filter_cb(json_extension.c_str(), filter ? &OnTeamFilter : nullptr, nullptr);
+	}
+
+	/** Broadcast messages. A Magpie server sends none: never called. */
+	static void RegReceiveBroadcastMsgCb(const ReceiveBroadcastMsgCallback& cb, const std::string& json_extension = "")
+	{
+		Broadcast().Set(cb);
+		nim_talk_reg_receive_broadcast_cb(json_extension.c_str(), cb ? &OnBroadcast : nullptr, nullptr);
+	}
+
+	/** Broadcast messages in batches. A Magpie server sends none: never called. */
+	static void RegReceiveBroadcastMsgsCb(const ReceiveBroadcastMsgsCallback& cb, const std::string& json_extension = "")
+	{
+		Broadcasts().Set(cb);
+		nim_talk_reg_receive_broadcast_msgs_cb(json_extension.c_str(), cb ? &OnBroadcasts : nullptr, nullptr);
+	}
+
 	static std::string CreateTextMessage(const std::string& receiver_id, const NIMSessionType session_type, const std::string& client_msg_id, const std::string& content, const MessageSetting& msg_setting, int64_t timetag = 0, int32_t sub_type = 0)
 	{
 		detail::json v = Base(receiver_id, session_type, client_msg_id, kNIMMessageTypeText, msg_setting, timetag, sub_type);
@@ -290,9 +481,12 @@ public:
 		return result;
 	}
 
-	static void ReplyMessage(const IMMessage& msg, const std::string& json_reply_msg)
+	/** Sends `json_reply_msg` as a reply to `msg` in its thread; the ack goes
+	 *  to the send-ack callback. `prg_cb` (kept alive by the caller, as in
+	 *  NIM) never fires: Magpie uploads no files. */
+	static void ReplyMessage(const IMMessage& msg, const std::string& json_reply_msg, FileUpPrgCallback* prg_cb = nullptr)
 	{
-		nim_talk_reply_msg(msg.ToJsonString(false).c_str(), json_reply_msg.c_str(), nullptr, nullptr, nullptr);
+		nim_talk_reply_msg(msg.ToJsonString(false).c_str(), json_reply_msg.c_str(), nullptr, prg_cb ? &OnUploadPrg : nullptr, prg_cb);
 	}
 
 	static bool ParseIMMessage(const std::string& json_msg, IMMessage& msg)
@@ -310,6 +504,9 @@ public:
 		Receive().Set(nullptr);
 		Batch().Set(nullptr);
 		Filter().Set(nullptr);
+		TeamFilter().Set(nullptr);
+		Broadcast().Set(nullptr);
+		Broadcasts().Set(nullptr);
 	}
 
 private:
@@ -333,6 +530,9 @@ private:
 	static detail::Holder<ReceiveMsgCallback>& Receive() { static detail::Holder<ReceiveMsgCallback> h; return h; }
 	static detail::Holder<ReceiveMsgsCallback>& Batch() { static detail::Holder<ReceiveMsgsCallback> h; return h; }
 	static detail::Holder<MessageFilter>& Filter() { static detail::Holder<MessageFilter> h; return h; }
+	static detail::Holder<TeamNotificationFilter>& TeamFilter() { static detail::Holder<TeamNotificationFilter> h; return h; }
+	static detail::Holder<ReceiveBroadcastMsgCallback>& Broadcast() { static detail::Holder<ReceiveBroadcastMsgCallback> h; return h; }
+	static detail::Holder<ReceiveBroadcastMsgsCallback>& Broadcasts() { static detail::Holder<ReceiveBroadcastMsgsCallback> h; return h; }
 
 	static void OnAck(const char *result, const void *)
 	{
@@ -367,6 +567,34 @@ private:
 	{
 		auto f = Filter().Get();
 		return f ? f(detail::ParseReceived(detail::Parse(content))) : false;
+	}
+	static bool OnTeamFilter(const char *content, const char *, const void *)
+	{
+		auto f = TeamFilter().Get();
+		return f ? f(detail::ParseReceived(detail::Parse(content))) : false;
+	}
+	static void OnBroadcast(const char *content, const char *, const void *)
+	{
+		auto f = Broadcast().Get();
+		if (f) f(detail::ParseBroadcast(detail::Parse(content)));
+	}
+	static void OnBroadcasts(const char *content, const char *, const void *)
+	{
+		auto f = Broadcasts().Get();
+		if (!f) return;
+		std::list<BroadcastMessage> list;
+		detail::json v = detail::Parse(content);
+		if (v.is_array())
+			for (const auto &b : v)
+				list.push_back(detail::ParseBroadcast(b));
+		f(list);
+	}
+	static void OnUploadPrg(int64_t uploaded_size, int64_t file_size, const char *, const void *user_data)
+	{
+		// NIM's: `user_data` is the caller's FileUpPrgCallback, not owned here.
+		const FileUpPrgCallback *cb = (const FileUpPrgCallback *)user_data;
+		if (cb && *cb)
+			(*cb)(uploaded_size, file_size);
 	}
 };
 
@@ -668,6 +896,17 @@ public:
 	{
 		ChangeCallback *heap = new ChangeCallback(cb);
 		nim_session_delete_recent_session_async(to_type, id.c_str(), json_extension.c_str(), &OnOnce, heap);
+		return true;
+	}
+
+	/** As DeleteRecentSession; with `delete_roaming` the session's messages on
+	 *  this device go too (Magpie keeps the server's history). false (and no
+	 *  callback) for an empty id, as in NIM. */
+	static bool DeleteRecentSessionEx(NIMSessionType to_type, const std::string& id, const DeleteRecentSessionCallabck& cb, bool delete_roaming)
+	{
+		if (id.empty())
+			return false;
+		nim_session_delete_recent_session_async_ex(to_type, id.c_str(), delete_roaming, &OnOnce, new ChangeCallback(cb));
 		return true;
 	}
 
