@@ -347,6 +347,20 @@ static void on_multi(int rescode, const char *result, int total_unread_counts, c
 	say_and_step(line);
 }
 
+static void on_recall(int rescode, const char *content, const char *json_extension, const void *user_data)
+{
+	(void)json_extension;
+	char line[256];
+	cJSON *v = cJSON_Parse(content);
+	const cJSON *first = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(first, kNIMRecallMsgKeyMsgId);
+	const cJSON *exist = cJSON_GetObjectItemCaseSensitive(first, kNIMRecallMsgKeyMsgExist);
+	snprintf(line, sizeof line, "%s code=%d msg_id=%s exist=%d", (const char *)user_data, rescode,
+		 cJSON_IsString(id) ? id->valuestring : "", cJSON_IsTrue(exist));
+	cJSON_Delete(v);
+	say_and_step(line);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -559,6 +573,18 @@ int main(int argc, char **argv)
 	nim_session_query_all_recent_session_async("", on_sessions, NULL);
 	if (!wait_until(&sessions_done, NULL, 10))
 		return fail("sessions after delete");
+
+	/* A message sent and taken back. */
+	char oops[256];
+	snprintf(oops, sizeof oops,
+		 "{\"to_type\":0,\"to_accid\":\"%s\",\"msg_type\":0,\"msg_body\":\"oops\",\"client_msg_id\":\"c-recall-1\"}", peer);
+	acked = 0;
+	nim_talk_send_msg(oops, "", NULL, NULL);
+	if (!wait_until(&acked, NULL, 10) || ack_code != kNIMResSuccess)
+		return fail("send the message to recall");
+	nim_talk_recall_msg(oops, "cat took it back", "", on_recall, "RECALL");
+	if (!next_step(10))
+		return fail("recall");
 
 	nim_client_logout(kNIMLogoutAppExit, "", on_logout, NULL);
 	if (!wait_until(&logged_out, NULL, 20))

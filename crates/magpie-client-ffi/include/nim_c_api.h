@@ -885,6 +885,63 @@ void nim_msglog_query_msg_online_async(const char *id,
 void nim_data_sync_reg_complete_cb(nim_data_sync_cb_func cb, const void *user_data);
 
 /**
+ * Recalls a P2P message I sent (`json_msg`: the message, or at least its
+ * `client_msg_id`; `to_accid` when known). `cb` gets 200 and the
+ * notification, 508 past two minutes, 404 for a message I did not send,
+ * 414 for a team message, 20001/415 when not logged in.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` once, from the SDK's thread.
+ */
+void nim_talk_recall_msg(const char *json_msg,
+                         const char *notify,
+                         const char *json_extension,
+                         nim_talk_recall_msg_func cb,
+                         const void *user_data);
+
+/**
+ * As `nim_talk_recall_msg`, with push text and payload (unused: Magpie
+ * sends no pushes).
+ *
+ * # Safety
+ * As `nim_talk_recall_msg`.
+ */
+void nim_talk_recall_msg2(const char *json_msg,
+                          const char *notify,
+                          const char *apnstext,
+                          const char *pushpayload,
+                          const char *json_extension,
+                          nim_talk_recall_msg_func cb,
+                          const void *user_data);
+
+/**
+ * As `nim_talk_recall_msg`, with NIM's extra parameters (NIM declares
+ * them as a C++ reference, which is a pointer in the ABI); their `attach`
+ * goes with the notification.
+ *
+ * # Safety
+ * As `nim_talk_recall_msg`; `extra_params` is NULL or points to a valid
+ * struct whose strings are NULL or valid C strings.
+ */
+void nim_talk_recall_msg_ex(const char *json_msg,
+                            const char *notify,
+                            nim_talk_recall_msg_func cb,
+                            const nim_talk_recall_extra_params *extra_params,
+                            const void *user_data);
+
+/**
+ * Registers the callback for recalls of messages to me, and of mine made
+ * on my other devices (code 200 and the JSON array of notifications).
+ *
+ * # Safety
+ * As `nim_talk_reg_ack_cb`.
+ */
+void nim_talk_reg_recall_msg_cb(const char *json_extension,
+                                nim_talk_recall_msg_func cb,
+                                const void *user_data);
+
+/**
  * Releases a string this library returned (`nim_talk_create_retweet_msg`,
  * `nim_talk_get_attachment_path_from_msg`). NULL is ignored.
  *

@@ -842,6 +842,44 @@ typedef void (*nim_msglog_status_changed_cb_func)(int res_code,
                                                   const void *user_data);
 
 /**
+ * `nim_talk_recall_msg_func`: a recall's result, or recalls of messages
+ * to me (and of mine from my other devices): `content` is a JSON array of
+ * `{"to_type","from_id","to_id","msg_id","notify","time","msg_time",
+ * "from_nick","operator_id","attach","feature","msg_exist"}`.
+ */
+typedef void (*nim_talk_recall_msg_func)(int rescode,
+                                         const char *content,
+                                         const char *json_extension,
+                                         const void *user_data);
+
+/**
+ * NIM's extra parameters of `nim_talk_recall_msg_ex` (push text and
+ * payload are not used: Magpie sends no pushes).
+ */
+typedef struct nim_talk_recall_extra_params {
+  /**
+   * Push text (unused).
+   */
+  const char *apnstext;
+  /**
+   * Push payload (unused).
+   */
+  const char *pushpayload;
+  /**
+   * Extension (unused).
+   */
+  const char *json_extension;
+  /**
+   * Routing environment (unused).
+   */
+  const char *env_config;
+  /**
+   * App-defined attachment of the notification.
+   */
+  const char *attach;
+} nim_talk_recall_extra_params;
+
+/**
  * `nim_data_sync_cb_func`: a phase of the sync after login completed.
  */
 typedef void (*nim_data_sync_cb_func)(enum NIMDataSyncType sync_type,

@@ -52,4 +52,18 @@ NIM_JSON_KEY kNIMSendAckKeyTimetag = "msg_timetag";     /**< int64 ms, the serve
 NIM_JSON_KEY kNIMMsgKeyLocalRescode = "rescode";        /**< int, in a received message's wrapper */
 NIM_JSON_KEY kNIMMsgKeyLocalMsgFeature = "feature";     /**< int, NIMMessageFeature */
 NIM_JSON_KEY kNIMMsgKeyLocalReceiveMsgContent = "content"; /**< object, the message */
+
+/* A recall notification (nim_talk_recall_msg_func's content is an array of these). */
+NIM_JSON_KEY kNIMRecallMsgKeyToType = "to_type";          /**< int, NIMSessionType */
+NIM_JSON_KEY kNIMRecallMsgKeyFromAccID = "from_id";       /**< string, the message's sender */
+NIM_JSON_KEY kNIMRecallMsgKeyToAccID = "to_id";           /**< string, the message's receiver */
+NIM_JSON_KEY kNIMRecallMsgKeyMsgId = "msg_id";            /**< string, the message's client id */
+NIM_JSON_KEY kNIMRecallMsgKeyNotify = "notify";           /**< string, the app's notification text */
+NIM_JSON_KEY kNIMRecallMsgKeyTime = "time";               /**< int64 ms, when it was recalled */
+NIM_JSON_KEY kNIMRecallMsgKeyNotifyFeature = "feature";   /**< int, NIMMessageFeature */
+NIM_JSON_KEY kNIMRecallMsgKeyMsgExist = "msg_exist";      /**< bool, the message was in this device's history */
+NIM_JSON_KEY kNIMRecallMsgKeyMsgTime = "msg_time";        /**< int64 ms, the message's time */
+NIM_JSON_KEY kNIMRecallMsgKeyMsgFromNick = "from_nick";   /**< string, the sender's nickname */
+NIM_JSON_KEY kNIMRecallMsgKeyOpeAccID = "operator_id";    /**< string, who recalled it */
+NIM_JSON_KEY kNIMRecallMsgKeyAttach = "attach";           /**< string, app-defined attachment */
 #endif

@@ -23,6 +23,7 @@
 mod bridge;
 pub mod local_ops;
 pub mod msg;
+pub mod recall;
 pub mod talk_extra;
 
 use std::ffi::{c_char, c_int, c_void};

@@ -372,7 +372,13 @@ pub type nim_msglog_status_changed_cb_func = Option<
     ),
 >;
 
-/// Calls a status-changed function with a code and the changes.
+/// Registers the recall callback (`nim_talk_reg_recall_msg_cb`).
+pub(crate) fn register_recall(cb: crate::recall::nim_talk_recall_msg_func, ud: usize) {
+    REGS.lock().recall = cb.map(|f| Reg { f, ud });
+}
+
+/// Calls a function of the (code, JSON, extension, user data) shape: the
+/// status-changed and the recall callbacks.
 pub(crate) fn call_status(f: StatusFn, ud: usize, code: c_int, result: &str) {
     let (c, x) = (cstring(result), cstring(""));
     // SAFETY: the app passed `f` for this signature with `ud`; the strings
@@ -392,6 +398,7 @@ struct Regs {
     session: Option<Reg<SessionFn>>,
     data_sync: Option<Reg<SyncFn>>,
     status_changed: Option<Reg<StatusFn>>,
+    recall: Option<Reg<StatusFn>>,
 }
 
 static REGS: Mutex<Regs> = Mutex::new(Regs {
@@ -404,6 +411,7 @@ static REGS: Mutex<Regs> = Mutex::new(Regs {
     session: None,
     data_sync: None,
     status_changed: None,
+    recall: None,
 });
 
 /// Forgets every callback of this chapter (cleanup).
@@ -532,6 +540,11 @@ pub(crate) fn dispatch(e: &Event) -> bool {
         }
         Event::MsgStatusChanged(_) => {
             if let Some(r) = regs.status_changed {
+                call_status(r.f, r.ud, 200, &e.json().to_string());
+            }
+        }
+        Event::Recall(_) => {
+            if let Some(r) = regs.recall {
                 call_status(r.f, r.ud, 200, &e.json().to_string());
             }
         }

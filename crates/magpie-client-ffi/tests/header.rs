@@ -27,7 +27,7 @@ const ENUMS: [&str; 20] = [
     "NIMProxyType",
     "NIMResCode",
 ];
-const TYPES: [&str; 25] = [
+const TYPES: [&str; 27] = [
     "nim_msglog_import_prg_cb_func",
     "nim_session_multi_change_cb_func",
     "nim_talk_team_notification_filter_func",
@@ -52,9 +52,11 @@ const TYPES: [&str; 25] = [
     "nim_session_query_recent_session_cb_func",
     "nim_msglog_query_cb_func",
     "nim_msglog_status_changed_cb_func",
+    "nim_talk_recall_msg_func",
+    "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 80] = [
+const FUNCTIONS: [&str; 84] = [
     "nim_msglog_query_msg_by_options_async",
     "nim_msglog_batch_status_delete_async_ex",
     "nim_msglog_delete_by_session_type_async_ex",
@@ -85,6 +87,10 @@ const FUNCTIONS: [&str; 80] = [
     "nim_msglog_read_all_async",
     "nim_msglog_update_localext_async",
     "nim_msglog_send_receipt_async",
+    "nim_talk_recall_msg",
+    "nim_talk_recall_msg2",
+    "nim_talk_recall_msg_ex",
+    "nim_talk_reg_recall_msg_cb",
     "nim_msglog_query_be_readed",
     "nim_msglog_query_receipt_sent",
     "nim_msglog_reg_status_changed_cb",

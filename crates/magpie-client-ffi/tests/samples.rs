@@ -468,6 +468,20 @@ async fn run_messaging(
         unreachable!()
     };
     assert_eq!(list[0].status, 7);
+    // A sample that recalled a message: dog got the message and its recall.
+    if seen.iter().any(|l| l.starts_with("RECALL code=200")) {
+        let got = dog
+            .events
+            .until(|e| matches!(e, Event::Recall(l) if l.iter().any(|n| n.msg_id == "c-recall-1")))
+            .await;
+        let Event::Recall(list) = got else {
+            unreachable!()
+        };
+        assert_eq!(
+            (list[0].from_id.as_str(), list[0].notify.as_str()),
+            ("cat", "cat took it back")
+        );
+    }
     let status = tokio::time::timeout(WAIT, child.wait())
         .await
         .expect("sample exits")
@@ -701,6 +715,7 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(one("RECEIPT "), "RECEIPT code=200 talk_id=dog status=7");
     assert_eq!(one("RECEIPT_SENT "), "RECEIPT_SENT before=0 after=1");
     assert_eq!(one("BE_READED "), "BE_READED 1");
+    assert_eq!(one("RECALL "), "RECALL code=200 msg_id=c-recall-1 exist=1");
     assert_eq!(one("LOCALEXT "), "LOCALEXT code=200 id=dog-offline-1");
     assert_eq!(
         one("BYID "),

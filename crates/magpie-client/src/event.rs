@@ -102,6 +102,9 @@ pub enum Event {
     /// Peers read my messages (nim_msglog_reg_status_changed_cb): one
     /// change per receipt, NIM's status 7.
     MsgStatusChanged(Vec<MsgStatusChanged>),
+    /// Messages recalled by their sender (the peer, or me on another
+    /// device): nim_talk_reg_recall_msg_cb.
+    Recall(Vec<magpie_proto::msg::RecallNotify>),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -138,6 +141,7 @@ impl Event {
             Event::SessionChange(_) => "session_change",
             Event::DataSync(_) => "data_sync",
             Event::MsgStatusChanged(_) => "msg_status_changed",
+            Event::Recall(_) => "recall",
         }
     }
 
@@ -166,6 +170,7 @@ impl Event {
                 "json_attachment": d.attachment,
             })),
             Event::MsgStatusChanged(list) => serde_json::to_value(list),
+            Event::Recall(list) => serde_json::to_value(list),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -207,6 +212,8 @@ pub enum CallbackKind {
     DataSync,
     /// Message status changes (read receipts).
     MsgStatusChanged,
+    /// Recalls.
+    Recall,
 }
 
 impl Event {
@@ -227,13 +234,14 @@ impl Event {
             Event::SessionChange(_) => CallbackKind::SessionChange,
             Event::DataSync(_) => CallbackKind::DataSync,
             Event::MsgStatusChanged(_) => CallbackKind::MsgStatusChanged,
+            Event::Recall(_) => CallbackKind::Recall,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 15],
+    slots: [RwLock<Option<Callback>>; 16],
     stream: broadcast::Sender<Event>,
 }
 

@@ -40,7 +40,7 @@ pub use event::{
 };
 pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
-pub use magpie_proto::msg::{HistoryQuery, ImMessage, SendMsgAck, SysMsg, SysMsgAck};
+pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
 pub use ops::{LocalOp, LocalResult};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
@@ -444,6 +444,58 @@ impl Client {
         }
     }
 
+    /// NIM's recall (nim_talk_recall_msg) of a P2P message I sent, by its
+    /// client id (`msg.to_accid` may be empty): within two minutes of its
+    /// time it leaves the server's history and every device's, and the
+    /// receiver's devices and my other ones get the recall callback. The
+    /// answer: 200 with the notification (`msg_exist` says whether this
+    /// device had the message); 508 past the two minutes; 404 when I sent
+    /// no such message; 414 for a non-P2P one; 20001/415 when not logged in.
+    pub async fn recall(
+        &self,
+        msg: &ImMessage,
+        notify: &str,
+        attach: &str,
+    ) -> (ResCode, Option<RecallNotify>) {
+        if msg.to_type != magpie_proto::msg::session_type::P2P || msg.client_msg_id.is_empty() {
+            return (ResCode::PARAMETER_ERROR, None);
+        }
+        let me = self.inner.status.borrow().account.clone();
+        let r = magpie_proto::msg::RecallReq {
+            to_type: msg.to_type,
+            id: msg.to_accid.clone(),
+            client_msg_id: msg.client_msg_id.clone(),
+            notify: notify.to_owned(),
+            from_nick: msg.from_nick.clone(),
+            attach: attach.to_owned(),
+        };
+        let res = match self.messaging(machine::Cmd::Recall(r)).await {
+            Some(machine::Reply::Local(r)) => *r,
+            _ => return (ResCode::LOCAL_INIT_UNDONE, None),
+        };
+        if !res.rescode.is_success() {
+            return (res.rescode, None);
+        }
+        let local = res.message.as_ref();
+        let note = RecallNotify {
+            to_type: msg.to_type,
+            from_id: me.clone(),
+            to_id: local
+                .map(|m| m.to_accid.clone())
+                .unwrap_or_else(|| msg.to_accid.clone()),
+            msg_id: msg.client_msg_id.clone(),
+            notify: notify.to_owned(),
+            time: self.server_time(),
+            msg_time: local.map(|m| m.time).unwrap_or(msg.time),
+            from_nick: msg.from_nick.clone(),
+            operator_id: me,
+            attach: attach.to_owned(),
+            feature: magpie_proto::msg::message_feature::DEFAULT,
+            msg_exist: local.is_some(),
+        };
+        (ResCode::SUCCESS, Some(note))
+    }
+
     /// NIM's query_be_readed: has the peer sent a read receipt covering
     /// this message of mine (as this device knows). Reads the local
     /// database directly, so it may be called from any thread, callbacks
@@ -619,6 +671,19 @@ impl Client {
             Arc::new(move |e| {
                 if let Event::SessionChange(s) = e {
                     f(s)
+                }
+            }),
+        );
+    }
+
+    /// Recalls of messages to me, and of mine from my other devices
+    /// (nim_talk_reg_recall_msg_cb).
+    pub fn on_recall(&self, f: impl Fn(&[RecallNotify]) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::Recall,
+            Arc::new(move |e| {
+                if let Event::Recall(list) = e {
+                    f(list)
                 }
             }),
         );
@@ -823,6 +888,7 @@ impl Client {
             CallbackKind::SessionChange,
             CallbackKind::DataSync,
             CallbackKind::MsgStatusChanged,
+            CallbackKind::Recall,
         ] {
             self.set(k, f.clone());
         }

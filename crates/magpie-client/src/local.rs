@@ -140,6 +140,8 @@ pub struct Applied {
     pub total_unread: u32,
     /// Peers' read receipts, for the status-changed callback.
     pub receipts: Vec<crate::event::MsgStatusChanged>,
+    /// Recalls, for the recall callback.
+    pub recalls: Vec<magpie_proto::msg::RecallNotify>,
 }
 
 /// How entries came.
@@ -279,6 +281,23 @@ impl LocalDb {
                         msg_timetag: *msg_timetag,
                         status: msglog_status::RECEIPT,
                     });
+                }
+                EntryBody::Recall(n) => {
+                    let mine = n.from_id.eq_ignore_ascii_case(&me);
+                    let talk = if mine { &n.to_id } else { &n.from_id }.to_ascii_lowercase();
+                    let existed =
+                        delete_message(&tx, &talk, n.to_type, &n.msg_id).map_err(sql_err)?;
+                    if existed {
+                        touched.push((talk, n.to_type, session_command::UPDATE));
+                    }
+                    let mut n = n.clone();
+                    n.msg_exist = existed;
+                    n.feature = match arrival {
+                        Arrival::Live if mine => message_feature::SYNC_MSG,
+                        Arrival::Live => message_feature::DEFAULT,
+                        Arrival::Sync => e.feature.unwrap_or(message_feature::LEAVE_MSG),
+                    };
+                    out.recalls.push(n);
                 }
                 EntryBody::ReceiptSent {
                     to_type,
@@ -681,6 +700,28 @@ pub(crate) fn changed_sessions(
         last.last_updated_msg = true;
     }
     Ok(out)
+}
+
+/// Deletes a message of a session from the local history; the session's
+/// last message becomes the newest one left. False when it was not there.
+pub(crate) fn delete_message(
+    c: &Connection,
+    talk: &str,
+    to_type: u32,
+    client_msg_id: &str,
+) -> rusqlite::Result<bool> {
+    let n = c.execute(
+        "DELETE FROM msglog WHERE client_msg_id = ?1 AND talk_id = ?2 AND to_type = ?3",
+        params![client_msg_id, talk, to_type],
+    )?;
+    if n > 0 {
+        c.execute(
+            "UPDATE sessions SET last_msg = (SELECT client_msg_id FROM msglog WHERE talk_id = ?1 AND to_type = ?2 ORDER BY time DESC, rowid DESC LIMIT 1) \
+             WHERE id = ?1 AND type = ?2 AND last_msg = ?3",
+            params![talk, to_type, client_msg_id],
+        )?;
+    }
+    Ok(n > 0)
 }
 
 /// The peer `id` read my messages up to `time`: recorded, and my sent

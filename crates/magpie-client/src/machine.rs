@@ -69,6 +69,8 @@ pub(crate) enum Cmd {
     Sessions,
     /// A P2P read receipt to a peer.
     Receipt(magpie_proto::msg::Receipt),
+    /// A recall of a message I sent.
+    Recall(magpie_proto::msg::RecallReq),
     /// One of NIM's local operations.
     Local(Box<crate::ops::LocalOp>),
     QueryLocal {
@@ -533,7 +535,8 @@ impl LoginMachine {
             }
             Cmd::Sessions if has_account => self.msgs.local(DbJob::Sessions { cmd: id }, fx),
             Cmd::Receipt(r) if online => self.msgs.send_receipt(&mut link, id, r, fx),
-            Cmd::Receipt(_) => fx.push(Effect::Reply(
+            Cmd::Recall(r) if online => self.msgs.send_recall(&mut link, id, r, fx),
+            Cmd::Receipt(_) | Cmd::Recall(_) => fx.push(Effect::Reply(
                 id,
                 Reply::Local(Box::new(crate::ops::LocalResult {
                     rescode: if relogging {

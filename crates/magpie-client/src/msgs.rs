@@ -231,6 +231,8 @@ pub(crate) struct Msgs {
     changes: HashMap<u32, (CmdId, bool, SessionChange)>,
     /// Read receipts on the wire: request seq → (command, receipt).
     receipts: HashMap<u32, (CmdId, magpie_proto::msg::Receipt)>,
+    /// Recalls on the wire: request seq → (command, client message id).
+    recalls: HashMap<u32, (CmdId, String)>,
     history: HashMap<u32, CmdId>,
     /// Position last reported to the server, and when the next report is due.
     acked: u64,
@@ -354,6 +356,12 @@ impl Msgs {
                     session,
                     total_unread: 0,
                 }),
+            ));
+        }
+        for (_, (cmd, _)) in self.recalls.drain() {
+            fx.push(Effect::Reply(
+                cmd,
+                Reply::Local(Box::new(crate::ops::LocalResult::code(code))),
             ));
         }
         for (_, (cmd, _)) in self.receipts.drain() {
@@ -660,6 +668,20 @@ impl Msgs {
         }
     }
 
+    /// Recalls a message; answered through `session_ack`.
+    pub fn send_recall(
+        &mut self,
+        link: &mut Link<'_>,
+        cmd: CmdId,
+        r: magpie_proto::msg::RecallReq,
+        fx: &mut Vec<Effect>,
+    ) {
+        let seq = link.next();
+        let id = r.client_msg_id.clone();
+        fx.push(Effect::Send(vec![ClientFrame::Recall { seq, body: r }]));
+        self.recalls.insert(seq, (cmd, id));
+    }
+
     /// Sends a P2P read receipt; answered through [`MsgState::session_ack`].
     pub fn send_receipt(
         &mut self,
@@ -685,6 +707,27 @@ impl Msgs {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
+        if let Some((cmd, client_msg_id)) = self.recalls.remove(&seq) {
+            if !ack.rescode.is_success() {
+                fx.push(Effect::Reply(
+                    cmd,
+                    Reply::Local(Box::new(crate::ops::LocalResult::code(ack.rescode))),
+                ));
+                return;
+            }
+            let op = crate::ops::LocalOp::Recalled { client_msg_id };
+            self.db(
+                DbJob::Local {
+                    cmd,
+                    op: Box::new(op),
+                },
+                fx,
+            );
+            if ack.seq > 0 {
+                self.item(Item::Own(ack.seq), now, fx);
+            }
+            return;
+        }
         if let Some((cmd, r)) = self.receipts.remove(&seq) {
             if !ack.rescode.is_success() {
                 fx.push(Effect::Reply(
@@ -1057,6 +1100,9 @@ impl Msgs {
         }
         if !a.receipts.is_empty() {
             fx.push(Effect::Emit(Event::MsgStatusChanged(a.receipts.clone())));
+        }
+        if !a.recalls.is_empty() {
+            fx.push(Effect::Emit(Event::Recall(a.recalls.clone())));
         }
     }
 }

@@ -13,6 +13,13 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum LocalOp {
+    /// A recall of mine the server took: the message leaves this device's
+    /// history (`Client::recall`); `message` in the result is it, when it
+    /// was there.
+    Recalled {
+        /// The message's client id.
+        client_msg_id: String,
+    },
     /// Records that a read receipt to `id` up to `msg_timetag` went out
     /// (after the server took it; `Client::send_receipt`).
     ReceiptSent {
@@ -362,23 +369,10 @@ impl LocalDb {
                 id,
                 client_msg_id,
             } => {
-                let n = tx
-                    .execute(
-                        "DELETE FROM msglog WHERE client_msg_id = ?1 AND talk_id = ?2 AND to_type = ?3",
-                        params![client_msg_id, id, to_type],
-                    )
-                    .map_err(sql)?;
-                if n == 0 {
-                    r.rescode = ResCode::ERROR;
-                } else {
-                    // The session's last message is now the newest left.
-                    tx.execute(
-                        "UPDATE sessions SET last_msg = (SELECT client_msg_id FROM msglog WHERE talk_id = ?1 AND to_type = ?2 ORDER BY time DESC, rowid DESC LIMIT 1) \
-                         WHERE id = ?1 AND type = ?2 AND last_msg = ?3",
-                        params![id, to_type, client_msg_id],
-                    )
-                    .map_err(sql)?;
+                if crate::local::delete_message(&tx, id, *to_type, client_msg_id).map_err(sql)? {
                     touched.push((id.clone(), *to_type, session_command::UPDATE));
+                } else {
+                    r.rescode = ResCode::ERROR;
                 }
             }
             LocalOp::MsgDeleteByType {
@@ -665,6 +659,22 @@ impl LocalDb {
                     .map_err(sql)?;
                 if n == 0 {
                     r.rescode = ResCode::ERROR;
+                }
+            }
+            LocalOp::Recalled { client_msg_id } => {
+                let found: Option<(String, u32, String)> = tx
+                    .query_row(
+                        "SELECT talk_id, to_type, json FROM msglog WHERE client_msg_id = ?1",
+                        [client_msg_id],
+                        |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                if let Some((talk, to_type, json)) = found {
+                    crate::local::delete_message(&tx, &talk, to_type, client_msg_id)
+                        .map_err(sql)?;
+                    r.message = serde_json::from_str(&json).ok();
+                    touched.push((talk, to_type, session_command::UPDATE));
                 }
             }
             LocalOp::ReceiptSent {

@@ -257,6 +257,10 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: json(&raw)?,
         },
+        op::RECALL => ClientFrame::Recall {
+            seq,
+            body: json(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -382,6 +386,7 @@ pub fn encode_client(
         ClientFrame::SessionDelete { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::History { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Receipt { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::Recall { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 

@@ -5,8 +5,8 @@
 
 use crate::code::ResCode;
 use crate::msg::{
-    CursorAck, EntryWire, HistoryQuery, HistoryResult, Receipt, SendMsg, SendMsgAck, SendSysMsg,
-    SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsgAck,
+    CursorAck, EntryWire, HistoryQuery, HistoryResult, RecallReq, Receipt, SendMsg, SendMsgAck,
+    SendSysMsg, SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsgAck,
 };
 use crate::types::{Kickout, MultiSpot, Presence};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,8 @@ pub mod op {
     pub const HISTORY: u8 = 0x16;
     /// Send a P2P read receipt (answered with SESSION_ACK).
     pub const RECEIPT: u8 = 0x17;
+    /// Recall a message I sent (answered with SESSION_ACK).
+    pub const RECALL: u8 = 0x18;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -284,6 +286,13 @@ pub enum ClientFrame {
         /// Body.
         body: Receipt,
     },
+    /// Recall a message I sent.
+    Recall {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: RecallReq,
+    },
 }
 
 impl ClientFrame {
@@ -302,7 +311,8 @@ impl ClientFrame {
             | ClientFrame::SessionRead { seq, .. }
             | ClientFrame::SessionDelete { seq, .. }
             | ClientFrame::History { seq, .. }
-            | ClientFrame::Receipt { seq, .. } => *seq,
+            | ClientFrame::Receipt { seq, .. }
+            | ClientFrame::Recall { seq, .. } => *seq,
         }
     }
 
@@ -322,6 +332,7 @@ impl ClientFrame {
             ClientFrame::SessionDelete { .. } => op::SESSION_DELETE,
             ClientFrame::History { .. } => op::HISTORY,
             ClientFrame::Receipt { .. } => op::RECEIPT,
+            ClientFrame::Recall { .. } => op::RECALL,
         }
     }
 }

@@ -374,6 +374,8 @@ pub enum EntryBody {
         /// Time of the newest message read, ms.
         msg_timetag: i64,
     },
+    /// A message to or from the account was recalled.
+    Recall(RecallNotify),
 }
 
 /// One entry of an account's ordered log.
@@ -539,6 +541,72 @@ pub struct Receipt {
     pub id: String,
     /// Time of the newest message read, ms.
     pub msg_timetag: i64,
+}
+
+/// RECALL: recall a P2P message I sent (NIM's nim_talk_recall_msg). The
+/// server answers with SESSION_ACK: 200 and the position of the recall in
+/// my log; 508 past the recall window (2 minutes); 404 for no such message
+/// of mine to `id`; 414 for a bad request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallReq {
+    /// NIMSessionType: P2P (0) only.
+    pub to_type: u32,
+    /// The message's receiver (empty: whoever it was).
+    #[serde(default)]
+    pub id: String,
+    /// The message's client id.
+    pub client_msg_id: String,
+    /// The app's notification text.
+    #[serde(default)]
+    pub notify: String,
+    /// The recaller's nickname, as the notification shows it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from_nick: String,
+    /// App-defined attachment of the notification.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attach: String,
+}
+
+/// A recall notification, with NIM's keys (`nim_talk_recall_msg_func`'s
+/// content is an array of these).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallNotify {
+    /// NIMSessionType.
+    pub to_type: u32,
+    /// The recalled message's sender.
+    pub from_id: String,
+    /// Its receiver.
+    pub to_id: String,
+    /// Its client id.
+    pub msg_id: String,
+    /// The app's notification text.
+    #[serde(default)]
+    pub notify: String,
+    /// When it was recalled, ms.
+    pub time: i64,
+    /// The recalled message's time, ms.
+    #[serde(default)]
+    pub msg_time: i64,
+    /// The recaller's nickname.
+    #[serde(default)]
+    pub from_nick: String,
+    /// Who recalled it.
+    #[serde(default)]
+    pub operator_id: String,
+    /// App-defined attachment.
+    #[serde(default)]
+    pub attach: String,
+    /// NIMMessageFeature of the notification (set by the SDK).
+    #[serde(default)]
+    pub feature: u32,
+    /// The message was in this device's history when the recall came
+    /// (set by the SDK).
+    #[serde(default = "yes")]
+    pub msg_exist: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The answer to a session change: its position in my log.

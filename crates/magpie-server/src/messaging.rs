@@ -17,7 +17,7 @@ use crate::state::Shared;
 use magpie_bus::{AccountKey, DeviceAddr, Envelope, Push};
 use magpie_proto::msg::{
     message_feature, message_type, session_type, EntryWire, HistoryQuery, HistoryResult, ImMessage,
-    Receipt, SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SysMsg, SysMsgAck,
+    RecallReq, Receipt, SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SysMsg, SysMsgAck,
     RES_IN_BLACK,
 };
 use magpie_proto::ResCode;
@@ -152,6 +152,13 @@ pub struct Refused {
     /// Why, in words.
     pub desc: String,
 }
+
+/// How long after its time a message may be recalled (NIM's default).
+pub const RECALL_WINDOW_MS: i64 = 120_000;
+
+/// Most characters of a recall's notification text and attachment.
+const MAX_RECALL_NOTIFY: u32 = 500;
+const MAX_RECALL_ATTACH: u32 = 5_000;
 
 /// A text field within its limit of characters, or 414 naming the field.
 fn within(field: &str, value: &str, max: u32) -> Result<(), Refused> {
@@ -544,6 +551,114 @@ impl Messaging {
         })
     }
 
+    /// Recalls a P2P message I sent: within [`RECALL_WINDOW_MS`] of its
+    /// time it leaves the server's history, and a recall notification
+    /// enters the receiver's log and mine (my other devices). A repeated
+    /// recall (a device that lost the answer) stores nothing new.
+    pub async fn recall(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        origin: Origin,
+        me: &AccountId,
+        r: RecallReq,
+    ) -> Result<(), Refused> {
+        if r.to_type != session_type::P2P {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "only P2P messages can be recalled (to_type 0)",
+            );
+        }
+        // An empty id: whoever received it (NIM's C# SDK recalls by client id alone).
+        let peer = match r.id.as_str() {
+            "" => None,
+            id => match AccountId::parse(id) {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    return refuse(ResCode::PARAMETER_ERROR, "the recall's id is not an accid")
+                }
+            },
+        };
+        within("notify", &r.notify, MAX_RECALL_NOTIFY)?;
+        within("attach", &r.attach, MAX_RECALL_ATTACH)?;
+        let found = match shared
+            .stores
+            .messages
+            .sent_message(app_id, me, &r.client_msg_id)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a message to recall failed");
+                return refuse(ResCode::TOO_BUSY, "storage unavailable");
+            }
+        };
+        let Some(m) = found.filter(|m| peer.as_ref().is_none_or(|p| m.to == *p)) else {
+            return refuse(
+                ResCode::NOT_EXIST,
+                format!("you sent no message {} to {}", r.client_msg_id, r.id),
+            );
+        };
+        let peer = m.to.clone();
+        let now = magpie_store::now_ms();
+        if now - m.time > RECALL_WINDOW_MS {
+            return refuse(
+                ResCode(508),
+                format!(
+                    "the message is older than the recall window ({} s)",
+                    RECALL_WINDOW_MS / 1000
+                ),
+            );
+        }
+        let notify = serde_json::json!({
+            "to_type": r.to_type,
+            "from_id": me.as_str(),
+            "to_id": peer.as_str(),
+            "msg_id": r.client_msg_id,
+            "notify": r.notify,
+            "time": now,
+            "msg_time": m.time,
+            "from_nick": r.from_nick,
+            "operator_id": me.as_str(),
+            "attach": r.attach,
+        })
+        .to_string();
+        let note = |to: &AccountId, tag: &str| NewNote {
+            account: to.clone(),
+            kind: EntryKind::Recall,
+            json: notify.clone(),
+            // One recall per message and log, however often it is asked.
+            dedup: Some((me.clone(), format!("{tag}:{}", r.client_msg_id))),
+            time: now,
+        };
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Recall {
+                from: me.clone(),
+                client_msg_id: r.client_msg_id.clone(),
+            }),
+            then: Then::Nothing,
+        })?;
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(note(&peer, "recall-to"))),
+            then: Then::Note {
+                account: AccountKey::new(app_id, peer.clone()),
+                kind: "recall",
+                except: None,
+            },
+        })?;
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(note(me, "recall"))),
+            then: Then::Session {
+                origin,
+                account: AccountKey::new(app_id, me.clone()),
+                kind: "recall",
+            },
+        })
+    }
+
     /// Queues a P2P read receipt: a note in the peer's log (its devices
     /// mark the messages it sent me read, NIM's status 7), and one in mine,
     /// so my other devices know the receipt went out.
@@ -770,6 +885,7 @@ fn entry_text(e: &LogEntry, me: &AccountId, delivered: u64) -> String {
         EntryKind::DeleteSession => note_text(e.seq, "delete_session", &e.json),
         EntryKind::Receipt => note_text(e.seq, "receipt", &e.json),
         EntryKind::ReceiptSent => note_text(e.seq, "receipt_sent", &e.json),
+        EntryKind::Recall => note_text(e.seq, "recall", &e.json),
     }
 }
 
@@ -1085,6 +1201,9 @@ async fn after(
             kind,
             except,
         } => {
+            if a.duplicate {
+                return;
+            }
             let text: Arc<str> = note_text(a.to_seq, kind, &a.json).into();
             for d in online_of(shared, online, &account).await {
                 if Some(*d) != except {
@@ -1113,6 +1232,9 @@ async fn after(
                 }
                 Origin::Server { .. } => None,
             };
+            if a.duplicate {
+                return;
+            }
             let text: Arc<str> = note_text(a.to_seq, kind, &a.json).into();
             for d in online_of(shared, online, &account).await {
                 if Some(*d) != sender_addr {

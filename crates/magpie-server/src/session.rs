@@ -19,8 +19,8 @@ use magpie_proto::frame::{
     CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest,
 };
 use magpie_proto::msg::{
-    EntryWire, HistoryQuery, HistoryResult, ImMessage, Receipt, SendMsgAck, SessionChange,
-    SessionChangeAck, SyncBatch, SyncRequest, SysMsg, SysMsgAck,
+    EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq, Receipt, SendMsgAck,
+    SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsg, SysMsgAck,
 };
 use magpie_proto::types::{auth_type, logout_type, Kickout};
 use magpie_proto::{
@@ -150,6 +150,15 @@ pub enum Action {
         delete: bool,
         /// The change.
         change: SessionChange,
+    },
+    /// Recall a message (the answer comes back as a push).
+    Recall {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// The recall.
+        recall: RecallReq,
     },
     /// Record a P2P read receipt (the answer comes back as a push).
     Receipt {
@@ -505,6 +514,20 @@ impl ServerSession {
                     });
                 }
             }
+            ClientFrame::Recall { seq, body } => match &self.session {
+                Some(s) => out.push(Action::Recall {
+                    seq,
+                    session: s.clone(),
+                    recall: body,
+                }),
+                None => out.push(Action::Send(ServerFrame::SessionAck {
+                    seq,
+                    body: SessionChangeAck {
+                        rescode: ResCode::INVALID,
+                        seq: 0,
+                    },
+                })),
+            },
             ClientFrame::Receipt { seq, body } => match &self.session {
                 Some(s) => out.push(Action::Receipt {
                     seq,

@@ -287,6 +287,38 @@ impl Core {
                     });
                     out.push(a);
                 }
+                Append::Recall {
+                    from,
+                    client_msg_id,
+                } => {
+                    // The message, whether in the database or not yet.
+                    let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
+                    let server_id = match dups.get(&key).or_else(|| p.dups.get(&key)) {
+                        Some(d) => d.server_id,
+                        None => reader
+                            .prepare_cached(
+                                "SELECT id FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                            )
+                            .and_then(|mut s| {
+                                s.query_row(params![app_id, key.2, key.3], |r| r.get(0)).optional()
+                            })
+                            .map_err(sql)?
+                            .unwrap_or(0),
+                    };
+                    ops.push(Op::Recall {
+                        app_id,
+                        from: key.2,
+                        client_msg_id: key.3,
+                    });
+                    out.push(Appended {
+                        server_id,
+                        time: 0,
+                        to_seq: 0,
+                        from_seq: 0,
+                        json: String::new(),
+                        duplicate: false,
+                    });
+                }
                 Append::Delivered { account, upto } => {
                     ops.push(Op::Delivered {
                         app_id,
@@ -563,6 +595,16 @@ fn apply<'a>(
                     )?
                     .execute(params![app_id, from, client, *seq as i64, time, json])?;
                 }
+            }
+            Op::Recall {
+                app_id,
+                from,
+                client_msg_id,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE messages SET history = 0 WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                )?
+                .execute(params![app_id, from, client_msg_id])?;
             }
             Op::Delivered {
                 app_id,

@@ -77,6 +77,15 @@ pub(crate) enum Op {
         /// (sender, client id) of a stored notification.
         dedup: Option<(String, String)>,
     },
+    /// A recalled message leaves the history.
+    Recall {
+        /// App.
+        app_id: i64,
+        /// The sender.
+        from: String,
+        /// Its client id.
+        client_msg_id: String,
+    },
     /// A device applied its log up to `upto`.
     Delivered {
         /// App.
@@ -144,6 +153,16 @@ pub(crate) fn encode(ops: &[Op], out: &mut Vec<u8>) {
                     None => out.push(0),
                 }
             }
+            Op::Recall {
+                app_id,
+                from,
+                client_msg_id,
+            } => {
+                out.push(4);
+                put_i64(out, *app_id);
+                put_str(out, from);
+                put_str(out, client_msg_id);
+            }
             Op::Delivered {
                 app_id,
                 account,
@@ -198,6 +217,11 @@ pub(crate) fn decode(mut b: &[u8]) -> Option<Vec<Op>> {
                 app_id: get_i64(&mut b)?,
                 account: get_str(&mut b)?,
                 upto: get_i64(&mut b)? as u64,
+            },
+            4 => Op::Recall {
+                app_id: get_i64(&mut b)?,
+                from: get_str(&mut b)?,
+                client_msg_id: get_str(&mut b)?,
             },
             _ => return None,
         };
@@ -569,6 +593,11 @@ mod tests {
                 app_id: 1,
                 account: "bob".into(),
                 upto: 2,
+            },
+            Op::Recall {
+                app_id: 1,
+                from: "alice".into(),
+                client_msg_id: "c1".into(),
             },
         ]
     }

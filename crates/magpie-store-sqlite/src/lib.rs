@@ -24,7 +24,7 @@ use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
-    Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -813,6 +813,35 @@ impl MessageStore for SqliteStore {
                 head,
                 delivered: delivered as u64,
             })
+        })
+        .await
+    }
+
+    async fn sent_message(
+        &self,
+        app_id: i64,
+        from: &AccountId,
+        client_msg_id: &str,
+    ) -> StoreResult<Option<SentMessage>> {
+        self.inner.core.settle().await?;
+        let (from, client) = (from.clone(), client_msg_id.to_owned());
+        self.read(move |c| {
+            let row: Option<(i64, String, i64, bool)> = c
+                .prepare_cached(
+                    "SELECT id, to_accid, time, history FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                )?
+                .query_row(params![app_id, from.as_str(), client], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            Ok(row.and_then(|(server_id, to, time, in_history)| {
+                Some(SentMessage {
+                    server_id,
+                    to: AccountId::parse(&to).ok()?,
+                    time,
+                    in_history,
+                })
+            }))
         })
         .await
     }

@@ -340,6 +340,58 @@ pub mod messages {
         }
     }
 
+    /// A message is found by its sender and client id; a recall takes it
+    /// out of the server's history and leaves the logs alone.
+    pub async fn recalled_messages_leave_history(s: &Stores) {
+        let app = s.apps.create_app("a", "k", "s").await.unwrap().id;
+        let m = &s.messages;
+        let sent = m
+            .append(vec![
+                (app, msg("ann", "bob", "c1", 10)),
+                (app, msg("ann", "bob", "c2", 20)),
+            ])
+            .await
+            .unwrap();
+        let found = m
+            .sent_message(app, &id("ann"), "c1")
+            .await
+            .unwrap()
+            .expect("c1");
+        assert_eq!(
+            (found.server_id, found.to, found.time, found.in_history),
+            (sent[0].server_id, id("bob"), 10, true)
+        );
+        assert_eq!(m.sent_message(app, &id("bob"), "c1").await.unwrap(), None);
+        assert_eq!(m.sent_message(app, &id("ann"), "c9").await.unwrap(), None);
+        let r = m
+            .append(vec![(
+                app,
+                Append::Recall {
+                    from: id("ann"),
+                    client_msg_id: "c1".into(),
+                },
+            )])
+            .await
+            .unwrap();
+        assert_eq!(r[0].server_id, sent[0].server_id);
+        let h = m
+            .history(app, &id("bob"), &id("ann"), range(10, true))
+            .await
+            .unwrap();
+        assert_eq!(
+            h.iter().map(|x| x.server_id).collect::<Vec<_>>(),
+            [sent[1].server_id]
+        );
+        let found = m
+            .sent_message(app, &id("ann"), "c1")
+            .await
+            .unwrap()
+            .expect("c1");
+        assert!(!found.in_history);
+        let log = m.log(app, &id("bob"), 0, 10).await.unwrap();
+        assert_eq!(log.entries.len(), 2, "positions stay");
+    }
+
     /// Positions are assigned in each log without gaps, in batch order, in
     /// the receiver's and the sender's log; ids grow; the stored JSON
     /// carries the assigned id.
@@ -713,6 +765,7 @@ macro_rules! store_conformance_suite {
             notes_enter_one_log,
             delivered_marks_only_rise,
             history_pages_one_conversation,
+            recalled_messages_leave_history,
             retention_keeps_positions
         );
         $crate::store_conformance_suite!(@each $make; accounts;

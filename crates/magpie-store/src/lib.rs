@@ -23,7 +23,7 @@ pub use id::{AccountId, AccountIdError};
 pub use memory::MemoryStore;
 pub use message::{
     Append, Appended, EntryKind, HistoryRange, LogEntry, LogPage, NewMessage, NewNote, Pruned,
-    StoredMessage,
+    SentMessage, StoredMessage,
 };
 pub use record::{Account, AccountPatch, App, NewAccount};
 pub use settings::{AppSettings, Setting};
@@ -131,6 +131,13 @@ pub trait MessageStore: Send + Sync + 'static {
         b: &AccountId,
         range: HistoryRange,
     ) -> StoreResult<Vec<StoredMessage>>;
+    /// The message `from` sent with this client id, if stored.
+    async fn sent_message(
+        &self,
+        app_id: i64,
+        from: &AccountId,
+        client_msg_id: &str,
+    ) -> StoreResult<Option<SentMessage>>;
     /// Removes messages older than `before_ms` (with their log entries) and
     /// log entries beyond the newest `keep_entries` (at least 1) of each
     /// account of the app. Positions never start over: a log emptied by

@@ -1,7 +1,7 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
-    Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -299,6 +299,23 @@ impl Msgs {
                     duplicate: false,
                 }
             }
+            Append::Recall {
+                from,
+                client_msg_id,
+            } => {
+                let found = self.by_client.get(&(app_id, from, client_msg_id)).copied();
+                if let Some(m) = found.and_then(|id| self.messages.get_mut(&id)) {
+                    m.history = false;
+                }
+                Appended {
+                    server_id: found.unwrap_or(0),
+                    time: 0,
+                    to_seq: 0,
+                    from_seq: 0,
+                    json: String::new(),
+                    duplicate: false,
+                }
+            }
             Append::Delivered { account, upto } => {
                 let d = self.delivered.entry((app_id, account)).or_default();
                 *d = (*d).max(upto);
@@ -407,6 +424,24 @@ impl MessageStore for MemoryStore {
             head,
             delivered,
         })
+    }
+
+    async fn sent_message(
+        &self,
+        app_id: i64,
+        from: &AccountId,
+        client_msg_id: &str,
+    ) -> StoreResult<Option<SentMessage>> {
+        let m = self.msgs.lock();
+        let key = (app_id, from.clone(), client_msg_id.to_owned());
+        Ok(m.by_client.get(&key).and_then(|id| {
+            m.messages.get(id).map(|r| SentMessage {
+                server_id: *id,
+                to: r.to.clone(),
+                time: r.time,
+                in_history: r.history,
+            })
+        }))
     }
 
     async fn history(

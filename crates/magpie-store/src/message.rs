@@ -26,6 +26,8 @@ pub enum EntryKind {
     Receipt = 5,
     /// A device of the account sent a peer a receipt.
     ReceiptSent = 6,
+    /// A message was recalled (in the receiver's and the sender's log).
+    Recall = 7,
 }
 
 impl EntryKind {
@@ -38,6 +40,7 @@ impl EntryKind {
             4 => EntryKind::DeleteSession,
             5 => EntryKind::Receipt,
             6 => EntryKind::ReceiptSent,
+            7 => EntryKind::Recall,
             _ => return None,
         })
     }
@@ -99,6 +102,14 @@ pub enum Append {
     Msg(NewMessage),
     /// A note in one log.
     Note(NewNote),
+    /// A recalled message leaves the server's history (its log entries
+    /// stay: positions never change).
+    Recall {
+        /// The message's sender.
+        from: AccountId,
+        /// Its client id.
+        client_msg_id: String,
+    },
     /// A device of the account applied its log up to `upto` (the highest
     /// report wins; it decides whether a synced message counts as offline
     /// or roaming).
@@ -166,6 +177,20 @@ pub struct StoredMessage {
     pub msg_type: i32,
     /// JSON as delivered.
     pub json: String,
+}
+
+/// A message found by its sender and client id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMessage {
+    /// Server id.
+    pub server_id: i64,
+    /// Receiver.
+    pub to: AccountId,
+    /// Time, ms.
+    pub time: i64,
+    /// Still in the server's history (false once recalled, or when sent
+    /// without `cloud_history`).
+    pub in_history: bool,
 }
 
 /// A history query of the conversation between two accounts.

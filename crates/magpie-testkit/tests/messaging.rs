@@ -438,3 +438,133 @@ async fn read_receipts_reach_the_sender_and_the_readers_other_devices() {
         .await;
     assert!(a2.c.client.is_read_by_peer(&mine));
 }
+
+/// NIM's recall: the sender takes a message back; the receiver's devices
+/// and the sender's other devices get the recall callback and lose the
+/// message from their history, the server's history drops it, a repeated
+/// recall changes nothing, a device that logs in later gets the recall by
+/// sync, and recalling what I did not send is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
+    let s = TestServer::start().await;
+    let app = s.app("recall").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let mut a1 = device(&s, "a1");
+    let mut a2 = device(&s, "a2");
+    let mut b1 = device(&s, "b1");
+    for (d, who) in [(&a1, "ann"), (&a2, "ann"), (&b1, "bob")] {
+        login(d, &app, who).await;
+    }
+    for d in [&mut a1, &mut a2, &mut b1] {
+        d.c.events
+            .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+            .await;
+    }
+    for (id, body) in [("k1", "oops"), ("k2", "fine")] {
+        let ack = a1.c.client.send_message(text("bob", id, body)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+    }
+    receive(&mut b1.c.events, 2).await;
+    receive(&mut a2.c.events, 2).await;
+
+    let (code, note) =
+        a1.c.client
+            .recall(&text("bob", "k1", ""), "ann took it back", "")
+            .await;
+    assert_eq!(code, ResCode::SUCCESS);
+    let note = note.expect("the notification");
+    assert_eq!(
+        (note.msg_id.as_str(), note.to_id.as_str(), note.msg_exist),
+        ("k1", "bob", true)
+    );
+    for (d, feature) in [
+        (&mut b1, message_feature::DEFAULT),
+        (&mut a2, message_feature::SYNC_MSG),
+    ] {
+        let list = match d.c.events.until(|e| matches!(e, Event::Recall(_))).await {
+            Event::Recall(list) => list,
+            _ => unreachable!(),
+        };
+        let n = &list[0];
+        assert_eq!(
+            (
+                n.msg_id.as_str(),
+                n.from_id.as_str(),
+                n.to_id.as_str(),
+                n.notify.as_str()
+            ),
+            ("k1", "ann", "bob", "ann took it back")
+        );
+        assert!(n.msg_exist);
+        assert_eq!(n.feature, feature);
+        assert_eq!(n.operator_id, "ann");
+        let gone =
+            d.c.client
+                .local_op(magpie_client::LocalOp::MsgById {
+                    client_msg_id: "k1".into(),
+                })
+                .await;
+        assert!(gone.message.is_none(), "k1 left the local history");
+    }
+    let q =
+        b1.c.client
+            .query_online_messages(HistoryQuery {
+                to_type: 0,
+                id: "ann".into(),
+                limit_count: 10,
+                from_time: 0,
+                end_time: 0,
+                end_msg_id: 0,
+                reverse: false,
+                msg_types: Vec::new(),
+            })
+            .await;
+    let ids: Vec<&str> = q.content.iter().map(|m| m.client_msg_id.as_str()).collect();
+    assert_eq!(ids, ["k2"], "the server's history lost k1");
+
+    // Again (a lost answer): 200, and nobody hears of it twice.
+    let (code, _) =
+        a1.c.client
+            .recall(&text("bob", "k1", ""), "again", "")
+            .await;
+    assert_eq!(code, ResCode::SUCCESS);
+    // Not mine, or no such message: 404.
+    let (code, _) = b1.c.client.recall(&text("ann", "k2", ""), "", "").await;
+    assert_eq!(code, ResCode::NOT_EXIST);
+    let (code, _) = a1.c.client.recall(&text("bob", "nope", ""), "", "").await;
+    assert_eq!(code, ResCode::NOT_EXIST);
+    let ack = a1.c.client.send_message(text("bob", "k3", "after")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    loop {
+        match b1.c.events.next().await {
+            Event::Recall(list) => panic!("a second recall reached bob: {list:?}"),
+            Event::Receive(m) if m.content.client_msg_id == "k3" => break,
+            _ => {}
+        }
+    }
+
+    // A device that logs in later: the recall comes by sync.
+    let mut b2 = device(&s, "b2");
+    login(&b2, &app, "bob").await;
+    let list = match b2.c.events.until(|e| matches!(e, Event::Recall(_))).await {
+        Event::Recall(list) => list,
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (list[0].msg_id.as_str(), list[0].feature),
+        ("k1", message_feature::LEAVE_MSG)
+    );
+    b2.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    let page = b2.c.client.query_local_messages(0, "ann", 10, 0).await;
+    let mut ids: Vec<&str> = page
+        .content
+        .iter()
+        .map(|m| m.client_msg_id.as_str())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["k2", "k3"]);
+}

@@ -376,9 +376,78 @@ template <typename F> struct Holder
 };
 } // namespace detail
 
+/** A recall notification (NIM's RecallMsgNotify). */
+struct RecallMsgNotify
+{
+	std::string from_id_;
+	std::string to_id_;
+	std::string msg_id_;
+	std::string notify_;
+	std::string from_nick_;
+	std::string operator_id_;
+	std::string attach_;
+	NIMSessionType session_type_ = kNIMSessionTypeP2P;
+	int64_t notify_timetag_ = 0;
+	NIMMessageFeature notify_feature_ = kNIMMessageFeatureDefault;
+	bool msglog_exist_ = true;
+	int64_t msglog_timetag_ = 0;
+};
+
+namespace detail
+{
+inline std::list<RecallMsgNotify> ParseRecallNotifys(const char *content)
+{
+	std::list<RecallMsgNotify> out;
+	json v = Parse(content);
+	if (!v.is_array())
+		return out;
+	for (const auto &o : v) {
+		RecallMsgNotify n;
+		n.from_id_ = Get<std::string>(o, kNIMRecallMsgKeyFromAccID, "");
+		n.to_id_ = Get<std::string>(o, kNIMRecallMsgKeyToAccID, "");
+		n.msg_id_ = Get<std::string>(o, kNIMRecallMsgKeyMsgId, "");
+		n.notify_ = Get<std::string>(o, kNIMRecallMsgKeyNotify, "");
+		n.from_nick_ = Get<std::string>(o, kNIMRecallMsgKeyMsgFromNick, "");
+		n.operator_id_ = Get<std::string>(o, kNIMRecallMsgKeyOpeAccID, "");
+		n.attach_ = Get<std::string>(o, kNIMRecallMsgKeyAttach, "");
+		n.session_type_ = (NIMSessionType)Get<int>(o, kNIMRecallMsgKeyToType, 0);
+		n.notify_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyTime, 0);
+		n.notify_feature_ = (NIMMessageFeature)Get<int>(o, kNIMRecallMsgKeyNotifyFeature, 0);
+		n.msglog_exist_ = Get<bool>(o, kNIMRecallMsgKeyMsgExist, true);
+		n.msglog_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyMsgTime, 0);
+		out.push_back(n);
+	}
+	return out;
+}
+} // namespace detail
+
 class Talk
 {
 public:
+	typedef std::function<void(const NIMResCode, const std::list<RecallMsgNotify>&)> RecallMsgsCallback;
+
+	/** Recalls a P2P message I sent (within two minutes of its time). */
+	static void RecallMsg(const IMMessage &msg, const std::string &notify, const RecallMsgsCallback& cb, const std::string& json_extension = "")
+	{
+		nim_talk_recall_msg(msg.ToJsonString(false).c_str(), notify.c_str(), json_extension.c_str(), &OnRecallOnce, new RecallMsgsCallback(cb));
+	}
+	/** As RecallMsg, with push text and payload (unused: Magpie sends no pushes). */
+	static void RecallMsg2(const IMMessage &msg, const std::string &notify, const RecallMsgsCallback& cb, const std::string& apnstext = "", const std::string& pushpayload = "", const std::string& json_extension = "")
+	{
+		nim_talk_recall_msg2(msg.ToJsonString(false).c_str(), notify.c_str(), apnstext.c_str(), pushpayload.c_str(), json_extension.c_str(), &OnRecallOnce, new RecallMsgsCallback(cb));
+	}
+	/** As RecallMsg, with NIM's extra parameters (their attach goes with the notification). */
+	static void RecallMsgEx(const IMMessage &msg, const std::string &notify, const RecallMsgsCallback& cb, nim_talk_recall_extra_params& extra_param)
+	{
+		nim_talk_recall_msg_ex(msg.ToJsonString(false).c_str(), notify.c_str(), &OnRecallOnce, &extra_param, new RecallMsgsCallback(cb));
+	}
+	/** Recalls of messages to me, and of mine made on my other devices. */
+	static void RegRecallMsgsCallback(const RecallMsgsCallback& cb, const std::string& json_extension = "")
+	{
+		Recalls().Set(cb);
+		nim_talk_reg_recall_msg_cb(json_extension.c_str(), cb ? &OnRecall : nullptr, nullptr);
+	}
+
 	typedef std::function<void(const SendMessageArc&)> SendMsgAckCallback;
 	typedef std::function<void(const IMMessage&)> ReceiveMsgCallback;
 	typedef std::function<void(const std::list<IMMessage>&)> ReceiveMsgsCallback;
@@ -507,6 +576,7 @@ public:
 		TeamFilter().Set(nullptr);
 		Broadcast().Set(nullptr);
 		Broadcasts().Set(nullptr);
+		Recalls().Set(nullptr);
 	}
 
 private:
@@ -533,6 +603,21 @@ private:
 	static detail::Holder<TeamNotificationFilter>& TeamFilter() { static detail::Holder<TeamNotificationFilter> h; return h; }
 	static detail::Holder<ReceiveBroadcastMsgCallback>& Broadcast() { static detail::Holder<ReceiveBroadcastMsgCallback> h; return h; }
 	static detail::Holder<ReceiveBroadcastMsgsCallback>& Broadcasts() { static detail::Holder<ReceiveBroadcastMsgsCallback> h; return h; }
+	static detail::Holder<RecallMsgsCallback>& Recalls() { static detail::Holder<RecallMsgsCallback> h; return h; }
+
+	static void OnRecall(int rescode, const char *content, const char *, const void *)
+	{
+		auto f = Recalls().Get();
+		if (f)
+			f((NIMResCode)rescode, detail::ParseRecallNotifys(content));
+	}
+	static void OnRecallOnce(int rescode, const char *content, const char *, const void *user_data)
+	{
+		RecallMsgsCallback *cb = (RecallMsgsCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, detail::ParseRecallNotifys(content));
+		delete cb;
+	}
 
 	static void OnAck(const char *result, const void *)
 	{

@@ -191,6 +191,54 @@ namespace NIM
     public delegate void ReportUploadProgressDelegate(long uploadedSize, long totalSize);
     public delegate void ReceiveBatchMesaagesDelegate(List<NIMReceivedMessage> msgsList); // NIM's spelling
     public delegate bool TeamNotificationFilterDelegate(NIMIMMessage msg, string jsonExtension);
+    public delegate void RecallMessageDelegate(ResponseCode result, RecallNotification[] notify);
+
+    /// <summary>A recall notification (NIM's RecallNotification, NIM's member names).</summary>
+    public class RecallNotification
+    {
+        public Session.NIMSessionType SessionType { get; set; }
+        public string SenderId { get; set; }
+        public string ReceiverId { get; set; }
+        public string MsgId { get; set; }
+        public string NOtify { get; set; } // NIM's spelling
+        /// <summary>When it was recalled, ms.</summary>
+        public long Timetag { get; set; }
+        public NIMMessageFeature Feature { get; set; }
+        /// <summary>The message was in this device's history when the recall came.</summary>
+        public bool MsgLocalExist { get; set; }
+        public long MsgTimetag { get; set; }
+        public string Nickname { get; set; }
+        public string Operator { get; set; }
+
+        internal static RecallNotification[] ParseList(string json)
+        {
+            object parsed;
+            try { parsed = Json.Parse(json); } catch (Exception) { parsed = null; }
+            var list = new List<RecallNotification>();
+            var items = parsed as List<object>;
+            if (items != null)
+                foreach (var item in items)
+                {
+                    var o = item as Dictionary<string, object>;
+                    if (o == null) continue;
+                    list.Add(new RecallNotification
+                    {
+                        SessionType = (Session.NIMSessionType)Json.Long(o, "to_type"),
+                        SenderId = Json.Text(o, "from_id"),
+                        ReceiverId = Json.Text(o, "to_id"),
+                        MsgId = Json.Text(o, "msg_id"),
+                        NOtify = Json.Text(o, "notify"),
+                        Timetag = Json.Long(o, "time"),
+                        Feature = (NIMMessageFeature)Json.Long(o, "feature"),
+                        MsgLocalExist = Json.Bool(o, "msg_exist"),
+                        MsgTimetag = Json.Long(o, "msg_time"),
+                        Nickname = Json.Text(o, "from_nick"),
+                        Operator = Json.Text(o, "operator_id"),
+                    });
+                }
+            return list.ToArray();
+        }
+    }
     public delegate void ReceiveBroadcastDelegate(NIMBroadcastMessage msg);
     public delegate void ReceiveBroadcastMsgsDelegate(List<NIMBroadcastMessage> msg);
 
@@ -317,6 +365,9 @@ namespace NIM
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr nim_talk_get_attachment_path_from_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_global_free_str_buf(IntPtr str);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_global_free_buf(IntPtr data);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate void RecallCb(int rescode, IntPtr content, IntPtr jsonExtension, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_recall_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string notify, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, RecallCb cb, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_recall_msg_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, RecallCb cb, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_stop_send_msg([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonMsg, [MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_ack_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, JsonCb cb, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_talk_reg_receive_cb([MarshalAs(UnmanagedType.LPUTF8Str)] string jsonExtension, ReceiveCb cb, IntPtr userData);
@@ -436,6 +487,44 @@ namespace NIM
         }
 
         static void OnUpload(long uploaded, long total, IntPtr ext, IntPtr userData) { }
+
+        static readonly MsgNative.RecallCb RecallOnceCb = OnRecallOnce;
+        static readonly MsgNative.RecallCb RecallGlobalCb = OnRecallGlobal;
+        static RecallMessageDelegate recallHandler;
+
+        /// <summary>Recalls a P2P message I sent, by its client id (within two minutes of its time).</summary>
+        public static void RecallMessage(string msgId, string notify, RecallMessageDelegate cb)
+        {
+            var sb = new StringBuilder("{");
+            JsonOut.Num(sb, "to_type", 0);
+            JsonOut.Str(sb, "client_msg_id", msgId);
+            MsgNative.nim_talk_recall_msg(sb.Append('}').ToString(), notify, null, RecallOnceCb, Handles.Put(cb));
+        }
+
+        /// <summary>Recalls a P2P message I sent.</summary>
+        public static void RecallMessage(NIMIMMessage message, string notify, RecallMessageDelegate cb)
+        {
+            MsgNative.nim_talk_recall_msg(message.Serialize(), notify, null, RecallOnceCb, Handles.Put(cb));
+        }
+
+        /// <summary>Recalls of messages to me, and of mine made on my other devices.</summary>
+        public static void RegRecallMessageCallback(RecallMessageDelegate cb)
+        {
+            recallHandler = cb;
+            MsgNative.nim_talk_reg_recall_msg_cb(null, cb != null ? RecallGlobalCb : null, IntPtr.Zero);
+        }
+
+        static void OnRecallOnce(int code, IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = Handles.Take<RecallMessageDelegate>(userData);
+            if (h != null) h((ResponseCode)code, RecallNotification.ParseList(Json.FromUtf8(content)));
+        }
+
+        static void OnRecallGlobal(int code, IntPtr content, IntPtr ext, IntPtr userData)
+        {
+            var h = recallHandler;
+            if (h != null) h((ResponseCode)code, RecallNotification.ParseList(Json.FromUtf8(content)));
+        }
 
         /// <summary>Sends a team message with a forced push (Magpie refuses team messages with 414).</summary>
         public static void SendTeamFrocePushMessage(NIMIMMessage message, TeamForecePushMessage forceMsg, ReportUploadProgressDelegate action = null) // NIM's spelling
