@@ -229,10 +229,9 @@ pub(crate) struct Msgs {
     outbox: Vec<Send>,
     sysmsgs: HashMap<u32, CmdId>,
     changes: HashMap<u32, (CmdId, bool, SessionChange)>,
-    /// Read receipts on the wire: request seq → (command, receipt).
-    receipts: HashMap<u32, (CmdId, magpie_proto::msg::Receipt)>,
-    /// Recalls on the wire: request seq → (command, client message id).
-    recalls: HashMap<u32, (CmdId, String)>,
+    /// Read receipts and recalls on the wire: request seq → (command, the
+    /// local change to make once the server took it).
+    noted: HashMap<u32, (CmdId, crate::ops::LocalOp)>,
     history: HashMap<u32, CmdId>,
     /// Position last reported to the server, and when the next report is due.
     acked: u64,
@@ -358,13 +357,7 @@ impl Msgs {
                 }),
             ));
         }
-        for (_, (cmd, _)) in self.recalls.drain() {
-            fx.push(Effect::Reply(
-                cmd,
-                Reply::Local(Box::new(crate::ops::LocalResult::code(code))),
-            ));
-        }
-        for (_, (cmd, _)) in self.receipts.drain() {
+        for (_, (cmd, _)) in self.noted.drain() {
             fx.push(Effect::Reply(
                 cmd,
                 Reply::Local(Box::new(crate::ops::LocalResult::code(code))),
@@ -677,9 +670,11 @@ impl Msgs {
         fx: &mut Vec<Effect>,
     ) {
         let seq = link.next();
-        let id = r.client_msg_id.clone();
+        let op = crate::ops::LocalOp::Recalled {
+            client_msg_id: r.client_msg_id.clone(),
+        };
         fx.push(Effect::Send(vec![ClientFrame::Recall { seq, body: r }]));
-        self.recalls.insert(seq, (cmd, id));
+        self.noted.insert(seq, (cmd, op));
     }
 
     /// Sends a P2P read receipt; answered through [`MsgState::session_ack`].
@@ -691,11 +686,13 @@ impl Msgs {
         fx: &mut Vec<Effect>,
     ) {
         let seq = link.next();
-        fx.push(Effect::Send(vec![ClientFrame::Receipt {
-            seq,
-            body: r.clone(),
-        }]));
-        self.receipts.insert(seq, (cmd, r));
+        let op = crate::ops::LocalOp::ReceiptSent {
+            to_type: r.to_type,
+            id: r.id.to_ascii_lowercase(),
+            msg_timetag: r.msg_timetag,
+        };
+        fx.push(Effect::Send(vec![ClientFrame::Receipt { seq, body: r }]));
+        self.noted.insert(seq, (cmd, op));
     }
 
     /// A session change's answer arrived: applied here, and the position it
@@ -707,7 +704,7 @@ impl Msgs {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
-        if let Some((cmd, client_msg_id)) = self.recalls.remove(&seq) {
+        if let Some((cmd, op)) = self.noted.remove(&seq) {
             if !ack.rescode.is_success() {
                 fx.push(Effect::Reply(
                     cmd,
@@ -715,32 +712,8 @@ impl Msgs {
                 ));
                 return;
             }
-            let op = crate::ops::LocalOp::Recalled { client_msg_id };
-            self.db(
-                DbJob::Local {
-                    cmd,
-                    op: Box::new(op),
-                },
-                fx,
-            );
-            if ack.seq > 0 {
-                self.item(Item::Own(ack.seq), now, fx);
-            }
-            return;
-        }
-        if let Some((cmd, r)) = self.receipts.remove(&seq) {
-            if !ack.rescode.is_success() {
-                fx.push(Effect::Reply(
-                    cmd,
-                    Reply::Local(Box::new(crate::ops::LocalResult::code(ack.rescode))),
-                ));
-                return;
-            }
-            let op = crate::ops::LocalOp::ReceiptSent {
-                to_type: r.to_type,
-                id: r.id.to_ascii_lowercase(),
-                msg_timetag: r.msg_timetag,
-            };
+            // The server took it: the same change here, and the position of
+            // its note in my log is this device's own.
             self.db(
                 DbJob::Local {
                     cmd,

@@ -365,45 +365,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                             .map(|e| Input::Push(e.push));
                         }
                     }
-                    Action::Recall {
-                        seq,
-                        session,
-                        recall,
-                    } => {
+                    Action::Note { seq, session, req } => {
                         self.in_flight += 1;
                         let origin = self.origin(&session, seq);
                         let key = &session.key;
-                        let r = Box::pin(self.shared.messaging.recall(
+                        let r = Box::pin(self.shared.messaging.note_request(
                             &self.shared,
                             key.app_id,
                             origin.clone(),
                             &key.accid,
-                            recall,
-                        ))
-                        .await;
-                        if let Err(r) = r {
-                            next = messaging::refused_answer(
-                                &origin,
-                                messaging::RefusedWhat::Session,
-                                &r,
-                            )
-                            .map(|e| Input::Push(e.push));
-                        }
-                    }
-                    Action::Receipt {
-                        seq,
-                        session,
-                        receipt,
-                    } => {
-                        self.in_flight += 1;
-                        let origin = self.origin(&session, seq);
-                        let key = &session.key;
-                        let r = Box::pin(self.shared.messaging.receipt(
-                            &self.shared,
-                            key.app_id,
-                            origin.clone(),
-                            &key.accid,
-                            receipt,
+                            req,
                         ))
                         .await;
                         if let Err(r) = r {

@@ -551,6 +551,25 @@ impl Messaging {
         })
     }
 
+    /// A device's read receipt or recall.
+    pub async fn note_request(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        origin: Origin,
+        me: &AccountId,
+        req: crate::session::NoteRequest,
+    ) -> Result<(), Refused> {
+        match req {
+            crate::session::NoteRequest::Receipt(r) => {
+                self.receipt(shared, app_id, origin, me, r).await
+            }
+            crate::session::NoteRequest::Recall(r) => {
+                self.recall(shared, app_id, origin, me, r).await
+            }
+        }
+    }
+
     /// Recalls a P2P message I sent: within [`RECALL_WINDOW_MS`] of its
     /// time it leaves the server's history, and a recall notification
     /// enters the receiver's log and mine (my other devices). A repeated

@@ -95,6 +95,15 @@ pub enum Input {
     Timeout,
 }
 
+/// A request answered with SESSION_ACK that enters notes in logs.
+#[derive(Debug)]
+pub enum NoteRequest {
+    /// A P2P read receipt.
+    Receipt(Receipt),
+    /// A recall.
+    Recall(RecallReq),
+}
+
 /// What the connection task is asked to do, in order.
 #[derive(Debug)]
 pub enum Action {
@@ -151,23 +160,14 @@ pub enum Action {
         /// The change.
         change: SessionChange,
     },
-    /// Recall a message (the answer comes back as a push).
-    Recall {
+    /// A read receipt or a recall (the answer comes back as a push).
+    Note {
         /// The request's seq.
         seq: u32,
         /// The device's session.
         session: LoggedIn,
-        /// The recall.
-        recall: RecallReq,
-    },
-    /// Record a P2P read receipt (the answer comes back as a push).
-    Receipt {
-        /// The request's seq.
-        seq: u32,
-        /// The device's session.
-        session: LoggedIn,
-        /// The receipt.
-        receipt: Receipt,
+        /// What is asked.
+        req: NoteRequest,
     },
     /// Read the log after a cursor; feed back [`Input::SyncDone`].
     Sync {
@@ -514,34 +514,27 @@ impl ServerSession {
                     });
                 }
             }
-            ClientFrame::Recall { seq, body } => match &self.session {
-                Some(s) => out.push(Action::Recall {
-                    seq,
-                    session: s.clone(),
-                    recall: body,
-                }),
-                None => out.push(Action::Send(ServerFrame::SessionAck {
-                    seq,
-                    body: SessionChangeAck {
-                        rescode: ResCode::INVALID,
-                        seq: 0,
-                    },
-                })),
-            },
-            ClientFrame::Receipt { seq, body } => match &self.session {
-                Some(s) => out.push(Action::Receipt {
-                    seq,
-                    session: s.clone(),
-                    receipt: body,
-                }),
-                None => out.push(Action::Send(ServerFrame::SessionAck {
-                    seq,
-                    body: SessionChangeAck {
-                        rescode: ResCode::INVALID,
-                        seq: 0,
-                    },
-                })),
-            },
+            ClientFrame::Recall { seq, .. } | ClientFrame::Receipt { seq, .. } => {
+                let req = match f {
+                    ClientFrame::Recall { body, .. } => NoteRequest::Recall(body),
+                    ClientFrame::Receipt { body, .. } => NoteRequest::Receipt(body),
+                    _ => unreachable!("matched above"),
+                };
+                match &self.session {
+                    Some(s) => out.push(Action::Note {
+                        seq,
+                        session: s.clone(),
+                        req,
+                    }),
+                    None => out.push(Action::Send(ServerFrame::SessionAck {
+                        seq,
+                        body: SessionChangeAck {
+                            rescode: ResCode::INVALID,
+                            seq: 0,
+                        },
+                    })),
+                }
+            }
             ClientFrame::History { seq, body } => match &self.session {
                 Some(s) => out.push(Action::History {
                     seq,
