@@ -346,6 +346,22 @@ impl Messaging {
         server_answer(rx).await
     }
 
+    /// Recalls a message from the app server (NIM's `/msg/recall.action`):
+    /// answered once stored; `ignore_window` skips the two-minute limit.
+    pub async fn recall_from_server(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        from: &AccountId,
+        r: RecallReq,
+        ignore_window: bool,
+    ) -> Result<(), Refused> {
+        let (origin, rx) = Origin::server();
+        self.recall(shared, app_id, origin, from, r, !ignore_window)
+            .await?;
+        server_answer(rx).await.map(|_| ())
+    }
+
     /// Sends a custom notification from the app server; `from` must exist.
     pub async fn send_sysmsg_from_server(
         &self,
@@ -565,7 +581,7 @@ impl Messaging {
                 self.receipt(shared, app_id, origin, me, r).await
             }
             crate::session::NoteRequest::Recall(r) => {
-                self.recall(shared, app_id, origin, me, r).await
+                self.recall(shared, app_id, origin, me, r, true).await
             }
         }
     }
@@ -581,6 +597,7 @@ impl Messaging {
         origin: Origin,
         me: &AccountId,
         r: RecallReq,
+        check_window: bool,
     ) -> Result<(), Refused> {
         if r.to_type != session_type::P2P {
             return refuse(
@@ -620,7 +637,7 @@ impl Messaging {
         };
         let peer = m.to.clone();
         let now = magpie_store::now_ms();
-        if now - m.time > RECALL_WINDOW_MS {
+        if check_window && now - m.time > RECALL_WINDOW_MS {
             return refuse(
                 ResCode(508),
                 format!(
@@ -1249,7 +1266,12 @@ async fn after(
                     ));
                     Some(*addr)
                 }
-                Origin::Server { .. } => None,
+                Origin::Server { reply } => {
+                    if let Some(tx) = reply.lock().take() {
+                        let _ = tx.send(Ok(a.clone()));
+                    }
+                    None
+                }
             };
             if a.duplicate {
                 return;

@@ -712,6 +712,24 @@ pub(crate) fn last_seq(c: &Connection, app_id: i64, accid: &AccountId) -> rusqli
     Ok(in_log.unwrap_or(0).max(kept.unwrap_or(0)) as u64)
 }
 
+const SENT_COLS: &str = "id, from_accid, client_msg_id, to_accid, time, history";
+
+/// A row of [`SENT_COLS`]; `None` for an account id no longer valid.
+fn sent_row(r: &Row<'_>) -> rusqlite::Result<Option<SentMessage>> {
+    let (from, to): (String, String) = (r.get(1)?, r.get(3)?);
+    Ok(match (AccountId::parse(&from), AccountId::parse(&to)) {
+        (Ok(from), Ok(to)) => Some(SentMessage {
+            server_id: r.get(0)?,
+            from,
+            client_msg_id: r.get(2)?,
+            to,
+            time: r.get(4)?,
+            in_history: r.get(5)?,
+        }),
+        _ => None,
+    })
+}
+
 pub(crate) fn appended_row(r: &Row<'_>) -> rusqlite::Result<Appended> {
     Ok(Appended {
         server_id: r.get(0)?,
@@ -826,22 +844,25 @@ impl MessageStore for SqliteStore {
         self.inner.core.settle().await?;
         let (from, client) = (from.clone(), client_msg_id.to_owned());
         self.read(move |c| {
-            let row: Option<(i64, String, i64, bool)> = c
-                .prepare_cached(
-                    "SELECT id, to_accid, time, history FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                )?
-                .query_row(params![app_id, from.as_str(), client], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?;
-            Ok(row.and_then(|(server_id, to, time, in_history)| {
-                Some(SentMessage {
-                    server_id,
-                    to: AccountId::parse(&to).ok()?,
-                    time,
-                    in_history,
-                })
-            }))
+            Ok(c.prepare_cached(&format!(
+                "SELECT {SENT_COLS} FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
+            ))?
+            .query_row(params![app_id, from.as_str(), client], sent_row)
+            .optional()?
+            .flatten())
+        })
+        .await
+    }
+
+    async fn message_by_id(&self, app_id: i64, server_id: i64) -> StoreResult<Option<SentMessage>> {
+        self.inner.core.settle().await?;
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {SENT_COLS} FROM messages WHERE app_id = ?1 AND id = ?2"
+            ))?
+            .query_row(params![app_id, server_id], sent_row)
+            .optional()?
+            .flatten())
         })
         .await
     }

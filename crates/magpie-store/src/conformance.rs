@@ -358,8 +358,29 @@ pub mod messages {
             .unwrap()
             .expect("c1");
         assert_eq!(
-            (found.server_id, found.to, found.time, found.in_history),
+            (
+                found.server_id,
+                found.to.clone(),
+                found.time,
+                found.in_history
+            ),
             (sent[0].server_id, id("bob"), 10, true)
+        );
+        assert_eq!(
+            (found.from.clone(), found.client_msg_id.as_str()),
+            (id("ann"), "c1")
+        );
+        let by_id = m.message_by_id(app, sent[0].server_id).await.unwrap();
+        assert_eq!(by_id, Some(found));
+        assert_eq!(
+            m.message_by_id(app, sent[1].server_id + 100).await.unwrap(),
+            None
+        );
+        let other = s.apps.create_app("b", "k2", "s2").await.unwrap().id;
+        assert_eq!(
+            m.message_by_id(other, sent[0].server_id).await.unwrap(),
+            None,
+            "per app"
         );
         assert_eq!(m.sent_message(app, &id("bob"), "c1").await.unwrap(), None);
         assert_eq!(m.sent_message(app, &id("ann"), "c9").await.unwrap(), None);

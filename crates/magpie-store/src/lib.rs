@@ -138,6 +138,8 @@ pub trait MessageStore: Send + Sync + 'static {
         from: &AccountId,
         client_msg_id: &str,
     ) -> StoreResult<Option<SentMessage>>;
+    /// The message with this server id, if stored.
+    async fn message_by_id(&self, app_id: i64, server_id: i64) -> StoreResult<Option<SentMessage>>;
     /// Removes messages older than `before_ms` (with their log entries) and
     /// log entries beyond the newest `keep_entries` (at least 1) of each
     /// account of the app. Positions never start over: a log emptied by

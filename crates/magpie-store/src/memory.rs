@@ -215,6 +215,20 @@ struct LogRow {
 }
 
 impl Msgs {
+    fn sent(&self, app_id: i64, id: i64) -> Option<SentMessage> {
+        self.messages
+            .get(&id)
+            .filter(|r| r.app_id == app_id)
+            .map(|r| SentMessage {
+                server_id: id,
+                from: r.from.clone(),
+                client_msg_id: r.client_msg_id.clone(),
+                to: r.to.clone(),
+                time: r.time,
+                in_history: r.history,
+            })
+    }
+
     fn next_seq(&mut self, app_id: i64, accid: &AccountId) -> u64 {
         let s = self.last_seq.entry((app_id, accid.clone())).or_default();
         *s += 1;
@@ -434,14 +448,11 @@ impl MessageStore for MemoryStore {
     ) -> StoreResult<Option<SentMessage>> {
         let m = self.msgs.lock();
         let key = (app_id, from.clone(), client_msg_id.to_owned());
-        Ok(m.by_client.get(&key).and_then(|id| {
-            m.messages.get(id).map(|r| SentMessage {
-                server_id: *id,
-                to: r.to.clone(),
-                time: r.time,
-                in_history: r.history,
-            })
-        }))
+        Ok(m.by_client.get(&key).and_then(|id| m.sent(app_id, *id)))
+    }
+
+    async fn message_by_id(&self, app_id: i64, server_id: i64) -> StoreResult<Option<SentMessage>> {
+        Ok(self.msgs.lock().sent(app_id, server_id))
     }
 
     async fn history(

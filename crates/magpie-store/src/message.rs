@@ -179,11 +179,15 @@ pub struct StoredMessage {
     pub json: String,
 }
 
-/// A message found by its sender and client id.
+/// A message found by its sender and client id, or by its server id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentMessage {
     /// Server id.
     pub server_id: i64,
+    /// Sender.
+    pub from: AccountId,
+    /// The sender's client id.
+    pub client_msg_id: String,
     /// Receiver.
     pub to: AccountId,
     /// Time, ms.

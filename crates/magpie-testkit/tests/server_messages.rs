@@ -443,3 +443,73 @@ async fn retention_keeps_the_newest_entries_and_a_device_resumes_after_them() {
     }
     assert_eq!(got, ["new 3", "new 4", "new 5"]);
 }
+
+/// NIM's `/msg/recall.action`: the app server recalls a message by its
+/// server id, sender and receiver; the receiver's device gets the recall;
+/// a wrong sender or id is 404, a team recall 414; `ignoreTime` is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_server_recalls_a_message() {
+    let s = TestServer::start().await;
+    let app = s.app("srv-recall").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let admin = s.admin(&app);
+    let mut bob = online(&s, &app, "bob", "b1").await;
+    let v = admin
+        .form(
+            "/nimserver/msg/sendMsg.action",
+            &[
+                ("from", "ann"),
+                ("to", "bob"),
+                ("type", "0"),
+                ("body", r#"{"msg":"wrong chat"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let id = v["data"]["msgid"].as_i64().unwrap().to_string();
+    let time = v["data"]["timetag"].as_i64().unwrap().to_string();
+    let m = received(&mut bob).await;
+    let recall = |from: &'static str, kind: &'static str, id: String| {
+        let admin = admin.clone();
+        let time = time.clone();
+        async move {
+            admin
+                .form(
+                    "/nimserver/msg/recall.action",
+                    &[
+                        ("deleteMsgid", id.as_str()),
+                        ("timetag", time.as_str()),
+                        ("type", kind),
+                        ("from", from),
+                        ("to", "bob"),
+                        ("msg", "ann took it back"),
+                        ("ignoreTime", "1"),
+                    ],
+                )
+                .await
+        }
+    };
+    let v = recall("bob", "7", id.clone()).await;
+    assert_eq!(v["code"], 404, "not bob's message: {v}");
+    let v = recall("ann", "7", "999999".into()).await;
+    assert_eq!(v["code"], 404, "{v}");
+    let v = recall("ann", "8", id.clone()).await;
+    assert_eq!(v["code"], 414, "{v}");
+    let v = recall("ann", "7", id.clone()).await;
+    assert_eq!(v["code"], 200, "{v}");
+    let list = match bob.events.until(|e| matches!(e, Event::Recall(_))).await {
+        Event::Recall(list) => list,
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (
+            list[0].msg_id.as_str(),
+            list[0].from_id.as_str(),
+            list[0].notify.as_str()
+        ),
+        (m.content.client_msg_id.as_str(), "ann", "ann took it back")
+    );
+    assert!(list[0].msg_exist);
+}

@@ -49,6 +49,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/nimserver/msg/sendBatchAttachMsg.action",
             post(msg::send_batch_attach_msg),
         )
+        .route("/nimserver/msg/recall.action", post(msg::recall))
         .route(
             "/nimserver/user/setSpecialRelation.action",
             post(msg::set_special_relation),

@@ -577,6 +577,100 @@ pub(super) async fn send_batch_attach_msg(
     Ok(Json(json!({"code": 200, "unregister": unregister})))
 }
 
+/// Parameters of `recall.action`.
+#[derive(Deserialize)]
+pub struct RecallForm {
+    /// The message's server id.
+    #[serde(rename = "deleteMsgid")]
+    delete_msg_id: String,
+    /// The message's time, ms.
+    timetag: String,
+    /// 7: P2P, 8: team.
+    #[serde(rename = "type")]
+    kind: String,
+    from: String,
+    to: String,
+    msg: Option<String>,
+    #[serde(rename = "ignoreTime")]
+    ignore_time: Option<String>,
+    attach: Option<String>,
+}
+
+/// NIM's default notification text of a recall from the app server.
+const RECALL_DEFAULT_MSG: &str = "撤回了一条信息";
+
+/// `/nimserver/msg/recall.action`: the app server recalls a P2P message
+/// (found by its server id, sender and receiver), within two minutes of
+/// its time unless `ignoreTime` is 1. The receiver's devices and the
+/// sender's get the recall notification.
+pub(super) async fn recall(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    f: Result<Form<RecallForm>, FormRejection>,
+) -> Reply {
+    let f = form(f)?;
+    match f.kind.as_str() {
+        "7" => {}
+        "8" => {
+            return Err(param(
+                Flavor::V1,
+                "team messages are not supported (type 8)",
+            ))
+        }
+        _ => return Err(param(Flavor::V1, "type must be 7 (P2P) or 8 (team)")),
+    }
+    let from = accid(Flavor::V1, "from", &f.from)?;
+    let to = accid(Flavor::V1, "to", &f.to)?;
+    let id: i64 = f.delete_msg_id.parse().map_err(|_| {
+        param(
+            Flavor::V1,
+            "deleteMsgid must be the message's server id (a number)",
+        )
+    })?;
+    f.timetag
+        .parse::<i64>()
+        .map_err(|_| param(Flavor::V1, "timetag must be the message's time in ms"))?;
+    let ignore = bool_param(Flavor::V1, "ignoreTime", f.ignore_time.as_deref(), false)?;
+    let found = shared
+        .stores
+        .messages
+        .message_by_id(app.id, id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "looking up a message to recall failed");
+            err(
+                Flavor::V1,
+                OpError {
+                    code: 500,
+                    msg: "internal error".into(),
+                },
+            )
+        })?;
+    let Some(m) = found.filter(|m| m.from == from && m.to == to) else {
+        return Err(err(
+            Flavor::V1,
+            OpError {
+                code: 404,
+                msg: format!("no message {id} from {from} to {to}"),
+            },
+        ));
+    };
+    let r = magpie_proto::msg::RecallReq {
+        to_type: session_type::P2P,
+        id: to.to_string(),
+        client_msg_id: m.client_msg_id,
+        notify: f.msg.unwrap_or_else(|| RECALL_DEFAULT_MSG.to_owned()),
+        from_nick: String::new(),
+        attach: f.attach.unwrap_or_default(),
+    };
+    shared
+        .messaging
+        .recall_from_server(&shared, app.id, &from, r, ignore)
+        .await
+        .map_err(|r| refused(Flavor::V1, r))?;
+    Ok(Json(json!({"code": 200})))
+}
+
 /// Parameters of `setSpecialRelation.action`.
 #[derive(Deserialize)]
 pub struct RelationForm {
