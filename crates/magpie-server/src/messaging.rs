@@ -362,6 +362,27 @@ impl Messaging {
         server_answer(rx).await.map(|_| ())
     }
 
+    /// A read receipt sent by the app server for `reader` (NIM's
+    /// `/msg/markReadMsg.action`, V2 `p2p_read_receipt`): answered once
+    /// stored.
+    pub async fn receipt_from_server(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        reader: &AccountId,
+        sender: &AccountId,
+        msg_timetag: i64,
+    ) -> Result<(), Refused> {
+        let (origin, rx) = Origin::server();
+        let r = Receipt {
+            to_type: session_type::P2P,
+            id: sender.to_string(),
+            msg_timetag,
+        };
+        self.receipt(shared, app_id, origin, reader, r).await?;
+        server_answer(rx).await.map(|_| ())
+    }
+
     /// Sends a custom notification from the app server; `from` must exist.
     pub async fn send_sysmsg_from_server(
         &self,

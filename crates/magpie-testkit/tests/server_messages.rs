@@ -17,6 +17,17 @@ async fn online(s: &TestServer, app: &TestApp, account: &str, dev: &str) -> Test
     c
 }
 
+async fn changed(c: &mut TestClient) -> Vec<magpie_client::MsgStatusChanged> {
+    match c
+        .events
+        .until(|e| matches!(e, Event::MsgStatusChanged(_)))
+        .await
+    {
+        Event::MsgStatusChanged(list) => list,
+        _ => unreachable!(),
+    }
+}
+
 async fn received(c: &mut TestClient) -> ReceivedMessage {
     match c.events.until(|e| matches!(e, Event::Receive(_))).await {
         Event::Receive(m) => m,
@@ -512,4 +523,74 @@ async fn the_app_server_recalls_a_message() {
         (m.content.client_msg_id.as_str(), "ann", "ann took it back")
     );
     assert!(list[0].msg_exist);
+}
+
+/// NIM's server receipts: `markReadMsg.action` (by client id) and V2
+/// `p2p_read_receipt` (by server id) tell the sender's devices that the
+/// reader read its message; a message the reader never got is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_server_sends_read_receipts() {
+    let s = TestServer::start().await;
+    let app = s.app("srv-receipt").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let admin = s.admin(&app);
+    let mut ann = online(&s, &app, "ann", "a1").await;
+    let mut sent = Vec::new();
+    for id in ["r1", "r2"] {
+        let ack = ann
+            .client
+            .send_message(ImMessage {
+                to_accid: "bob".into(),
+                msg_body: "read me".into(),
+                client_msg_id: id.into(),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+        sent.push(ack);
+    }
+    let v = admin
+        .form(
+            "/nimserver/msg/markReadMsg.action",
+            &[("from", "bob"), ("to", "ann"), ("msgidClient", "r1")],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let list = changed(&mut ann).await;
+    assert_eq!(
+        (
+            list[0].talk_id.as_str(),
+            list[0].msg_timetag,
+            list[0].status
+        ),
+        ("bob", sent[0].msg_timetag, 7)
+    );
+    let v = admin
+        .json(
+            Method::POST,
+            "/im/v2/messages/actions/p2p_read_receipt",
+            Some(json!({"from_account_id": "bob", "to_account_id": "ann", "message_server_id": sent[1].server_msg_id})),
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let list = changed(&mut ann).await;
+    assert_eq!(list[0].msg_timetag, sent[1].msg_timetag);
+    // Ann never got r1 from bob: not a message bob can acknowledge to her.
+    let v = admin
+        .form(
+            "/nimserver/msg/markReadMsg.action",
+            &[("from", "ann"), ("to", "bob"), ("msgidClient", "r1")],
+        )
+        .await;
+    assert_eq!(v["code"], 404, "{v}");
+    let v = admin
+        .json(
+            Method::POST,
+            "/im/v2/messages/actions/p2p_read_receipt",
+            Some(json!({"from_account_id": "bob", "to_account_id": "ann", "message_server_id": 987654})),
+        )
+        .await;
+    assert_eq!(v["code"], 404, "{v}");
 }

@@ -50,6 +50,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(msg::send_batch_attach_msg),
         )
         .route("/nimserver/msg/recall.action", post(msg::recall))
+        .route("/nimserver/msg/markReadMsg.action", post(msg::mark_read))
+        .route(
+            "/im/v2/messages/actions/p2p_read_receipt",
+            post(msg::v2_receipt),
+        )
         .route(
             "/nimserver/user/setSpecialRelation.action",
             post(msg::set_special_relation),

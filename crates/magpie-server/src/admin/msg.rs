@@ -671,6 +671,110 @@ pub(super) async fn recall(
     Ok(Json(json!({"code": 200})))
 }
 
+/// Parameters of `markReadMsg.action`.
+#[derive(Deserialize)]
+pub struct MarkReadForm {
+    /// The reader.
+    from: String,
+    /// The message's sender, who gets the receipt.
+    to: String,
+    /// The client id of the message read.
+    #[serde(rename = "msgidClient")]
+    msgid_client: String,
+}
+
+/// The message a receipt acknowledges: sent by `sender` to `reader`.
+fn receipted(
+    flavor: Flavor,
+    found: magpie_store::StoreResult<Option<magpie_store::SentMessage>>,
+    reader: &AccountId,
+    sender: &AccountId,
+) -> Result<i64, ApiError> {
+    let found = found.map_err(|e| {
+        tracing::error!(error = %e, "looking up a receipted message failed");
+        err(
+            flavor,
+            OpError {
+                code: 500,
+                msg: "internal error".into(),
+            },
+        )
+    })?;
+    match found.filter(|m| m.from == *sender && m.to == *reader) {
+        Some(m) => Ok(m.time),
+        None => Err(err(
+            flavor,
+            OpError {
+                code: 404,
+                msg: format!("{sender} sent {reader} no such message"),
+            },
+        )),
+    }
+}
+
+/// `/nimserver/msg/markReadMsg.action`: a P2P read receipt on behalf of
+/// `from` for the message `to` sent it (`msgidClient`): `to`'s devices get
+/// the status change (up to that message's time), `from`'s learn it was sent.
+pub(super) async fn mark_read(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    f: Result<Form<MarkReadForm>, FormRejection>,
+) -> Reply {
+    let f = form(f)?;
+    let reader = accid(Flavor::V1, "from", &f.from)?;
+    let sender = accid(Flavor::V1, "to", &f.to)?;
+    if f.msgid_client.is_empty() {
+        return Err(param(Flavor::V1, "msgidClient is missing"));
+    }
+    let found = shared
+        .stores
+        .messages
+        .sent_message(app.id, &sender, &f.msgid_client)
+        .await;
+    let time = receipted(Flavor::V1, found, &reader, &sender)?;
+    shared
+        .messaging
+        .receipt_from_server(&shared, app.id, &reader, &sender, time)
+        .await
+        .map_err(|r| refused(Flavor::V1, r))?;
+    Ok(Json(json!({"code": 200})))
+}
+
+/// Body of V2 `p2p_read_receipt`.
+#[derive(Deserialize)]
+pub struct V2ReceiptBody {
+    /// The reader.
+    from_account_id: String,
+    /// The message's sender, who gets the receipt.
+    to_account_id: String,
+    /// The server id of the message read.
+    message_server_id: i64,
+}
+
+/// V2 `POST /im/v2/messages/actions/p2p_read_receipt`: as `markReadMsg`,
+/// the message named by its server id.
+pub(super) async fn v2_receipt(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<V2ReceiptBody>, JsonRejection>,
+) -> Reply {
+    let b = body(b)?;
+    let reader = accid(Flavor::V2, "from_account_id", &b.from_account_id)?;
+    let sender = accid(Flavor::V2, "to_account_id", &b.to_account_id)?;
+    let found = shared
+        .stores
+        .messages
+        .message_by_id(app.id, b.message_server_id)
+        .await;
+    let time = receipted(Flavor::V2, found, &reader, &sender)?;
+    shared
+        .messaging
+        .receipt_from_server(&shared, app.id, &reader, &sender, time)
+        .await
+        .map_err(|r| refused(Flavor::V2, r))?;
+    Ok(Json(json!({"code": 200, "msg": "success", "data": {}})))
+}
+
 /// Parameters of `setSpecialRelation.action`.
 #[derive(Deserialize)]
 pub struct RelationForm {
