@@ -35,6 +35,10 @@ pub enum LinkError {
     /// The server sent something undecodable.
     #[error("bad frame from the server: {0}")]
     Decode(#[from] DecodeError),
+    /// The other end speaks another protocol (HTTP, TLS): the cause and
+    /// the fix.
+    #[error("{0}")]
+    NotMagpie(&'static str),
     /// A frame could not be encoded.
     #[error("could not encode a frame: {0}")]
     Encode(#[from] EncodeError),
@@ -47,6 +51,23 @@ pub enum LinkError {
     /// The server answered something unexpected.
     #[error("unexpected frame from the server")]
     Unexpected,
+}
+
+/// What an answer that is not Magpie's protocol is, when it can tell:
+/// HTTP (the admin port) or TLS (a TLS listener reached without TLS).
+fn not_magpie(b: &[u8]) -> Option<LinkError> {
+    if b.starts_with(b"HTTP/") {
+        return Some(LinkError::NotMagpie(
+            "the server answered in HTTP: this address is an HTTP port (Magpie's admin API listens on 9380 by default), not Magpie's client port (9300 by default)",
+        ));
+    }
+    // A TLS record: handshake (0x16) or alert (0x15), version 3.x.
+    if b.len() >= 2 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03 {
+        return Some(LinkError::NotMagpie(
+            "the server answered in TLS: this listener expects TLS; connect with TLS (`magpie client --tls`, `ClientOptions::with_tls`)",
+        ));
+    }
+    None
 }
 
 impl LinkError {
@@ -113,7 +134,9 @@ impl Link {
     /// Reads the next frame. Cancel-safe: partial frames stay buffered.
     pub async fn recv(&mut self) -> Result<ServerFrame, LinkError> {
         loop {
-            match decode_server(&self.rbuf, self.max_frame)? {
+            let decoded = decode_server(&self.rbuf, self.max_frame)
+                .map_err(|e| not_magpie(&self.rbuf).unwrap_or(LinkError::Decode(e)));
+            match decoded? {
                 Decoded::Frame(f, n) => {
                     self.rbuf.drain(..n);
                     return Ok(f);
@@ -130,5 +153,20 @@ impl Link {
 
     pub async fn close(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_and_tls_answers_are_named() {
+        let http = not_magpie(b"HTTP/1.1 400 Bad Request\r\n").expect("HTTP");
+        assert!(http.to_string().contains("admin API"), "{http}");
+        let alert = not_magpie(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]).expect("TLS");
+        assert!(alert.to_string().contains("--tls"), "{alert}");
+        assert!(not_magpie(&[0x00, 0x00, 0x00, 0x10]).is_none());
+        assert!(not_magpie(b"").is_none());
     }
 }

@@ -206,13 +206,33 @@ async fn tls_with_the_wrong_ca_fails_clearly_and_plain_clients_are_not_served() 
     );
     let r = c.login(&app, "pat", "t").await;
     assert!(r.desc.contains("TLS"), "{}", r.desc);
-    // A plain client does not get through a TLS listener.
+    // A plain client does not get through a TLS listener, and is told why.
     let c = TestClient::new(
         s.options()
             .with_login_retry_max_times(1)
             .with_connect_timeout(std::time::Duration::from_secs(2)),
     );
-    assert!(!c.login(&app, "pat", "t").await.is_success());
+    let r = c.login(&app, "pat", "t").await;
+    assert!(!r.is_success());
+    assert!(
+        r.desc.contains("answered in TLS") && r.desc.contains("--tls"),
+        "{}",
+        r.desc
+    );
+    // Pointed at the admin port: told it is HTTP, and which port to use.
+    let admin = s.admin_url().trim_start_matches("http://").to_owned();
+    let c = TestClient::new(
+        magpie_client::ClientOptions::new(admin)
+            .with_login_retry_max_times(1)
+            .with_connect_timeout(std::time::Duration::from_secs(2)),
+    );
+    let r = c.login(&app, "pat", "t").await;
+    assert_eq!(r.err_code, ResCode::CONNECTION_ERROR);
+    assert!(
+        r.desc.contains("answered in HTTP") && r.desc.contains("9300"),
+        "{}",
+        r.desc
+    );
     // A CA file that is not PEM is refused at init.
     let junk = certs.dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
