@@ -216,34 +216,15 @@ impl Core {
             match a {
                 Append::Msg(m) => {
                     let key: DupKey = (app_id, 1, m.from.as_str().to_owned(), m.client_msg_id);
-                    if let Some(d) = dups.get(&key).or_else(|| p.dups.get(&key)) {
-                        out.push(d.clone());
-                        continue;
-                    }
-                    let found = reader
-                        .prepare_cached(
-                            "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                        )
-                        .and_then(|mut s| {
-                            s.query_row(params![app_id, key.2, key.3], crate::appended_row)
-                                .optional()
-                        })
-                        .map_err(sql)?;
-                    if let Some(d) = found {
+                    if let Some(d) = stored(reader, &dups, &p.dups, &key).map_err(sql)? {
                         out.push(d);
                         continue;
                     }
                     let id = last_id + 1;
                     last_id = id;
                     let json = with_server_id(&m.json, id);
-                    let mut next = |who: &AccountId| -> StoreResult<u64> {
-                        let k = (app_id, who.clone());
-                        let last = match seqs.get(&k).or_else(|| p.seqs.get(&k)) {
-                            Some(s) => *s,
-                            None => crate::last_seq(reader, app_id, who).map_err(sql)?,
-                        };
-                        seqs.insert(k, last + 1);
-                        Ok(last + 1)
+                    let mut next = |who: &AccountId| {
+                        take_seq(reader, &mut seqs, &p.seqs, app_id, who).map_err(sql)
                     };
                     let (to_seq, from_seq) = if m.from == m.to {
                         let s = if m.to_log || m.from_log {
@@ -293,31 +274,15 @@ impl Core {
                 } => {
                     // The message, whether in the database or not yet.
                     let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
-                    let server_id = match dups.get(&key).or_else(|| p.dups.get(&key)) {
-                        Some(d) => d.server_id,
-                        None => reader
-                            .prepare_cached(
-                                "SELECT id FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                            )
-                            .and_then(|mut s| {
-                                s.query_row(params![app_id, key.2, key.3], |r| r.get(0)).optional()
-                            })
-                            .map_err(sql)?
-                            .unwrap_or(0),
-                    };
+                    let server_id = stored(reader, &dups, &p.dups, &key)
+                        .map_err(sql)?
+                        .map_or(0, |a| a.server_id);
                     ops.push(Op::Recall {
                         app_id,
                         from: key.2,
                         client_msg_id: key.3,
                     });
-                    out.push(Appended {
-                        server_id,
-                        time: 0,
-                        to_seq: 0,
-                        from_seq: 0,
-                        json: String::new(),
-                        duplicate: false,
-                    });
+                    out.push(Appended::bare(server_id));
                 }
                 Append::Delivered { account, upto } => {
                     ops.push(Op::Delivered {
@@ -325,45 +290,20 @@ impl Core {
                         account: account.as_str().to_owned(),
                         upto,
                     });
-                    out.push(Appended {
-                        server_id: 0,
-                        time: 0,
-                        to_seq: 0,
-                        from_seq: 0,
-                        json: String::new(),
-                        duplicate: false,
-                    });
+                    out.push(Appended::bare(0));
                 }
                 Append::Note(n) => {
                     let key = n.dedup.as_ref().map(|(from, client)| {
                         (app_id, 2, from.as_str().to_owned(), client.clone())
                     });
                     if let Some(key) = &key {
-                        if let Some(d) = dups.get(key).or_else(|| p.dups.get(key)) {
-                            out.push(d.clone());
-                            continue;
-                        }
-                        let found = reader
-                            .prepare_cached(
-                                "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
-                            )
-                            .and_then(|mut s| {
-                                s.query_row(params![app_id, key.2, key.3], crate::appended_row)
-                                    .optional()
-                            })
-                            .map_err(sql)?;
-                        if let Some(d) = found {
+                        if let Some(d) = stored(reader, &dups, &p.dups, key).map_err(sql)? {
                             out.push(d);
                             continue;
                         }
                     }
-                    let k = (app_id, n.account.clone());
-                    let last = match seqs.get(&k).or_else(|| p.seqs.get(&k)) {
-                        Some(s) => *s,
-                        None => crate::last_seq(reader, app_id, &n.account).map_err(sql)?,
-                    };
-                    let seq = last + 1;
-                    seqs.insert(k, seq);
+                    let seq =
+                        take_seq(reader, &mut seqs, &p.seqs, app_id, &n.account).map_err(sql)?;
                     let a = Appended {
                         server_id: 0,
                         time: n.time,
@@ -520,6 +460,47 @@ impl Core {
             }
         }
     }
+}
+
+/// What a (sender, client id) already is: a write of this batch, one not
+/// yet in the database, or a stored message (`DupKey` kind 1) or
+/// notification (kind 2), as a resend gets it back.
+fn stored(
+    reader: &Connection,
+    batch: &HashMap<DupKey, Appended>,
+    pending: &HashMap<DupKey, Appended>,
+    key: &DupKey,
+) -> rusqlite::Result<Option<Appended>> {
+    if let Some(d) = batch.get(key).or_else(|| pending.get(key)) {
+        return Ok(Some(d.clone()));
+    }
+    let sql = if key.1 == 1 {
+        "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
+    } else {
+        "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
+    };
+    reader
+        .prepare_cached(sql)?
+        .query_row(params![key.0, key.2, key.3], crate::appended_row)
+        .optional()
+}
+
+/// Takes the next position of an account's log: after this batch's, the
+/// writes not yet in the database, or the database's last.
+fn take_seq(
+    reader: &Connection,
+    batch: &mut HashMap<(i64, AccountId), u64>,
+    pending: &HashMap<(i64, AccountId), u64>,
+    app_id: i64,
+    who: &AccountId,
+) -> rusqlite::Result<u64> {
+    let k = (app_id, who.clone());
+    let last = match batch.get(&k).or_else(|| pending.get(&k)) {
+        Some(s) => *s,
+        None => crate::last_seq(reader, app_id, who)?,
+    };
+    batch.insert(k, last + 1);
+    Ok(last + 1)
 }
 
 /// Copies ops into the database in one transaction and records that the

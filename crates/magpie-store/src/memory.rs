@@ -321,26 +321,12 @@ impl Msgs {
                 if let Some(m) = found.and_then(|id| self.messages.get_mut(&id)) {
                     m.history = false;
                 }
-                Appended {
-                    server_id: found.unwrap_or(0),
-                    time: 0,
-                    to_seq: 0,
-                    from_seq: 0,
-                    json: String::new(),
-                    duplicate: false,
-                }
+                Appended::bare(found.unwrap_or(0))
             }
             Append::Delivered { account, upto } => {
                 let d = self.delivered.entry((app_id, account)).or_default();
                 *d = (*d).max(upto);
-                Appended {
-                    server_id: 0,
-                    time: 0,
-                    to_seq: 0,
-                    from_seq: 0,
-                    json: String::new(),
-                    duplicate: false,
-                }
+                Appended::bare(0)
             }
             Append::Note(n) => {
                 let dedup = n

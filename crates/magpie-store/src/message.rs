@@ -139,6 +139,21 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+impl Appended {
+    /// The answer to a write that enters no log (a delivered mark, a
+    /// recall): only the message id it concerned, if any.
+    pub fn bare(server_id: i64) -> Appended {
+        Appended {
+            server_id,
+            time: 0,
+            to_seq: 0,
+            from_seq: 0,
+            json: String::new(),
+            duplicate: false,
+        }
+    }
+}
+
 /// One entry of a log, as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {
