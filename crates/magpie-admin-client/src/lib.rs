@@ -27,13 +27,16 @@ pub enum AdminError {
     #[error("invalid admin address {0:?}: give host:port or an http:// or https:// URL")]
     Address(String),
     /// The request failed on the way (connection refused, timeout, ...).
-    #[error("admin API at {url} unreachable: {source}")]
+    #[error(
+        "cannot reach the admin API at {url}: {}; is `magpie serve` running with its admin \
+         listener there? (--url or MAGPIE_ADMIN_URL gives the address)",
+        root_cause(error)
+    )]
     Http {
         /// The URL called.
         url: String,
         /// The cause.
-        #[source]
-        source: reqwest::Error,
+        error: reqwest::Error,
     },
     /// The answer was not JSON.
     #[error("admin API at {url} answered HTTP {status} with a body that is not JSON")]
@@ -43,6 +46,15 @@ pub enum AdminError {
         /// The HTTP status.
         status: u16,
     },
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = e;
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e.to_string()
 }
 
 /// Turns `host:port` or a URL into a base URL without a trailing slash.
@@ -155,9 +167,9 @@ impl AdminClient {
         &self,
         r: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), AdminError> {
-        let http = |source| AdminError::Http {
+        let http = |error| AdminError::Http {
             url: self.base.clone(),
-            source,
+            error,
         };
         let resp = r.send().await.map_err(http)?;
         let status = resp.status().as_u16();

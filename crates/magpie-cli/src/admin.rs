@@ -2,22 +2,41 @@ use clap::{Args, Subcommand};
 use magpie_admin_client::{encode_component, AdminClient, Method};
 use serde_json::Value;
 
+/// The help text after `magpie admin --help`'s options.
+pub const AFTER_HELP: &str = "\
+Every call is signed with the app's key and secret (NIM's CheckSum); the
+secret is never sent. `eval \"$(magpie app create demo --export)\"` sets
+MAGPIE_APP_KEY and MAGPIE_APP_SECRET. The flags above work anywhere on the
+line, also after the subcommand.
+
+Output: the API's JSON answer. Exit status: 0 when it answers code 200,
+3 when it answers another code (the answer says which), 1 when it cannot be
+reached or the input is bad.
+
+Examples:
+  magpie admin account create alice --token alice-token
+  magpie admin online alice
+  magpie admin kick alice --url 10.0.0.5:9380
+  magpie admin policy set desktop_mobile";
+
 /// Options of `magpie admin`: where the admin API is and which app signs.
 #[derive(Args)]
 pub struct AdminArgs {
-    /// Admin API base URL.
+    /// Admin API address: host:port or http(s)://host:port[/prefix].
     #[arg(
         long,
+        global = true,
         env = "MAGPIE_ADMIN_URL",
-        default_value = "http://127.0.0.1:9380"
+        default_value = crate::addr::DEFAULT_ADMIN,
+        value_parser = crate::addr::parse_admin_url
     )]
     url: String,
-    /// App key.
-    #[arg(long, env = "MAGPIE_APP_KEY")]
-    app_key: String,
-    /// App secret (signs each call; never sent).
-    #[arg(long, env = "MAGPIE_APP_SECRET", hide_env_values = true)]
-    app_secret: String,
+    /// App key [env: MAGPIE_APP_KEY].
+    #[arg(long, global = true, env = "MAGPIE_APP_KEY")]
+    app_key: Option<String>,
+    /// App secret (signs each call; never sent) [env: MAGPIE_APP_SECRET].
+    #[arg(long, global = true, env = "MAGPIE_APP_SECRET", hide_env_values = true)]
+    app_secret: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -45,11 +64,15 @@ enum AdminCommand {
         command: PolicyCommand,
     },
     /// List the online devices of an account.
+    #[command(after_help = "Example: magpie admin online alice")]
     Online {
         /// Account id.
         accid: String,
     },
     /// Kick devices of an account (reason 2, server kick).
+    #[command(
+        after_help = "Example: magpie admin kick alice --type 2 --device DEVICE_ID --ext \"maintenance\""
+    )]
     Kick {
         /// Account id.
         accid: String,
@@ -68,6 +91,7 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum TokenCommand {
     /// A dynamic token (auth type 1): base64 of {signature, curTime, ttl}.
+    #[command(after_help = "Example: magpie admin token dynamic alice --ttl 600 --raw")]
     Dynamic {
         /// Account id.
         accid: String,
@@ -83,20 +107,29 @@ enum TokenCommand {
 #[derive(Subcommand)]
 enum AuthCommand {
     /// Show the settings in force.
+    #[command(after_help = "Example: magpie admin auth get")]
     Get,
+    #[command(
+        after_help = "Example: magpie admin auth set '{\"auth_types\":[0,2],\"callback\":{\"url\":\"https://app.example.com/im-login\"}}'"
+    )]
     /// Set them: JSON such as '{"auth_types":[0,1,2],"callback":{"url":"https://...","timeout_ms":3000,"fail_open":false}}', or @FILE.
     Set {
         /// The settings.
         settings: String,
     },
     /// Return to the defaults (auth types 0 and 1, no callback).
+    #[command(after_help = "Example: magpie admin auth reset")]
     Reset,
 }
 
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Show the policy in force.
+    #[command(after_help = "Example: magpie admin policy get")]
     Get,
+    #[command(
+        after_help = "Examples:\n  magpie admin policy set single\n  magpie admin policy set @policy.json"
+    )]
     /// Set the policy: `single`, `desktop_mobile`, `all`, a JSON policy such as
     /// '{"mode":"custom","rules":{...}}', or @FILE holding one.
     Set {
@@ -104,12 +137,16 @@ enum PolicyCommand {
         policy: String,
     },
     /// Return to the server's default policy.
+    #[command(after_help = "Example: magpie admin policy reset")]
     Reset,
 }
 
 #[derive(Subcommand)]
 enum AccountCommand {
     /// Create an account; prints its token (generated when --token is omitted).
+    #[command(
+        after_help = "Example: magpie admin account create alice --token alice-token --name Alice"
+    )]
     Create {
         /// Account id.
         accid: String,
@@ -127,6 +164,7 @@ enum AccountCommand {
         ex: Option<String>,
     },
     /// Set a new static token.
+    #[command(after_help = "Example: magpie admin account update alice --token new-token")]
     Update {
         /// Account id.
         accid: String,
@@ -135,11 +173,13 @@ enum AccountCommand {
         token: String,
     },
     /// Let the server generate a new token; prints it.
+    #[command(after_help = "Example: magpie admin account refresh-token alice")]
     RefreshToken {
         /// Account id.
         accid: String,
     },
     /// Block (disable) an account.
+    #[command(after_help = "Example: magpie admin account block alice --kick")]
     Block {
         /// Account id.
         accid: String,
@@ -151,11 +191,15 @@ enum AccountCommand {
         kick_ext: Option<String>,
     },
     /// Unblock an account.
+    #[command(after_help = "Example: magpie admin account unblock alice")]
     Unblock {
         /// Account id.
         accid: String,
     },
     /// Create many accounts PREFIX0, PREFIX1, ... with one token, in batches of 500.
+    #[command(
+        after_help = "Example: magpie admin account bulk-create --prefix user --count 10000 --token t"
+    )]
     BulkCreate {
         /// Account id prefix.
         #[arg(long)]
@@ -171,6 +215,7 @@ enum AccountCommand {
         token: String,
     },
     /// Show an account.
+    #[command(after_help = "Example: magpie admin account get alice")]
     Get {
         /// Account id.
         accid: String,
@@ -181,8 +226,31 @@ fn path_segment(s: &str) -> String {
     encode_component(s)
 }
 
-pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
-    let s = AdminClient::new(&a.url, &a.app_key, &a.app_secret)?;
+/// The app's key and secret, or an error naming the flags, the variables and
+/// the command that prints them.
+fn credentials(a: &AdminArgs) -> anyhow::Result<(String, String)> {
+    let key = a.app_key.clone().filter(|k| !k.is_empty());
+    let secret = a.app_secret.clone().filter(|k| !k.is_empty());
+    match (key, secret) {
+        (Some(k), Some(s)) => Ok((k, s)),
+        (k, s) => {
+            let missing = match (k.is_none(), s.is_none()) {
+                (true, true) => "no app key and no app secret",
+                (true, false) => "no app key",
+                _ => "no app secret",
+            };
+            anyhow::bail!(
+                "{missing}: pass --app-key and --app-secret, or set MAGPIE_APP_KEY and \
+                 MAGPIE_APP_SECRET; `eval \"$(magpie app create NAME --export)\"` creates an \
+                 app and sets both"
+            )
+        }
+    }
+}
+
+pub async fn run(a: AdminArgs) -> anyhow::Result<u8> {
+    let (app_key, app_secret) = credentials(&a)?;
+    let s = AdminClient::new(&a.url, &app_key, &app_secret)?;
     let v = match a.command {
         AdminCommand::Account { command } => match command {
             AccountCommand::Create {
@@ -261,10 +329,10 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as i64;
-            let token = magpie_server::dynamic::make(&a.app_key, &a.app_secret, &accid, now, ttl);
+            let token = magpie_server::dynamic::make(&app_key, &app_secret, &accid, now, ttl);
             if raw {
                 println!("{token}");
-                return Ok(());
+                return Ok(crate::exit::OK);
             }
             serde_json::json!({"code": 200, "accid": accid, "token": token, "cur_time": now, "ttl": ttl})
         }
@@ -329,7 +397,7 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<()> {
     };
     println!("{v}");
     if v.get("code").and_then(Value::as_u64) != Some(200) {
-        std::process::exit(1);
+        return Ok(crate::exit::REFUSED);
     }
-    Ok(())
+    Ok(crate::exit::OK)
 }

@@ -8,15 +8,50 @@ use magpie_proto::types::{client_type, logout_type};
 use std::io::Write;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// The help text after `magpie client --help`'s options.
+pub const AFTER_HELP: &str = "\
+Commands read from standard input, one per line:
+  send ACCID TEXT               send a text message (the rest of the line) to ACCID
+  sysmsg ACCID JSON [--stored]  send a custom system notification; --stored keeps it
+                                for ACCID's next login when offline
+  sessions                      print the recent sessions and unread counts
+  history ACCID [--limit N]     print the server-side history with ACCID (N: 1-100, default 20)
+  read ACCID                    mark the session with ACCID read (synced to my other devices)
+  kick-other DEVICE_ID...       kick my other devices by device id
+  relogin                       drop the link and log in again automatically
+  logout TYPE                   log out: change_account, kickout, app_exit (also ends) or relogin
+  quit                          end without logging out
+End of input means `logout app_exit`.
+
+Output: one JSON line per SDK callback, {\"cb\":NAME,\"json\":NIM's payload}.
+
+Exit status: 0 done; 1 error (no app key, no data dir); 2 usage error; 3 login refused
+(the NIM code is printed, e.g. 302 wrong token, 422 blocked, 415 unreachable);
+4 kicked out (by another device or the server; the client ends at once).
+
+Examples:
+  magpie client --account alice --token alice-token
+  echo \"send bob hello\" | magpie client --account alice --token alice-token
+  magpie client --server tls://im.example.com:9300 --account alice --token t
+  magpie client --account alice --auth-type 1 \\
+      --token-command 'magpie admin token dynamic alice --raw'";
+
 /// Options of `magpie client`.
 #[derive(Args)]
 pub struct ClientArgs {
-    /// Server address, host:port (repeat for fallback link addresses).
-    #[arg(long, required = true)]
-    server: Vec<String>,
-    /// App key.
+    /// Server address: host:port, tcp://host:port or tls://host:port (TLS).
+    /// Repeat (or separate with commas) for fallback link addresses.
+    #[arg(
+        long,
+        env = "MAGPIE_SERVER",
+        default_value = crate::addr::DEFAULT_CLIENT,
+        value_delimiter = ',',
+        value_parser = crate::addr::parse_server
+    )]
+    server: Vec<crate::addr::ServerAddr>,
+    /// App key [env: MAGPIE_APP_KEY].
     #[arg(long, env = "MAGPIE_APP_KEY")]
-    app_key: String,
+    app_key: Option<String>,
     /// Account id.
     #[arg(long)]
     account: String,
@@ -146,7 +181,7 @@ fn parse_client_type(s: &str) -> Result<u32, String> {
 }
 
 /// The commands `magpie client` reads from standard input.
-pub const COMMANDS: &str = "use `send ACCID TEXT`, `sysmsg ACCID JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read ACCID`, `kick-other DEVICE_ID...`, `relogin`, `logout change_account|kickout|app_exit|relogin` or `quit`";
+pub const COMMANDS: &str = "use `send ACCID TEXT`, `sysmsg ACCID JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read ACCID`, `kick-other DEVICE_ID...`, `relogin`, `logout change_account|kickout|app_exit|relogin` or `quit` (`magpie client --help` explains each)";
 
 fn print_line(cb: &str, json: serde_json::Value) {
     let line = serde_json::json!({"cb": cb, "json": json});
@@ -189,17 +224,58 @@ fn text_message(to: &str, text: &str) -> ImMessage {
     }
 }
 
-pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
+/// A refused login in words: the cause (the server's or the SDK's
+/// description when it gave one) and what to do about it.
+fn login_message(code: u32, desc: &str, server: &str) -> String {
+    let (cause, fix) = match code {
+        302 => ("wrong account or token", "check --account and --token (or MAGPIE_TOKEN)".to_owned()),
+        403 => (
+            "the app key is unknown or the app refuses this auth type",
+            "check --app-key (MAGPIE_APP_KEY) and `magpie admin auth get`".to_owned(),
+        ),
+        408 | 415 | 10010 => (
+            "no Magpie server answered",
+            format!("is `magpie serve` running at {server}? (--server or MAGPIE_SERVER sets the address)"),
+        ),
+        416 => ("too many login attempts for this account", "wait a few seconds and retry".to_owned()),
+        417 => ("the app's multi-device policy refused this device", "see `magpie admin policy get`".to_owned()),
+        422 => ("the account is blocked", "`magpie admin account unblock ACCID` lifts it".to_owned()),
+        503 => ("the server is too busy or full", "retry later".to_owned()),
+        _ => ("the server refused the login", "the code is NIM's NIMResCode (docs/sdk.md)".to_owned()),
+    };
+    if desc.contains("answered in") {
+        // The SDK recognised another protocol and already says what to do.
+        return desc.to_owned();
+    }
+    let cause = if desc.is_empty() { cause } else { desc };
+    format!("{cause}: {fix}")
+}
+
+pub async fn run(a: ClientArgs) -> anyhow::Result<u8> {
+    let Some(app_key) = a.app_key.filter(|k| !k.is_empty()) else {
+        anyhow::bail!(
+            "no app key: pass --app-key or set MAGPIE_APP_KEY; \
+             `eval \"$(magpie app create NAME --export)\"` creates an app and sets both \
+             MAGPIE_APP_KEY and MAGPIE_APP_SECRET"
+        );
+    };
+    let server_text = a
+        .server
+        .iter()
+        .map(|s| s.host_port.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wants_tls = a.server.iter().any(|s| s.tls);
     let mut servers = a.server.into_iter();
-    let mut opts =
-        ClientOptions::new(servers.next().unwrap_or_default()).with_client_type(a.client_type);
+    let mut opts = ClientOptions::new(servers.next().map(|s| s.host_port).unwrap_or_default())
+        .with_client_type(a.client_type);
     for s in servers {
-        opts = opts.with_link_address(s);
+        opts = opts.with_link_address(s.host_port);
     }
     if let Some(d) = a.device_id {
         opts = opts.with_device_id(d);
     }
-    if a.tls || a.ca.is_some() {
+    if a.tls || wants_tls || a.ca.is_some() {
         opts = opts.with_tls(TlsOptions {
             ca_file: a.ca,
             server_name: None,
@@ -214,7 +290,25 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
         }
     };
     let client = Client::init(&dir, opts)?;
-    client.on_every_event(print_event);
+    let (kicked_tx, mut kicked_rx) = tokio::sync::watch::channel(None::<u32>);
+    let (relogin_tx, relogin_rx) = tokio::sync::watch::channel(None::<(u32, String)>);
+    client.on_every_event(move |e| {
+        print_event(e);
+        match e {
+            Event::Kickout(k) => {
+                let _ = kicked_tx.send(Some(k.reason_code));
+            }
+            // An automatic re-login that gave up for good (not a `relogin`
+            // command refused locally because no session was there).
+            Event::AutoRelogin(r) if !r.is_success() && !r.retrying && r.err_code.0 < 10_000 => {
+                let _ = relogin_tx.send(Some((r.err_code.0, r.desc.clone())));
+            }
+            Event::AutoRelogin(r) if r.is_success() => {
+                let _ = relogin_tx.send(None);
+            }
+            _ => {}
+        }
+    });
     if let Some(p) = a.proxy {
         client.set_proxy(p.kind, &p.host, p.port, &p.user, &p.password)?;
     }
@@ -227,24 +321,43 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
         login_ex: a.login_ext,
     };
     let mut events = client.events();
-    let res = client.login(&a.app_key, &a.account, &a.token, params).await;
-    if res.is_success() {
-        // Commands wait for the post-login sync, so what they print follows it.
-        let synced = async {
-            while let Some(e) = events.next().await {
-                if matches!(e, Event::DataSync(ref d) if d.sync_type == data_sync_type::UNREAD_MSG)
-                {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), synced).await;
+    let res = client.login(&app_key, &a.account, &a.token, params).await;
+    if !res.is_success() {
+        let code = res.err_code.0;
+        eprintln!(
+            "login failed: NIM code {code}: {}",
+            login_message(code, &res.desc, &server_text)
+        );
+        let _ = client.cleanup().await;
+        return Ok(crate::exit::REFUSED);
     }
+    // Commands wait for the post-login sync, so what they print follows it.
+    let synced = async {
+        while let Some(e) = events.next().await {
+            if matches!(e, Event::DataSync(ref d) if d.sync_type == data_sync_type::UNREAD_MSG) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), synced).await;
     drop(events);
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut eof = true;
-    while let Some(line) = lines.next_line().await? {
+    let mut kicked = None;
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            Ok(()) = kicked_rx.changed() => {
+                kicked = *kicked_rx.borrow();
+                if kicked.is_some() {
+                    eof = false;
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(line) = line else { break };
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             [] => {}
@@ -361,7 +474,27 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<()> {
     ) {
         client.cleanup().await?;
     }
-    Ok(())
+    if let Some(reason) = kicked {
+        eprintln!(
+            "kicked out (NIMKickReason {reason}: {}); the client ends",
+            match reason {
+                1 => "another device logged in under the app's multi-device policy",
+                2 => "the server kicked this device (`magpie admin kick` or a block)",
+                3 => "another device of this account kicked it",
+                _ => "unknown reason",
+            }
+        );
+        return Ok(crate::exit::KICKED);
+    }
+    let logged_out = matches!(client.login_state(), LoginState::Unlogin);
+    if let Some((code, desc)) = relogin_rx.borrow().clone().filter(|_| logged_out) {
+        eprintln!(
+            "automatic re-login gave up: NIM code {code}: {}",
+            login_message(code, &desc, &server_text)
+        );
+        return Ok(crate::exit::REFUSED);
+    }
+    Ok(crate::exit::OK)
 }
 
 #[cfg(test)]

@@ -5,16 +5,45 @@
 // means "optional".
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod addr;
 mod admin;
 mod client;
 mod serve;
 mod store;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit statuses of every `magpie` command (README "Exit statuses").
+pub mod exit {
+    /// Normal end.
+    pub const OK: u8 = 0;
+    /// An error: bad input, an unreachable server, a file that cannot be read.
+    pub const ERROR: u8 = 1;
+    /// The command line itself is wrong (clap's usage errors).
+    pub const USAGE: u8 = 2;
+    /// The server refused: a failed login (`magpie client`) or an API answer
+    /// other than 200 (`magpie admin`); the NIM code is in the message.
+    pub const REFUSED: u8 = 3;
+    /// `magpie client` was kicked out (by another device or the server).
+    pub const KICKED: u8 = 4;
+}
+
+const AFTER_HELP: &str = "\
+Examples, the quick start of README's \"Five-minute tour\":
+  magpie serve                                   # terminal 1: client port 127.0.0.1:9300, admin 127.0.0.1:9380
+  eval \"$(magpie app create demo --export)\"      # terminal 2: sets MAGPIE_APP_KEY and MAGPIE_APP_SECRET
+  magpie admin account create alice --token secret-a
+  magpie client --account alice --token secret-a
+
+Environment: MAGPIE_SERVER (client address), MAGPIE_ADMIN_URL, MAGPIE_APP_KEY,
+MAGPIE_APP_SECRET, MAGPIE_DATA_DIR; every flag also works after the subcommand.
+Exit statuses: 0 done, 1 error, 2 usage error, 3 refused by the server (failed
+login, API error code), 4 kicked out.";
 
 /// Magpie: a self-hosted instant-messaging server compatible with NIM's login model.
 #[derive(Parser)]
-#[command(name = "magpie", version, about, long_about = None)]
+#[command(name = "magpie", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (embedded SQLite store under --data-dir).
+    #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::ServeArgs),
     /// Manage apps directly in a data directory (works while the server runs).
     App {
@@ -30,17 +60,22 @@ enum Command {
         command: AppCommand,
     },
     /// Call the admin HTTP API, signed with the app's key and secret.
+    #[command(after_help = admin::AFTER_HELP)]
     Admin(admin::AdminArgs),
-    /// A scriptable client built on the SDK: prints one JSON line per callback,
-    /// reads commands from standard input (`send ACCID TEXT`, `sysmsg ACCID
-    /// JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read
-    /// ACCID`, `kick-other ID...`, `relogin`, `logout TYPE`, `quit`).
+    /// A scriptable client built on the SDK: logs in, prints one JSON line per
+    /// callback and reads commands from standard input (see --help).
+    #[command(after_help = client::AFTER_HELP)]
     Client(client::ClientArgs),
 }
 
 #[derive(Subcommand)]
 enum AppCommand {
     /// Create an app; prints {"app_key":"...","app_secret":"..."}.
+    #[command(after_help = "\
+Examples:
+  magpie app create demo                           # JSON with app_key and app_secret
+  eval \"$(magpie app create demo --export)\"        # set MAGPIE_APP_KEY and MAGPIE_APP_SECRET
+  magpie app create demo --data-dir /var/lib/magpie")]
     Create {
         /// Display name of the app.
         name: String,
@@ -57,14 +92,28 @@ enum AppCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Whether backtraces belong to bugs only: a user error (anyhow error
+/// returned by a command) is printed as one line of causes, never with the
+/// backtrace that `RUST_BACKTRACE=1` would attach; panics keep theirs.
+fn print_error(e: &anyhow::Error) {
+    eprintln!("error: {e:#}");
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    rt.block_on(async move {
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let res = rt.block_on(async move {
         match cli.command {
-            Command::Serve(a) => serve::run(a).await,
+            Command::Serve(a) => serve::run(a).await.map(|()| exit::OK),
             Command::App {
                 command:
                     AppCommand::Create {
@@ -75,10 +124,22 @@ fn main() -> anyhow::Result<()> {
                     },
             } => {
                 let url = store::StoreUrl::or_default(store.as_deref(), &data_dir)?;
-                serve::create_app(&name, &url, export).await
+                serve::create_app(&name, &url, export)
+                    .await
+                    .map(|()| exit::OK)
             }
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }
-    })
+    });
+    // Background tasks (an SDK connection task, a server's listeners) must
+    // not hold the exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match res {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(exit::ERROR)
+        }
+    }
 }

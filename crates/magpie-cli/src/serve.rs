@@ -1,10 +1,22 @@
 use crate::store::StoreUrl;
-use anyhow::Context;
 use clap::Args;
 use magpie_server::{Listeners, ServerConfig, Services};
 use magpie_store::generate_key;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// The help text after `magpie serve --help`'s options.
+pub const AFTER_HELP: &str = "\
+Every key of the config file can also be set as a MAGPIE_* environment
+variable (MAGPIE_DATA_DIR, MAGPIE_LISTEN, MAGPIE_LOGIN_LIMITS__PER_ACCOUNT_BURST, ...).
+On start the server prints one JSON line on stdout:
+{\"event\":\"ready\",\"client\":ADDR,\"admin\":ADDR,...}; SIGINT or SIGTERM stop it.
+
+Examples:
+  magpie serve                                    # ./magpie-data, clients on 127.0.0.1:9300, admin on 127.0.0.1:9380
+  magpie serve --print-config > magpie.toml       # a commented config file to edit
+  magpie serve -c magpie.toml --listen 0.0.0.0:9300
+  MAGPIE_DATA_DIR=/var/lib/magpie magpie serve";
 
 /// Options of `magpie serve`. Precedence: flags, then `MAGPIE_*` variables,
 /// then the config file, then defaults.
@@ -13,19 +25,19 @@ pub struct ServeArgs {
     /// TOML config file (keys as printed by --print-config).
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// Data directory [default: ./magpie-data].
+    /// Data directory [default: ./magpie-data; env: MAGPIE_DATA_DIR].
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Store URL [default: sqlite://DATA_DIR/magpie.db, the embedded SQLite file].
     #[arg(long)]
     store: Option<String>,
-    /// Client TCP address [default: 127.0.0.1:9300].
-    #[arg(long)]
+    /// Client TCP address, host:port or tcp://host:port [default: 127.0.0.1:9300].
+    #[arg(long, value_parser = crate::addr::listen_client)]
     listen: Option<SocketAddr>,
-    /// Admin HTTP address [default: 127.0.0.1:9380].
-    #[arg(long)]
+    /// Admin HTTP address, host:port or http://host:port [default: 127.0.0.1:9380].
+    #[arg(long, value_parser = crate::addr::listen_admin)]
     admin_listen: Option<SocketAddr>,
-    /// Print the effective configuration as TOML and exit.
+    /// Print the effective configuration as commented TOML and exit.
     #[arg(long)]
     print_config: bool,
 }
@@ -55,12 +67,24 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // Ports first: a busy port fails before anything touches the data dir.
+    let client = Listeners::bind_client(cfg.listen)
+        .map_err(|e| bind_error(e, cfg.listen, "client", "--listen", "listen"))?;
+    let admin = tokio::net::TcpListener::bind(cfg.admin_listen)
+        .await
+        .map_err(|e| {
+            bind_error(
+                e,
+                cfg.admin_listen,
+                "admin",
+                "--admin-listen",
+                "admin_listen",
+            )
+        })?;
+    let listeners = Listeners { client, admin };
     let url = StoreUrl::or_default(cfg.store.as_deref(), &cfg.data_dir)?;
     let stores = url.open(true)?;
     tracing::info!(store = %url, "store open");
-    let listeners = Listeners::bind(cfg.listen, cfg.admin_listen)
-        .await
-        .with_context(|| format!("binding {} and {}", cfg.listen, cfg.admin_listen))?;
     let server = magpie_server::start(listeners, cfg, Services::in_process(stores)).await?;
     // One machine-readable line on stdout, for scripts and tests that bind port 0.
     println!(
@@ -80,6 +104,36 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     server.wait().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A bind failure as the operator reads it: which of the two ports, who
+/// holds it (when this user can see), and the flag or key that moves it.
+fn bind_error(
+    e: std::io::Error,
+    addr: SocketAddr,
+    which: &str,
+    flag: &str,
+    key: &str,
+) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            let holder = crate::addr::port_holder(addr.port())
+                .unwrap_or_else(|| "another process".to_owned());
+            anyhow::anyhow!(
+                "the {which} port {addr} is already in use by {holder}: stop it, or choose \
+                 another address with {flag} (config key `{key}`)"
+            )
+        }
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "no permission to listen on the {which} address {addr} (ports below 1024 need \
+             privileges): choose another address with {flag} (config key `{key}`)"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => anyhow::anyhow!(
+            "the {which} address {addr} is not an address of this machine: choose another with \
+             {flag} (config key `{key}`)"
+        ),
+        _ => anyhow::Error::new(e).context(format!("binding the {which} address {addr}")),
+    }
 }
 
 async fn wait_for_signal() {

@@ -1,6 +1,9 @@
 //! The `magpie` binary end to end: serve, app create while serving, admin
 //! commands, the scriptable client, config precedence and graceful shutdown.
 
+mod common;
+
+use common::run_raw;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -47,30 +50,6 @@ async fn serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
         client: v["client"].as_str().unwrap().to_owned(),
         admin: format!("http://{}", v["admin"].as_str().unwrap()),
     }
-}
-
-async fn run_raw(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(WAIT, child.wait_with_output())
-        .await
-        .expect("command finished in time")
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Runs `magpie ARGS`; stdout is parsed as JSON lines.
@@ -129,7 +108,7 @@ async fn the_tour_serve_create_app_accounts_and_log_in() {
     let bob_token = out[0]["info"]["token"].as_str().unwrap().to_owned();
     // A failing admin call prints the JSON and exits 1.
     let (code, out, _) = run(&["admin", "account", "create", "bob"], &env, "").await;
-    assert_eq!((code, out[0]["code"].as_u64()), (1, Some(414)));
+    assert_eq!((code, out[0]["code"].as_u64()), (3, Some(414)));
 
     // Log in, then log out with app_exit at end of input.
     let (code, out, err) = run(
@@ -167,8 +146,8 @@ async fn the_tour_serve_create_app_accounts_and_log_in() {
         &("logout".to_owned(), serde_json::json!({"err_code": 200}))
     );
 
-    // A wrong token prints 302 at step 3.
-    let (_, out, _) = run(
+    // A wrong token prints 302 at step 3 and exits 3.
+    let (code, out, err) = run(
         &[
             "client",
             "--server",
@@ -185,6 +164,11 @@ async fn the_tour_serve_create_app_accounts_and_log_in() {
     )
     .await;
     assert_eq!(out[3]["json"]["err_code"], 302);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("login failed: NIM code 302: wrong account or token"),
+        "{err}"
+    );
 
     // Commands: change_account logout, relogin, then app_exit.
     let (code, out, err) = run(
@@ -313,7 +297,7 @@ async fn admin_online_kick_and_block_through_the_cli() {
 
     let (code, _, _) = run(&["admin", "account", "block", "carl"], &env, "").await;
     assert_eq!(code, 0);
-    let (_, out, _) = run(
+    let (code, out, err) = run(
         &[
             "client",
             "--server",
@@ -330,6 +314,11 @@ async fn admin_online_kick_and_block_through_the_cli() {
     )
     .await;
     assert_eq!(out[3]["json"]["err_code"], 422);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("NIM code 422") && err.contains("unblock"),
+        "{err}"
+    );
     run(&["admin", "account", "unblock", "carl"], &env, "").await;
     let (code, out, _) = run(&["admin", "account", "get", "carl"], &env, "").await;
     assert_eq!(
@@ -430,20 +419,18 @@ async fn config_file_then_env_then_flags() {
 
 #[tokio::test]
 async fn client_through_a_socks5_proxy_and_over_tls() {
+    if !magpie_testkit::tools::available(
+        "client_through_a_socks5_proxy_and_over_tls",
+        &[magpie_testkit::tools::MICROSOCKS],
+    ) {
+        return;
+    }
     use magpie_testkit::certs::test_certs;
     use magpie_testkit::proxies::microsocks;
     let certs = test_certs();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let cfg = dir.path().join("tls.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
-            certs.cert, certs.key
-        ),
-    )
-    .unwrap();
+    let cfg = common::tls_config(dir.path(), &certs);
     let s = serve(dir.path(), &["--config", cfg.to_str().unwrap()], &[]).await;
     let (_, out, _) = run(&["app", "create", "t", "--data-dir", d], &[], "").await;
     let key = out[0]["app_key"].as_str().unwrap().to_owned();
@@ -621,7 +608,7 @@ async fn policy_kickout_multispot_and_kick_other_through_the_cli() {
     let (_, out, _) = run(&["admin", "policy", "get"], &env, "").await;
     assert_eq!(out[0]["data"]["policy"]["mode"], "desktop_mobile");
     let (code, out, _) = run(&["admin", "policy", "set", "sometimes"], &env, "").await;
-    assert_eq!((code, out[0]["code"].as_u64()), (1, Some(414)));
+    assert_eq!((code, out[0]["code"].as_u64()), (3, Some(414)));
 
     let spawn = |dev: &str, ty: &str| {
         Command::new(BIN)

@@ -1,6 +1,6 @@
 //! NIM's C API for the login chapter, over the Magpie SDK.
 //!
-//! The functions, enums and JSON payloads are NIM's (NIM-REFERENCE.md §9), so
+//! The functions, enums and JSON payloads are NIM's (NIM's C API reference: `nim_client.h`, `nim_global.h`, `nim_talk.h`, ... and their `*_def.h`), so
 //! code written for NIM's PC SDK builds against `libnim` and runs against a
 //! Magpie server. This crate is a thin layer: it converts C strings and JSON,
 //! calls `magpie-client`, and turns SDK events into NIM's callbacks.

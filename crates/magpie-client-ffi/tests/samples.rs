@@ -1,4 +1,4 @@
-//! The seed's samples in C, C++ and C#, built with real compilers and run
+//! The samples of NIM's login guide page "登录登出" (Login and logout) in C, C++ and C#, built with real compilers and run
 //! against a real server: login, kick-out by a second device under the single
 //! policy, re-login, logout with app_exit, cleanup, exit 0; through a SOCKS5
 //! proxy set with nim_global_set_proxy; the C one also under valgrind.
@@ -179,6 +179,12 @@ fn c_command(exe: &Path, s: &Setup, data: &Path, extra: &[String]) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_sample_logs_in_is_kicked_relogs_in_and_logs_out() {
+    if !magpie_testkit::tools::available(
+        "the_c_sample_logs_in_is_kicked_relogs_in_and_logs_out",
+        &[magpie_testkit::tools::GCC, magpie_testkit::tools::CJSON],
+    ) {
+        return;
+    }
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
     let exe = build_c(out.path());
@@ -187,6 +193,16 @@ async fn the_c_sample_logs_in_is_kicked_relogs_in_and_logs_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_sample_goes_through_a_socks5_proxy() {
+    if !magpie_testkit::tools::available(
+        "the_c_sample_goes_through_a_socks5_proxy",
+        &[
+            magpie_testkit::tools::GCC,
+            magpie_testkit::tools::CJSON,
+            magpie_testkit::tools::MICROSOCKS,
+        ],
+    ) {
+        return;
+    }
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
     let exe = build_c(out.path());
@@ -220,6 +236,16 @@ async fn the_c_sample_goes_through_a_socks5_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_sample_runs_clean_under_valgrind() {
+    if !magpie_testkit::tools::available(
+        "the_c_sample_runs_clean_under_valgrind",
+        &[
+            magpie_testkit::tools::GCC,
+            magpie_testkit::tools::CJSON,
+            magpie_testkit::tools::VALGRIND,
+        ],
+    ) {
+        return;
+    }
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
     let exe = build_c(out.path());
@@ -260,6 +286,16 @@ fn build_cpp(out: &Path, sample: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
+    if !magpie_testkit::tools::available(
+        "the_cpp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5",
+        &[
+            magpie_testkit::tools::GXX,
+            magpie_testkit::tools::NLOHMANN,
+            magpie_testkit::tools::MICROSOCKS,
+        ],
+    ) {
+        return;
+    }
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
     let exe = build_cpp(out.path(), "nim_login");
@@ -295,6 +331,16 @@ fn build_csharp(out: &Path, sample: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csharp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5() {
+    if !magpie_testkit::tools::available(
+        "the_csharp_sample_logs_in_is_kicked_relogs_in_and_logs_out_through_socks5",
+        &[
+            magpie_testkit::tools::MCS,
+            magpie_testkit::tools::MONO,
+            magpie_testkit::tools::MICROSOCKS,
+        ],
+    ) {
+        return;
+    }
     let s = setup().await;
     let out = tempfile::tempdir().unwrap();
     let exe = build_csharp(out.path(), "NimLogin");
@@ -547,6 +593,12 @@ fn check_steps(seen: &[String], msg_id: &str, note_id: &str, body: &str, extra: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
+    if !magpie_testkit::tools::available(
+        "the_cpp_messaging_sample_syncs_sends_and_receives",
+        &[magpie_testkit::tools::GXX, magpie_testkit::tools::NLOHMANN],
+    ) {
+        return;
+    }
     let build = tempfile::tempdir().unwrap();
     let exe = build_cpp(build.path(), "nim_messaging");
     let seen = run_messaging(
@@ -586,6 +638,12 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_messaging_sample_syncs_sends_and_receives() {
+    if !magpie_testkit::tools::available(
+        "the_c_messaging_sample_syncs_sends_and_receives",
+        &[magpie_testkit::tools::GCC, magpie_testkit::tools::CJSON],
+    ) {
+        return;
+    }
     let build = tempfile::tempdir().unwrap();
     let exe = build_c_messaging(build.path());
     let seen = run_messaging(
@@ -825,6 +883,12 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
+    if !magpie_testkit::tools::available(
+        "the_csharp_messaging_sample_syncs_sends_and_receives",
+        &[magpie_testkit::tools::MCS, magpie_testkit::tools::MONO],
+    ) {
+        return;
+    }
     let build = tempfile::tempdir().unwrap();
     let exe = build_csharp(build.path(), "NimMessaging");
     let seen = run_messaging(

@@ -1,4 +1,10 @@
-//! The Magpie SDK, in the shape of NIM's client API (NIM-REFERENCE.md §2, §3).
+//! The Magpie SDK, in the shape of NIM's client API (NIM's Windows/macOS
+//! guide, page "登录登出" (Login and logout), and the messaging pages after
+//! it). docs/sdk.md in the repository is the guide; `examples/` has a login +
+//! multispot + logout program and a token-provider program.
+//!
+//! Add it by path (`magpie-client = { path = "../magpie/crates/magpie-client" }`);
+//! every type and NIM constant a caller names is re-exported here.
 //!
 //! [`Client::init`] starts one connection task (on the SDK's own small
 //! runtime, or on a runtime you pass in [`ClientOptions::runtime`]) and
@@ -17,7 +23,7 @@
 //! client.on_kickout(|k| eprintln!("kicked: reason {}", k.reason_code));
 //! let res = client.login("app key", "alice", "token", LoginParams::default()).await;
 //! assert!(res.is_success());
-//! client.logout(magpie_proto::types::logout_type::APP_EXIT).await;
+//! client.logout(magpie_client::logout_type::APP_EXIT).await;
 //! client.cleanup().await?;
 //! # Ok(()) }
 //! ```
@@ -46,9 +52,28 @@ pub use ops::{LocalOp, LocalResult};
 pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
 pub use task::{Provider, ProviderRequest};
 
+/// docs/sdk.md's Rust snippets, compiled as doc tests so the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/sdk.md")]
+pub struct SdkGuide;
+
+/// The wire protocol crate, for what the re-exports below do not cover.
+pub use magpie_proto as proto;
+/// NIM's messaging enums: session, message and system-notification types,
+/// message status and features, data-sync types and statuses.
+pub use magpie_proto::msg::{
+    data_sync_status, data_sync_type, message_feature, message_type, msglog_status,
+    session_command, session_type, sysmsg_status, sysmsg_type,
+};
+/// NIM's enums as constants: client types, logout types, login steps, kick
+/// reasons, auth types (`NIMClientType`, `NIMLogoutType`, ...).
+pub use magpie_proto::types::{
+    auth_type, client_type, kick_reason, login_step, logout_type, Kickout, MultiSpot, Presence,
+};
+/// NIM's result codes (`NIMResCode`).
+pub use magpie_proto::ResCode;
+
 use event::{CallbackKind, Callbacks};
-use magpie_proto::types::{logout_type, Kickout, MultiSpot};
-use magpie_proto::ResCode;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};

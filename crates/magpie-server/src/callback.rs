@@ -1,4 +1,4 @@
-//! The third-party login callback (auth_type 2, NIM-REFERENCE.md §5.3).
+//! The third-party login callback (auth_type 2; NIM's pages "第三方回调登录" (Third-party callback login) and "IM 登录相关回调" (IM login callbacks)).
 //!
 //! At login the server POSTs NIM's login event (eventType 36) to the app's
 //! callback URL, signed with `AppKey`, `CurTime` (ms), `MD5` (of the body)

@@ -1,4 +1,4 @@
-//! NIM's dynamic token (auth_type 1, NIM-REFERENCE.md §5.2).
+//! NIM's dynamic token (auth_type 1; NIM's page "动态 Token 鉴权" (Dynamic token authentication)).
 //!
 //! ```text
 //! token     = base64( {"signature": s, "curTime": <ms>, "ttl": <s>} )

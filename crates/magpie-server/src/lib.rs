@@ -48,6 +48,15 @@ impl Listeners {
     /// (4096, capped by the kernel's somaxconn), so a login storm does not
     /// overflow it and make clients wait for SYN retransmits.
     pub async fn bind(client: SocketAddr, admin: SocketAddr) -> std::io::Result<Listeners> {
+        Ok(Listeners {
+            client: Self::bind_client(client)?,
+            admin: TcpListener::bind(admin).await?,
+        })
+    }
+
+    /// Binds the client listener alone (with the deep backlog), so a caller
+    /// can tell which of the two addresses failed.
+    pub fn bind_client(client: SocketAddr) -> std::io::Result<TcpListener> {
         let sock = if client.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
         } else {
@@ -55,10 +64,7 @@ impl Listeners {
         };
         sock.set_reuseaddr(true)?;
         sock.bind(client)?;
-        Ok(Listeners {
-            client: sock.listen(4096)?,
-            admin: TcpListener::bind(admin).await?,
-        })
+        sock.listen(4096)
     }
 }
 

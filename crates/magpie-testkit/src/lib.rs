@@ -24,6 +24,7 @@ pub use magpie_proto::ResCode;
 pub mod certs;
 pub mod faulty;
 pub mod proxies;
+pub mod tools;
 
 /// How long a test waits for anything before failing.
 pub const WAIT: Duration = Duration::from_secs(10);

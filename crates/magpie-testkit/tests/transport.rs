@@ -34,6 +34,12 @@ async fn login_via(
 
 #[tokio::test]
 async fn microsocks_socks5_without_and_with_password() {
+    if !magpie_testkit::tools::available(
+        "microsocks_socks5_without_and_with_password",
+        &[magpie_testkit::tools::MICROSOCKS],
+    ) {
+        return;
+    }
     let (s, app) = setup().await;
     let open = microsocks(None);
     let r = login_via(
@@ -93,6 +99,10 @@ async fn microsocks_socks5_without_and_with_password() {
 
 #[tokio::test]
 async fn dante_socks4_and_socks5() {
+    if !magpie_testkit::tools::available("dante_socks4_and_socks5", &[magpie_testkit::tools::DANTE])
+    {
+        return;
+    }
     let (s, app) = setup().await;
     let d = dante();
     for kind in [ProxyType::Socks4, ProxyType::Socks5] {
@@ -103,6 +113,12 @@ async fn dante_socks4_and_socks5() {
 
 #[tokio::test]
 async fn openssh_dynamic_forwarding_socks4a_resolves_names_at_the_proxy() {
+    if !magpie_testkit::tools::available(
+        "openssh_dynamic_forwarding_socks4a_resolves_names_at_the_proxy",
+        &[magpie_testkit::tools::SSHD, magpie_testkit::tools::SSH],
+    ) {
+        return;
+    }
     let (s, app) = setup().await;
     let p = ssh_dynamic();
     let by_name = format!("localhost:{}", s.addr().port());
@@ -123,6 +139,12 @@ async fn openssh_dynamic_forwarding_socks4a_resolves_names_at_the_proxy() {
 
 #[tokio::test]
 async fn a_proxy_setting_applies_to_the_next_connection() {
+    if !magpie_testkit::tools::available(
+        "a_proxy_setting_applies_to_the_next_connection",
+        &[magpie_testkit::tools::MICROSOCKS],
+    ) {
+        return;
+    }
     let (s, app) = setup().await;
     let p = microsocks(Some(("u", "p")));
     let c = TestClient::new(s.options().with_login_retry_max_times(1));
@@ -154,6 +176,12 @@ async fn tls_server() -> (TestServer, TestApp, magpie_testkit::certs::TestCerts)
 
 #[tokio::test]
 async fn tls_login_directly_and_through_socks5() {
+    if !magpie_testkit::tools::available(
+        "tls_login_directly_and_through_socks5",
+        &[magpie_testkit::tools::MICROSOCKS],
+    ) {
+        return;
+    }
     let (s, app, certs) = tls_server().await;
     let tls = TlsOptions {
         ca_file: Some(certs.ca.clone()),

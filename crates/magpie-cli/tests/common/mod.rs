@@ -22,11 +22,31 @@ pub struct Server {
 /// Starts `magpie serve` on `listen` (port 0 the first time) and waits for
 /// its ready line.
 pub async fn serve(dir: &Path, listen: &str, admin: &str) -> Server {
+    serve_with(dir, listen, admin, &[]).await
+}
+
+/// A config file in `dir` that turns TLS on with the test certificates.
+pub fn tls_config(dir: &Path, certs: &magpie_testkit::certs::TestCerts) -> std::path::PathBuf {
+    let cfg = dir.join("tls.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+            certs.cert, certs.key
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// [`serve`] with more flags (a `--config`, ...).
+pub async fn serve_with(dir: &Path, listen: &str, admin: &str, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .arg("--data-dir")
         .arg(dir)
         .args(["--listen", listen, "--admin-listen", admin])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("MAGPIE_TEST_SERVER_LOG").is_some() {
             Stdio::inherit()
@@ -51,6 +71,43 @@ pub async fn serve(dir: &Path, listen: &str, admin: &str) -> Server {
         client: v["client"].as_str().unwrap().to_owned(),
         admin: v["admin"].as_str().unwrap().to_owned(),
     }
+}
+
+/// Starts `magpie ARGS` with only the given environment (no MAGPIE_* from
+/// the environment running the tests), every stream piped.
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MAGPIE_")) {
+        cmd.env_remove(k);
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `magpie ARGS` with only the given environment (no MAGPIE_* from the
+/// environment running the tests), `stdin` as its input; returns its exit
+/// status, stdout and stderr.
+pub async fn run_raw(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = spawn(args, env);
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("command finished in time")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Creates an app with `magpie app create` (beside the running server) and

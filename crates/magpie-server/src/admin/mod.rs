@@ -115,8 +115,22 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(signed)
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
+}
+
+/// Unknown paths: HTTP 404 with NIM's JSON shape, naming the path.
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({
+            "code": 404,
+            "desc": format!("no admin API at {method} {}: see docs/admin-api.md for the paths", uri.path()),
+        })),
+    )
+        .into_response()
 }
 
 async fn healthz(
