@@ -1,8 +1,8 @@
 /*
- * The seed's C samples (proxy, login, automatic login, logout, kick-out,
+ * The C samples of NIM's login guide page "登录登出" (Login and logout) (proxy, login, automatic login, logout, kick-out,
  * multispot), completed into one program against Magpie's libnim.so.
- * As in the seed, every function is looked up by name: dlopen/dlsym where the
- * seed uses GetProcAddress.
+ * As in that guide, every function is looked up by name: dlopen/dlsym where the
+ * guide uses GetProcAddress.
  *
  * usage: nim_login DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN [SOCKS5_PORT]
  * It logs in, prints READY, waits to be kicked out by another device, logs in
@@ -54,7 +54,7 @@ static int json_int(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valueint : -1;
 }
 
-/* The seed's CallbackLogin, with cJSON in place of Json::Reader. */
+/* The guide's CallbackLogin, with cJSON in place of Json::Reader. */
 void CallbackLogin(const char* res, const void *user_data)
 {
 	(void)user_data;
@@ -163,13 +163,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Register the global callbacks before the first login (seed: 登录前注册). */
+	/* Register the global callbacks before the first login (the guide: 登录前注册, register before logging in). */
 	((nim_client_reg_disconnect_cb) GetProcAddress(hInst, "nim_client_reg_disconnect_cb"))(NULL, &CallbackDisconnect, NULL);
 	((nim_client_reg_auto_relogin_cb) GetProcAddress(hInst, "nim_client_reg_auto_relogin_cb"))(NULL, &CallbackAutoRelogin, NULL);
 	((nim_client_reg_kickout_cb) GetProcAddress(hInst, "nim_client_reg_kickout_cb"))(NULL, &CallbackKickout, NULL);
 	((nim_client_reg_multispot_login_notify_cb) GetProcAddress(hInst, "nim_client_reg_multispot_login_notify_cb"))(NULL, &CallbackMultispotLogin, NULL);
 
-	/* Client proxy (the seed passes "400"; the parameter is an int). */
+	/* Client proxy (the guide passes "400"; the parameter is an int). */
 	if (argc > 6) {
 		nim_global_set_proxy func = (nim_global_set_proxy) GetProcAddress(hInst, "nim_global_set_proxy");
 		func(kNIMProxySocks5, "127.0.0.1", atoi(argv[6]), "", "");
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	printf("RELOGGED state=%d\n", state(NULL));
 	fflush(stdout);
 
-	/* Log out, wait for the callback, then clean up (seed: 清理SDK必须在收到退出回调后执行). */
+	/* Log out, wait for the callback, then clean up (the guide: 清理SDK必须在收到退出回调后执行, clean up only after the logout callback). */
 	((nim_client_logout) GetProcAddress(hInst, "nim_client_logout"))(kNIMLogoutAppExit, NULL, &CallbackLogout, NULL);
 	if (!wait_for(&logged_out, 20) || logout_code != 200) {
 		fprintf(stderr, "logout failed (%d)\n", logout_code);

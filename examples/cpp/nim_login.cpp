@@ -1,4 +1,4 @@
-// The seed's C++ samples (proxy, login, automatic login, logout, kick-out,
+// The C++ samples of NIM's login guide page "登录登出" (Login and logout) (proxy, login, automatic login, logout, kick-out,
 // multispot), completed into one program against Magpie, through the
 // header-only wrapper nim_cpp_api.h.
 //

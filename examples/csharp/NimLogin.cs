@@ -100,7 +100,7 @@ class NimLogin
         }
         Say("RELOGGED state=" + (int)NIM.ClientAPI.GetLoginState());
 
-        // The seed: wait on a semaphore for up to 10 s, then Cleanup.
+        // As in NIM's login guide: wait on a semaphore for up to 10 s, then Cleanup.
         var logoutDone = new Semaphore(0, 1);
         var logoutCode = NIM.ResponseCode.kNIMResError;
         NIM.ClientAPI.Logout(NIM.NIMLogoutType.kNIMLogoutAppExit, result =>

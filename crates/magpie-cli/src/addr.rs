@@ -8,7 +8,7 @@
 //! Defaults match `magpie serve`'s: clients at 127.0.0.1:9300, the admin API
 //! at 127.0.0.1:9380.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 /// `magpie serve`'s default client address.
 pub const DEFAULT_CLIENT: &str = "127.0.0.1:9300";
@@ -41,7 +41,7 @@ fn host_port(s: &str, what: &str, example: &str) -> Result<String, String> {
         return Err(bad());
     }
     match port.parse::<u16>() {
-        Ok(p) if p > 0 || what.starts_with("listen") => Ok(s.to_owned()),
+        Ok(p) if p > 0 => Ok(s.to_owned()),
         _ => Err(bad()),
     }
 }
@@ -91,36 +91,14 @@ pub fn parse_admin_url(s: &str) -> Result<String, String> {
     }
 }
 
-/// Parses a listen address for `magpie serve`: `host:port`, or a URL with
-/// the scheme that port speaks (`tcp://` for `--listen`, `http://` for
-/// `--admin-listen`). Host names are resolved; the first address is used.
-pub fn parse_listen(s: &str, scheme_ok: &[&str], what: &str) -> Result<SocketAddr, String> {
-    let (scheme, rest) = split_scheme(s.trim());
-    if let Some(sc) = scheme {
-        if !scheme_ok.contains(&sc.as_str()) {
-            return Err(format!(
-                "{what} {s:?}: this port does not speak {sc}://; give host:port"
-            ));
-        }
-    }
-    let hp = host_port(rest, "listen address", DEFAULT_CLIENT)?;
-    if let Ok(a) = hp.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    hp.to_socket_addrs()
-        .map_err(|e| format!("{what} {s:?}: cannot resolve the host: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{what} {s:?}: the host has no address"))
-}
-
-/// clap value parser for `--listen`.
+/// clap value parser for `--listen`: `host:port` or `tcp://host:port`.
 pub fn listen_client(s: &str) -> Result<SocketAddr, String> {
-    parse_listen(s, &["tcp"], "--listen")
+    magpie_server::config::parse_listen(s, &["tcp"], "--listen")
 }
 
-/// clap value parser for `--admin-listen`.
+/// clap value parser for `--admin-listen`: `host:port` or `http://host:port`.
 pub fn listen_admin(s: &str) -> Result<SocketAddr, String> {
-    parse_listen(s, &["http"], "--admin-listen")
+    magpie_server::config::parse_listen(s, &["http"], "--admin-listen")
 }
 
 /// The process listening on a local TCP port, as "pid N (NAME)", when this

@@ -31,10 +31,10 @@ pub struct AdminArgs {
         value_parser = crate::addr::parse_admin_url
     )]
     url: String,
-    /// App key [env: MAGPIE_APP_KEY].
+    /// App key.
     #[arg(long, global = true, env = "MAGPIE_APP_KEY")]
     app_key: Option<String>,
-    /// App secret (signs each call; never sent) [env: MAGPIE_APP_SECRET].
+    /// App secret (signs each call; never sent).
     #[arg(long, global = true, env = "MAGPIE_APP_SECRET", hide_env_values = true)]
     app_secret: Option<String>,
     #[command(subcommand)]
@@ -44,21 +44,31 @@ pub struct AdminArgs {
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Accounts (NIM V1 user API; `get` uses V2).
+    #[command(
+        after_help = "Examples:\n  magpie admin account create alice --token alice-token\n  magpie admin account block alice --kick"
+    )]
     Account {
         #[command(subcommand)]
         command: AccountCommand,
     },
     /// Compute tokens as an app server does (no call to the server).
+    #[command(after_help = "Example: magpie admin token dynamic alice --ttl 600 --raw")]
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
     /// Which auth types the app accepts, and its third-party login callback.
+    #[command(
+        after_help = "Examples:\n  magpie admin auth get\n  magpie admin auth set '{\"auth_types\":[0,1]}'"
+    )]
     Auth {
         #[command(subcommand)]
         command: AuthCommand,
     },
     /// The app's multi-device policy (applies to new logins).
+    #[command(
+        after_help = "Examples:\n  magpie admin policy get\n  magpie admin policy set desktop_mobile"
+    )]
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,

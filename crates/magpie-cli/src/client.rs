@@ -25,8 +25,8 @@ End of input means `logout app_exit`.
 
 Output: one JSON line per SDK callback, {\"cb\":NAME,\"json\":NIM's payload}.
 
-Exit status: 0 done; 1 error (no app key, no data dir); 2 usage error; 3 login refused
-(the NIM code is printed, e.g. 302 wrong token, 422 blocked, 415 unreachable);
+Exit status: 0 done; 1 error (no app key; no Magpie server at the address: 415/408);
+2 usage error; 3 login refused (the NIM code is printed: 302 wrong token, 422 blocked, ...);
 4 kicked out (by another device or the server; the client ends at once).
 
 Examples:
@@ -49,7 +49,7 @@ pub struct ClientArgs {
         value_parser = crate::addr::parse_server
     )]
     server: Vec<crate::addr::ServerAddr>,
-    /// App key [env: MAGPIE_APP_KEY].
+    /// App key.
     #[arg(long, env = "MAGPIE_APP_KEY")]
     app_key: Option<String>,
     /// Account id.
@@ -329,7 +329,13 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<u8> {
             login_message(code, &res.desc, &server_text)
         );
         let _ = client.cleanup().await;
-        return Ok(crate::exit::REFUSED);
+        // No answer from a Magpie server is an error (1); an answer that
+        // refuses is a refusal (3).
+        return Ok(if matches!(code, 408 | 415 | 10010) {
+            crate::exit::ERROR
+        } else {
+            crate::exit::REFUSED
+        });
     }
     // Commands wait for the post-login sync, so what they print follows it.
     let synced = async {

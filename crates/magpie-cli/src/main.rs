@@ -55,6 +55,7 @@ enum Command {
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::ServeArgs),
     /// Manage apps directly in a data directory (works while the server runs).
+    #[command(after_help = "Example: eval \"$(magpie app create demo --export)\"")]
     App {
         #[command(subcommand)]
         command: AppCommand,

@@ -85,6 +85,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     let url = StoreUrl::or_default(cfg.store.as_deref(), &cfg.data_dir)?;
     let stores = url.open(true)?;
     tracing::info!(store = %url, "store open");
+    url.warn_if_read_only();
     let server = magpie_server::start(listeners, cfg, Services::in_process(stores)).await?;
     // One machine-readable line on stdout, for scripts and tests that bind port 0.
     println!(

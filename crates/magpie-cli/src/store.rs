@@ -42,6 +42,33 @@ impl StoreUrl {
         }
     }
 
+    /// Warns (log, at start) when the store cannot be written: the server
+    /// would serve logins and then fail every write.
+    pub fn warn_if_read_only(&self) {
+        match self {
+            StoreUrl::Sqlite(path) => {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                // Never open the database file itself: closing any descriptor
+                // of it would drop SQLite's POSIX locks for the whole process.
+                let file_ro = std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+                // A file in the directory: SQLite's WAL and the journal live there.
+                let probe = dir.join(format!(".magpie-write-check-{}", std::process::id()));
+                let dir_ok = std::fs::write(&probe, b"").is_ok();
+                let _ = std::fs::remove_file(&probe);
+                if file_ro || !dir_ok {
+                    tracing::warn!(
+                        store = %path.display(),
+                        "the store is READ-ONLY (file or directory not writable by this user): \
+                         logins may work but every write fails; fix the permissions"
+                    );
+                }
+            }
+        }
+    }
+
     /// Opens the stores (creating the SQLite file and its directory if
     /// needed). `serving`: for `magpie serve`, which owns the messages;
     /// else for a tool beside a server that may be running.

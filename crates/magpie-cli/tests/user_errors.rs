@@ -62,7 +62,7 @@ async fn app_with(extra: &[&str]) -> App {
 }
 
 #[tokio::test]
-async fn the_client_on_the_admin_port_says_http_and_exits_3() {
+async fn the_client_on_the_admin_port_says_http_and_exits_1() {
     let a = app_with(&[]).await;
     let mut env = a.env();
     env.retain(|(k, _)| *k != "MAGPIE_SERVER");
@@ -80,7 +80,7 @@ async fn the_client_on_the_admin_port_says_http_and_exits_3() {
         "",
     )
     .await;
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("the server answered in HTTP")
             && err.contains("admin API")
@@ -116,7 +116,7 @@ async fn the_client_without_tls_on_a_tls_listener_says_tls_and_with_tls_logs_in(
     .await;
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = magpie(&["client", "--account", "tina", "--token", "t"], &env, "").await;
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("the server answered in TLS") && err.contains("--tls"),
         "{err}"
@@ -381,7 +381,12 @@ async fn every_help_has_examples_and_the_client_lists_its_commands() {
         &["serve", "--help"],
         &["client", "--help"],
         &["admin", "--help"],
+        &["app", "--help"],
         &["app", "create", "--help"],
+        &["admin", "account", "--help"],
+        &["admin", "token", "--help"],
+        &["admin", "auth", "--help"],
+        &["admin", "policy", "--help"],
         &["admin", "online", "--help"],
         &["admin", "kick", "--help"],
         &["admin", "account", "create", "--help"],

@@ -115,6 +115,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
         .await;
+    }
+    // Log the desktop out unless it was kicked (then it is logged out already).
+    if desktop.login_state() != magpie_client::LoginState::Kicked {
         let out = desktop.logout(logout_type::APP_EXIT).await;
         println!("desktop: logged out, NIM code {}", out.err_code);
     }

@@ -1050,9 +1050,13 @@ impl LoginMachine {
         }
     }
 
-    /// A failed attempt: another try when the code is retryable.
+    /// A failed attempt: another try when the code is retryable. During
+    /// automatic re-login 416 (too frequent) is retried too, after the
+    /// backoff: the server's limits are transient, and a stranger's failed
+    /// guesses must not end the owner's session for good.
     fn attempt_failed(&mut self, now: Instant, res: LoginRes, fx: &mut Vec<Effect>) {
-        let again = retryable(res.err_code);
+        let auto = matches!(&self.phase, Phase::Attempt(a) if matches!(a.kind, Kind::Auto { .. }));
+        let again = retryable(res.err_code) || (auto && res.err_code == ResCode::FREQUENTLY);
         self.attempt_over(now, res, again, fx);
     }
 
@@ -1681,7 +1685,7 @@ mod tests {
     }
 
     #[test]
-    fn automatic_relogin_goes_on_for_network_codes_and_stops_for_every_other() {
+    fn automatic_relogin_goes_on_for_network_codes_and_416_and_stops_for_every_other() {
         let codes = [
             302, 403, 404, 408, 414, 415, 416, 417, 422, 500, 503, 509, 10010, 20000, 20003,
         ];
@@ -1698,7 +1702,7 @@ mod tests {
                 other => panic!("{code}: {other:?}"),
             };
             assert_eq!((r.err_code, r.relogin), (code, true));
-            if retryable(code) {
+            if retryable(code) || code == ResCode::FREQUENTLY {
                 assert!(r.retrying, "{code} retries");
                 assert!(f.m.poll_timeout().is_some());
             } else {

@@ -186,6 +186,23 @@ fn json<T: DeserializeOwned>(raw: &Raw<'_>) -> Result<T, DecodeError> {
     })
 }
 
+/// [`json`] for what clients send: the payload must be a JSON object, as
+/// docs/protocol.md specifies (serde would also take a struct as a
+/// positional array).
+fn object<T: DeserializeOwned>(raw: &Raw<'_>) -> Result<T, DecodeError> {
+    let first = raw.payload.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(DecodeError::BadPayload {
+            op: raw.op,
+            seq: raw.seq,
+            source: <serde_json::Error as serde::de::Error>::custom(
+                "the payload must be a JSON object",
+            ),
+        });
+    }
+    json(raw)
+}
+
 fn empty(raw: &Raw<'_>) -> Result<(), DecodeError> {
     if raw.payload.is_empty() {
         Ok(())
@@ -207,15 +224,15 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
     let frame = match raw.op {
         op::HELLO => ClientFrame::Hello {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::LOGIN => ClientFrame::Login {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::LOGOUT => ClientFrame::Logout {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::PING => {
             empty(&raw)?;
@@ -223,43 +240,43 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
         }
         op::KICK_OTHER => ClientFrame::KickOther {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::SEND_MSG => ClientFrame::SendMsg {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::SYNC => ClientFrame::Sync {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::CURSOR_ACK => ClientFrame::CursorAck {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::SEND_SYSMSG => ClientFrame::SendSysMsg {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::SESSION_READ => ClientFrame::SessionRead {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::SESSION_DELETE => ClientFrame::SessionDelete {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::HISTORY => ClientFrame::History {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::RECEIPT => ClientFrame::Receipt {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         op::RECALL => ClientFrame::Recall {
             seq,
-            body: json(&raw)?,
+            body: object(&raw)?,
         },
         other => {
             return Err(DecodeError::UnknownOp {

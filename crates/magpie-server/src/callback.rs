@@ -54,6 +54,7 @@ pub struct LoginEvent<'a> {
 pub struct Callbacks {
     http: reqwest::Client,
     permits: Arc<Semaphore>,
+    allow_private: bool,
 }
 
 /// NIM's callback CheckSum: SHA1(AppSecret + MD5 + CurTime), lowercase hex.
@@ -61,15 +62,96 @@ pub fn callback_checksum(app_secret: &str, md5: &str, cur_time: &str) -> String 
     magpie_proto::sign::checksum(&[app_secret, md5, cur_time])
 }
 
+/// True for addresses an app's callback may not reach unless the operator
+/// allows it: loopback, private (RFC 1918, IPv6 unique-local), link-local,
+/// shared (RFC 6598), unspecified, broadcast and multicast. They are the
+/// server's own machine and network, which an app owner must not be able to
+/// probe through the login callback.
+pub fn private_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return private_address(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Why a callback URL may not be called, when its host is a private
+/// address or a name for this machine.
+pub fn url_refusal(url: &str) -> Option<String> {
+    let host = reqwest::Url::parse(url)
+        .ok()?
+        .host_str()?
+        .to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let private = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => private_address(ip),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    };
+    private.then(|| {
+        format!(
+            "the callback URL's host {host} is a loopback, private or link-local address; \
+             set login_callback.allow_private_addresses = true in the server's config to allow it"
+        )
+    })
+}
+
+/// Resolves names for callbacks and drops private addresses, so a name
+/// that resolves to this machine or its network (DNS rebinding included)
+/// is never called.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !private_address(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to loopback, private or link-local addresses \
+                     (login_callback.allow_private_addresses allows them)"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl Callbacks {
-    /// A callback client allowing `max_concurrency` calls at once.
-    pub fn new(max_concurrency: usize) -> Self {
+    /// A callback client allowing `max_concurrency` calls at once, to public
+    /// addresses only unless `allow_private` (see [`private_address`]).
+    pub fn new(max_concurrency: usize, allow_private: bool) -> Self {
+        let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if !allow_private {
+            b = b.dns_resolver(Arc::new(PublicOnly));
+        }
         Callbacks {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("HTTP client"),
+            http: b.build().expect("HTTP client"),
             permits: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            allow_private,
         }
     }
 
@@ -98,6 +180,12 @@ impl Callbacks {
         let Ok(_permit) = self.permits.acquire().await else {
             return Verdict::Failed("callback pool closed".into());
         };
+        // An address literal is not resolved, so the resolver cannot refuse it.
+        if !self.allow_private {
+            if let Some(why) = url_refusal(&settings.url) {
+                return Verdict::Failed(why);
+            }
+        }
         let body = json!({
             "eventType": "36",
             "fromAccount": e.account,

@@ -17,9 +17,12 @@ pub struct ServerConfig {
     /// `magpie.db` in `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
-    /// TCP address for client connections.
+    /// TCP address for client connections: `host:port` or `tcp://host:port`.
+    #[serde(deserialize_with = "de_listen_client")]
     pub listen: SocketAddr,
-    /// HTTP address of the admin API and `/healthz`.
+    /// HTTP address of the admin API and `/healthz`: `host:port` or
+    /// `http://host:port`.
+    #[serde(deserialize_with = "de_listen_admin")]
     pub admin_listen: SocketAddr,
     /// Largest client frame accepted, in bytes (the length prefix value).
     pub max_frame_bytes: u32,
@@ -40,7 +43,12 @@ pub struct ServerConfig {
     /// runs, in milliseconds.
     pub retention_interval_ms: u64,
     /// Most client connections held at once; further ones are refused.
+    /// 0 (the default): as many as the process's open-file limit allows,
+    /// less a reserve for the store, the admin listener and login callbacks.
     pub max_connections: usize,
+    /// Most connections from one IP address that have not logged in yet;
+    /// further ones are refused with 503 until some log in or close.
+    pub max_pre_login_per_ip: usize,
     /// Login rate limits (answered with 416).
     pub login_limits: LoginLimits,
     /// Admin API settings.
@@ -84,12 +92,17 @@ impl Default for DynamicTokenConfig {
 pub struct LoginCallbackConfig {
     /// Most callbacks in flight at once, all apps together.
     pub max_concurrency: usize,
+    /// Let apps' callback URLs reach loopback, private and link-local
+    /// addresses (this machine and its network). Off: an app owner cannot
+    /// probe the server's network through the callback.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for LoginCallbackConfig {
     fn default() -> Self {
         LoginCallbackConfig {
             max_concurrency: 256,
+            allow_private_addresses: false,
         }
     }
 }
@@ -108,15 +121,26 @@ pub struct TlsConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginLimits {
-    /// Sustained login attempts per second for one account.
+    /// Sustained successful logins per second for one account (a device in a
+    /// login loop); failed attempts are limited per address below.
     pub per_account_per_sec: f64,
-    /// Burst of login attempts for one account.
+    /// Burst of successful logins for one account.
     pub per_account_burst: f64,
     /// Sustained login attempts per second from one IP address (0 = off:
     /// users behind one NAT and reconnect storms share an address).
     pub per_ip_per_sec: f64,
     /// Burst of login attempts from one IP address.
     pub per_ip_burst: f64,
+    /// Sustained failed logins (wrong account or token) per second from one
+    /// IP address, all accounts together.
+    pub failed_per_ip_per_sec: f64,
+    /// Burst of failed logins from one IP address.
+    pub failed_per_ip_burst: f64,
+    /// Sustained failed logins per second for one account from one IP
+    /// address. Failures from elsewhere never count against the owner.
+    pub failed_per_account_ip_per_sec: f64,
+    /// Burst of failed logins for one account from one IP address.
+    pub failed_per_account_ip_burst: f64,
 }
 
 /// Admin API settings.
@@ -126,10 +150,24 @@ pub struct AdminConfig {
     /// Largest accepted difference between CurTime and the server clock, in seconds;
     /// a Nonce cannot be reused within this window.
     pub checksum_window_secs: u64,
-    /// Most nonces remembered at once; past it, signed calls get 416 until old ones expire.
+    /// Most nonces remembered per app; past it, that app's signed calls get
+    /// 416 until old ones expire (other apps are not affected).
     pub max_nonces: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Admin connections served at once (further ones wait in the backlog);
+    /// also the descriptors kept in reserve for the admin listener.
+    pub max_connections: usize,
+    /// Time to send a request's headers, and the longest a keep-alive
+    /// connection may sit idle between requests, in milliseconds.
+    pub header_timeout_ms: u64,
+    /// Time to send a whole request (body included) and get its answer, in
+    /// milliseconds; past it the answer is HTTP 408.
+    pub request_timeout_ms: u64,
+    /// Sustained signed calls per second per app (answered 416 past it).
+    pub per_app_per_sec: f64,
+    /// Burst of signed calls per app.
+    pub per_app_burst: f64,
 }
 
 impl Default for ServerConfig {
@@ -147,7 +185,8 @@ impl Default for ServerConfig {
             outbox_capacity: 256,
             message_queue: 16_384,
             retention_interval_ms: 3_600_000,
-            max_connections: 100_000,
+            max_connections: 0,
+            max_pre_login_per_ip: 256,
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
             tls: None,
@@ -166,6 +205,10 @@ impl Default for LoginLimits {
             per_account_burst: 10.0,
             per_ip_per_sec: 0.0,
             per_ip_burst: 0.0,
+            failed_per_ip_per_sec: 5.0,
+            failed_per_ip_burst: 100.0,
+            failed_per_account_ip_per_sec: 0.2,
+            failed_per_account_ip_burst: 10.0,
         }
     }
 }
@@ -174,8 +217,13 @@ impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             checksum_window_secs: 300,
-            max_nonces: 1_000_000,
+            max_nonces: 150_000,
             max_body_bytes: 64 * 1024,
+            max_connections: 64,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            per_app_per_sec: 200.0,
+            per_app_burst: 400.0,
         }
     }
 }
@@ -195,6 +243,7 @@ const FIELDS: &[&str] = &[
     "message_queue",
     "retention_interval_ms",
     "max_connections",
+    "max_pre_login_per_ip",
     "login_limits",
     "admin",
     "tls",
@@ -203,6 +252,54 @@ const FIELDS: &[&str] = &[
     "login_callback",
     "log",
 ];
+
+/// Parses a listen address: `host:port` (IPv6 in brackets, host names
+/// resolved, the first address used) or a URL whose scheme is one this port
+/// speaks. `what` names the setting in errors.
+pub fn parse_listen(s: &str, schemes: &[&str], what: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let s = s.trim();
+    let rest = match s.split_once("://") {
+        Some((scheme, rest)) => {
+            if !schemes.contains(&scheme.to_ascii_lowercase().as_str()) {
+                return Err(format!(
+                    "{what} {s:?}: this port does not speak {scheme}://; give host:port"
+                ));
+            }
+            rest.trim_end_matches('/')
+        }
+        None => s,
+    };
+    if let Ok(a) = rest.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bad = || format!("{what} {s:?} is not host:port (for example 127.0.0.1:9300)");
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    rest.to_socket_addrs()
+        .map_err(|e| format!("{what} {s:?}: cannot resolve the host: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{what} {s:?}: the host has no address"))
+}
+
+fn de_listen<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    schemes: &[&str],
+    what: &str,
+) -> Result<SocketAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_listen(&s, schemes, what).map_err(serde::de::Error::custom)
+}
+
+fn de_listen_client<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    de_listen(d, &["tcp"], "listen")
+}
+
+fn de_listen_admin<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    de_listen(d, &["http"], "admin_listen")
+}
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -247,11 +344,11 @@ impl ServerConfig {
             return bad("idle_timeout_ms must be greater than heartbeat_interval_ms > 0");
         }
         if self.outbox_capacity == 0
-            || self.max_connections == 0
+            || self.max_pre_login_per_ip == 0
             || self.message_queue == 0
             || self.retention_interval_ms == 0
         {
-            return bad("outbox_capacity, max_connections, message_queue and retention_interval_ms must be positive");
+            return bad("outbox_capacity, max_pre_login_per_ip, message_queue and retention_interval_ms must be positive");
         }
         let l = &self.login_limits;
         if l.per_account_per_sec < 0.0 || l.per_ip_per_sec < 0.0 {
@@ -272,6 +369,24 @@ impl ServerConfig {
         }
         if self.admin.checksum_window_secs == 0 {
             return bad("admin.checksum_window_secs must be positive");
+        }
+        let a = &self.admin;
+        if a.max_nonces == 0
+            || a.max_connections == 0
+            || a.header_timeout_ms == 0
+            || a.request_timeout_ms == 0
+        {
+            return bad("admin.max_nonces, max_connections, header_timeout_ms and request_timeout_ms must be positive");
+        }
+        if a.per_app_per_sec < 0.0 || (a.per_app_per_sec > 0.0 && a.per_app_burst < 1.0) {
+            return bad("admin.per_app_per_sec must not be negative, and an enabled limit needs a burst of at least 1");
+        }
+        if l.failed_per_ip_per_sec < 0.0
+            || l.failed_per_account_ip_per_sec < 0.0
+            || (l.failed_per_ip_per_sec > 0.0 && l.failed_per_ip_burst < 1.0)
+            || (l.failed_per_account_ip_per_sec > 0.0 && l.failed_per_account_ip_burst < 1.0)
+        {
+            return bad("failed-login limits must not be negative, and an enabled limit needs a burst of at least 1");
         }
         Ok(())
     }
@@ -294,7 +409,7 @@ impl ServerConfig {
             if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
                 table = name.to_owned();
                 out.push('\n');
-                if let Some(doc) = key_doc("", &table) {
+                if let Some(doc) = key_doc("", &table).or_else(|| key_doc(&table, "")) {
                     push_comment(&mut out, doc);
                 }
                 out.push_str(line);
@@ -354,17 +469,27 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("", "outbox_capacity") => "Pushes queued per connection before it counts as a slow reader and is closed\n(the client re-syncs what it missed at its next login).",
         ("", "message_queue") => "Messages and notifications waiting to be stored, all connections together;\npast it, sends are refused with 503 until the store catches up.",
         ("", "retention_interval_ms") => "How often retention (each app's retention_days / retention_entries) runs, in milliseconds.",
-        ("", "max_connections") => "Most client connections held at once; further ones are refused.",
+        ("", "max_connections") => "Most client connections held at once; further ones are refused with 503.\n0: as many as the open-file limit allows, less a reserve for the store,\nthe admin listener (admin.max_connections) and login callbacks.",
+        ("", "max_pre_login_per_ip") => "Most connections from one IP address that have not logged in yet (sized for\nmany users behind one NAT); further ones are refused with 503.",
         ("", "log") => "Log filter, in RUST_LOG syntax (RUST_LOG wins when set).",
         ("", "login_limits") => "Login rate limits (token buckets; a refused login gets 416). A rate of 0 disables that limit.",
-        ("login_limits", "per_account_per_sec") => "Sustained login attempts per second for one account.",
-        ("login_limits", "per_account_burst") => "Burst of login attempts for one account.",
+        ("login_limits", "per_account_per_sec") => "Sustained successful logins per second for one account (a device in a login\nloop); failed attempts are limited per address below.",
+        ("login_limits", "per_account_burst") => "Burst of successful logins for one account.",
         ("login_limits", "per_ip_per_sec") => "Sustained login attempts per second from one IP address\n(0 = off: users behind one NAT and reconnect storms share an address).",
         ("login_limits", "per_ip_burst") => "Burst of login attempts from one IP address.",
+        ("login_limits", "failed_per_ip_per_sec") => "Sustained failed logins (wrong account or token) per second from one IP address.",
+        ("login_limits", "failed_per_ip_burst") => "Burst of failed logins from one IP address.",
+        ("login_limits", "failed_per_account_ip_per_sec") => "Sustained failed logins per second for one account from one IP address;\nfailures from other addresses never count against the owner.",
+        ("login_limits", "failed_per_account_ip_burst") => "Burst of failed logins for one account from one IP address.",
         ("", "admin") => "Admin API settings (NIM's server API, CheckSum-signed).",
         ("admin", "checksum_window_secs") => "Largest accepted difference between CurTime and the server clock, in seconds;\na Nonce cannot be reused within this window.",
-        ("admin", "max_nonces") => "Most nonces remembered at once; past it, signed calls get 416 until old ones expire.",
+        ("admin", "max_nonces") => "Most nonces remembered per app; past it, that app's signed calls get 416\nuntil old ones expire (other apps are not affected).",
         ("admin", "max_body_bytes") => "Largest request body, in bytes.",
+        ("admin", "max_connections") => "Admin connections served at once (more wait in the backlog); also the\ndescriptors kept in reserve for the admin listener.",
+        ("admin", "header_timeout_ms") => "Time to send a request's headers, and the longest a keep-alive connection\nmay sit idle between requests, in milliseconds.",
+        ("admin", "request_timeout_ms") => "Time to send a whole request and get its answer, in milliseconds (HTTP 408 past it).",
+        ("admin", "per_app_per_sec") => "Sustained signed calls per second per app (416 past it; 0 = off).",
+        ("admin", "per_app_burst") => "Burst of signed calls per app.",
         ("", "default_device_policy") => "Multi-device policy of apps that have none of their own (set per app with\n`magpie admin policy set`): mode = \"single\", \"desktop_mobile\", \"all\",\nor \"custom\" with rules (docs/multi-device.md).",
         ("default_device_policy", "mode") => "single | desktop_mobile | all | custom",
         ("", "dynamic_token") => "Limits on dynamic tokens (auth type 1).",
@@ -372,9 +497,13 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("dynamic_token", "clock_skew_secs") => "How far a token's curTime may be ahead of the server clock, in seconds.",
         ("", "login_callback") => "Third-party login callbacks (auth type 2); the URL is set per app\nwith `magpie admin auth set`.",
         ("login_callback", "max_concurrency") => "Most callbacks in flight at once, all apps together.",
+        ("login_callback", "allow_private_addresses") => "Let apps' callback URLs reach loopback, private and link-local addresses\n(this machine and its network); off, an app owner cannot probe them.",
         ("", "tls") => "TLS for the client listener; when set, clients must connect with TLS\n(`magpie client --server tls://HOST:PORT`, ClientOptions::with_tls).",
         ("tls", "cert_file") => "Certificate chain (PEM), leaf first.",
         ("tls", "key_file") => "Private key (PEM: PKCS#8, PKCS#1 or SEC1).",
+        (t, _) if t.starts_with("default_device_policy") => {
+            "Part of the custom policy's rules (docs/multi-device.md, custom rules)."
+        }
         _ => return None,
     })
 }
@@ -410,6 +539,12 @@ fn describe(e: figment::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A line that starts a key or a table (not a comment, nor the
+    /// continuation of a multi-line array).
+    fn starts_key_or_table(l: &str) -> bool {
+        !l.is_empty() && !l.starts_with([' ', '#', ']', '"'])
+    }
+
     #[test]
     fn printed_config_is_commented_complete_and_reads_back() {
         let cfg = ServerConfig::default();
@@ -417,14 +552,12 @@ mod tests {
         // Every key and section line is preceded by a comment.
         let lines: Vec<&str> = text.lines().collect();
         for (i, l) in lines.iter().enumerate() {
-            let t = l.trim();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
+            if starts_key_or_table(l) {
+                assert!(
+                    i > 0 && lines[i - 1].starts_with('#'),
+                    "no comment above {l:?} in\n{text}"
+                );
             }
-            assert!(
-                i > 0 && lines[i - 1].starts_with('#'),
-                "no comment above {t:?} in\n{text}"
-            );
         }
         // Every section, the optional ones commented out.
         for section in [
@@ -458,12 +591,56 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_policy_prints_with_comments_and_reads_back() {
+        let policy: Policy = serde_json::from_str(
+            r#"{"mode": "custom", "rules": {
+              "classes": {"pc": 1, "phone": 2, "kiosk": 1},
+              "client_types": {"4": "pc", "1": "phone"},
+              "custom_client_types": {"9": "kiosk"},
+              "default_class": "pc",
+              "exclusive": [["kiosk", "phone"]],
+              "max_total": 3,
+              "overflow": "kick_oldest"}}"#,
+        )
+        .unwrap();
+        let cfg = ServerConfig {
+            default_device_policy: policy,
+            ..ServerConfig::default()
+        };
+        let text = cfg.to_toml();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if starts_key_or_table(l) {
+                assert!(
+                    lines[i - 1].starts_with('#'),
+                    "no comment above {l:?} in\n{text}"
+                );
+            }
+        }
+        assert_eq!(toml::from_str::<ServerConfig>(&text).unwrap(), cfg);
+    }
+
+    #[test]
     fn errors_name_the_key_as_written_and_its_source() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("m.toml");
         std::fs::write(&f, "[admin]\nmax_nonce = 3\n").unwrap();
         let e = ServerConfig::load(Some(&f)).unwrap_err().to_string();
         assert!(e.contains("key `admin.max_nonce`"), "{e}");
+        // Listen addresses take the CLI's forms in the file too.
+        std::fs::write(
+            &f,
+            "listen = \"tcp://127.0.0.1:9\"\nadmin_listen = \"localhost:8\"\n",
+        )
+        .unwrap();
+        let c = ServerConfig::load(Some(&f)).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9".parse().unwrap());
+        assert!(c.admin_listen.ip().is_loopback() && c.admin_listen.port() == 8);
+        std::fs::write(&f, "listen = \"http://127.0.0.1:9\"\n").unwrap();
+        let e = ServerConfig::load(Some(&f)).unwrap_err().to_string();
+        assert!(e.contains("does not speak http://"), "{e}");
+        std::fs::write(&f, "[admin]\nmax_nonce = 3\n").unwrap();
+        let e = ServerConfig::load(Some(&f)).unwrap_err().to_string();
         assert!(e.contains(&f.display().to_string()), "{e}");
         assert!(!e.contains("default."), "{e}");
     }

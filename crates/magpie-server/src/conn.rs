@@ -81,6 +81,9 @@ struct Conn<S> {
     /// stops reading until answers go out: a client that pipelines is
     /// slowed down, never taken for a slow reader because of its own acks.
     in_flight: usize,
+    /// This connection's place among its address's connections that have
+    /// not logged in; given back at login.
+    pre_login: Option<crate::prelogin::Slot>,
 }
 
 /// The session machine's settings, from the server's configuration.
@@ -99,6 +102,7 @@ pub(crate) async fn serve<S>(
     shared: Arc<Shared>,
     stream: S,
     peer: SocketAddr,
+    pre_login: crate::prelogin::Slot,
     shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -116,6 +120,7 @@ pub(crate) async fn serve<S>(
         machine,
         inbox,
         in_flight: 0,
+        pre_login: Some(pre_login),
     };
     conn.run(shutdown).await;
     // Whatever was queued before the close (a logout ack, an error).
@@ -291,6 +296,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     Action::Login { seq, req } => {
                         let login = login::login(&self.shared, *req, self.peer, self.addr);
                         let outcome = Box::pin(login).await;
+                        if outcome.session.is_some() {
+                            self.pre_login = None;
+                        }
                         next = Some(Input::LoginDone { seq, outcome });
                     }
                     Action::KickOther {

@@ -15,6 +15,7 @@ mod conn;
 pub mod dynamic;
 pub mod login;
 pub mod messaging;
+pub mod prelogin;
 pub mod ratelimit;
 pub mod retention;
 pub mod session;
@@ -118,19 +119,16 @@ pub async fn start(
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
     let router = admin::router(shared.clone());
-    let mut admin_shutdown = shutdown_rx.clone();
-    let admin_task = tokio::spawn(async move {
-        let serve = axum::serve(
-            listeners.admin,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = admin_shutdown.wait_for(|v| *v).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "admin server failed");
-        }
-    });
+    let bounds = admin::serve::Bounds {
+        max_connections: shared.config.admin.max_connections,
+        header_timeout: Duration::from_millis(shared.config.admin.header_timeout_ms),
+    };
+    let admin_task = tokio::spawn(admin::serve::serve(
+        listeners.admin,
+        router,
+        bounds,
+        shutdown_rx.clone(),
+    ));
 
     let tls = match &shared.config.tls {
         Some(t) => Some(tls::acceptor(t)?),
@@ -159,7 +157,7 @@ pub async fn start(
             let _ = w.await;
         }
     });
-    tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), "magpie server ready");
+    tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), max_connections = shared.max_connections, "magpie server ready");
     Ok(ServerHandle {
         client_addr,
         admin_addr,
@@ -179,6 +177,9 @@ async fn sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
                 shared.account_limiter.sweep(now);
                 shared.messaging.sweep(now);
                 shared.ip_limiter.sweep(now);
+                shared.failed_by_ip.sweep(now);
+                shared.failed_by_source.sweep(now);
+                shared.admin_limiter.sweep(now);
                 shared.nonces.sweep();
             }
             _ = shutdown.wait_for(|v| *v) => return,
@@ -218,16 +219,23 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        if shared.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
-            refuse_full(&stream);
+        if shared.connections.load(Ordering::Relaxed) >= shared.max_connections {
+            refuse_busy(&stream, "server is at its connection limit");
             continue;
         }
+        let Some(slot) = prelogin::PreLogin::enter(&shared, peer.ip()) else {
+            refuse_busy(
+                &stream,
+                "too many connections from this address that have not logged in",
+            );
+            continue;
+        };
         shared.connections.fetch_add(1, Ordering::Relaxed);
         let (s, sd, done) = (shared.clone(), shutdown.clone(), done_tx.clone());
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => conn::serve(s.clone(), stream, peer, sd).await,
+                None => conn::serve(s.clone(), stream, peer, slot, sd).await,
                 // Boxed: a TLS connection's state (the session and its
                 // handshake) is several KiB, which plain connections'
                 // tasks should not reserve.
@@ -236,7 +244,7 @@ async fn accept_loop(
                         let limit = Duration::from_millis(s.config.handshake_timeout_ms);
                         match tokio::time::timeout(limit, acceptor.accept(stream)).await {
                             Ok(Ok(tls_stream)) => {
-                                conn::serve(s.clone(), tls_stream, peer, sd).await
+                                conn::serve(s.clone(), tls_stream, peer, slot, sd).await
                             }
                             Ok(Err(e)) => {
                                 tracing::debug!(%peer, error = %e, "TLS handshake failed")
@@ -257,13 +265,13 @@ async fn accept_loop(
     tracing::info!("all client connections closed");
 }
 
-fn refuse_full(stream: &tokio::net::TcpStream) {
+fn refuse_busy(stream: &tokio::net::TcpStream, why: &str) {
     let mut buf = Vec::new();
     let frame = ServerFrame::Error {
         seq: 0,
         body: ErrorBody {
             code: ResCode::TOO_BUSY,
-            desc: "server is at its connection limit".into(),
+            desc: why.into(),
             fatal: true,
         },
     };

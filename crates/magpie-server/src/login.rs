@@ -68,7 +68,7 @@ pub async fn login(
     let (app, accid, nick) = match authenticate(shared, &req, peer).await {
         Ok(v) => v,
         Err(r) => {
-            tracing::debug!(%peer, code = %r.code, reason = %r.desc, "login refused");
+            log_refusal(&req, peer, &r);
             return LoginOutcome::refused(r);
         }
     };
@@ -116,6 +116,25 @@ pub async fn login(
             })
         }
     }
+}
+
+/// Logs a refused login at info (never its token). Throttled logins (416)
+/// come in floods under attack: one line per hundred, with the running count.
+fn log_refusal(req: &LoginRequest, peer: SocketAddr, r: &Refusal) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // A refused request may carry oversized fields: log their first 64 characters.
+    let clip = |s: &str| s.chars().take(64).collect::<String>();
+    let (app_key, account) = (clip(&req.app_key), clip(&req.account));
+    static THROTTLED: AtomicU64 = AtomicU64::new(0);
+    if r.code == ResCode::FREQUENTLY {
+        let n = THROTTLED.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % 100 != 1 {
+            return;
+        }
+        tracing::info!(%peer, app = %app_key, %account, code = %r.code, reason = %r.desc, throttled_total = n, "login throttled");
+        return;
+    }
+    tracing::info!(%peer, app = %app_key, %account, code = %r.code, reason = %r.desc, "login refused");
 }
 
 /// A refused login: the code for the client and a readable reason.
@@ -185,6 +204,12 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
 
 /// Verifies a login. On success returns the app, the account id and the
 /// account's nickname.
+///
+/// Rate limits (docs/decisions.md, "Login rate limits and lock-out"): failed
+/// attempts are counted per source address and per (account, source), and
+/// checked before any work; the account's own bucket counts successful
+/// logins only, so a stranger who guesses tokens from elsewhere spends his
+/// own budget, never the owner's.
 pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
@@ -196,6 +221,12 @@ pub async fn authenticate(
     if !shared.ip_limiter.check(&ip, now) {
         return refuse(ResCode::FREQUENTLY, "too many logins from this address");
     }
+    if !shared.failed_by_ip.peek(&ip, now) {
+        return refuse(
+            ResCode::FREQUENTLY,
+            "too many failed logins from this address; wait and retry",
+        );
+    }
     let Ok(app) = shared.apps.get(&r.app_key).await else {
         return refuse(ResCode::TOO_BUSY, "storage unavailable");
     };
@@ -204,12 +235,43 @@ pub async fn authenticate(
     };
     // An id that cannot exist is refused like an unknown account.
     let Ok(accid) = AccountId::parse(&r.account) else {
+        shared.failed_by_ip.check(&ip, now);
         return refuse(ResCode::UID_PASS_ERROR, "wrong account or token");
     };
-    if !shared.account_limiter.check(&(app.id, accid.clone()), now) {
-        return refuse(ResCode::FREQUENTLY, "too many logins for this account");
+    let source = (app.id, accid.clone(), ip);
+    if !shared.failed_by_source.peek(&source, now) {
+        return refuse(
+            ResCode::FREQUENTLY,
+            "too many failed logins for this account from this address; wait and retry",
+        );
     }
-    let account = match shared.stores.accounts.account(app.id, &accid).await {
+    match verify(shared, r, peer, &app, &accid).await {
+        Ok(nick) => {
+            if !shared.account_limiter.check(&(app.id, accid.clone()), now) {
+                return refuse(ResCode::FREQUENTLY, "too many logins for this account");
+            }
+            Ok((app, accid, nick))
+        }
+        Err(refusal) => {
+            if refusal.code == ResCode::UID_PASS_ERROR {
+                shared.failed_by_ip.check(&ip, now);
+                shared.failed_by_source.check(&source, now);
+            }
+            Err(refusal)
+        }
+    }
+}
+
+/// Checks the credentials of a login for an existing app and a valid id:
+/// the account's nickname, or why not.
+async fn verify(
+    shared: &Shared,
+    r: &LoginRequest,
+    peer: SocketAddr,
+    app: &AppCtx,
+    accid: &AccountId,
+) -> Result<String, Refusal> {
+    let account = match shared.stores.accounts.account(app.id, accid).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "account lookup failed");
@@ -305,5 +367,5 @@ pub async fn authenticate(
     if account.blocked {
         return refuse(ResCode::ACCOUNT_BLOCK, "account is blocked");
     }
-    Ok((app, accid, account.name))
+    Ok(account.name)
 }

@@ -69,6 +69,20 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         ok
     }
 
+    /// True when `key` has a token now, without taking it: for limits that
+    /// are checked before the work and charged only for some outcomes
+    /// (failed logins).
+    pub fn peek(&self, key: &K, now: Instant) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let map = self.shard(key).lock();
+        map.get(key).is_none_or(|b| {
+            let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+            (b.tokens + elapsed * self.rate).min(self.burst) >= 1.0
+        })
+    }
+
     /// Forgets buckets that have refilled; returns how many remain.
     pub fn sweep(&self, now: Instant) -> usize {
         let mut left = 0;
@@ -101,6 +115,12 @@ mod tests {
         // "a" is empty at 500 ms and full only at 2 s: kept.
         assert_eq!(l.sweep(t0 + Duration::from_millis(600)), 1);
         assert_eq!(l.sweep(t0 + Duration::from_secs(5)), 0);
+        // peek looks without taking.
+        let p = RateLimiter::new(1.0, 1.0);
+        assert!(p.peek(&"k", t0) && p.peek(&"k", t0));
+        assert!(p.check(&"k", t0));
+        assert!(!p.peek(&"k", t0));
+        assert!(p.peek(&"k", t0 + Duration::from_secs(1)));
         let off = RateLimiter::new(0.0, 0.0);
         assert!((0..1000).all(|_| off.check(&"x", t0)));
         // Per-key rates: 1 a second, burst 2.

@@ -266,6 +266,10 @@ pub struct ServerSession {
     phase: Phase,
     session: Option<LoggedIn>,
     deadline: Instant,
+    /// The connection's whole budget for HELLO and a successful LOGIN:
+    /// accepted + handshake timeout. Frames before the login (heartbeats
+    /// included) do not extend it.
+    login_by: Instant,
 }
 
 fn error(seq: u32, code: ResCode, desc: impl Into<String>, fatal: bool) -> Action {
@@ -286,6 +290,7 @@ impl ServerSession {
             phase: Phase::AwaitHello,
             session: None,
             deadline: now + cfg.handshake_timeout,
+            login_by: now + cfg.handshake_timeout,
         }
     }
 
@@ -326,6 +331,17 @@ impl ServerSession {
         }
         match input {
             Input::Frame(f) => self.frame(cfg, now, f, out),
+            Input::BadFrame(e) if self.phase == Phase::AwaitHello => {
+                // Not even a frame we know as the first one: not Magpie's
+                // protocol (docs/protocol.md: 997, then close).
+                out.push(error(
+                    e.seq(),
+                    ResCode::INVALID_PROTOCOL,
+                    format!("the first frame must be HELLO: {e}"),
+                    true,
+                ));
+                self.close(false, out);
+            }
             Input::BadFrame(e) => {
                 let fatal = e.skippable().is_none();
                 out.push(error(e.seq(), e.code(), e.to_string(), fatal));
@@ -337,6 +353,7 @@ impl ServerSession {
             Input::LoginDone { seq, outcome } => {
                 if outcome.session.is_some() {
                     self.session = outcome.session;
+                    self.deadline = now + cfg.idle_timeout;
                 }
                 out.push(Action::Send(ServerFrame::LoginAck {
                     seq,
@@ -379,7 +396,10 @@ impl ServerSession {
                     return;
                 }
                 let desc = match self.phase {
-                    Phase::AwaitHello => "handshake timeout",
+                    Phase::AwaitHello => "handshake timeout: no HELLO in time",
+                    _ if self.session.is_none() => {
+                        "handshake timeout: no successful LOGIN in time after connecting"
+                    }
                     _ => "idle timeout: no heartbeat",
                 };
                 out.push(error(0, ResCode::TIMEOUT, desc, true));
@@ -391,7 +411,6 @@ impl ServerSession {
     fn frame(&mut self, cfg: &SessionConfig, now: Instant, f: ClientFrame, out: &mut Actions) {
         let seq = f.seq();
         if self.phase == Phase::AwaitHello {
-            self.deadline = now + cfg.handshake_timeout;
             match f {
                 ClientFrame::Hello { seq, body } => self.hello(cfg, now, seq, body, out),
                 _ => {
@@ -406,7 +425,13 @@ impl ServerSession {
             }
             return;
         }
-        self.deadline = now + cfg.idle_timeout;
+        // Logged in: any frame shows the link is alive. Not logged in: the
+        // login budget stands, whatever arrives.
+        self.deadline = if self.session.is_some() {
+            now + cfg.idle_timeout
+        } else {
+            self.login_by
+        };
         let f_is_delete = matches!(f, ClientFrame::SessionDelete { .. });
         match f {
             ClientFrame::Hello { .. } => out.push(error(
@@ -579,7 +604,7 @@ impl ServerSession {
         }
     }
 
-    fn hello(&mut self, cfg: &SessionConfig, now: Instant, seq: u32, h: Hello, out: &mut Actions) {
+    fn hello(&mut self, cfg: &SessionConfig, _now: Instant, seq: u32, h: Hello, out: &mut Actions) {
         let common = h.version.min(PROTOCOL_VERSION);
         let ok = h.min_version <= common && common >= MIN_PROTOCOL_VERSION;
         out.push(Action::Send(ServerFrame::HelloAck {
@@ -599,7 +624,7 @@ impl ServerSession {
         }));
         if ok {
             self.phase = Phase::Open;
-            self.deadline = now + cfg.idle_timeout;
+            self.deadline = self.login_by;
         } else {
             self.close(false, out);
         }
@@ -674,6 +699,7 @@ impl ServerSession {
 mod tests {
     use super::*;
     use magpie_bus::AccountKey;
+    use magpie_proto::codec::decode_client;
     use magpie_proto::frame::{LoginAck, LogoutRequest};
     use magpie_proto::types::{kick_reason, MultiSpot};
     use magpie_store::AccountId;
@@ -798,7 +824,11 @@ mod tests {
         let a = f.feed(10_000, Input::Timeout);
         assert_eq!(
             error_of(&a[0]),
-            (ResCode::TIMEOUT, true, "handshake timeout".into())
+            (
+                ResCode::TIMEOUT,
+                true,
+                "handshake timeout: no HELLO in time".into()
+            )
         );
         assert!(is_close(&a[1], false) && f.m.is_closed());
         assert!(
@@ -810,7 +840,7 @@ mod tests {
     #[test]
     fn heartbeats_push_the_idle_deadline_and_silence_ends_the_connection() {
         let mut f = Fake::new();
-        f.hello(1_000);
+        f.logged_in(1_000);
         assert_eq!(f.m.deadline(), f.at(1_000) + IDLE);
         let a = f.feed(20_000, Input::Frame(ClientFrame::Ping { seq: 5 }));
         assert!(matches!(
@@ -823,6 +853,57 @@ mod tests {
         assert_eq!(error_of(&a[0]).0, ResCode::TIMEOUT);
         assert_eq!(error_of(&a[0]).2, "idle timeout: no heartbeat");
         assert!(is_close(&a[1], false));
+    }
+
+    #[test]
+    fn without_a_login_the_handshake_budget_stands_whatever_arrives() {
+        let mut f = Fake::new();
+        f.hello(1_000);
+        // HELLO does not buy time: the budget runs from the accept.
+        assert_eq!(f.m.deadline(), f.at(10_000));
+        // Heartbeats are answered but do not extend it either.
+        for ms in [3_000, 6_000, 9_000] {
+            let a = f.feed(ms, Input::Frame(ClientFrame::Ping { seq: 5 }));
+            assert!(matches!(&a[..], [Action::Send(ServerFrame::Pong { .. })]));
+            assert_eq!(f.m.deadline(), f.at(10_000));
+        }
+        // A refused login leaves it as it was.
+        f.feed(
+            9_500,
+            Input::LoginDone {
+                seq: 2,
+                outcome: LoginOutcome {
+                    ack: ack(ResCode::UID_PASS_ERROR),
+                    session: None,
+                },
+            },
+        );
+        assert_eq!(f.m.deadline(), f.at(10_000));
+        let a = f.feed(10_000, Input::Timeout);
+        assert_eq!(
+            error_of(&a[0]),
+            (
+                ResCode::TIMEOUT,
+                true,
+                "handshake timeout: no successful LOGIN in time after connecting".into()
+            )
+        );
+        assert!(is_close(&a[1], false) && f.m.is_closed());
+        // A login in time switches to the idle timeout.
+        let mut f = Fake::new();
+        f.hello(0);
+        f.logged_in(9_000);
+        assert_eq!(f.m.deadline(), f.at(9_000) + IDLE);
+    }
+
+    #[test]
+    fn an_unknown_first_frame_is_not_our_protocol_997_and_close() {
+        let mut f = Fake::new();
+        let e = decode_client(&[0, 0, 0, 5, 0x7e, 0, 0, 0, 1], 4096).unwrap_err();
+        let a = f.feed(0, Input::BadFrame(e));
+        assert_eq!(error_of(&a[0]).0, ResCode::INVALID_PROTOCOL);
+        assert!(error_of(&a[0]).1, "fatal");
+        assert!(is_close(&a[1], false) && f.m.is_closed());
     }
 
     #[test]

@@ -40,10 +40,18 @@ pub struct Shared {
     pub bus: Bus,
     /// Apps with their settings, cached.
     pub apps: AppCache,
-    /// Login attempts per account.
+    /// Successful logins per account.
     pub account_limiter: RateLimiter<(i64, AccountId)>,
     /// Login attempts per client IP.
     pub ip_limiter: RateLimiter<IpAddr>,
+    /// Failed logins per client IP.
+    pub failed_by_ip: RateLimiter<IpAddr>,
+    /// Failed logins per (app, account, client IP).
+    pub failed_by_source: RateLimiter<(i64, AccountId, IpAddr)>,
+    /// Signed admin calls per app.
+    pub admin_limiter: RateLimiter<i64>,
+    /// Client connections that have not logged in, per IP.
+    pub pre_login: crate::prelogin::PreLogin,
     /// Third-party login callbacks.
     pub callbacks: crate::callback::Callbacks,
     /// Admin API nonces seen within the CheckSum window.
@@ -52,18 +60,53 @@ pub struct Shared {
     pub messaging: crate::messaging::Messaging,
     /// Client connections open now.
     pub connections: AtomicUsize,
+    /// Most client connections at once: `max_connections`, or what the
+    /// open-file limit allows (see [`connection_limit`]).
+    pub max_connections: usize,
     /// Woken whenever the last client connection closes.
     no_connections: tokio::sync::Notify,
+}
+
+/// Descriptors kept back from client connections for the store (database,
+/// journal, lock files), logs and the runtime.
+const FD_RESERVE: usize = 64;
+
+/// The client connection limit: `max_connections` when set; otherwise the
+/// process's open-file limit (raised to its hard limit first) less a reserve
+/// for the store, the admin listener (`admin.max_connections`) and login
+/// callbacks in flight (`login_callback.max_concurrency`).
+pub fn connection_limit(config: &ServerConfig) -> usize {
+    if config.max_connections > 0 {
+        return config.max_connections;
+    }
+    let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let nofile = usize::try_from(nofile).unwrap_or(usize::MAX);
+    let reserve = FD_RESERVE + config.admin.max_connections + config.login_callback.max_concurrency;
+    nofile.saturating_sub(reserve).max(16)
 }
 
 impl Shared {
     /// Shared state over the services.
     pub fn new(config: ServerConfig, services: Services) -> Self {
+        let max_connections = connection_limit(&config);
         let l = &config.login_limits;
         Shared {
             account_limiter: RateLimiter::new(l.per_account_per_sec, l.per_account_burst),
             ip_limiter: RateLimiter::new(l.per_ip_per_sec, l.per_ip_burst),
-            callbacks: crate::callback::Callbacks::new(config.login_callback.max_concurrency),
+            failed_by_ip: RateLimiter::new(l.failed_per_ip_per_sec, l.failed_per_ip_burst),
+            failed_by_source: RateLimiter::new(
+                l.failed_per_account_ip_per_sec,
+                l.failed_per_account_ip_burst,
+            ),
+            admin_limiter: RateLimiter::new(
+                config.admin.per_app_per_sec,
+                config.admin.per_app_burst,
+            ),
+            pre_login: crate::prelogin::PreLogin::new(config.max_pre_login_per_ip),
+            callbacks: crate::callback::Callbacks::new(
+                config.login_callback.max_concurrency,
+                config.login_callback.allow_private_addresses,
+            ),
             nonces: crate::admin::NonceCache::new(
                 config.admin.checksum_window_secs,
                 config.admin.max_nonces,
@@ -77,6 +120,7 @@ impl Shared {
             stores: services.stores,
             bus: services.bus,
             connections: AtomicUsize::new(0),
+            max_connections,
             no_connections: tokio::sync::Notify::new(),
         }
     }

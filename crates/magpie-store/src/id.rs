@@ -19,6 +19,10 @@ pub enum AccountIdError {
     /// A character outside `a-z 0-9 _ @ . -` (after lower-casing).
     #[error("accid may contain only letters, digits and _ @ . -")]
     Charset,
+    /// `.` or `..`, which read as path segments in the V2 API's URLs
+    /// (`/im/v2/accounts/{account_id}`).
+    #[error("accid may not be \".\" or \"..\"")]
+    Dots,
 }
 
 impl AccountId {
@@ -33,6 +37,9 @@ impl AccountId {
         let valid = |b: u8| b.is_ascii_alphanumeric() || b"_@.-".contains(&b);
         if !raw.bytes().all(valid) {
             return Err(AccountIdError::Charset);
+        }
+        if raw == "." || raw == ".." {
+            return Err(AccountIdError::Dots);
         }
         if raw.bytes().any(|b| b.is_ascii_uppercase()) {
             Ok(AccountId(Arc::from(raw.to_ascii_lowercase())))
@@ -108,6 +115,9 @@ mod tests {
             Err(AccountIdError::Length)
         );
         assert!(AccountId::parse(&"a".repeat(32)).is_ok());
+        assert_eq!(AccountId::parse("."), Err(AccountIdError::Dots));
+        assert_eq!(AccountId::parse(".."), Err(AccountIdError::Dots));
+        assert!(AccountId::parse("...").is_ok() && AccountId::parse(".a").is_ok());
         for bad in ["a b", "é", "a/b", "a:b", "a\u{0}"] {
             assert_eq!(
                 AccountId::parse(bad),

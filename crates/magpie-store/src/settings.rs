@@ -93,6 +93,31 @@ pub enum Overflow {
     Refuse,
 }
 
+/// Maps keyed by a number, written with the number as a string key (as
+/// JSON always does), so TOML (`magpie serve --print-config`) can hold them.
+mod number_keys {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<u32, String>, s: S) -> Result<S::Ok, S::Error> {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<BTreeMap<String, &String>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u32, String>, D::Error> {
+        BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.trim().parse::<u32>().map(|k| (k, v)).map_err(|_| {
+                    serde::de::Error::custom(format!("{k:?} is not a client type number"))
+                })
+            })
+            .collect()
+    }
+}
+
 /// An explicit multi-device rule set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,10 +125,10 @@ pub struct Rules {
     /// Class name → most devices of that class online at once.
     pub classes: BTreeMap<String, u32>,
     /// NIMClientType → class.
-    #[serde(default)]
+    #[serde(default, with = "number_keys")]
     pub client_types: BTreeMap<u32, String>,
     /// Custom client type → class; wins over `client_types`.
-    #[serde(default)]
+    #[serde(default, with = "number_keys")]
     pub custom_client_types: BTreeMap<u32, String>,
     /// The class of a device no mapping names.
     pub default_class: String,

@@ -53,6 +53,8 @@ pub struct TestApp {
 pub fn test_config() -> ServerConfig {
     let mut c = ServerConfig::default();
     c.login_limits.per_account_per_sec = 0.0;
+    // The tests' callback servers listen on loopback.
+    c.login_callback.allow_private_addresses = true;
     c
 }
 
@@ -362,6 +364,44 @@ impl RawPeer {
         }
     }
 
+    /// Connects from a given local address (on Linux any of 127.0.0.0/8
+    /// reaches a loopback server): a second "source" for per-address limits.
+    pub async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> RawPeer {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind(SocketAddr::new(from, 0))
+            .expect("bind the source address");
+        RawPeer {
+            stream: sock.connect(addr).await.expect("connect"),
+            buf: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Connects from `from` and completes the hello.
+    pub async fn hello_from(addr: SocketAddr, from: std::net::IpAddr) -> RawPeer {
+        Self::try_hello_from(addr, from)
+            .await
+            .expect("connect and hello")
+    }
+
+    /// [`RawPeer::hello_from`], or None when the server is not there or
+    /// does not answer the hello with 200 (a server restarting).
+    pub async fn try_hello_from(addr: SocketAddr, from: std::net::IpAddr) -> Option<RawPeer> {
+        let sock = tokio::net::TcpSocket::new_v4().ok()?;
+        sock.bind(SocketAddr::new(from, 0)).ok()?;
+        let mut p = RawPeer {
+            stream: sock.connect(addr).await.ok()?,
+            buf: Vec::new(),
+            seq: 0,
+        };
+        let hello = p.hello_frame();
+        p.send(&hello).await;
+        match p.recv().await {
+            Some(ServerFrame::HelloAck { body, .. }) if body.code == ResCode::SUCCESS => Some(p),
+            _ => None,
+        }
+    }
+
     /// Connects and completes the hello.
     pub async fn hello(addr: SocketAddr) -> RawPeer {
         let mut p = Self::connect(addr).await;
@@ -444,6 +484,17 @@ impl RawPeer {
         })
         .await;
         self.recv().await.expect("login answer")
+    }
+
+    /// [`RawPeer::login`], or None when the connection ends first.
+    pub async fn try_login(&mut self, req: LoginRequest) -> Option<ServerFrame> {
+        let seq = self.next_seq();
+        self.send(&ClientFrame::Login {
+            seq,
+            body: Box::new(req),
+        })
+        .await;
+        self.recv().await
     }
 }
 

@@ -4,7 +4,6 @@
 //! `scripts/test` installs them (`microsocks`, `dante-server`, `openssh-server`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,11 +39,8 @@ fn free_port() -> u16 {
 }
 
 fn need(bin: &str) -> String {
-    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {
-        let p = Path::new(dir).join(bin);
-        if p.exists() {
-            return p.to_string_lossy().into_owned();
-        }
+    if let Some(p) = crate::tools::find(bin) {
+        return p;
     }
     panic!("{bin} is not installed: run scripts/test, which installs microsocks, dante-server and openssh-server");
 }

@@ -5,6 +5,7 @@ use magpie_proto::types::client_type;
 use magpie_testkit::*;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 async fn body(r: reqwest::RequestBuilder) -> Value {
     let r = r.send().await.unwrap();
@@ -472,4 +473,184 @@ async fn batch_creation_for_provisioning() {
     assert_eq!(v["code"], 414);
     let v = admin.json(Method::GET, "/im/v2/accounts/b500", None).await;
     assert_eq!(v["code"], 404, "all or nothing");
+}
+
+/// 300 connections to the admin port, half silent and half trickling a
+/// header one line at a time, are closed within the header timeout, while
+/// signed calls on other connections keep being answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_trickling_admin_connections_are_closed_and_signed_calls_go_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cfg = test_config();
+    cfg.admin.header_timeout_ms = 1_000;
+    cfg.admin.max_connections = 400;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    let admin_addr = s.admin_url().trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    let mut conns = Vec::new();
+    for i in 0..300 {
+        let mut c = tokio::net::TcpStream::connect(&admin_addr).await.unwrap();
+        let trickle = i % 2 == 1;
+        conns.push(tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let lines: &[&[u8]] = &[
+                b"GET /healthz HTTP/1.1\r\n",
+                b"Host: x\r\n",
+                b"X-A: 1\r\n",
+                b"X-B: 2\r\n",
+                b"X-C: 3\r\n",
+                b"X-D: 4\r\n",
+                b"X-E: 5\r\n",
+                b"X-F: 6\r\n",
+            ];
+            let mut next = 0;
+            loop {
+                if trickle && next < lines.len() && c.write_all(lines[next]).await.is_err() {
+                    break;
+                }
+                next += 1;
+                // Wait for the server to close (read returns 0 or an error)
+                // or for the next line's turn.
+                match tokio::time::timeout(Duration::from_millis(300), c.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(_)) => {}
+                    Err(_) => {}
+                }
+            }
+        }));
+    }
+    // Signed calls keep working meanwhile.
+    for i in 0..20 {
+        let v = s
+            .admin(&app)
+            .form(
+                "/nimserver/user/create.action",
+                &[("accid", &format!("busy{i}")), ("token", "t")],
+            )
+            .await;
+        assert_eq!(v["code"], 200, "{v}");
+    }
+    for h in conns {
+        tokio::time::timeout(Duration::from_secs(10), h)
+            .await
+            .expect("every idle or trickling connection is closed")
+            .unwrap();
+    }
+    let took = started.elapsed();
+    println!("300 idle and trickling admin connections closed after {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// One app spending its whole nonce memory gets 416; another app does not
+/// notice.
+#[tokio::test]
+async fn one_app_exhausting_its_nonce_budget_does_not_affect_another() {
+    let mut cfg = test_config();
+    cfg.admin.max_nonces = 50;
+    cfg.admin.per_app_per_sec = 0.0;
+    let s = TestServer::start_with(cfg).await;
+    let (busy, calm) = (s.app("busy").await, s.app("calm").await);
+    for i in 0..50 {
+        let v = s
+            .admin(&busy)
+            .form(
+                "/nimserver/user/create.action",
+                &[("accid", &format!("n{i}")), ("token", "t")],
+            )
+            .await;
+        assert_eq!(v["code"], 200, "{v}");
+    }
+    let v = s
+        .admin(&busy)
+        .form(
+            "/nimserver/user/create.action",
+            &[("accid", "one-more"), ("token", "t")],
+        )
+        .await;
+    assert_eq!(v["code"], 416, "{v}");
+    for i in 0..20 {
+        let v = s
+            .admin(&calm)
+            .form(
+                "/nimserver/user/create.action",
+                &[("accid", &format!("c{i}")), ("token", "t")],
+            )
+            .await;
+        assert_eq!(v["code"], 200, "{v}");
+    }
+}
+
+/// The per-app call rate: past its burst an app gets 416, others do not.
+#[tokio::test]
+async fn signed_calls_are_rate_limited_per_app() {
+    let mut cfg = test_config();
+    cfg.admin.per_app_per_sec = 0.01;
+    cfg.admin.per_app_burst = 5.0;
+    let s = TestServer::start_with(cfg).await;
+    let (busy, calm) = (s.app("busy").await, s.app("calm").await);
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let v = s
+            .admin(&busy)
+            .form(
+                "/nimserver/user/create.action",
+                &[("accid", &format!("r{i}")), ("token", "t")],
+            )
+            .await;
+        codes.push(v["code"].as_u64().unwrap());
+    }
+    assert_eq!(codes, [200, 200, 200, 200, 200, 416]);
+    let v = s
+        .admin(&calm)
+        .form(
+            "/nimserver/user/create.action",
+            &[("accid", "x"), ("token", "t")],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+}
+
+/// A callback URL on loopback is refused unless the operator allows it.
+#[tokio::test]
+async fn private_callback_urls_are_refused_by_default() {
+    let mut cfg = test_config();
+    cfg.login_callback.allow_private_addresses = false;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    for url in [
+        "http://127.0.0.1:9/login",
+        "http://localhost:9/login",
+        "http://169.254.169.254/latest",
+        "http://10.1.2.3/x",
+        "http://[::1]:9/x",
+    ] {
+        let v = s
+            .admin(&app)
+            .json(
+                Method::PUT,
+                "/magpie/v1/app/login_auth",
+                Some(json!({"auth_types": [0, 2], "callback": {"url": url}})),
+            )
+            .await;
+        assert_eq!(v["code"], 414, "{url}: {v}");
+        assert!(
+            v["msg"]
+                .as_str()
+                .unwrap()
+                .contains("allow_private_addresses"),
+            "{v}"
+        );
+    }
+    let v = s
+        .admin(&app)
+        .json(
+            Method::PUT,
+            "/magpie/v1/app/login_auth",
+            Some(
+                json!({"auth_types": [0, 2], "callback": {"url": "https://app.example.com/login"}}),
+            ),
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
 }

@@ -5,6 +5,7 @@ use magpie_proto::frame::LoginAck;
 use magpie_proto::types::{client_type, login_step};
 use magpie_proto::ServerFrame;
 use magpie_testkit::*;
+use std::time::Duration;
 
 fn code_of(f: ServerFrame) -> (ResCode, LoginAck) {
     match f {
@@ -194,16 +195,21 @@ async fn refreshed_or_updated_token_replaces_the_old_one() {
     assert!(final_code(&s, &app, "fay", "third").await.is_success());
 }
 
+const ELSEWHERE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
 #[tokio::test]
-async fn per_account_rate_limit_gives_416() {
+async fn failures_are_limited_per_source_and_the_account_limit_counts_successes() {
     let mut cfg = test_config();
     cfg.login_limits.per_account_per_sec = 0.01;
     cfg.login_limits.per_account_burst = 3.0;
+    cfg.login_limits.failed_per_account_ip_per_sec = 0.01;
+    cfg.login_limits.failed_per_account_ip_burst = 3.0;
     let s = TestServer::start_with(cfg).await;
     let app = s.app("a").await;
     s.account(&app, "gus", "t").await;
     s.account(&app, "hal", "t").await;
-    let mut p = RawPeer::hello(s.addr()).await;
+    // A stranger guesses from another address: three failures, then 416.
+    let mut p = RawPeer::hello_from(s.addr(), ELSEWHERE).await;
     let mut codes = Vec::new();
     for i in 0..4 {
         let (code, _) = code_of(
@@ -219,13 +225,105 @@ async fn per_account_rate_limit_gives_416() {
             .chain([ResCode::FREQUENTLY])
             .collect::<Vec<_>>()
     );
-    // Even the right token is refused while the account is over its limit...
+    // From there, even the right token waits...
+    let (code, _) = code_of(p.login(login_request(&app, "gus", "t", "d9")).await);
+    assert_eq!(code, ResCode::FREQUENTLY);
+    // ...but the owner, elsewhere, is not affected: three logins pass (the
+    // account's own budget), the fourth in a row is a login loop: 416.
+    for _ in 0..3 {
+        assert!(final_code(&s, &app, "gus", "t").await.is_success());
+    }
     assert_eq!(
         final_code(&s, &app, "gus", "t").await.err_code,
         ResCode::FREQUENTLY
     );
-    // ...and other accounts are not affected.
+    // Other accounts are not affected.
     assert!(final_code(&s, &app, "hal", "t").await.is_success());
+}
+
+/// A stranger guessing an account's token as fast as one connection allows
+/// (well over 1,000 tries a second here) from one address does not keep the
+/// owner out from another: neither a manual login nor the SDK's automatic
+/// re-login after the server restarts.
+#[tokio::test]
+async fn a_token_guesser_elsewhere_cannot_lock_the_owner_out() {
+    let mut s = TestServer::start_with(test_config()).await;
+    let app = s.app("a").await;
+    s.account(&app, "ivy", "right").await;
+    let owner = TestClient::new(s.options());
+    assert!(owner.login(&app, "ivy", "right").await.is_success());
+    let addr = s.addr();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app2 = app.clone();
+    let (count_tx, mut count_rx) = tokio::sync::watch::channel(0u64);
+    let guesser = tokio::spawn(async move {
+        let (mut tries, mut refused) = (0u64, 0u64);
+        let started = std::time::Instant::now();
+        'outer: while !*stop_rx.borrow() {
+            // The server may be restarting: connect again until stopped.
+            let Some(mut p) = RawPeer::try_hello_from(addr, ELSEWHERE).await else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            loop {
+                if *stop_rx.borrow() {
+                    break 'outer;
+                }
+                let guess = format!("guess{tries}");
+                tries += 1;
+                count_tx.send_replace(tries);
+                match p.try_login(login_request(&app2, "ivy", &guess, "g")).await {
+                    Some(ServerFrame::LoginAck { body, .. }) => {
+                        if body.code == ResCode::FREQUENTLY {
+                            refused += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        (tries, refused, started.elapsed())
+    });
+    // Once it has guessed 500 times (its failure budget long spent), the
+    // owner's manual logins keep passing while it goes on.
+    tokio::time::timeout(Duration::from_secs(30), count_rx.wait_for(|n| *n >= 500))
+        .await
+        .expect("the guesser runs")
+        .unwrap();
+    for _ in 0..5 {
+        let c = TestClient::new(s.options());
+        assert!(c.login(&app, "ivy", "right").await.is_success());
+        c.client
+            .logout(magpie_proto::types::logout_type::APP_EXIT)
+            .await;
+    }
+    // The server restarts on its address; the owner's SDK logs in again by
+    // itself.
+    let mut events = owner.client.events();
+    let addrs = s.stop().await;
+    s.start_on(addrs).await;
+    let relogged = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(e) = events.next().await {
+            if let Event::AutoRelogin(r) = e {
+                if r.is_success() {
+                    return true;
+                }
+                if !r.retrying {
+                    return false;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .expect("re-login within 30 s");
+    assert!(relogged, "the owner's automatic re-login succeeded");
+    stop_tx.send(true).unwrap();
+    let (tries, refused, took) = guesser.await.unwrap();
+    let rate = tries as f64 / took.as_secs_f64();
+    println!("guesser: {tries} tries in {took:?} ({rate:.0}/s), {refused} answered 416");
+    assert!(rate > 1_000.0, "the guesser ran at {rate:.0} tries/s");
+    assert!(refused > tries / 2, "most guesses were throttled");
 }
 
 #[tokio::test]

@@ -67,10 +67,11 @@ async fn oversized_frame_gets_419_before_its_body_is_read() {
     let (code, fatal, _) = error_of(bad.recv().await);
     assert_eq!((code, fatal), (ResCode::OVERRUN, true));
     assert!(bad.recv().await.is_none());
-    // An HTTP request is not a Magpie frame either.
+    // An HTTP request as the first bytes is not Magpie's protocol at all.
     let mut http = RawPeer::connect(s.addr()).await;
     http.send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(error_of(http.recv().await).0, ResCode::OVERRUN);
+    let (code, fatal, _) = error_of(http.recv().await);
+    assert_eq!((code, fatal), (ResCode::INVALID_PROTOCOL, true));
     still_alive(&mut ok).await;
 }
 
@@ -228,6 +229,78 @@ async fn connections_past_the_cap_are_refused_with_503() {
     let mut c = RawPeer::connect(s.addr()).await;
     assert_eq!(error_of(c.recv().await).0, ResCode::TOO_BUSY);
     assert!(c.recv().await.is_none());
+}
+
+const ELSEWHERE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+/// 100 connections that say HELLO and then only PING cannot keep real
+/// logins out: one address holds at most `max_pre_login_per_ip` of them,
+/// and each is closed when its handshake budget runs out, PINGs or not.
+#[tokio::test]
+async fn pinging_credential_less_connections_cannot_keep_logins_out() {
+    let mut cfg = test_config();
+    cfg.max_connections = 100;
+    cfg.max_pre_login_per_ip = 50;
+    cfg.handshake_timeout_ms = 1_000;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    s.account(&app, "own", "t").await;
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..100 {
+        let mut p = RawPeer::connect_from(s.addr(), ELSEWHERE).await;
+        let hello = p.hello_frame();
+        p.send(&hello).await;
+        match p.recv().await {
+            Some(ServerFrame::HelloAck { .. }) => held.push(p),
+            other => {
+                let (code, fatal, desc) = error_of(other);
+                assert_eq!((code, fatal), (ResCode::TOO_BUSY, true));
+                assert!(desc.contains("not logged in"), "{desc}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((held.len(), refused), (50, 50));
+    // The owner logs in at once from another address.
+    let c = TestClient::new(s.options());
+    assert!(c.login(&app, "own", "t").await.is_success());
+    // Every held connection keeps pinging, and is closed by its budget
+    // (1 s from its accept) all the same.
+    let started = std::time::Instant::now();
+    let closers = held.into_iter().map(|mut p| {
+        tokio::spawn(async move {
+            loop {
+                let seq = p.next_seq();
+                p.send(&ClientFrame::Ping { seq }).await;
+                match p.recv().await {
+                    Some(ServerFrame::Pong { .. }) => {
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
+                    other => return error_of(other),
+                }
+            }
+        })
+    });
+    for h in closers {
+        let (code, _, desc) = tokio::time::timeout(Duration::from_secs(10), h)
+            .await
+            .expect("closed in time")
+            .unwrap();
+        assert_eq!(code, ResCode::TIMEOUT);
+        assert!(desc.contains("no successful LOGIN"), "{desc}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The slots are free again: a new connection from that address logs in.
+    let mut p = RawPeer::hello_from(s.addr(), ELSEWHERE).await;
+    match p.login(login_request(&app, "own", "t", "d2")).await {
+        ServerFrame::LoginAck { body, .. } => assert_eq!(body.code, ResCode::SUCCESS),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,46 +27,53 @@ pub enum NonceError {
 }
 
 /// Nonces seen per app, remembered for twice the window (a CurTime up to one
-/// window in the future stays valid for two windows).
+/// window in the future stays valid for two windows). Each app has its own
+/// bound: one app that fills its memory gets 416 alone, every other app
+/// goes on.
 pub struct NonceCache {
     keep: Duration,
-    max: usize,
-    seen: Mutex<HashMap<(i64, String), Instant>>,
+    max_per_app: usize,
+    apps: Mutex<HashMap<i64, HashMap<String, Instant>>>,
 }
 
 impl NonceCache {
-    /// A cache for a window of `window_secs`, holding at most `max` nonces.
-    pub fn new(window_secs: u64, max: usize) -> Self {
+    /// A cache for a window of `window_secs`, holding at most `max_per_app`
+    /// nonces for each app.
+    pub fn new(window_secs: u64, max_per_app: usize) -> Self {
         NonceCache {
             keep: Duration::from_secs(window_secs * 2),
-            max,
-            seen: Mutex::new(HashMap::new()),
+            max_per_app,
+            apps: Mutex::new(HashMap::new()),
         }
     }
 
     /// Records a nonce, refusing one seen before.
     pub fn check_and_insert(&self, app_id: i64, nonce: &str) -> Result<(), NonceError> {
         let now = Instant::now();
-        let mut seen = self.seen.lock();
-        if let Some(exp) = seen.get(&(app_id, nonce.to_owned())) {
+        let mut apps = self.apps.lock();
+        let seen = apps.entry(app_id).or_default();
+        if let Some(exp) = seen.get(nonce) {
             if *exp > now {
                 return Err(NonceError::Replayed);
             }
         }
-        if seen.len() >= self.max {
+        if seen.len() >= self.max_per_app {
             seen.retain(|_, exp| *exp > now);
-            if seen.len() >= self.max {
+            if seen.len() >= self.max_per_app {
                 return Err(NonceError::Full);
             }
         }
-        seen.insert((app_id, nonce.to_owned()), now + self.keep);
+        seen.insert(nonce.to_owned(), now + self.keep);
         Ok(())
     }
 
-    /// Forgets expired nonces.
+    /// Forgets expired nonces (and apps with none left).
     pub fn sweep(&self) {
         let now = Instant::now();
-        self.seen.lock().retain(|_, exp| *exp > now);
+        self.apps.lock().retain(|_, seen| {
+            seen.retain(|_, exp| *exp > now);
+            !seen.is_empty()
+        });
     }
 }
 
@@ -128,10 +135,27 @@ pub async fn require_checksum(
     if (now - cur).abs() > window {
         return err(403, "CurTime is outside the allowed window");
     }
+    // Only a caller holding the app's secret gets here, so only the app
+    // itself can spend its call budget.
+    let a = &shared.config.admin;
+    if !shared
+        .admin_limiter
+        .check_with(&app.id, Instant::now(), a.per_app_per_sec, a.per_app_burst)
+    {
+        return err(
+            416,
+            "too many calls for this app: the admin API allows admin.per_app_per_sec per app; retry later",
+        );
+    }
     match shared.nonces.check_and_insert(app.id, nonce) {
         Ok(()) => {}
         Err(NonceError::Replayed) => return err(403, "Nonce was already used"),
-        Err(NonceError::Full) => return err(416, "too many signed calls; retry later"),
+        Err(NonceError::Full) => {
+            return err(
+                416,
+                "too many signed calls for this app within the CheckSum window; retry later",
+            )
+        }
     }
     req.extensions_mut().insert(app);
     next.run(req).await
@@ -147,6 +171,10 @@ mod tests {
         assert_eq!(c.check_and_insert(1, "a"), Ok(()));
         assert_eq!(c.check_and_insert(1, "a"), Err(NonceError::Replayed));
         assert_eq!(c.check_and_insert(2, "a"), Ok(()), "nonces are per app");
-        assert_eq!(c.check_and_insert(1, "b"), Err(NonceError::Full));
+        assert_eq!(c.check_and_insert(1, "b"), Ok(()));
+        assert_eq!(c.check_and_insert(1, "c"), Err(NonceError::Full));
+        // App 1 is full; app 2 has its own room.
+        assert_eq!(c.check_and_insert(2, "b"), Ok(()));
+        assert_eq!(c.check_and_insert(3, "x"), Ok(()));
     }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 mod error;
 mod msg;
 pub mod ops;
+pub mod serve;
 mod v1;
 mod v2;
 
@@ -116,8 +117,31 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .merge(signed)
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
+        // A request (a trickled body included) gets its answer within the
+        // timeout, or HTTP 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_millis(shared.config.admin.request_timeout_ms),
+        ))
         .with_state(shared)
+}
+
+/// A known path called with the wrong method: HTTP 405 with NIM's JSON shape.
+async fn wrong_method(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({
+            "code": 405,
+            "desc": format!("{} does not take {method}: see docs/admin-api.md for its method", uri.path()),
+        })),
+    )
+        .into_response()
 }
 
 /// Unknown paths: HTTP 404 with NIM's JSON shape, naming the path.

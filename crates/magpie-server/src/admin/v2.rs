@@ -297,6 +297,17 @@ pub(super) async fn set_login_auth(
     let la = body(b)?;
     la.validate()
         .map_err(|e| v2(ops::OpError::param(format!("invalid login settings: {e}"))))?;
+    if !shared.config.login_callback.allow_private_addresses {
+        if let Some(why) = la
+            .callback
+            .as_ref()
+            .and_then(|c| crate::callback::url_refusal(&c.url))
+        {
+            return Err(v2(ops::OpError::param(format!(
+                "invalid login settings: {why}"
+            ))));
+        }
+    }
     store_login_auth(&shared, &app, Some(la)).await
 }
 
