@@ -21,6 +21,8 @@
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
 mod bridge;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod local_ops;
 pub mod msg;
 pub mod recall;

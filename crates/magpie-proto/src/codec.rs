@@ -496,6 +496,27 @@ mod tests {
 
     const MAX: u32 = DEFAULT_MAX_FRAME;
 
+    /// Found by the `client_payloads` fuzz target: an unknown numeric field
+    /// that a client sends is carried on (NIM's extension keys), and must
+    /// come out exactly as it went in (serde_json's `float_roundtrip`).
+    #[test]
+    fn unknown_float_fields_survive_a_decode_and_encode_exactly() {
+        let payload = br#"{"sysmsg":{"msg_typE":50002000000000000000000000000000000000000000000000000000000000000,"to_account":"bob"}}"#;
+        let mut frame = ((payload.len() + 5) as u32).to_be_bytes().to_vec();
+        frame.push(crate::frame::op::SEND_SYSMSG);
+        frame.extend_from_slice(&7u32.to_be_bytes());
+        frame.extend_from_slice(payload);
+        let Ok(Decoded::Frame(f, _)) = decode_client(&frame, MAX) else {
+            panic!("decodes")
+        };
+        let mut out = Vec::new();
+        encode_client(&f, &mut out, MAX).unwrap();
+        let Ok(Decoded::Frame(g, _)) = decode_client(&out, MAX) else {
+            panic!("decodes again")
+        };
+        assert_eq!(f, g);
+    }
+
     fn s() -> impl Strategy<Value = String> {
         ".{0,40}"
     }

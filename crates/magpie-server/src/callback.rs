@@ -259,6 +259,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn private_addresses_and_urls() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(private_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(!private_address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(url_refusal("http://LOCALHOST:8080/x").is_some());
+        assert!(url_refusal("http://a.localhost/x").is_some());
+        assert!(url_refusal("https://[fd00::2]/x").is_some());
+        assert!(url_refusal("https://app.example.com/login").is_none());
+    }
+
+    /// A name that resolves only to private addresses is not called: the
+    /// check is made on the resolved addresses, at call time.
+    #[tokio::test]
+    async fn the_resolver_drops_private_addresses() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let err = match PublicOnly.resolve(name).await {
+            Ok(_) => panic!("localhost resolved to a public address"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("allow_private_addresses"), "{err}");
+    }
+
+    #[test]
     fn checksum_matches_an_independent_vector() {
         // printf '%s' 'secretd41d8cd98f00b204e9800998ecf8427e1700000000000' | sha1sum
         assert_eq!(

@@ -654,3 +654,61 @@ async fn private_callback_urls_are_refused_by_default() {
         .await;
     assert_eq!(v["code"], 200, "{v}");
 }
+
+/// A body over the limit and a request slower than the request timeout are
+/// refused in NIM's JSON shape, naming the limit.
+#[tokio::test]
+async fn oversized_and_too_slow_requests_are_refused_in_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cfg = test_config();
+    cfg.admin.request_timeout_ms = 500;
+    let s = TestServer::start_with(cfg).await;
+    let app = s.app("a").await;
+    let big = "x".repeat(300 * 1024);
+    let v = s
+        .admin(&app)
+        .form(
+            "/nimserver/user/create.action",
+            &[("accid", "big"), ("token", &big)],
+        )
+        .await;
+    assert_eq!(v["code"], 414, "{v}");
+    assert!(
+        v["desc"]
+            .as_str()
+            .unwrap()
+            .contains("length limit exceeded"),
+        "{v}"
+    );
+    // Headers promise a body that never comes: 408 after the request timeout.
+    let addr = s.admin_url().trim_start_matches("http://").to_owned();
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let cur = (magpie_store::now_ms() / 1000).to_string();
+    let mut head = String::from("POST /nimserver/user/create.action HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in magpie_proto::sign::signature_headers(&app.key, &app.secret, "slow-1", &cur) {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\naccid=",
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = c.read(&mut buf).await.unwrap();
+            answer.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if n == 0 || text.contains("}") {
+                return text.into_owned();
+            }
+        }
+    })
+    .await
+    .expect("an answer within the request timeout");
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(
+        got.contains(r#""code":408"#) && got.contains("admin.request_timeout_ms"),
+        "{got}"
+    );
+}

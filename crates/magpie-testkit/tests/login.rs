@@ -322,8 +322,13 @@ async fn a_token_guesser_elsewhere_cannot_lock_the_owner_out() {
     let (tries, refused, took) = guesser.await.unwrap();
     let rate = tries as f64 / took.as_secs_f64();
     println!("guesser: {tries} tries in {took:?} ({rate:.0}/s), {refused} answered 416");
-    assert!(rate > 1_000.0, "the guesser ran at {rate:.0} tries/s");
-    assert!(refused > tries / 2, "most guesses were throttled");
+    // The rate depends on the machine's load, so it is printed, not
+    // asserted; the guesser was at work before, during and after the
+    // owner's logins (500 tries first).
+    assert!(
+        tries >= 500 && refused > tries / 2,
+        "most guesses were throttled"
+    );
 }
 
 #[tokio::test]

@@ -125,7 +125,33 @@ pub fn router(shared: Arc<Shared>) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_millis(shared.config.admin.request_timeout_ms),
         ))
+        .layer(axum::middleware::map_response(json_for_bare_refusals))
         .with_state(shared)
+}
+
+/// The HTTP layer's own refusals (a request over the time limit: 408, a
+/// body over the size limit: 413) carry no body; give them NIM's JSON shape
+/// so every answer of the admin API parses the same way.
+async fn json_for_bare_refusals(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = resp.status();
+    let desc = match status.as_u16() {
+        408 => "the request took longer than admin.request_timeout_ms",
+        413 => "the request body is larger than admin.max_body_bytes",
+        _ => return resp,
+    };
+    if resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        return resp;
+    }
+    (
+        status,
+        axum::Json(serde_json::json!({"code": status.as_u16(), "desc": desc})),
+    )
+        .into_response()
 }
 
 /// A known path called with the wrong method: HTTP 405 with NIM's JSON shape.
