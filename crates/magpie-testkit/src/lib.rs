@@ -367,14 +367,20 @@ impl RawPeer {
     /// Connects from a given local address (on Linux any of 127.0.0.0/8
     /// reaches a loopback server): a second "source" for per-address limits.
     pub async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> RawPeer {
-        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
-        sock.bind(SocketAddr::new(from, 0))
-            .expect("bind the source address");
-        RawPeer {
-            stream: sock.connect(addr).await.expect("connect"),
+        Self::try_connect_from(addr, from)
+            .await
+            .expect("connect from the source address")
+    }
+
+    /// [`RawPeer::connect_from`], or None when the server is not there.
+    pub async fn try_connect_from(addr: SocketAddr, from: std::net::IpAddr) -> Option<RawPeer> {
+        let sock = tokio::net::TcpSocket::new_v4().ok()?;
+        sock.bind(SocketAddr::new(from, 0)).ok()?;
+        Some(RawPeer {
+            stream: sock.connect(addr).await.ok()?,
             buf: Vec::new(),
             seq: 0,
-        }
+        })
     }
 
     /// Connects from `from` and completes the hello.
@@ -387,13 +393,7 @@ impl RawPeer {
     /// [`RawPeer::hello_from`], or None when the server is not there or
     /// does not answer the hello with 200 (a server restarting).
     pub async fn try_hello_from(addr: SocketAddr, from: std::net::IpAddr) -> Option<RawPeer> {
-        let sock = tokio::net::TcpSocket::new_v4().ok()?;
-        sock.bind(SocketAddr::new(from, 0)).ok()?;
-        let mut p = RawPeer {
-            stream: sock.connect(addr).await.ok()?,
-            buf: Vec::new(),
-            seq: 0,
-        };
+        let mut p = Self::try_connect_from(addr, from).await?;
         let hello = p.hello_frame();
         p.send(&hello).await;
         match p.recv().await {

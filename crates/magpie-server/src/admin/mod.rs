@@ -133,9 +133,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// body over the size limit: 413) carry no body; give them NIM's JSON shape
 /// so every answer of the admin API parses the same way.
 async fn json_for_bare_refusals(resp: axum::response::Response) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let status = resp.status();
-    let desc = match status.as_u16() {
+    let desc = match resp.status().as_u16() {
         408 => "the request took longer than admin.request_timeout_ms",
         413 => "the request body is larger than admin.max_body_bytes",
         _ => return resp,
@@ -147,6 +145,13 @@ async fn json_for_bare_refusals(resp: axum::response::Response) -> axum::respons
     {
         return resp;
     }
+    http_error(resp.status(), desc.to_owned())
+}
+
+/// An answer with an HTTP error status and NIM's JSON shape:
+/// `{"code": <the status>, "desc": ...}`.
+fn http_error(status: axum::http::StatusCode, desc: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
     (
         status,
         axum::Json(serde_json::json!({"code": status.as_u16(), "desc": desc})),
@@ -159,28 +164,24 @@ async fn wrong_method(
     method: axum::http::Method,
     uri: axum::http::Uri,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
+    http_error(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({
-            "code": 405,
-            "desc": format!("{} does not take {method}: see docs/admin-api.md for its method", uri.path()),
-        })),
+        format!(
+            "{} does not take {method}: see docs/admin-api.md for its method",
+            uri.path()
+        ),
     )
-        .into_response()
 }
 
 /// Unknown paths: HTTP 404 with NIM's JSON shape, naming the path.
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
+    http_error(
         axum::http::StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({
-            "code": 404,
-            "desc": format!("no admin API at {method} {}: see docs/admin-api.md for the paths", uri.path()),
-        })),
+        format!(
+            "no admin API at {method} {}: see docs/admin-api.md for the paths",
+            uri.path()
+        ),
     )
-        .into_response()
 }
 
 async fn healthz(
