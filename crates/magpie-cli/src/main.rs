@@ -7,6 +7,7 @@
 
 mod addr;
 mod admin;
+mod app;
 mod client;
 mod serve;
 mod store;
@@ -54,12 +55,9 @@ enum Command {
     /// Run the server (embedded SQLite store under --data-dir).
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::ServeArgs),
-    /// Manage apps directly in a data directory (works while the server runs).
-    #[command(after_help = "Example: eval \"$(magpie app create demo --export)\"")]
-    App {
-        #[command(subcommand)]
-        command: AppCommand,
-    },
+    /// Manage apps directly in the server's store (works while the server runs).
+    #[command(after_help = app::AFTER_HELP)]
+    App(app::AppArgs),
     /// Call the admin HTTP API, signed with the app's key and secret.
     #[command(after_help = admin::AFTER_HELP)]
     Admin(admin::AdminArgs),
@@ -67,30 +65,6 @@ enum Command {
     /// callback and reads commands from standard input (see --help).
     #[command(after_help = client::AFTER_HELP)]
     Client(client::ClientArgs),
-}
-
-#[derive(Subcommand)]
-enum AppCommand {
-    /// Create an app; prints {"app_key":"...","app_secret":"..."}.
-    #[command(after_help = "\
-Examples:
-  magpie app create demo                           # JSON with app_key and app_secret
-  eval \"$(magpie app create demo --export)\"        # set MAGPIE_APP_KEY and MAGPIE_APP_SECRET
-  magpie app create demo --data-dir /var/lib/magpie")]
-    Create {
-        /// Display name of the app.
-        name: String,
-        /// The server's data directory.
-        #[arg(long, env = "MAGPIE_DATA_DIR", default_value = "./magpie-data")]
-        data_dir: std::path::PathBuf,
-        /// Store URL [default: sqlite://DATA_DIR/magpie.db].
-        #[arg(long, env = "MAGPIE_STORE")]
-        store: Option<String>,
-        /// Print shell `export` lines for MAGPIE_APP_KEY and MAGPIE_APP_SECRET
-        /// instead of JSON: `eval "$(magpie app create demo --export)"`.
-        #[arg(long)]
-        export: bool,
-    },
 }
 
 /// Whether backtraces belong to bugs only: a user error (anyhow error
@@ -115,20 +89,7 @@ fn main() -> ExitCode {
     let res = rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve::run(a).await.map(|()| exit::OK),
-            Command::App {
-                command:
-                    AppCommand::Create {
-                        name,
-                        data_dir,
-                        store,
-                        export,
-                    },
-            } => {
-                let url = store::StoreUrl::or_default(store.as_deref(), &data_dir)?;
-                serve::create_app(&name, &url, export)
-                    .await
-                    .map(|()| exit::OK)
-            }
+            Command::App(a) => app::run(a).await,
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }

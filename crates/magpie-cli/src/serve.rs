@@ -1,7 +1,7 @@
 use crate::store::StoreUrl;
 use clap::Args;
+use magpie_server::datadir::DataDir;
 use magpie_server::{Listeners, ServerConfig, Services};
-use magpie_store::generate_key;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Admin HTTP address, host:port or http://host:port [default: 127.0.0.1:9380].
     #[arg(long, value_parser = crate::addr::listen_admin)]
     admin_listen: Option<SocketAddr>,
+    /// Log lines as `text` or `json` (one object per line) [default: text].
+    #[arg(long)]
+    log_format: Option<magpie_server::logging::LogFormat>,
     /// Print the effective configuration as commented TOML and exit.
     #[arg(long)]
     print_config: bool,
@@ -56,17 +59,25 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(s) = a.store {
         cfg.store = Some(s);
     }
+    if let Some(f) = a.log_format {
+        cfg.log_format = f;
+    }
     if a.print_config {
         print!("{}", cfg.to_toml());
         return Ok(());
     }
     cfg.validate()?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    magpie_server::logging::init(&cfg.log, cfg.log_format)?;
+    let res = serve(cfg).await;
+    if let Err(e) = &res {
+        tracing::error!("{e:#}");
+    }
+    // Lines still queued reach stderr if it takes them within a second.
+    magpie_server::logging::flush(std::time::Duration::from_secs(1));
+    res
+}
+
+async fn serve(cfg: ServerConfig) -> anyhow::Result<()> {
     // Ports first: a busy port fails before anything touches the data dir.
     let client = Listeners::bind_client(cfg.listen)
         .map_err(|e| bind_error(e, cfg.listen, "client", "--listen", "listen"))?;
@@ -82,28 +93,77 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
     let listeners = Listeners { client, admin };
-    let url = StoreUrl::or_default(cfg.store.as_deref(), &cfg.data_dir)?;
+    // The data dir next: one server per data dir, owner-only.
+    let data_dir = DataDir::take(&cfg.data_dir)?;
+    for (path, mode) in data_dir.loose_permissions() {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "readable by other users, and the data dir holds app secrets and messages: chmod {} {}",
+            if path.is_dir() { "700" } else { "600" },
+            path.display()
+        );
+    }
+    let url = StoreUrl::or_default(cfg.store.as_deref(), data_dir.path())?;
     let stores = url.open(true)?;
     tracing::info!(store = %url, "store open");
     url.warn_if_read_only();
+    let apps = stores.apps.list_apps().await?.len();
+    let tls = cfg.tls.is_some();
+    let drain = std::time::Duration::from_millis(cfg.drain_timeout_ms);
     let server = magpie_server::start(listeners, cfg, Services::in_process(stores)).await?;
-    // One machine-readable line on stdout, for scripts and tests that bind port 0.
-    println!(
-        "{}",
-        serde_json::json!({
-            "event": "ready",
-            "client": server.client_addr.to_string(),
-            "admin": server.admin_addr.to_string(),
-        })
+    // One machine-readable line on stdout, for scripts and tests that bind
+    // port 0. A closed stdout must not stop the server: the error is ignored.
+    let ready = serde_json::json!({
+        "event": "ready",
+        "client": server.client_addr.to_string(),
+        "admin": server.admin_addr.to_string(),
+        "tls": tls,
+        "data_dir": data_dir.path(),
+        "store": url.to_string(),
+        "apps": apps,
+    });
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{ready}").and_then(|()| out.flush());
+    }
+    tracing::info!(
+        client = %server.client_addr,
+        admin = %server.admin_addr,
+        tls,
+        data_dir = %data_dir.path().display(),
+        apps,
+        "ready"
     );
     let signal = server.shutdown_signal();
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutting down");
+        // Shutdown first: nothing logged (stderr may be gone) comes before it.
         let _ = signal.send(true);
+        let _ = stopping_tx.send(());
+        tracing::info!("shutting down");
     });
-    server.wait().await;
-    tracing::info!("stopped");
+    let wait = server.wait();
+    tokio::pin!(wait);
+    tokio::select! {
+        _ = &mut wait => tracing::info!("stopped"),
+        _ = async {
+            if stopping.await.is_ok() {
+                tokio::time::sleep(drain).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(
+                drain_timeout_ms = drain.as_millis() as u64,
+                "connections still open after the drain timeout; stopping anyway \
+                 (acknowledged messages are in the journal)"
+            );
+        }
+    }
+    drop(data_dir);
     Ok(())
 }
 
@@ -144,25 +204,4 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-pub async fn create_app(name: &str, store: &StoreUrl, export: bool) -> anyhow::Result<()> {
-    if name.is_empty() || name.len() > 128 {
-        anyhow::bail!("the app name must be 1 to 128 characters");
-    }
-    let stores = store.open(false)?;
-    let app = stores
-        .apps
-        .create_app(name, &generate_key(16), &generate_key(16))
-        .await?;
-    if export {
-        println!("export MAGPIE_APP_KEY={}", app.app_key);
-        println!("export MAGPIE_APP_SECRET={}", app.app_secret);
-    } else {
-        println!(
-            "{}",
-            serde_json::json!({"app_key": app.app_key, "app_secret": app.app_secret})
-        );
-    }
-    Ok(())
 }

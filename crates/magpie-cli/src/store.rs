@@ -76,8 +76,7 @@ impl StoreUrl {
         match self {
             StoreUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating data directory {}", dir.display()))?;
+                    magpie_server::datadir::create_private_dir(dir)?;
                 }
                 let s = if serving {
                     SqliteStore::open(path)

@@ -1,16 +1,18 @@
 //! The app cache: apps with their settings in force, looked up by key on
 //! every login and admin call.
 //!
-//! A found app stays cached until it is invalidated explicitly: the admin
-//! API invalidates an app whenever it changes its settings. A miss asks the
-//! store, so an app that another process created (`magpie app create`) is
-//! seen at once.
+//! The admin API invalidates an app whenever it changes its settings. A
+//! found app is read again from the store after [`FRESH_FOR`], so a change
+//! that another process made (`magpie app rotate-secret`, `magpie app
+//! delete`) holds within that time; a miss asks the store, so an app that
+//! another process created (`magpie app create`) is seen at once.
 
 use magpie_store::settings::{LoginAuth, MessagingSettings, Policy, Rules};
 use magpie_store::{App, AppStore, StoreResult};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// An app with the settings in force (its own, or the server's defaults).
 pub struct AppCtx {
@@ -58,11 +60,14 @@ impl std::ops::Deref for AppCtx {
     }
 }
 
+/// How long a cached app is used before it is read from the store again.
+pub const FRESH_FOR: Duration = Duration::from_secs(2);
+
 /// Apps by key, cached, with explicit invalidation.
 pub struct AppCache {
     store: Arc<dyn AppStore>,
     default_policy: Policy,
-    apps: RwLock<HashMap<String, Arc<AppCtx>>>,
+    apps: RwLock<HashMap<String, (Arc<AppCtx>, Instant)>>,
 }
 
 impl AppCache {
@@ -77,17 +82,38 @@ impl AppCache {
 
     /// Finds an app by key: from the cache, else from the store.
     pub async fn get(&self, app_key: &str) -> StoreResult<Option<Arc<AppCtx>>> {
-        if let Some(a) = self.apps.read().get(app_key) {
-            return Ok(Some(a.clone()));
+        let now = Instant::now();
+        if let Some((a, at)) = self.apps.read().get(app_key) {
+            if now.duration_since(*at) < FRESH_FOR {
+                return Ok(Some(a.clone()));
+            }
+        }
+        {
+            // Stale: this lookup refreshes it; lookups meanwhile keep using
+            // the entry instead of all reading the store at once.
+            let mut apps = self.apps.write();
+            if let Some((a, at)) = apps.get_mut(app_key) {
+                if now.duration_since(*at) < FRESH_FOR {
+                    return Ok(Some(a.clone()));
+                }
+                *at = now;
+            }
         }
         let Some(app) = self.store.app_by_key(app_key).await? else {
+            self.apps.write().remove(app_key);
             return Ok(None);
         };
         let ctx = Arc::new(AppCtx::new(app, &self.default_policy));
         self.apps
             .write()
-            .insert(ctx.app.app_key.clone(), ctx.clone());
+            .insert(ctx.app.app_key.clone(), (ctx.clone(), now));
         Ok(Some(ctx))
+    }
+
+    /// True when `app_key` is a cached app (no store access): after a
+    /// lookup, tells an existing app from an unknown key.
+    pub fn is_cached(&self, app_key: &str) -> bool {
+        self.apps.read().contains_key(app_key)
     }
 
     /// Forgets an app, so the next lookup reads it from the store.

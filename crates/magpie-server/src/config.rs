@@ -64,6 +64,11 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
     pub log: String,
+    /// Log line format: `text` or `json` (one object per line).
+    pub log_format: crate::logging::LogFormat,
+    /// After SIGTERM or SIGINT, how long connections may take to close
+    /// before the server stops anyway, in milliseconds.
+    pub drain_timeout_ms: u64,
 }
 
 /// Limits on dynamic tokens.
@@ -194,6 +199,8 @@ impl Default for ServerConfig {
             login_callback: LoginCallbackConfig::default(),
             default_device_policy: Policy::default(),
             log: "info".into(),
+            log_format: crate::logging::LogFormat::Text,
+            drain_timeout_ms: 10_000,
         }
     }
 }
@@ -251,6 +258,8 @@ const FIELDS: &[&str] = &[
     "dynamic_token",
     "login_callback",
     "log",
+    "log_format",
+    "drain_timeout_ms",
 ];
 
 /// Parses a listen address: `host:port` (IPv6 in brackets, host names
@@ -472,6 +481,8 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("", "max_connections") => "Most client connections held at once; further ones are refused with 503.\n0: as many as the open-file limit allows, less a reserve for the store,\nthe admin listener (admin.max_connections) and login callbacks.",
         ("", "max_pre_login_per_ip") => "Most connections from one IP address that have not logged in yet (sized for\nmany users behind one NAT); further ones are refused with 503.",
         ("", "log") => "Log filter, in RUST_LOG syntax (RUST_LOG wins when set).",
+        ("", "drain_timeout_ms") => "After SIGTERM or SIGINT, how long connections may take to close before the\nserver stops anyway, in milliseconds (acknowledged messages are already durable).",
+        ("", "log_format") => "Log lines: text (for people) or json (one object per line, for log collectors).\nLines that stderr cannot take are dropped and counted (magpie_log_lines_dropped).",
         ("", "login_limits") => "Login rate limits (token buckets; a refused login gets 416). A rate of 0 disables that limit.",
         ("login_limits", "per_account_per_sec") => "Sustained successful logins per second for one account (a device in a login\nloop); failed attempts are limited per address below.",
         ("login_limits", "per_account_burst") => "Burst of successful logins for one account.",

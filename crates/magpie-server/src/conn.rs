@@ -126,6 +126,7 @@ pub(crate) async fn serve<S>(
     // Whatever was queued before the close (a logout ack, an error).
     conn.flush().await;
     if let Some(s) = conn.machine.take_session() {
+        conn.shared.metrics.session(s.client_type, -1);
         if let Err(e) = conn.shared.bus.detach(&s.key, addr).await {
             tracing::warn!(error = %e, "detaching a closed connection failed");
         }
@@ -266,6 +267,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     /// without waiting; the service calls are boxed, so this future stays
     /// small for the many steps (hellos, heartbeats, pushes) that call none.
     async fn step(&mut self, input: Input) -> Flow {
+        match &input {
+            Input::Push(Push::Kickout(k)) => {
+                self.shared.metrics.kick(k.reason_code);
+                if let Some(s) = self.machine.session() {
+                    tracing::info!(
+                        peer = %self.peer,
+                        account = %s.key.accid,
+                        device_id = %s.device_id,
+                        reason = k.reason_code,
+                        by_client_type = k.client_type,
+                        "kicked out"
+                    );
+                }
+            }
+            Input::Push(Push::MultiSpot(m)) => {
+                self.shared.metrics.multispot(m.multi_spot_notiy_type)
+            }
+            _ => {}
+        }
+        let before = self.machine.session().map(|s| s.client_type);
+        let flow = self.carry_out(input).await;
+        let after = self.machine.session().map(|s| s.client_type);
+        if before != after {
+            if let Some(t) = before {
+                self.shared.metrics.session(t, -1);
+            }
+            if let Some(t) = after {
+                self.shared.metrics.session(t, 1);
+            }
+        }
+        flow
+    }
+
+    /// [`Conn::step`] without the metrics.
+    async fn carry_out(&mut self, input: Input) -> Flow {
         let cfg = session_config(&self.shared);
         let mut next = Some(input);
         while let Some(input) = next.take() {

@@ -12,9 +12,12 @@ pub mod apps;
 pub mod callback;
 pub mod config;
 mod conn;
+pub mod datadir;
 pub mod dynamic;
+pub mod logging;
 pub mod login;
 pub mod messaging;
+pub mod metrics;
 pub mod prelogin;
 pub mod ratelimit;
 pub mod retention;
@@ -157,7 +160,7 @@ pub async fn start(
             let _ = w.await;
         }
     });
-    tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), max_connections = shared.max_connections, "magpie server ready");
+    tracing::info!(%client_addr, %admin_addr, node = %shared.bus.node(), max_connections = shared.max_connections, "listening");
     Ok(ServerHandle {
         client_addr,
         admin_addr,
@@ -231,6 +234,7 @@ async fn accept_loop(
             continue;
         };
         shared.connections.fetch_add(1, Ordering::Relaxed);
+        shared.metrics.connections.inc();
         let (s, sd, done) = (shared.clone(), shutdown.clone(), done_tx.clone());
         let tls = tls.clone();
         tokio::spawn(async move {

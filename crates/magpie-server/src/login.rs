@@ -65,6 +65,29 @@ pub async fn login(
     peer: SocketAddr,
     addr: DeviceAddr,
 ) -> LoginOutcome {
+    let start = Instant::now();
+    let app_key = req.app_key.clone();
+    let outcome = login_inner(shared, req, peer, addr).await;
+    let code = outcome.ack.code;
+    // Only keys of apps that exist become labels.
+    let app = if code == ResCode::SUCCESS || shared.apps.is_cached(&app_key) {
+        app_key.as_str()
+    } else {
+        crate::metrics::UNKNOWN_APP
+    };
+    shared.metrics.login(app, code.0, start.elapsed());
+    if code == ResCode::FREQUENTLY {
+        shared.metrics.rate_limited("login");
+    }
+    outcome
+}
+
+async fn login_inner(
+    shared: &Shared,
+    req: LoginRequest,
+    peer: SocketAddr,
+    addr: DeviceAddr,
+) -> LoginOutcome {
     let (app, accid, nick) = match authenticate(shared, &req, peer).await {
         Ok(v) => v,
         Err(r) => {
@@ -93,7 +116,16 @@ pub async fn login(
     };
     match shared.bus.attach(&key, addr, presence, &app.rules).await {
         Ok(Attach::Admitted { others, kicked, .. }) => {
-            tracing::debug!(%peer, account = %key.accid, others = others.len(), kicked = kicked.len(), "login");
+            tracing::info!(
+                %peer,
+                app = %app.app_key,
+                account = %key.accid,
+                client_type = session.client_type,
+                device_id = %session.device_id,
+                others = others.len(),
+                kicked = kicked.len(),
+                "login"
+            );
             LoginOutcome {
                 ack: LoginAck {
                     code: ResCode::SUCCESS,
@@ -104,10 +136,14 @@ pub async fn login(
                 session: Some(session),
             }
         }
-        Ok(Attach::Refused) => LoginOutcome::refused(Refusal {
-            code: ResCode::EXIST,
-            desc: "the multi-device policy allows no further device now".into(),
-        }),
+        Ok(Attach::Refused) => {
+            let r = Refusal {
+                code: ResCode::EXIST,
+                desc: "the multi-device policy allows no further device now".into(),
+            };
+            tracing::info!(%peer, app = %app.app_key, account = %key.accid, code = %r.code, reason = %r.desc, "login refused");
+            LoginOutcome::refused(r)
+        }
         Err(e) => {
             tracing::error!(error = %e, "attaching a session failed");
             LoginOutcome::refused(Refusal {
@@ -271,7 +307,10 @@ async fn verify(
     app: &AppCtx,
     accid: &AccountId,
 ) -> Result<String, Refusal> {
-    let account = match shared.stores.accounts.account(app.id, accid).await {
+    let lookup = Instant::now();
+    let found = shared.stores.accounts.account(app.id, accid).await;
+    shared.metrics.store("account_lookup", lookup.elapsed());
+    let account = match found {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "account lookup failed");
@@ -332,7 +371,22 @@ async fn verify(
             let ask = shared
                 .callbacks
                 .ask(cb, &app.app_key, &app.app_secret, &event);
-            match Box::pin(ask).await {
+            let asked = Instant::now();
+            let verdict = Box::pin(ask).await;
+            shared
+                .metrics
+                .callback_seconds
+                .observe(asked.elapsed().as_secs_f64());
+            if matches!(verdict, Verdict::Failed(_)) {
+                shared
+                    .metrics
+                    .callback_failures
+                    .get_or_create(&crate::metrics::CallbackFailureLabels {
+                        app: app.app_key.clone(),
+                    })
+                    .inc();
+            }
+            match verdict {
                 Verdict::Allow => {}
                 Verdict::Deny(code, desc) => return refuse(ResCode(code), desc),
                 Verdict::Failed(why) if cb.fail_open => {

@@ -305,6 +305,7 @@ impl Messaging {
         };
         let limits = &app.messaging;
         if matches!(origin, Origin::Device { .. }) && !self.within_rate(limits, app.id, from) {
+            shared.metrics.rate_limited("send");
             return refuse(
                 ResCode::FREQUENTLY,
                 format!("more than {} sends a minute", limits.sends_per_minute),
@@ -1105,11 +1106,14 @@ async fn writer(
             .iter_mut()
             .filter_map(|j| Some((j.app_id, j.write.take()?)))
             .collect();
+        let started = Instant::now();
         let result = shared.stores.messages.append(batch).await;
+        shared.metrics.store("message_commit", started.elapsed());
         let mut envs = Vec::new();
         let mut online: HashMap<AccountKey, Vec<DeviceAddr>> = HashMap::new();
         match result {
             Ok(done) => {
+                shared.metrics.messages_stored.inc_by(done.len() as u64);
                 for (job, a) in jobs.drain(..).zip(done) {
                     after(&shared, job.then, a, &mut online, &mut envs).await;
                 }

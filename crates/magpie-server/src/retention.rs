@@ -38,6 +38,11 @@ pub async fn prune_app(shared: &Shared, app: &AppCtx) -> anyhow::Result<Pruned> 
 
 /// Applies every app's retention once; failures are logged per app.
 pub async fn run_once(shared: &Shared) {
+    match shared.stores.messages.purge_deleted_apps().await {
+        Ok(0) => {}
+        Ok(rows) => tracing::info!(rows, "retention removed what deleted apps still held"),
+        Err(e) => tracing::error!(error = %e, "retention: purging deleted apps failed"),
+    }
     let apps = match shared.stores.apps.list_apps().await {
         Ok(a) => a,
         Err(e) => {

@@ -60,6 +60,8 @@ pub struct Shared {
     pub messaging: crate::messaging::Messaging,
     /// Client connections open now.
     pub connections: AtomicUsize,
+    /// Prometheus metrics (`GET /metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// Most client connections at once: `max_connections`, or what the
     /// open-file limit allows (see [`connection_limit`]).
     pub max_connections: usize,
@@ -120,6 +122,7 @@ impl Shared {
             stores: services.stores,
             bus: services.bus,
             connections: AtomicUsize::new(0),
+            metrics: crate::metrics::Metrics::new(),
             max_connections,
             no_connections: tokio::sync::Notify::new(),
         }
@@ -127,6 +130,7 @@ impl Shared {
 
     /// Counts a connection that ended.
     pub(crate) fn connection_closed(&self) {
+        self.metrics.connections.dec();
         if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.no_connections.notify_waiters();
         }

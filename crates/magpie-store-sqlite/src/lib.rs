@@ -52,6 +52,18 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "app_settings", "004_app_settings.sql"),
     migration!(5, "messages", "005_messages.sql"),
     migration!(6, "message_journal", "006_message_journal.sql"),
+    migration!(7, "deleted_apps", "007_deleted_apps.sql"),
+];
+
+/// Tables whose rows belong to one app (`app_id`), removed with the app.
+const APP_TABLES: &[&str] = &[
+    "app_settings",
+    "accounts",
+    "blacklist",
+    "messages",
+    "account_log",
+    "account_state",
+    "stored_notes",
 ];
 
 mod ingest;
@@ -225,6 +237,24 @@ fn record(c: &Connection, m: &Migration) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates the database file readable and writable by its owner only when
+/// it does not exist yet (it holds app secrets and messages). SQLite gives
+/// its `-wal` and `-shm` files the database file's mode.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending
     /// migrations, for serving: this store owns the message journal next to
@@ -247,6 +277,7 @@ impl SqliteStore {
 
     fn open_with(path: &Path, serving: bool) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
+        create_owner_only(&path).map_err(StoreError::backend)?;
         let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
         configure(&writer).map_err(StoreError::backend)?;
         writer
@@ -505,11 +536,18 @@ impl AppStore for SqliteStore {
         let (name, key, secret) = (name.to_owned(), app_key.to_owned(), app_secret.to_owned());
         self.write(move |c| {
             let now = now_ms();
-            c.prepare_cached(
-                "INSERT INTO apps (app_key, app_secret, name, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| s.execute(params![key, secret, name, now]))
-            .map_err(insert_error)?;
+            // One statement: a name taken meanwhile by another process
+            // cannot slip in between a check and the insert.
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO apps (app_key, app_secret, name, created_at) SELECT ?1, ?2, ?3, ?4 \
+                     WHERE NOT EXISTS (SELECT 1 FROM apps WHERE name = ?3)",
+                )
+                .and_then(|mut s| s.execute(params![key, secret, name, now]))
+                .map_err(insert_error)?;
+            if n == 0 {
+                return Err(StoreError::Conflict);
+            }
             Ok(App {
                 id: c.last_insert_rowid(),
                 app_key: key,
@@ -569,6 +607,58 @@ impl AppStore for SqliteStore {
                     params![app_id, setting.name()],
                 ),
             }
+            .map_err(sql)?;
+            tx.commit().map_err(sql)
+        })
+        .await
+    }
+
+    async fn rotate_secret(&self, app_id: i64, app_secret: &str) -> StoreResult<()> {
+        let secret = app_secret.to_owned();
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE apps SET app_secret = ?2 WHERE id = ?1",
+                    params![app_id, secret],
+                )
+                .map_err(StoreError::backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_app(&self, app_id: i64) -> StoreResult<()> {
+        // What the journal holds goes in first, so it is deleted too.
+        self.inner.core.settle().await?;
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM apps WHERE id = ?1)",
+                    [app_id],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            // Rows that refer to the app first (foreign keys), the app last.
+            for t in APP_TABLES {
+                tx.execute(&format!("DELETE FROM {t} WHERE app_id = ?1"), [app_id])
+                    .map_err(sql)?;
+            }
+            tx.execute("DELETE FROM apps WHERE id = ?1", [app_id])
+                .map_err(sql)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO deleted_apps (app_id, deleted_at) VALUES (?1, ?2)",
+                params![app_id, now_ms()],
+            )
             .map_err(sql)?;
             tx.commit().map_err(sql)
         })
@@ -915,6 +1005,38 @@ impl MessageStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn purge_deleted_apps(&self) -> StoreResult<u64> {
+        self.inner.core.settle().await?;
+        self.write(|c| {
+            let sql = StoreError::backend;
+            let any: bool = c
+                .query_row("SELECT EXISTS (SELECT 1 FROM deleted_apps)", [], |r| {
+                    r.get(0)
+                })
+                .map_err(sql)?;
+            if !any {
+                return Ok(0);
+            }
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let mut n = 0u64;
+            for t in APP_TABLES {
+                n += tx
+                    .execute(
+                        &format!(
+                            "DELETE FROM {t} WHERE app_id IN (SELECT app_id FROM deleted_apps)"
+                        ),
+                        [],
+                    )
+                    .map_err(sql)? as u64;
+            }
+            tx.commit().map_err(sql)?;
+            Ok(n)
         })
         .await
     }

@@ -717,6 +717,97 @@ pub mod messages {
         );
     }
 
+    async fn log_len(s: &Stores, app_id: i64) -> usize {
+        s.messages
+            .log(app_id, &id("bob"), 0, 10)
+            .await
+            .unwrap()
+            .entries
+            .len()
+    }
+
+    /// An app's name is taken once; its secret can be replaced; deleting it
+    /// removes everything it holds and nothing of other apps, its id is
+    /// never given again, and writes that were in flight at the deletion
+    /// are purged.
+    pub async fn apps_are_renamed_rotated_and_deleted_with_all_they_hold(s: &Stores) {
+        use crate::{NewAccount, StoreError, TokenHash};
+        let a = s.apps.create_app("one", "ka", "sa").await.unwrap();
+        let b = s.apps.create_app("two", "kb", "sb").await.unwrap();
+        assert!(matches!(
+            s.apps.create_app("one", "kc", "sc").await,
+            Err(StoreError::Conflict)
+        ));
+        s.apps.rotate_secret(a.id, "sa2").await.unwrap();
+        assert_eq!(
+            s.apps.app_by_key("ka").await.unwrap().unwrap().app_secret,
+            "sa2"
+        );
+        assert!(matches!(
+            s.apps.rotate_secret(9999, "x").await,
+            Err(StoreError::NotFound)
+        ));
+        for app in [&a, &b] {
+            s.accounts
+                .create_account(app.id, NewAccount::new(id("ann"), TokenHash::new("t")))
+                .await
+                .unwrap();
+            s.messages
+                .append(vec![(app.id, msg("ann", "bob", "c1", 1000))])
+                .await
+                .unwrap();
+        }
+        s.apps.delete_app(a.id).await.unwrap();
+        assert!(s.apps.app_by_key("ka").await.unwrap().is_none());
+        assert_eq!(
+            s.apps
+                .list_apps()
+                .await
+                .unwrap()
+                .iter()
+                .map(|x| x.id)
+                .collect::<Vec<_>>(),
+            [b.id]
+        );
+        assert!(s
+            .accounts
+            .account(a.id, &id("ann"))
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(log_len(s, a.id).await, 0);
+        assert!(s
+            .messages
+            .history(a.id, &id("ann"), &id("bob"), range(10, true))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            s.apps.delete_app(a.id).await,
+            Err(StoreError::NotFound)
+        ));
+        // The other app keeps everything.
+        assert!(s
+            .accounts
+            .account(b.id, &id("ann"))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(log_len(s, b.id).await, 1);
+        // The name is free again; the id is not.
+        let c = s.apps.create_app("one", "kc", "sc").await.unwrap();
+        assert!(c.id != a.id && c.id != b.id);
+        // A message that was being stored when the app went is purged.
+        s.messages
+            .append(vec![(a.id, msg("ann", "bob", "late", 1001))])
+            .await
+            .unwrap();
+        assert!(s.messages.purge_deleted_apps().await.unwrap() >= 1);
+        assert_eq!(log_len(s, a.id).await, 0);
+        assert_eq!(s.messages.purge_deleted_apps().await.unwrap(), 0);
+        assert_eq!(log_len(s, b.id).await, 1);
+    }
+
     /// Retention removes old messages and old entries, never the newest
     /// entry of a log, and a later page starts where the kept log starts.
     pub async fn retention_keeps_positions(s: &Stores) {
@@ -787,7 +878,8 @@ macro_rules! store_conformance_suite {
             delivered_marks_only_rise,
             history_pages_one_conversation,
             recalled_messages_leave_history,
-            retention_keeps_positions
+            retention_keeps_positions,
+            apps_are_renamed_rotated_and_deleted_with_all_they_hold
         );
         $crate::store_conformance_suite!(@each $make; accounts;
             accounts_are_isolated_per_app,

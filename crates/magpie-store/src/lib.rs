@@ -59,7 +59,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Apps and their settings.
 #[async_trait]
 pub trait AppStore: Send + Sync + 'static {
-    /// Creates an app with default settings. `Conflict` if the app key exists.
+    /// Creates an app with default settings. `Conflict` if the app key or
+    /// the name is taken.
     async fn create_app(&self, name: &str, app_key: &str, app_secret: &str) -> StoreResult<App>;
     /// Finds an app by its key, with its settings.
     async fn app_by_key(&self, app_key: &str) -> StoreResult<Option<App>>;
@@ -68,6 +69,12 @@ pub trait AppStore: Send + Sync + 'static {
     /// Sets or resets one group of an app's settings. `NotFound` if there is
     /// no such app.
     async fn set_setting(&self, app_id: i64, setting: Setting) -> StoreResult<()>;
+    /// Replaces an app's secret. `NotFound` if there is no such app.
+    async fn rotate_secret(&self, app_id: i64, app_secret: &str) -> StoreResult<()>;
+    /// Deletes an app with everything it holds: settings, accounts,
+    /// blacklists, messages, logs. Its id is never given to another app.
+    /// `NotFound` if there is no such app.
+    async fn delete_app(&self, app_id: i64) -> StoreResult<()>;
 }
 
 /// Accounts of apps.
@@ -150,6 +157,9 @@ pub trait MessageStore: Send + Sync + 'static {
         before_ms: Option<i64>,
         keep_entries: Option<u64>,
     ) -> StoreResult<Pruned>;
+    /// Removes what deleted apps still hold: messages and log entries that
+    /// were being stored when the app was deleted. Returns the rows removed.
+    async fn purge_deleted_apps(&self) -> StoreResult<u64>;
 }
 
 /// Every store a server uses, one per concern. A backend usually implements

@@ -18,6 +18,10 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Inner {
     apps: Vec<App>,
+    /// The last app id given (ids are never given twice).
+    last_app_id: i64,
+    /// Ids of deleted apps.
+    deleted_apps: std::collections::HashSet<i64>,
     accounts: HashMap<(i64, AccountId), Account>,
     blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
 }
@@ -26,6 +30,16 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn with_app<T>(&self, app_id: i64, f: impl FnOnce(&mut App) -> T) -> StoreResult<T> {
+        let mut g = self.inner.lock();
+        let app = g
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .ok_or(StoreError::NotFound)?;
+        Ok(f(app))
     }
 
     fn with_account<T>(
@@ -48,11 +62,15 @@ impl MemoryStore {
 impl AppStore for MemoryStore {
     async fn create_app(&self, name: &str, app_key: &str, app_secret: &str) -> StoreResult<App> {
         let mut g = self.inner.lock();
-        if g.apps.iter().any(|a| a.app_key == app_key) {
+        if g.apps
+            .iter()
+            .any(|a| a.app_key == app_key || a.name == name)
+        {
             return Err(StoreError::Conflict);
         }
+        g.last_app_id += 1;
         let app = App {
-            id: g.apps.len() as i64 + 1,
+            id: g.last_app_id,
             app_key: app_key.to_owned(),
             app_secret: app_secret.to_owned(),
             name: name.to_owned(),
@@ -78,13 +96,26 @@ impl AppStore for MemoryStore {
     }
 
     async fn set_setting(&self, app_id: i64, setting: Setting) -> StoreResult<()> {
-        let mut g = self.inner.lock();
-        let app = g
-            .apps
-            .iter_mut()
-            .find(|a| a.id == app_id)
-            .ok_or(StoreError::NotFound)?;
-        app.settings.apply(setting);
+        self.with_app(app_id, |app| app.settings.apply(setting))
+    }
+
+    async fn rotate_secret(&self, app_id: i64, app_secret: &str) -> StoreResult<()> {
+        self.with_app(app_id, |app| app.app_secret = app_secret.to_owned())
+    }
+
+    async fn delete_app(&self, app_id: i64) -> StoreResult<()> {
+        {
+            let mut g = self.inner.lock();
+            let before = g.apps.len();
+            g.apps.retain(|a| a.id != app_id);
+            if g.apps.len() == before {
+                return Err(StoreError::NotFound);
+            }
+            g.deleted_apps.insert(app_id);
+            g.accounts.retain(|(app, _), _| *app != app_id);
+            g.blacklists.retain(|(app, _), _| *app != app_id);
+        }
+        self.msgs.lock().remove_apps(&|app| app == app_id);
         Ok(())
     }
 }
@@ -215,6 +246,23 @@ struct LogRow {
 }
 
 impl Msgs {
+    /// Removes every row of the apps `gone` picks; the number removed.
+    fn remove_apps(&mut self, gone: &dyn Fn(i64) -> bool) -> u64 {
+        let before = self.messages.len()
+            + self.logs.values().map(|l| l.len()).sum::<usize>()
+            + self.notes_by_client.len();
+        self.messages.retain(|_, m| !gone(m.app_id));
+        self.by_client.retain(|(app, _, _), _| !gone(*app));
+        self.logs.retain(|(app, _), _| !gone(*app));
+        self.last_seq.retain(|(app, _), _| !gone(*app));
+        self.delivered.retain(|(app, _), _| !gone(*app));
+        self.notes_by_client.retain(|(app, _, _), _| !gone(*app));
+        let after = self.messages.len()
+            + self.logs.values().map(|l| l.len()).sum::<usize>()
+            + self.notes_by_client.len();
+        (before - after) as u64
+    }
+
     fn sent(&self, app_id: i64, id: i64) -> Option<SentMessage> {
         self.messages
             .get(&id)
@@ -481,6 +529,14 @@ impl MessageStore for MemoryStore {
                 json: m.json.clone(),
             })
             .collect())
+    }
+
+    async fn purge_deleted_apps(&self) -> StoreResult<u64> {
+        let deleted = self.inner.lock().deleted_apps.clone();
+        if deleted.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.msgs.lock().remove_apps(&|app| deleted.contains(&app)))
     }
 
     async fn prune(

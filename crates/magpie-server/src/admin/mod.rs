@@ -115,6 +115,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .merge(signed)
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
@@ -181,6 +182,20 @@ async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::re
             "no admin API at {method} {}: see docs/admin-api.md for the paths",
             uri.path()
         ),
+    )
+}
+
+/// Prometheus' scrape: the text exposition, unauthenticated like
+/// `/healthz` (the admin listener is kept private).
+async fn metrics(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.encode(),
     )
 }
 

@@ -207,6 +207,7 @@ pub async fn set_blocked(
         .set_blocked(app.id, &accid, blocked)
         .await
         .map_err(OpError::store)?;
+    let mut kicked = 0;
     if let (true, Some(ext)) = (blocked, kick_ext) {
         let key = AccountKey::new(app.id, accid.clone());
         let k = shared
@@ -214,7 +215,12 @@ pub async fn set_blocked(
             .kick(&key, &KickTarget::All, &Kickout::by_server(ext), None)
             .await
             .map_err(OpError::bus)?;
-        tracing::info!(account = %accid, kicked = k.kicked.len(), "blocked and kicked");
+        kicked = k.kicked.len();
+    }
+    if blocked {
+        tracing::info!(app = %app.app_key, account = %accid, kicked, "account blocked");
+    } else {
+        tracing::info!(app = %app.app_key, account = %accid, "account unblocked");
     }
     Ok(accid)
 }
