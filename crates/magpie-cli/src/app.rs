@@ -26,7 +26,7 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The server's configuration with these flags applied, and its store.
-    fn resolve(&self) -> anyhow::Result<(ServerConfig, StoreUrl)> {
+    pub fn resolve(&self) -> anyhow::Result<(ServerConfig, StoreUrl)> {
         let mut cfg = ServerConfig::load(self.config.as_deref())?;
         if let Some(d) = &self.data_dir {
             cfg.data_dir = d.clone();

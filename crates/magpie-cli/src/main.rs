@@ -8,6 +8,7 @@
 mod addr;
 mod admin;
 mod app;
+mod backup;
 mod client;
 mod serve;
 mod store;
@@ -58,6 +59,9 @@ enum Command {
     /// Manage apps directly in the server's store (works while the server runs).
     #[command(after_help = app::AFTER_HELP)]
     App(app::AppArgs),
+    /// Copy the store to a new file while the server runs (SQLite's online backup).
+    #[command(after_help = backup::AFTER_HELP)]
+    Backup(backup::BackupArgs),
     /// Call the admin HTTP API, signed with the app's key and secret.
     #[command(after_help = admin::AFTER_HELP)]
     Admin(admin::AdminArgs),
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(a) => serve::run(a).await.map(|()| exit::OK),
             Command::App(a) => app::run(a).await,
+            Command::Backup(a) => backup::run(a),
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }

@@ -68,10 +68,8 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     }
     cfg.validate()?;
     magpie_server::logging::init(&cfg.log, cfg.log_format)?;
+    // An error is printed by main, once.
     let res = serve(cfg).await;
-    if let Err(e) = &res {
-        tracing::error!("{e:#}");
-    }
     // Lines still queued reach stderr if it takes them within a second.
     magpie_server::logging::flush(std::time::Duration::from_secs(1));
     res

@@ -481,3 +481,106 @@ async fn apps_are_listed_rotated_and_deleted_beside_a_running_server() {
     let (_, out, _) = magpie_app(&["app", "list", "--json", "--data-dir", &d]).await;
     assert_eq!(out.trim(), "[]");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_during_a_login_storm_is_whole_and_holds_every_earlier_account() {
+    use magpie_testkit::{login_request, RawPeer, TestApp};
+    const BEFORE: usize = 2000;
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let (_child, ready) = serve_piped(data.path(), "warn", &[]).await;
+    let admin_addr = ready["admin"].as_str().unwrap().to_owned();
+    let (key, admin) = create_app(&d, &admin_addr, "storm").await;
+    let before: Vec<(String, String)> = (0..BEFORE)
+        .map(|i| (format!("pre{i}"), "t".into()))
+        .collect();
+    admin
+        .create_accounts(&before, |_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let addr: std::net::SocketAddr = ready["client"].as_str().unwrap().parse().unwrap();
+    let app = TestApp {
+        key: key.clone(),
+        secret: String::new(),
+    };
+    // Logins (each account once: the per-account limit allows it) and
+    // accounts created while the backup runs.
+    let mut storm = Vec::new();
+    for w in 0..4 {
+        let (stop, app) = (stop.clone(), app.clone());
+        storm.push(tokio::spawn(async move {
+            let mut n = 0;
+            for i in (w..BEFORE).step_by(4) {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let mut p = RawPeer::hello(addr).await;
+                let acc = format!("pre{i}");
+                let _ = p
+                    .login(login_request(&app, &acc, "t", &format!("d{i}")))
+                    .await;
+                n += 1;
+            }
+            n
+        }));
+    }
+    let writer = {
+        let (stop, admin) = (stop.clone(), admin.clone());
+        tokio::spawn(async move {
+            let mut batch = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let more: Vec<(String, String)> = (0..100)
+                    .map(|i| (format!("late{batch}x{i}"), "t".into()))
+                    .collect();
+                admin.create_accounts(&more, |_| {}).await.unwrap().unwrap();
+                batch += 1;
+            }
+            batch
+        })
+    };
+    let backup = data.path().join("backup.db");
+    let (code, out, err) = common::run_raw(
+        &[
+            "backup",
+            "--data-dir",
+            &d,
+            "--to",
+            backup.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["integrity_check"], "ok");
+    let mut logins = 0;
+    for t in storm {
+        logins += t.await.unwrap();
+    }
+    let batches = writer.await.unwrap();
+    assert!(
+        logins > 0 && batches > 0,
+        "the storm ran: {logins} logins, {batches} batches"
+    );
+    // Checked here on its own too.
+    let c = rusqlite::Connection::open(&backup).unwrap();
+    let check: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let pre: i64 = c
+        .query_row(
+            "SELECT count(*) FROM accounts WHERE accid LIKE 'pre%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pre, BEFORE as i64);
+    let mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

@@ -91,25 +91,9 @@ impl Core {
         let mut ingested = ingested as u64;
         let journal = if owner {
             let lock = Journal::lock(db).map_err(|e| StoreError::Backend(e.into()))?;
-            let rec = Journal::recover(db, ingested).map_err(|e| {
-                StoreError::Backend(
-                    format!("reading the message journal next to {}: {e}", db.display()).into(),
-                )
-            })?;
-            if rec.torn_bytes > 0 {
-                tracing::warn!(
-                    bytes = rec.torn_bytes,
-                    "the message journal ended in an incomplete record (a write cut short by a crash); it was never acknowledged and is dropped"
-                );
-            }
-            if !rec.records.is_empty() {
-                let n = rec.records.len();
-                for chunk in rec.records.chunks(1024) {
-                    let upto = chunk.last().map(|r| r.0).unwrap_or(ingested);
-                    let ops: Vec<&Op> = chunk.iter().flat_map(|r| r.1.iter()).collect();
-                    apply(&mut writer, ops.into_iter(), upto).map_err(sql)?;
-                    ingested = upto;
-                }
+            let (n, upto) = recover_into(db, &mut writer, ingested)?;
+            ingested = upto;
+            if n > 0 {
                 tracing::info!(
                     records = n,
                     "copied messages from the journal into the database after an unclean stop"
@@ -505,6 +489,34 @@ fn take_seq(
 
 /// Copies ops into the database in one transaction and records that the
 /// database has every record up to `upto`.
+/// Copies the records of the journal next to `db` that the database (at
+/// `ingested`) does not have into it through `conn`: (records copied, the
+/// last record the database now has). Does not touch the journal's files.
+pub(crate) fn recover_into(
+    db: &std::path::Path,
+    conn: &mut Connection,
+    mut ingested: u64,
+) -> StoreResult<(usize, u64)> {
+    let rec = Journal::recover(db, ingested).map_err(|e| {
+        StoreError::Backend(
+            format!("reading the message journal next to {}: {e}", db.display()).into(),
+        )
+    })?;
+    if rec.torn_bytes > 0 {
+        tracing::warn!(
+            bytes = rec.torn_bytes,
+            "the message journal ended in an incomplete record (a write cut short by a crash); it was never acknowledged and is dropped"
+        );
+    }
+    for chunk in rec.records.chunks(1024) {
+        let upto = chunk.last().map(|r| r.0).unwrap_or(ingested);
+        let ops: Vec<&Op> = chunk.iter().flat_map(|r| r.1.iter()).collect();
+        apply(conn, ops.into_iter(), upto).map_err(StoreError::backend)?;
+        ingested = upto;
+    }
+    Ok((rec.records.len(), ingested))
+}
+
 fn apply<'a>(
     c: &mut Connection,
     ops: impl Iterator<Item = &'a Op>,

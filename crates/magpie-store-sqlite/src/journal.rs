@@ -306,7 +306,7 @@ pub(crate) struct Recovered {
 
 impl Journal {
     /// The segment files of the database at `db`, in order.
-    fn segments(db: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    pub(crate) fn segments(db: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
         let dir = match db.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),

@@ -66,6 +66,8 @@ const APP_TABLES: &[&str] = &[
     "stored_notes",
 ];
 
+mod backup;
+pub use backup::{backup, BackupError, BackupReport};
 mod ingest;
 mod journal;
 
@@ -1232,7 +1234,7 @@ mod tests {
         );
     }
 
-    fn text(from: &str, to: &str, client: &str) -> Append {
+    pub(crate) fn text(from: &str, to: &str, client: &str) -> Append {
         Append::Msg(magpie_store::NewMessage {
             from: AccountId::parse(from).unwrap(),
             to: AccountId::parse(to).unwrap(),
