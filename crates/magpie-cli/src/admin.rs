@@ -73,6 +73,14 @@ enum AdminCommand {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Where the app's login, logout and kick events go (event webhooks).
+    #[command(
+        after_help = "Examples:\n  magpie admin webhook set https://app.example.com/im-events\n  magpie admin webhook get\n  magpie admin webhook reset"
+    )]
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// List the online devices of an account.
     #[command(after_help = "Example: magpie admin online alice")]
     Online {
@@ -129,6 +137,22 @@ enum AuthCommand {
     },
     /// Return to the defaults (auth types 0 and 1, no callback).
     #[command(after_help = "Example: magpie admin auth reset")]
+    Reset,
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Show the URL (null: no events are sent).
+    #[command(after_help = "Example: magpie admin webhook get")]
+    Get,
+    /// Send the app's events to URL (POST, JSON, signed like the login callback).
+    #[command(after_help = "Example: magpie admin webhook set https://app.example.com/im-events")]
+    Set {
+        /// An http:// or https:// URL.
+        url: String,
+    },
+    /// Send no more events.
+    #[command(after_help = "Example: magpie admin webhook reset")]
     Reset,
 }
 
@@ -357,6 +381,17 @@ pub async fn run(a: AdminArgs) -> anyhow::Result<u8> {
                         None => settings,
                     };
                     let body: Value = serde_json::from_str(&text)?;
+                    s.json(Method::PUT, path, Some(&body)).await?
+                }
+            }
+        }
+        AdminCommand::Webhook { command } => {
+            let path = "/magpie/v1/app/webhook";
+            match command {
+                WebhookCommand::Get => s.json(Method::GET, path, None).await?,
+                WebhookCommand::Reset => s.json(Method::DELETE, path, None).await?,
+                WebhookCommand::Set { url } => {
+                    let body = serde_json::json!({ "url": url });
                     s.json(Method::PUT, path, Some(&body)).await?
                 }
             }

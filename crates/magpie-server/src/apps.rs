@@ -110,6 +110,31 @@ impl AppCache {
         Ok(Some(ctx))
     }
 
+    /// Finds an app by id: from the cache when it is there, else from the
+    /// store (for the webhook deliverer, whose events name apps by id).
+    pub async fn by_id(&self, id: i64) -> StoreResult<Option<Arc<AppCtx>>> {
+        let key = self
+            .apps
+            .read()
+            .values()
+            .find(|(a, _)| a.app.id == id)
+            .map(|(a, _)| a.app.app_key.clone());
+        let key = match key {
+            Some(k) => k,
+            None => match self
+                .store
+                .list_apps()
+                .await?
+                .into_iter()
+                .find(|a| a.id == id)
+            {
+                Some(a) => a.app_key,
+                None => return Ok(None),
+            },
+        };
+        self.get(&key).await
+    }
+
     /// True when `app_key` is a cached app (no store access): after a
     /// lookup, tells an existing app from an unknown key.
     pub fn is_cached(&self, app_key: &str) -> bool {

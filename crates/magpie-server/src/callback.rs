@@ -180,12 +180,6 @@ impl Callbacks {
         let Ok(_permit) = self.permits.acquire().await else {
             return Verdict::Failed("callback pool closed".into());
         };
-        // An address literal is not resolved, so the resolver cannot refuse it.
-        if !self.allow_private {
-            if let Some(why) = url_refusal(&settings.url) {
-                return Verdict::Failed(why);
-            }
-        }
         let body = json!({
             "eventType": "36",
             "fromAccount": e.account,
@@ -200,23 +194,12 @@ impl Callbacks {
             "customTag": e.custom_tag,
         })
         .to_string();
-        let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
-        let cur = magpie_store::now_ms().to_string();
-        let sum = callback_checksum(app_secret, &md5, &cur);
-        let sent = self
-            .http
-            .post(&settings.url)
-            .header("Content-Type", "application/json;charset=utf-8")
-            .header("AppKey", app_key)
-            .header("CurTime", &cur)
-            .header("MD5", &md5)
-            .header("CheckSum", &sum)
-            .body(body)
-            .send()
-            .await;
-        let resp = match sent {
+        let resp = match self
+            .post_signed(&settings.url, app_key, app_secret, body)
+            .await
+        {
             Ok(r) => r,
-            Err(err) => return Verdict::Failed(format!("request failed: {}", without_url(err))),
+            Err(why) => return Verdict::Failed(why),
         };
         if !resp.status().is_success() {
             return Verdict::Failed(format!("HTTP status {}", resp.status()));
@@ -239,6 +222,41 @@ impl Callbacks {
             }
             _ => Verdict::Failed("the answer has no numeric errCode".into()),
         }
+    }
+}
+
+impl Callbacks {
+    /// POSTs `body` (JSON) to `url` signed as NIM signs what it sends to app
+    /// servers: headers `AppKey`, `CurTime` (ms), `MD5` of the body and
+    /// `CheckSum` = SHA1(AppSecret + MD5 + CurTime). Used by the login
+    /// callback and the event webhooks.
+    pub(crate) async fn post_signed(
+        &self,
+        url: &str,
+        app_key: &str,
+        app_secret: &str,
+        body: String,
+    ) -> Result<reqwest::Response, String> {
+        // An address literal is not resolved, so the resolver cannot refuse it.
+        if !self.allow_private {
+            if let Some(why) = url_refusal(url) {
+                return Err(why);
+            }
+        }
+        let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
+        let cur = magpie_store::now_ms().to_string();
+        let sum = callback_checksum(app_secret, &md5, &cur);
+        self.http
+            .post(url)
+            .header("Content-Type", "application/json;charset=utf-8")
+            .header("AppKey", app_key)
+            .header("CurTime", &cur)
+            .header("MD5", &md5)
+            .header("CheckSum", &sum)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {}", without_url(e)))
     }
 }
 

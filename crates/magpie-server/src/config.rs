@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub dynamic_token: DynamicTokenConfig,
     /// Third-party login callbacks (auth type 2).
     pub login_callback: LoginCallbackConfig,
+    /// Event webhooks (login, logout and kick events).
+    pub webhook: WebhookConfig,
     /// TLS for the client listener; when set, clients must connect with TLS.
     pub tls: Option<TlsConfig>,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
@@ -108,6 +110,41 @@ impl Default for LoginCallbackConfig {
         LoginCallbackConfig {
             max_concurrency: 256,
             allow_private_addresses: false,
+        }
+    }
+}
+
+/// Event webhooks: delivery of the events apps' webhooks receive (the URL
+/// is set per app through the admin API). Private addresses follow
+/// `login_callback.allow_private_addresses`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Events waiting to be written to the outbox; past it, events are
+    /// dropped and counted (a login never waits for its event).
+    pub queue: usize,
+    /// Time allowed for one delivery, ms.
+    pub timeout_ms: u64,
+    /// Deliveries in flight at once, all apps together.
+    pub concurrency: usize,
+    /// Wait before the first retry of a failed delivery, ms (doubling after
+    /// each failure, with jitter).
+    pub retry_initial_ms: u64,
+    /// Longest wait between retries, ms.
+    pub retry_max_ms: u64,
+    /// Events not delivered after this many hours are given up (logged).
+    pub give_up_after_hours: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            queue: 65_536,
+            timeout_ms: 5_000,
+            concurrency: 8,
+            retry_initial_ms: 1_000,
+            retry_max_ms: 300_000,
+            give_up_after_hours: 72,
         }
     }
 }
@@ -197,6 +234,7 @@ impl Default for ServerConfig {
             tls: None,
             dynamic_token: DynamicTokenConfig::default(),
             login_callback: LoginCallbackConfig::default(),
+            webhook: WebhookConfig::default(),
             default_device_policy: Policy::default(),
             log: "info".into(),
             log_format: crate::logging::LogFormat::Text,
@@ -257,6 +295,7 @@ const FIELDS: &[&str] = &[
     "default_device_policy",
     "dynamic_token",
     "login_callback",
+    "webhook",
     "log",
     "log_format",
     "drain_timeout_ms",
@@ -358,6 +397,15 @@ impl ServerConfig {
             || self.retention_interval_ms == 0
         {
             return bad("outbox_capacity, max_pre_login_per_ip, message_queue and retention_interval_ms must be positive");
+        }
+        let w = &self.webhook;
+        if w.queue == 0
+            || w.concurrency == 0
+            || w.timeout_ms == 0
+            || w.retry_initial_ms == 0
+            || w.retry_max_ms < w.retry_initial_ms
+        {
+            return bad("webhook.queue, concurrency, timeout_ms and retry_initial_ms must be positive, and retry_max_ms at least retry_initial_ms");
         }
         let l = &self.login_limits;
         if l.per_account_per_sec < 0.0 || l.per_ip_per_sec < 0.0 {
@@ -509,6 +557,13 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("", "login_callback") => "Third-party login callbacks (auth type 2); the URL is set per app\nwith `magpie admin auth set`.",
         ("login_callback", "max_concurrency") => "Most callbacks in flight at once, all apps together.",
         ("login_callback", "allow_private_addresses") => "Let apps' callback URLs reach loopback, private and link-local addresses\n(this machine and its network); off, an app owner cannot probe them.",
+        ("", "webhook") => "Event webhooks: apps' login, logout and kick events, POSTed to the URL each app\nsets (`magpie admin webhook set URL`), signed like the login callback, from a\ndurable outbox with retries. Private addresses follow login_callback.allow_private_addresses.",
+        ("webhook", "queue") => "Events waiting to be written to the outbox; past it, events are dropped and counted\n(magpie_webhook_events_dropped_total): a login never waits for its event.",
+        ("webhook", "timeout_ms") => "Time allowed for one delivery, in milliseconds (NIM: 5 s).",
+        ("webhook", "concurrency") => "Deliveries in flight at once, all apps together.",
+        ("webhook", "retry_initial_ms") => "Wait before the first retry of a failed delivery, in milliseconds; it doubles\nafter each failure (with jitter) up to retry_max_ms.",
+        ("webhook", "retry_max_ms") => "Longest wait between retries, in milliseconds.",
+        ("webhook", "give_up_after_hours") => "Events not delivered after this many hours are given up (and logged).",
         ("", "tls") => "TLS for the client listener; when set, clients must connect with TLS\n(`magpie client --server tls://HOST:PORT`, ClientOptions::with_tls).",
         ("tls", "cert_file") => "Certificate chain (PEM), leaf first.",
         ("tls", "key_file") => "Private key (PEM: PKCS#8, PKCS#1 or SEC1).",

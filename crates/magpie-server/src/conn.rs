@@ -13,6 +13,7 @@ use crate::login;
 use crate::messaging;
 use crate::session::{Action, Actions, Input, ServerSession, SessionConfig};
 use crate::state::Shared;
+use crate::webhooks::{self, LogoutKind};
 use magpie_bus::{DeviceAddr, KickTarget, OutboxReceiver, Push};
 use magpie_proto::codec::{decode_client, encode_server};
 use magpie_proto::{Decoded, ServerFrame};
@@ -127,6 +128,7 @@ pub(crate) async fn serve<S>(
     conn.flush().await;
     if let Some(s) = conn.machine.take_session() {
         conn.shared.metrics.session(s.client_type, -1);
+        webhooks::logout(&conn.shared, &s, peer, LogoutKind::Disconnect).await;
         if let Err(e) = conn.shared.bus.detach(&s.key, addr).await {
             tracing::warn!(error = %e, "detaching a closed connection failed");
         }
@@ -270,7 +272,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         match &input {
             Input::Push(Push::Kickout(k)) => {
                 self.shared.metrics.kick(k.reason_code);
-                if let Some(s) = self.machine.session() {
+                if let Some(s) = self.machine.session().cloned() {
                     tracing::info!(
                         peer = %self.peer,
                         account = %s.key.accid,
@@ -279,6 +281,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         by_client_type = k.client_type,
                         "kicked out"
                     );
+                    let kind = LogoutKind::Kick(k.reason_code);
+                    Box::pin(webhooks::logout(&self.shared, &s, self.peer, kind)).await;
                 }
             }
             Input::Push(Push::MultiSpot(m)) => {
@@ -348,6 +352,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     }
                     Action::Detach(s) => {
                         tracing::debug!(peer = %self.peer, account = %s.key.accid, "logout");
+                        let event =
+                            webhooks::logout(&self.shared, &s, self.peer, LogoutKind::Logout);
+                        Box::pin(event).await;
                         let detach = self.shared.bus.detach(&s.key, self.addr);
                         if let Err(e) = Box::pin(detach).await {
                             tracing::warn!(error = %e, "detaching a logged-out session failed");

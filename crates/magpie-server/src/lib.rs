@@ -24,6 +24,7 @@ pub mod retention;
 pub mod session;
 pub mod state;
 mod tls;
+pub mod webhooks;
 
 pub use config::ServerConfig;
 pub use state::{Services, Shared};
@@ -147,9 +148,16 @@ pub async fn start(
         rounds_tx,
         shutdown_rx.clone(),
     ));
+    let (hooks_finish_tx, hooks_finish) = watch::channel(false);
+    let hook_writer = tokio::spawn(webhooks::writer(shared.clone(), hooks_finish));
+    let hook_deliverer = tokio::spawn(webhooks::deliverer(shared.clone(), shutdown_rx.clone()));
     let accept_shared = shared.clone();
     let task = tokio::spawn(async move {
         accept_loop(listeners.client, accept_shared, tls, shutdown_rx).await;
+        // Connections have ended: their last events are queued.
+        let _ = hooks_finish_tx.send(true);
+        let _ = hook_writer.await;
+        let _ = hook_deliverer.await;
         let _ = admin_task.await;
         let _ = sweeper.await;
         let _ = retention.await;

@@ -126,6 +126,7 @@ async fn login_inner(
                 kicked = kicked.len(),
                 "login"
             );
+            crate::webhooks::login(shared, &app, &session, peer, &req.sdk_version);
             LoginOutcome {
                 ack: LoginAck {
                     code: ResCode::SUCCESS,

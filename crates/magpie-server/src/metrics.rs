@@ -97,6 +97,16 @@ pub struct Metrics {
     pub store_seconds: Family<StoreLabels, Histogram>,
     /// Messages and notifications stored (acknowledged to their sender).
     pub messages_stored: Counter,
+    /// Webhook events queued for the outbox.
+    pub webhook_events: Counter,
+    /// Webhook events dropped (queue full or the outbox unwritable).
+    pub webhook_dropped: Counter,
+    /// Webhook events delivered (answered 2xx).
+    pub webhook_delivered: Counter,
+    /// Failed webhook deliveries (each is retried).
+    pub webhook_failures: Counter,
+    /// Round trip of webhook deliveries.
+    pub webhook_seconds: Histogram,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -131,6 +141,11 @@ impl Metrics {
             rate_limited: Family::default(),
             store_seconds: Family::new_with_constructor(latency),
             messages_stored: Counter::default(),
+            webhook_events: Counter::default(),
+            webhook_dropped: Counter::default(),
+            webhook_delivered: Counter::default(),
+            webhook_failures: Counter::default(),
+            webhook_seconds: latency(),
         };
         registry.register(
             "connections",
@@ -186,6 +201,31 @@ impl Metrics {
             "messages_stored",
             "Messages and custom notifications stored and acknowledged",
             m.messages_stored.clone(),
+        );
+        registry.register(
+            "webhook_events",
+            "Events queued for apps' webhooks (login, logout, kick)",
+            m.webhook_events.clone(),
+        );
+        registry.register(
+            "webhook_events_dropped",
+            "Webhook events dropped: the queue was full (webhook.queue) or the outbox could not be written",
+            m.webhook_dropped.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook events delivered (the app server answered 2xx)",
+            m.webhook_delivered.clone(),
+        );
+        registry.register(
+            "webhook_delivery_failures",
+            "Failed webhook deliveries; each event is retried with backoff",
+            m.webhook_failures.clone(),
+        );
+        registry.register(
+            "webhook_delivery_duration_seconds",
+            "Round trip of webhook deliveries",
+            m.webhook_seconds.clone(),
         );
         registry.register_collector(Box::new(LogCollector));
         Metrics { registry, ..m }

@@ -62,6 +62,8 @@ pub struct Shared {
     pub connections: AtomicUsize,
     /// Prometheus metrics (`GET /metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// The queue of events for apps' webhooks.
+    pub webhooks: crate::webhooks::Webhooks,
     /// Most client connections at once: `max_connections`, or what the
     /// open-file limit allows (see [`connection_limit`]).
     pub max_connections: usize,
@@ -118,6 +120,7 @@ impl Shared {
                 config.default_device_policy.clone(),
             ),
             messaging: crate::messaging::Messaging::new(config.message_queue),
+            webhooks: crate::webhooks::Webhooks::new(config.webhook.queue),
             config,
             stores: services.stores,
             bus: services.bus,

@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
-    Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
-    SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
+    OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "messages", "005_messages.sql"),
     migration!(6, "message_journal", "006_message_journal.sql"),
     migration!(7, "deleted_apps", "007_deleted_apps.sql"),
+    migration!(8, "event_outbox", "008_event_outbox.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -64,6 +65,7 @@ const APP_TABLES: &[&str] = &[
     "account_log",
     "account_state",
     "stored_notes",
+    "event_outbox",
 ];
 
 mod backup;
@@ -663,6 +665,82 @@ impl AppStore for SqliteStore {
             )
             .map_err(sql)?;
             tx.commit().map_err(sql)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl EventOutbox for SqliteStore {
+    async fn push_events(&self, events: Vec<(i64, String)>) -> StoreResult<()> {
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c.transaction().map_err(sql)?;
+            {
+                let now = now_ms();
+                let mut st = tx
+                    .prepare_cached(
+                        "INSERT INTO event_outbox (app_id, body, created_at, next_at) VALUES (?1, ?2, ?3, ?3)",
+                    )
+                    .map_err(sql)?;
+                for (app_id, body) in &events {
+                    st.execute(params![app_id, body, now]).map_err(sql)?;
+                }
+            }
+            tx.commit().map_err(sql)
+        })
+        .await
+    }
+
+    async fn due_events(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT id, app_id, body, created_at, attempts FROM event_outbox \
+                 WHERE next_at <= ?1 ORDER BY id LIMIT ?2",
+            )?
+            .query_map(params![now_ms, limit as i64], |r| {
+                Ok(OutboxEvent {
+                    id: r.get(0)?,
+                    app_id: r.get(1)?,
+                    body: r.get(2)?,
+                    created_at: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn event_delivered(&self, id: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            c.execute("DELETE FROM event_outbox WHERE id = ?1", [id])
+                .map(|_| ())
+                .map_err(StoreError::backend)
+        })
+        .await
+    }
+
+    async fn event_failed(&self, id: i64, next_at_ms: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE event_outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+                params![id, next_at_ms],
+            )
+            .map(|_| ())
+            .map_err(StoreError::backend)
+        })
+        .await
+    }
+
+    async fn expire_events(&self, before_ms: i64) -> StoreResult<u64> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM event_outbox WHERE created_at < ?1",
+                [before_ms],
+            )
+            .map(|n| n as u64)
+            .map_err(StoreError::backend)
         })
         .await
     }

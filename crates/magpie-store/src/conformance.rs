@@ -297,6 +297,50 @@ pub mod accounts {
     }
 }
 
+/// Checks of [`EventOutbox`](crate::EventOutbox).
+pub mod events {
+    use crate::{now_ms, Stores};
+
+    /// Events come out in order when due; a failure counts an attempt and
+    /// postpones the event; a delivered event leaves; old events expire;
+    /// a deleted app's events go with it.
+    pub async fn outbox_events_wait_until_delivered(s: &Stores) {
+        let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let b = s.apps.create_app("b", "kb", "sb").await.unwrap();
+        let e = &s.events;
+        e.push_events(vec![
+            (a.id, "1".into()),
+            (b.id, "2".into()),
+            (a.id, "3".into()),
+        ])
+        .await
+        .unwrap();
+        let now = now_ms() + 1;
+        let due = e.due_events(now, 10).await.unwrap();
+        let bodies: Vec<&str> = due.iter().map(|x| x.body.as_str()).collect();
+        assert_eq!(bodies, ["1", "2", "3"]);
+        assert!(due[0].id < due[1].id && due[1].id < due[2].id);
+        assert_eq!(due[1].app_id, b.id);
+        assert_eq!(e.due_events(now, 2).await.unwrap().len(), 2);
+        e.event_failed(due[0].id, now + 60_000).await.unwrap();
+        let later = e.due_events(now, 10).await.unwrap();
+        assert_eq!(
+            later.iter().map(|x| x.body.as_str()).collect::<Vec<_>>(),
+            ["2", "3"]
+        );
+        let retry = e.due_events(now + 60_000, 10).await.unwrap();
+        assert_eq!((retry[0].body.as_str(), retry[0].attempts), ("1", 1));
+        e.event_delivered(due[1].id).await.unwrap();
+        assert_eq!(e.due_events(now + 60_000, 10).await.unwrap().len(), 2);
+        s.apps.delete_app(b.id).await.unwrap();
+        s.apps.delete_app(a.id).await.unwrap();
+        assert!(e.due_events(now + 60_000, 10).await.unwrap().is_empty());
+        e.push_events(vec![(9, "old".into())]).await.unwrap();
+        assert_eq!(e.expire_events(now_ms() + 1).await.unwrap(), 1);
+        assert!(e.due_events(now_ms() + 1, 10).await.unwrap().is_empty());
+    }
+}
+
 /// Checks of [`MessageStore`](crate::MessageStore).
 pub mod messages {
     use super::id;
@@ -869,6 +913,9 @@ macro_rules! store_conformance_suite {
         $crate::store_conformance_suite!(@each $make; apps;
             apps_are_created_and_found_by_key,
             settings_are_stored_per_app_and_group
+        );
+        $crate::store_conformance_suite!(@each $make; events;
+            outbox_events_wait_until_delivered
         );
         $crate::store_conformance_suite!(@each $make; messages;
             messages_enter_both_logs_in_order,

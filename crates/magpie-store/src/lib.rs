@@ -162,6 +162,38 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn purge_deleted_apps(&self) -> StoreResult<u64>;
 }
 
+/// An event waiting in the outbox for its app's webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// Position in the outbox (rises with every event).
+    pub id: i64,
+    /// The app whose webhook receives it.
+    pub app_id: i64,
+    /// The JSON body to POST.
+    pub body: String,
+    /// When it was added, ms.
+    pub created_at: i64,
+    /// Failed deliveries so far.
+    pub attempts: u32,
+}
+
+/// The durable outbox of events for apps' webhooks: an event stays until
+/// it is delivered (at least once) or given up.
+#[async_trait]
+pub trait EventOutbox: Send + Sync + 'static {
+    /// Adds events `(app id, JSON body)`, due at once, in order.
+    async fn push_events(&self, events: Vec<(i64, String)>) -> StoreResult<()>;
+    /// Events due at `now_ms`, oldest first, at most `limit`.
+    async fn due_events(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEvent>>;
+    /// The event was delivered: it leaves the outbox.
+    async fn event_delivered(&self, id: i64) -> StoreResult<()>;
+    /// A delivery failed: counts the attempt; the event is due again at
+    /// `next_at_ms`.
+    async fn event_failed(&self, id: i64, next_at_ms: i64) -> StoreResult<()>;
+    /// Gives up on events added before `before_ms`; the number removed.
+    async fn expire_events(&self, before_ms: i64) -> StoreResult<u64>;
+}
+
 /// Every store a server uses, one per concern. A backend usually implements
 /// them all on one type ([`Stores::new`]); they may also come from different
 /// backends.
@@ -173,14 +205,17 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     /// Messages and logs.
     pub messages: Arc<dyn MessageStore>,
+    /// Events for apps' webhooks.
+    pub events: Arc<dyn EventOutbox>,
 }
 
 impl Stores {
     /// Every concern from one backend.
-    pub fn new<S: AppStore + AccountStore + MessageStore>(backend: Arc<S>) -> Stores {
+    pub fn new<S: AppStore + AccountStore + MessageStore + EventOutbox>(backend: Arc<S>) -> Stores {
         Stores {
             apps: backend.clone(),
             accounts: backend.clone(),
+            events: backend.clone(),
             messages: backend,
         }
     }

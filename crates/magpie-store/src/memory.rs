@@ -1,7 +1,7 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
-    Appended, EntryKind, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount, Pruned,
-    SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
+    OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -22,6 +22,9 @@ struct Inner {
     last_app_id: i64,
     /// Ids of deleted apps.
     deleted_apps: std::collections::HashSet<i64>,
+    /// The event outbox, by id.
+    events: std::collections::BTreeMap<i64, (OutboxEvent, i64)>,
+    last_event_id: i64,
     accounts: HashMap<(i64, AccountId), Account>,
     blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
 }
@@ -112,11 +115,65 @@ impl AppStore for MemoryStore {
                 return Err(StoreError::NotFound);
             }
             g.deleted_apps.insert(app_id);
+            g.events.retain(|_, (e, _)| e.app_id != app_id);
             g.accounts.retain(|(app, _), _| *app != app_id);
             g.blacklists.retain(|(app, _), _| *app != app_id);
         }
         self.msgs.lock().remove_apps(&|app| app == app_id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EventOutbox for MemoryStore {
+    async fn push_events(&self, events: Vec<(i64, String)>) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let now = now_ms();
+        for (app_id, body) in events {
+            g.last_event_id += 1;
+            let id = g.last_event_id;
+            let e = OutboxEvent {
+                id,
+                app_id,
+                body,
+                created_at: now,
+                attempts: 0,
+            };
+            g.events.insert(id, (e, now));
+        }
+        Ok(())
+    }
+
+    async fn due_events(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<OutboxEvent>> {
+        Ok(self
+            .inner
+            .lock()
+            .events
+            .values()
+            .filter(|(_, next_at)| *next_at <= now_ms)
+            .take(limit)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn event_delivered(&self, id: i64) -> StoreResult<()> {
+        self.inner.lock().events.remove(&id);
+        Ok(())
+    }
+
+    async fn event_failed(&self, id: i64, next_at_ms: i64) -> StoreResult<()> {
+        if let Some((e, next_at)) = self.inner.lock().events.get_mut(&id) {
+            e.attempts += 1;
+            *next_at = next_at_ms;
+        }
+        Ok(())
+    }
+
+    async fn expire_events(&self, before_ms: i64) -> StoreResult<u64> {
+        let mut g = self.inner.lock();
+        let n = g.events.len();
+        g.events.retain(|_, (e, _)| e.created_at >= before_ms);
+        Ok((n - g.events.len()) as u64)
     }
 }
 

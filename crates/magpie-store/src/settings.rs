@@ -387,6 +387,26 @@ impl MessagingSettings {
     }
 }
 
+/// Where an app's event copies (NIM's "抄送" of logins and logouts) go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The app server's URL (http or https); each event is POSTed to it,
+    /// signed like the login callback.
+    pub url: String,
+}
+
+impl WebhookSettings {
+    /// Checks settings before they are stored.
+    pub fn validate(&self) -> Result<(), String> {
+        let u = self.url.trim();
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 1024 {
+            return Err("url must be an http:// or https:// URL of at most 1024 characters".into());
+        }
+        Ok(())
+    }
+}
+
 /// An app's own settings; `None` in a field means the server's default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppSettings {
@@ -396,6 +416,8 @@ pub struct AppSettings {
     pub login_auth: Option<LoginAuth>,
     /// Messaging limits and retention.
     pub messaging: Option<MessagingSettings>,
+    /// Event copies (none by default).
+    pub webhook: Option<WebhookSettings>,
 }
 
 /// One group of settings, as set or reset (`None`) through the admin API.
@@ -408,6 +430,8 @@ pub enum Setting {
     LoginAuth(Option<LoginAuth>),
     /// Messaging limits and retention.
     Messaging(Option<MessagingSettings>),
+    /// Event copies.
+    Webhook(Option<WebhookSettings>),
 }
 
 /// A stored settings document this Magpie cannot read.
@@ -450,6 +474,10 @@ impl Setting {
     pub const MESSAGING: &'static str = "messaging";
     /// Schema version written for messaging.
     pub const MESSAGING_VERSION: u32 = 1;
+    /// Name of the webhook document.
+    pub const WEBHOOK: &'static str = "webhook";
+    /// Schema version written for the webhook.
+    pub const WEBHOOK_VERSION: u32 = 1;
 
     /// The document's name.
     pub fn name(&self) -> &'static str {
@@ -457,6 +485,7 @@ impl Setting {
             Setting::DevicePolicy(_) => Self::DEVICE_POLICY,
             Setting::LoginAuth(_) => Self::LOGIN_AUTH,
             Setting::Messaging(_) => Self::MESSAGING,
+            Setting::Webhook(_) => Self::WEBHOOK,
         }
     }
 
@@ -470,6 +499,7 @@ impl Setting {
             Setting::DevicePolicy(p) => p.as_ref().map(|p| (Self::DEVICE_POLICY_VERSION, json(p))),
             Setting::LoginAuth(a) => a.as_ref().map(|a| (Self::LOGIN_AUTH_VERSION, json(a))),
             Setting::Messaging(m) => m.as_ref().map(|m| (Self::MESSAGING_VERSION, json(m))),
+            Setting::Webhook(w) => w.as_ref().map(|w| (Self::WEBHOOK_VERSION, json(w))),
         }
     }
 }
@@ -481,6 +511,7 @@ impl AppSettings {
             Setting::DevicePolicy(p) => self.device_policy = p,
             Setting::LoginAuth(a) => self.login_auth = a,
             Setting::Messaging(m) => self.messaging = m,
+            Setting::Webhook(w) => self.webhook = w,
         }
     }
 
@@ -519,6 +550,10 @@ impl AppSettings {
             Setting::MESSAGING => {
                 let m = parse(name, version, Setting::MESSAGING_VERSION, json)?;
                 self.messaging = Some(m);
+            }
+            Setting::WEBHOOK => {
+                let w = parse(name, version, Setting::WEBHOOK_VERSION, json)?;
+                self.webhook = Some(w);
             }
             _ => return Ok(false),
         }

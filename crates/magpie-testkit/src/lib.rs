@@ -511,3 +511,23 @@ pub fn login_request(app: &TestApp, account: &str, token: &str, device: &str) ->
         ..Default::default()
     }
 }
+
+/// Whether a request the server sent to an app server (login callback,
+/// event webhook) carries NIM's signature for `secret`, checked as an app
+/// server checks it: `MD5` of the body, `CheckSum` = SHA1(secret + MD5 +
+/// CurTime), a 13-digit (ms) `CurTime` and an `AppKey`.
+pub fn signed_by(secret: &str, body: &str, headers: &reqwest::header::HeaderMap) -> bool {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
+    let sum = magpie_server::callback::callback_checksum(secret, &md5, &header("CurTime"));
+    header("MD5") == md5
+        && header("CheckSum") == sum
+        && header("CurTime").len() == 13
+        && !header("AppKey").is_empty()
+}

@@ -184,18 +184,9 @@ async fn on_login(
     body: String,
 ) -> Json<Value> {
     st.calls.fetch_add(1, Ordering::SeqCst);
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
     // Verify MD5 and CheckSum as an app server would (the helpers are checked
     // against Python's hashlib in `callback_signature_helpers_match_python`).
-    let md5 = magpie_proto::sign::md5_hex(body.as_bytes());
-    let sum = magpie_server::callback::callback_checksum(&st.secret, &md5, &h("CurTime"));
-    if h("MD5") != md5 || h("CheckSum") != sum || h("CurTime").len() != 13 {
+    if !magpie_testkit::signed_by(&st.secret, &body, &headers) {
         st.bad_signatures.fetch_add(1, Ordering::SeqCst);
     }
     *st.last_body.lock().unwrap() = serde_json::from_str(&body).unwrap_or(Value::Null);

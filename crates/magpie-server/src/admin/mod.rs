@@ -94,6 +94,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 .delete(v2::reset_login_auth),
         )
         .route(
+            "/magpie/v1/app/webhook",
+            get(v2::get_webhook)
+                .put(v2::set_webhook)
+                .delete(v2::reset_webhook),
+        )
+        .route(
             "/magpie/v1/app/messaging",
             get(v2::get_messaging)
                 .put(v2::set_messaging)

@@ -8,7 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use magpie_bus::KickTarget;
-use magpie_store::settings::{LoginAuth, MessagingSettings, Policy};
+use magpie_store::settings::{LoginAuth, MessagingSettings, Policy, WebhookSettings};
 use magpie_store::{Account, AccountPatch, Setting};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -372,6 +372,51 @@ pub(super) async fn reset_messaging(
     Extension(app): Extension<Arc<AppCtx>>,
 ) -> Reply {
     store_messaging(&shared, &app, None).await
+}
+
+fn webhook_data(ctx: &AppCtx) -> Value {
+    json!({"webhook": ctx.app.settings.webhook})
+}
+
+/// Magpie addition: where the app's event copies go (null: nowhere).
+pub(super) async fn get_webhook(Extension(app): Extension<Arc<AppCtx>>) -> Reply {
+    success(webhook_data(&app))
+}
+
+/// Magpie addition: sets the URL that receives the app's login, logout and
+/// kick events.
+pub(super) async fn set_webhook(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    b: Result<Json<WebhookSettings>, JsonRejection>,
+) -> Reply {
+    let w = body(b)?;
+    let invalid = |e: String| {
+        v2(ops::OpError::param(format!(
+            "invalid webhook settings: {e}"
+        )))
+    };
+    w.validate().map_err(invalid)?;
+    if !shared.config.login_callback.allow_private_addresses {
+        if let Some(why) = crate::callback::url_refusal(&w.url) {
+            return Err(invalid(why));
+        }
+    }
+    store_webhook(&shared, &app, Some(w)).await
+}
+
+/// Magpie addition: no more event copies.
+pub(super) async fn reset_webhook(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+) -> Reply {
+    store_webhook(&shared, &app, None).await
+}
+
+async fn store_webhook(shared: &Shared, app: &AppCtx, w: Option<WebhookSettings>) -> Reply {
+    let ctx = store_setting(shared, app, Setting::Webhook(w)).await?;
+    tracing::info!(app = %ctx.app_key, webhook = ?ctx.app.settings.webhook.as_ref().map(|w| &w.url), "webhook changed");
+    success(webhook_data(&ctx))
 }
 
 /// Most accounts in one batch call.
