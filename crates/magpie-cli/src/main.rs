@@ -10,6 +10,7 @@ mod admin;
 mod app;
 mod backup;
 mod client;
+mod operator;
 mod serve;
 mod store;
 
@@ -62,6 +63,9 @@ enum Command {
     /// Copy the store to a new file while the server runs (SQLite's online backup).
     #[command(after_help = backup::AFTER_HELP)]
     Backup(backup::BackupArgs),
+    /// Operators of the web console (/console on the admin listener).
+    #[command(after_help = operator::AFTER_HELP)]
+    Operator(operator::OperatorArgs),
     /// Call the admin HTTP API, signed with the app's key and secret.
     #[command(after_help = admin::AFTER_HELP)]
     Admin(admin::AdminArgs),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
             Command::Serve(a) => serve::run(a).await.map(|()| exit::OK),
             Command::App(a) => app::run(a).await,
             Command::Backup(a) => backup::run(a),
+            Command::Operator(a) => operator::run(a).await,
             Command::Admin(a) => admin::run(a).await,
             Command::Client(a) => client::run(a).await,
         }

@@ -12,6 +12,7 @@ pub mod apps;
 pub mod callback;
 pub mod config;
 mod conn;
+pub mod console;
 pub mod datadir;
 pub mod dynamic;
 pub mod logging;

@@ -64,6 +64,8 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// The queue of events for apps' webhooks.
     pub webhooks: crate::webhooks::Webhooks,
+    /// Operators signed in to the web console.
+    pub console: crate::console::ConsoleSessions,
     /// Most client connections at once: `max_connections`, or what the
     /// open-file limit allows (see [`connection_limit`]).
     pub max_connections: usize,
@@ -121,6 +123,7 @@ impl Shared {
             ),
             messaging: crate::messaging::Messaging::new(config.message_queue),
             webhooks: crate::webhooks::Webhooks::new(config.webhook.queue),
+            console: crate::console::ConsoleSessions::default(),
             config,
             stores: services.stores,
             bus: services.bus,

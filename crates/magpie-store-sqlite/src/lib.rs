@@ -24,7 +24,8 @@ use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult,
+    StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -54,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "message_journal", "006_message_journal.sql"),
     migration!(7, "deleted_apps", "007_deleted_apps.sql"),
     migration!(8, "event_outbox", "008_event_outbox.sql"),
+    migration!(9, "operators", "009_operators.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -671,6 +673,53 @@ impl AppStore for SqliteStore {
 }
 
 #[async_trait]
+impl OperatorStore for SqliteStore {
+    async fn create_operator(&self, name: &str, password_hash: &str) -> StoreResult<Operator> {
+        let (name, hash) = (name.to_owned(), password_hash.to_owned());
+        self.write(move |c| {
+            let now = now_ms();
+            c.execute(
+                "INSERT INTO operators (name, password_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![name, hash, now],
+            )
+            .map_err(insert_error)?;
+            Ok(Operator {
+                name,
+                password_hash: hash,
+                created_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn operator(&self, name: &str) -> StoreResult<Option<Operator>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT name, password_hash, created_at FROM operators WHERE name = ?1",
+            )?
+            .query_row([name], |r| {
+                Ok(Operator {
+                    name: r.get(0)?,
+                    password_hash: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn set_operator_password(&self, name: &str, password_hash: &str) -> StoreResult<()> {
+        self.update_one(
+            "UPDATE operators SET password_hash = ?2 WHERE name = ?1",
+            (name.to_owned(), password_hash.to_owned()),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl EventOutbox for SqliteStore {
     async fn push_events(&self, events: Vec<(i64, String)>) -> StoreResult<()> {
         self.write(move |c| {
@@ -775,6 +824,26 @@ impl AccountStore for SqliteStore {
         let accid = accid.clone();
         self.read(move |c| Ok(get_account(c, app_id, &accid)?))
             .await
+    }
+
+    async fn search_accounts(
+        &self,
+        app_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Account>> {
+        // A range over the primary key, not LIKE: ids may hold `%` and `_`.
+        let low = prefix.to_owned();
+        let high = format!("{prefix}\u{10FFFF}");
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts WHERE app_id = ?1 AND accid >= ?2 AND accid < ?3 \
+                 ORDER BY accid LIMIT ?4"
+            ))?
+            .query_map(params![app_id, low, high, limit as i64], account_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     async fn set_token(&self, app_id: i64, accid: &AccountId, token: TokenHash) -> StoreResult<()> {

@@ -142,6 +142,40 @@ pub mod accounts {
         assert!(in_b.token.verify("t2") && !in_b.token.verify("t1"));
     }
 
+    /// A search by prefix finds the app's accounts in id order, up to the
+    /// limit, and takes `_` literally (a LIKE wildcard).
+    pub async fn accounts_are_found_by_prefix(s: &Stores) {
+        let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let b = s.apps.create_app("b", "kb", "sb").await.unwrap();
+        for accid in ["bob", "alice", "al_x", "al.y", "alex", "zed"] {
+            s.accounts
+                .create_account(a.id, new_account(accid, "t"))
+                .await
+                .unwrap();
+        }
+        s.accounts
+            .create_account(b.id, new_account("alan", "t"))
+            .await
+            .unwrap();
+        let ids = |v: Vec<crate::Account>| {
+            v.into_iter()
+                .map(|x| x.accid.to_string())
+                .collect::<Vec<_>>()
+        };
+        let s2 = &s.accounts;
+        assert_eq!(
+            ids(s2.search_accounts(a.id, "al", 10).await.unwrap()),
+            ["al.y", "al_x", "alex", "alice"]
+        );
+        assert_eq!(
+            ids(s2.search_accounts(a.id, "al_", 10).await.unwrap()),
+            ["al_x"]
+        );
+        assert_eq!(ids(s2.search_accounts(a.id, "", 2).await.unwrap()).len(), 2);
+        assert_eq!(s2.search_accounts(a.id, "", 100).await.unwrap().len(), 6);
+        assert!(s2.search_accounts(a.id, "q", 10).await.unwrap().is_empty());
+    }
+
     /// Creating an existing account conflicts and changes nothing.
     pub async fn duplicate_account_conflicts(s: &Stores) {
         let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
@@ -294,6 +328,39 @@ pub mod accounts {
             Err(StoreError::Conflict)
         ));
         assert!(s.account(a.id, &id("b5")).await.unwrap().is_none());
+    }
+}
+
+/// Checks of [`OperatorStore`](crate::OperatorStore).
+pub mod operators {
+    use crate::{StoreError, Stores};
+
+    /// Operators are created once per name, found, and get new passwords.
+    pub async fn operators_are_created_once_and_found(s: &Stores) {
+        let o = &s.operators;
+        o.create_operator("root", "$argon2id$one").await.unwrap();
+        assert!(matches!(
+            o.create_operator("root", "$argon2id$two").await,
+            Err(StoreError::Conflict)
+        ));
+        let found = o.operator("root").await.unwrap().unwrap();
+        assert_eq!(
+            (found.name.as_str(), found.password_hash.as_str()),
+            ("root", "$argon2id$one")
+        );
+        assert!(found.created_at > 0);
+        assert!(o.operator("nobody").await.unwrap().is_none());
+        o.set_operator_password("root", "$argon2id$three")
+            .await
+            .unwrap();
+        assert_eq!(
+            o.operator("root").await.unwrap().unwrap().password_hash,
+            "$argon2id$three"
+        );
+        assert!(matches!(
+            o.set_operator_password("nobody", "x").await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
@@ -914,6 +981,9 @@ macro_rules! store_conformance_suite {
             apps_are_created_and_found_by_key,
             settings_are_stored_per_app_and_group
         );
+        $crate::store_conformance_suite!(@each $make; operators;
+            operators_are_created_once_and_found
+        );
         $crate::store_conformance_suite!(@each $make; events;
             outbox_events_wait_until_delivered
         );
@@ -931,6 +1001,7 @@ macro_rules! store_conformance_suite {
         $crate::store_conformance_suite!(@each $make; accounts;
             accounts_are_isolated_per_app,
             duplicate_account_conflicts,
+            accounts_are_found_by_prefix,
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
             profile_patch_changes_only_named_fields,

@@ -87,6 +87,14 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn create_accounts(&self, app_id: i64, accounts: Vec<NewAccount>) -> StoreResult<usize>;
     /// Finds an account of an app.
     async fn account(&self, app_id: i64, accid: &AccountId) -> StoreResult<Option<Account>>;
+    /// Accounts of an app whose id starts with `prefix` (every account for
+    /// an empty prefix), in id order, at most `limit`.
+    async fn search_accounts(
+        &self,
+        app_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Account>>;
     /// Replaces an account's token. `NotFound` if there is no such account.
     async fn set_token(&self, app_id: i64, accid: &AccountId, token: TokenHash) -> StoreResult<()>;
     /// Blocks or unblocks an account. `NotFound` if there is no such account.
@@ -162,6 +170,28 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn purge_deleted_apps(&self) -> StoreResult<u64>;
 }
 
+/// A person who signs in to the web console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    /// Sign-in name.
+    pub name: String,
+    /// The password as a PHC string (argon2id), never the password.
+    pub password_hash: String,
+    /// When the operator was created, ms.
+    pub created_at: i64,
+}
+
+/// Operators of the web console.
+#[async_trait]
+pub trait OperatorStore: Send + Sync + 'static {
+    /// Creates an operator. `Conflict` if the name is taken.
+    async fn create_operator(&self, name: &str, password_hash: &str) -> StoreResult<Operator>;
+    /// Finds an operator by name.
+    async fn operator(&self, name: &str) -> StoreResult<Option<Operator>>;
+    /// Replaces an operator's password hash. `NotFound` if there is none.
+    async fn set_operator_password(&self, name: &str, password_hash: &str) -> StoreResult<()>;
+}
+
 /// An event waiting in the outbox for its app's webhook.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxEvent {
@@ -207,12 +237,17 @@ pub struct Stores {
     pub messages: Arc<dyn MessageStore>,
     /// Events for apps' webhooks.
     pub events: Arc<dyn EventOutbox>,
+    /// Operators of the web console.
+    pub operators: Arc<dyn OperatorStore>,
 }
 
 impl Stores {
     /// Every concern from one backend.
-    pub fn new<S: AppStore + AccountStore + MessageStore + EventOutbox>(backend: Arc<S>) -> Stores {
+    pub fn new<S: AppStore + AccountStore + MessageStore + EventOutbox + OperatorStore>(
+        backend: Arc<S>,
+    ) -> Stores {
         Stores {
+            operators: backend.clone(),
             apps: backend.clone(),
             accounts: backend.clone(),
             events: backend.clone(),

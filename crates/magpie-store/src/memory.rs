@@ -1,7 +1,8 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult, StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult,
+    StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -25,6 +26,7 @@ struct Inner {
     /// The event outbox, by id.
     events: std::collections::BTreeMap<i64, (OutboxEvent, i64)>,
     last_event_id: i64,
+    operators: HashMap<String, Operator>,
     accounts: HashMap<(i64, AccountId), Account>,
     blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
 }
@@ -125,6 +127,34 @@ impl AppStore for MemoryStore {
 }
 
 #[async_trait]
+impl OperatorStore for MemoryStore {
+    async fn create_operator(&self, name: &str, password_hash: &str) -> StoreResult<Operator> {
+        let mut g = self.inner.lock();
+        if g.operators.contains_key(name) {
+            return Err(StoreError::Conflict);
+        }
+        let o = Operator {
+            name: name.to_owned(),
+            password_hash: password_hash.to_owned(),
+            created_at: now_ms(),
+        };
+        g.operators.insert(name.to_owned(), o.clone());
+        Ok(o)
+    }
+
+    async fn operator(&self, name: &str) -> StoreResult<Option<Operator>> {
+        Ok(self.inner.lock().operators.get(name).cloned())
+    }
+
+    async fn set_operator_password(&self, name: &str, password_hash: &str) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let o = g.operators.get_mut(name).ok_or(StoreError::NotFound)?;
+        o.password_hash = password_hash.to_owned();
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl EventOutbox for MemoryStore {
     async fn push_events(&self, events: Vec<(i64, String)>) -> StoreResult<()> {
         let mut g = self.inner.lock();
@@ -215,6 +245,24 @@ impl AccountStore for MemoryStore {
             .accounts
             .get(&(app_id, accid.clone()))
             .cloned())
+    }
+
+    async fn search_accounts(
+        &self,
+        app_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Account>> {
+        let g = self.inner.lock();
+        let mut found: Vec<Account> = g
+            .accounts
+            .iter()
+            .filter(|((app, id), _)| *app == app_id && id.as_str().starts_with(prefix))
+            .map(|(_, a)| a.clone())
+            .collect();
+        found.sort_by(|a, b| a.accid.as_str().cmp(b.accid.as_str()));
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn set_token(&self, app_id: i64, accid: &AccountId, token: TokenHash) -> StoreResult<()> {

@@ -79,6 +79,17 @@ pub const SSH: Tool = Tool {
     package: "openssh-client",
 };
 
+/// Chromium, the browser of the console's end-to-end test.
+pub const CHROMIUM: Tool = Tool {
+    what: "chromium",
+    package: "chromium",
+};
+/// ChromeDriver, the WebDriver server for Chromium.
+pub const CHROMEDRIVER: Tool = Tool {
+    what: "chromedriver",
+    package: "chromium-driver",
+};
+
 /// Where a program is: PATH first, then the sbin directories a non-root
 /// PATH may lack.
 pub fn find(program: &str) -> Option<String> {

@@ -28,7 +28,33 @@ use std::sync::Arc;
 /// The admin router.
 pub fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.admin.max_body_bytes.max(v2::MAX_BATCH * 400);
-    let signed = Router::new()
+    let signed = app_routes().layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        auth::require_checksum,
+    ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(crate::console::router(shared.clone()))
+        .merge(signed)
+        .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(limit))
+        // A request (a trickled body included) gets its answer within the
+        // timeout, or HTTP 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_millis(shared.config.admin.request_timeout_ms),
+        ))
+        .layer(axum::middleware::map_response(json_for_bare_refusals))
+        .with_state(shared)
+}
+
+/// Every route that acts for one app (the request's `Extension<Arc<AppCtx>>`),
+/// without authentication: the admin API puts CheckSum in front of them,
+/// the web console an operator's session.
+pub(crate) fn app_routes() -> Router<Arc<Shared>> {
+    Router::new()
         .route("/nimserver/user/create.action", post(v1::create))
         .route("/nimserver/user/update.action", post(v1::update))
         .route(
@@ -115,25 +141,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 .put(v2::set_policy)
                 .delete(v2::reset_policy),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            auth::require_checksum,
-        ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .merge(signed)
-        .fallback(not_found)
-        .method_not_allowed_fallback(wrong_method)
-        .layer(DefaultBodyLimit::max(limit))
-        // A request (a trickled body included) gets its answer within the
-        // timeout, or HTTP 408.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            std::time::Duration::from_millis(shared.config.admin.request_timeout_ms),
-        ))
-        .layer(axum::middleware::map_response(json_for_bare_refusals))
-        .with_state(shared)
+        .route("/magpie/v1/accounts", get(v2::search))
 }
 
 /// The HTTP layer's own refusals (a request over the time limit: 408, a

@@ -26,7 +26,8 @@ impl OpError {
         }
     }
 
-    fn store(e: StoreError) -> Self {
+    /// A store failure: 404 for a missing account, 414 for a taken id, else 500.
+    pub fn store(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => OpError {
                 code: 404,

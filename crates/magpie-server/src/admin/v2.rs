@@ -211,6 +211,51 @@ pub(super) async fn online(
     success(json!({"account_id": accid, "clients": clients}))
 }
 
+/// Query of `GET /magpie/v1/accounts`.
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    /// Account ids starting with this (all when empty).
+    #[serde(default)]
+    prefix: String,
+    /// At most this many (1 to 100, default 20).
+    limit: Option<usize>,
+}
+
+/// Magpie addition: the app's accounts whose id starts with `prefix`, in id
+/// order (the console's account search).
+pub(super) async fn search(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    q: Result<axum::extract::Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let q = q
+        .map_err(|e| v2(ops::OpError::param(format!("bad query: {e}"))))?
+        .0;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(v2(ops::OpError::param("limit must be 1 to 100")));
+    }
+    let prefix = q.prefix.trim().to_ascii_lowercase();
+    let found = shared
+        .stores
+        .accounts
+        .search_accounts(app.id, &prefix, limit)
+        .await
+        .map_err(|e| v2(ops::OpError::store(e)))?;
+    let accounts: Vec<Value> = found
+        .iter()
+        .map(|a| {
+            json!({
+                "account_id": a.accid.as_str(),
+                "name": a.name,
+                "blocked": a.blocked,
+                "created_at": a.created_at,
+            })
+        })
+        .collect();
+    success(json!({ "accounts": accounts }))
+}
+
 fn policy_data(ctx: &AppCtx) -> Value {
     json!({"policy": ctx.policy, "default": ctx.default_policy})
 }
