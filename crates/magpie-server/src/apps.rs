@@ -113,12 +113,7 @@ impl AppCache {
     /// Finds an app by id: from the cache when it is there, else from the
     /// store (for the webhook deliverer, whose events name apps by id).
     pub async fn by_id(&self, id: i64) -> StoreResult<Option<Arc<AppCtx>>> {
-        let key = self
-            .apps
-            .read()
-            .values()
-            .find(|(a, _)| a.app.id == id)
-            .map(|(a, _)| a.app.app_key.clone());
+        let key = self.cached_by_id(id).map(|a| a.app.app_key.clone());
         let key = match key {
             Some(k) => k,
             None => match self
@@ -133,6 +128,15 @@ impl AppCache {
             },
         };
         self.get(&key).await
+    }
+
+    /// The cached app of this id (no store access).
+    pub fn cached_by_id(&self, id: i64) -> Option<Arc<AppCtx>> {
+        self.apps
+            .read()
+            .values()
+            .find(|(a, _)| a.app.id == id)
+            .map(|(a, _)| a.clone())
     }
 
     /// True when `app_key` is a cached app (no store access): after a

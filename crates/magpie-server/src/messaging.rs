@@ -1217,6 +1217,7 @@ async fn after(
                 // Pushed (or logged for sync) when it was first stored.
                 return;
             }
+            crate::webhooks::message(shared, to.app_id, &a.json);
             let to_text: Arc<str> =
                 format!(r#"{{"seq":{},"kind":"msg","msg":{}}}"#, a.to_seq, a.json).into();
             for d in online_of(shared, online, &to).await {
@@ -1248,6 +1249,7 @@ async fn after(
             if a.duplicate {
                 return;
             }
+            crate::webhooks::notification(shared, to.app_id, &a.json);
             let text: Arc<str> = format!(
                 r#"{{"seq":{},"kind":"sysmsg","sysmsg":{}}}"#,
                 a.to_seq, a.json

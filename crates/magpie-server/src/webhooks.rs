@@ -110,6 +110,98 @@ fn device_event(event_type: &str, s: &LoggedIn, peer: SocketAddr) -> Value {
     })
 }
 
+/// NIM's message type names of event copies.
+fn msg_type_name(t: i32) -> String {
+    use magpie_proto::msg::message_type as m;
+    match t {
+        m::TEXT => "TEXT",
+        m::IMAGE => "PICTURE",
+        m::AUDIO => "AUDIO",
+        m::VIDEO => "VIDEO",
+        m::LOCATION => "LOCATION",
+        m::NOTIFICATION => "NOTIFICATION",
+        m::FILE => "FILE",
+        m::TIPS => "TIPS",
+        m::ROBOT => "ROBOT",
+        m::CUSTOM => "CUSTOM",
+        other => return other.to_string(),
+    }
+    .to_owned()
+}
+
+/// The app of `app_id` when it is cached and has a webhook (no store
+/// access: a message's path never waits for this).
+fn hooked(shared: &Shared, app_id: i64) -> Option<Arc<AppCtx>> {
+    shared
+        .apps
+        .cached_by_id(app_id)
+        .filter(|a| a.app.settings.webhook.is_some())
+}
+
+/// A stored P2P message (eventType 1, convType PERSON), from its JSON.
+pub fn message(shared: &Shared, app_id: i64, msg_json: &str) {
+    let Some(app) = hooked(shared, app_id) else {
+        return;
+    };
+    let Ok(m) = serde_json::from_str::<magpie_proto::msg::ImMessage>(msg_json) else {
+        return;
+    };
+    let ext = m
+        .extra
+        .get("server_ext")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    shared.webhooks.emit(
+        shared,
+        &app,
+        json!({
+            "eventType": "1",
+            "convType": "PERSON",
+            "to": m.to_accid,
+            "fromAccount": m.from_id,
+            "fromClientType": client_name(m.from_client_type),
+            "fromDeviceId": m.from_device_id,
+            "fromNick": m.from_nick,
+            "msgTimestamp": m.time.to_string(),
+            "msgType": msg_type_name(m.msg_type),
+            "body": m.msg_body,
+            "attach": m.msg_attach,
+            "msgidServer": m.server_msg_id.to_string(),
+            "msgidClient": m.client_msg_id,
+            "resendFlag": m.resend_flag.to_string(),
+            "ext": ext,
+        }),
+    );
+}
+
+/// A stored custom system notification (eventType 1, convType
+/// CUSTOM_PERSON, msgType CUSTOM_P2P_MSG), from its JSON.
+pub fn notification(shared: &Shared, app_id: i64, json_text: &str) {
+    let Some(app) = hooked(shared, app_id) else {
+        return;
+    };
+    let Ok(n) = serde_json::from_str::<magpie_proto::msg::SysMsg>(json_text) else {
+        return;
+    };
+    shared.webhooks.emit(
+        shared,
+        &app,
+        json!({
+            "eventType": "1",
+            "convType": "CUSTOM_PERSON",
+            "to": n.to_account,
+            "fromAccount": n.from_account,
+            "msgTimestamp": n.msg_time.to_string(),
+            "msgType": "CUSTOM_P2P_MSG",
+            "body": "",
+            "attach": n.attach,
+            "msgidServer": n.msg_id.to_string(),
+            "msgidClient": n.client_msg_id,
+        }),
+    );
+}
+
 /// A logout (eventType 3): the device logged out, was kicked, or went away.
 pub async fn logout(shared: &Shared, s: &LoggedIn, peer: SocketAddr, kind: LogoutKind) {
     let Ok(Some(app)) = shared.apps.get(&s.app_key).await else {

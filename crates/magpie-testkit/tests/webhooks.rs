@@ -46,6 +46,34 @@ async fn serve_receiver(addr: SocketAddr, r: Arc<Receiver>) -> tokio::task::Join
     tokio::spawn(async move { axum::serve(l, router).await.unwrap() })
 }
 
+/// An app server for `app`: its receiver (answering when `up`), the events
+/// it took, and the address it serves on once [`serve_receiver`] starts
+/// it; the app's webhook URL points there.
+async fn hook(
+    s: &TestServer,
+    app: &TestApp,
+    up: bool,
+) -> (Arc<Receiver>, mpsc::UnboundedReceiver<Value>, SocketAddr) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let receiver = Arc::new(Receiver {
+        secret: app.secret.clone(),
+        events: tx,
+        bad: Mutex::new(Vec::new()),
+        up: up.into(),
+    });
+    let addr = free_addr();
+    let v = s
+        .admin(app)
+        .json(
+            Method::PUT,
+            "/magpie/v1/app/webhook",
+            Some(json!({"url": format!("http://{addr}/im-events")})),
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    (receiver, rx, addr)
+}
+
 fn free_addr() -> SocketAddr {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     probe.local_addr().unwrap()
@@ -74,24 +102,8 @@ async fn login_logout_and_kick_events_arrive_signed_and_survive_a_receiver_outag
     let s = TestServer::start_with(cfg).await;
     let app: TestApp = s.app("hooks").await;
     s.account(&app, "ann", "t").await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let receiver = Arc::new(Receiver {
-        secret: app.secret.clone(),
-        events: tx,
-        bad: Mutex::new(Vec::new()),
-        up: true.into(),
-    });
-    let addr = free_addr();
+    let (receiver, mut rx, addr) = hook(&s, &app, true).await;
     let mut server = serve_receiver(addr, receiver.clone()).await;
-    let v = s
-        .admin(&app)
-        .json(
-            Method::PUT,
-            "/magpie/v1/app/webhook",
-            Some(json!({"url": format!("http://{addr}/im-events")})),
-        )
-        .await;
-    assert_eq!(v["code"], 200, "{v}");
 
     // A login and a logout.
     let c = TestClient::new(s.options());
@@ -204,24 +216,8 @@ async fn undelivered_events_outlive_a_server_restart() {
     let mut s = TestServer::start_with(cfg).await;
     let app = s.app("durable").await;
     s.account(&app, "cy", "t").await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let receiver = Arc::new(Receiver {
-        secret: app.secret.clone(),
-        events: tx,
-        bad: Mutex::new(Vec::new()),
-        up: false.into(),
-    });
-    // A free address where nothing listens yet.
-    let url = free_addr();
-    let v = s
-        .admin(&app)
-        .json(
-            Method::PUT,
-            "/magpie/v1/app/webhook",
-            Some(json!({"url": format!("http://{url}/im-events")})),
-        )
-        .await;
-    assert_eq!(v["code"], 200, "{v}");
+    // Nothing listens at the URL yet.
+    let (receiver, mut rx, url) = hook(&s, &app, false).await;
     // Events while nobody listens at the URL.
     let c = TestClient::new(s.options());
     assert!(c.login(&app, "cy", "t").await.is_success());
@@ -249,4 +245,63 @@ async fn undelivered_events_outlive_a_server_restart() {
     kinds.sort();
     assert_eq!(kinds, ["2/", "3/LOGOUT"]);
     back.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_and_stored_notifications_are_copied_as_nim_does() {
+    let s = TestServer::start().await;
+    let app = s.app("copies").await;
+    s.account(&app, "ann", "t").await;
+    s.account(&app, "bob", "t").await;
+    let (receiver, mut rx, addr) = hook(&s, &app, true).await;
+    let server = serve_receiver(addr, receiver.clone()).await;
+    let admin = s.admin(&app);
+    let v = admin
+        .form(
+            "/nimserver/msg/sendMsg.action",
+            &[
+                ("from", "ann"),
+                ("ope", "0"),
+                ("to", "bob"),
+                ("type", "0"),
+                ("body", r#"{"msg":"hello"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let m = next(&mut rx).await;
+    assert_eq!(m["eventType"], "1", "{m}");
+    assert_eq!(m["convType"], "PERSON");
+    assert_eq!(
+        (m["fromAccount"].as_str(), m["to"].as_str()),
+        (Some("ann"), Some("bob"))
+    );
+    assert_eq!(
+        (m["msgType"].as_str(), m["body"].as_str()),
+        (Some("TEXT"), Some("hello"))
+    );
+    assert_eq!(
+        m["msgidServer"],
+        v["data"]["msgid"].to_string().as_str(),
+        "{m} {v}"
+    );
+    let v = admin
+        .form(
+            "/nimserver/msg/sendAttachMsg.action",
+            &[
+                ("from", "ann"),
+                ("msgtype", "0"),
+                ("to", "bob"),
+                ("attach", r#"{"x":1}"#),
+                ("save", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let n = next(&mut rx).await;
+    assert_eq!(n["convType"], "CUSTOM_PERSON", "{n}");
+    assert_eq!(n["msgType"], "CUSTOM_P2P_MSG");
+    assert_eq!(n["attach"], r#"{"x":1}"#);
+    assert!(receiver.bad.lock().unwrap().is_empty());
+    server.abort();
 }
