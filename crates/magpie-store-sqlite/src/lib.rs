@@ -235,6 +235,13 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     tx.commit().map_err(sql)
 }
 
+/// A write transaction that takes the write lock at once (no upgrade from
+/// a read lock later, which could fail with SQLITE_BUSY midway).
+fn immediate(c: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
+    c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::backend)
+}
+
 fn record(c: &Connection, m: &Migration) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
@@ -641,9 +648,7 @@ impl AppStore for SqliteStore {
         self.inner.core.settle().await?;
         self.write(move |c| {
             let sql = StoreError::backend;
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql)?;
+            let tx = immediate(c)?;
             let exists: bool = tx
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM apps WHERE id = ?1)",
@@ -1170,9 +1175,7 @@ impl MessageStore for SqliteStore {
             if !any {
                 return Ok(0);
             }
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql)?;
+            let tx = immediate(c)?;
             let mut n = 0u64;
             for t in APP_TABLES {
                 n += tx
@@ -1199,9 +1202,7 @@ impl MessageStore for SqliteStore {
         self.inner.core.settle().await?;
         self.write(move |c| {
             let sql = StoreError::backend;
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql)?;
+            let tx = immediate(c)?;
             let mut out = Pruned::default();
             // Remember where every log of the app ends, so emptied logs go on from there.
             tx.execute(
