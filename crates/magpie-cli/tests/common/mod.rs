@@ -150,15 +150,15 @@ pub async fn accounts_without_send_limit(admin: &AdminClient, names: &[String]) 
 }
 
 /// A process's resident memory now and at its peak, in KiB.
-pub fn rss_kib(pid: u32) -> (u64, u64) {
+/// The process's anonymous resident memory, KiB (`RssAnon`): its heap and
+/// stacks, without the file pages SQLite maps to read the database, which
+/// the kernel may drop at any time.
+pub fn anon_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| -> u64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    status
+        .lines()
+        .find(|l| l.starts_with("RssAnon:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("RssAnon in /proc/{pid}/status"))
 }
