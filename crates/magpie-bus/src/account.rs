@@ -75,8 +75,9 @@ impl AccountSessions {
 
     /// Decides a login under `rules` and applies it: a connection of the same
     /// device id is replaced (it is this device again), devices in the way
-    /// are kicked (reason 1, naming the new device) or the login is refused,
-    /// and the other devices hear a multispot ImIn.
+    /// are kicked (reason 1, naming the new device) or the login is refused;
+    /// the devices that stay hear a multispot ImOut naming the kicked ones
+    /// and an ImIn naming the new one.
     pub fn attach(
         &mut self,
         addr: DeviceAddr,
@@ -121,13 +122,19 @@ impl AccountSessions {
             }
         }
         let others = self.sessions.iter().map(|s| s.presence.clone()).collect();
+        // The devices still online hear who left (the kicked) and who came
+        // (nobody named when the same device came back).
+        if !kicked.is_empty() {
+            let gone: Vec<Presence> = kicked.iter().map(|s| s.presence.clone()).collect();
+            self.multispot(multispot_type::IM_OUT, &gone, &mut notices);
+        }
+        let came = if replaced.is_some() {
+            Vec::new()
+        } else {
+            vec![presence.clone()]
+        };
+        self.multispot(multispot_type::IM_IN, &came, &mut notices);
         self.sessions.push(Session { addr, presence });
-        self.multispot(
-            multispot_type::IM_IN,
-            replaced.is_some(),
-            Some(addr),
-            &mut notices,
-        );
         (
             Attach::Admitted {
                 others,
@@ -138,19 +145,20 @@ impl AccountSessions {
         )
     }
 
-    /// Removes a connection; the other devices hear a multispot ImOut.
+    /// Removes a connection; the other devices hear a multispot ImOut
+    /// naming it.
     /// `None` when it was not here (already replaced or kicked).
     pub fn detach(&mut self, addr: DeviceAddr) -> Option<Vec<Envelope>> {
         let i = self.sessions.iter().position(|s| s.addr == addr)?;
-        self.sessions.remove(i);
+        let gone = self.sessions.remove(i);
         let mut notices = Vec::new();
-        self.multispot(multispot_type::IM_OUT, false, None, &mut notices);
+        self.multispot(multispot_type::IM_OUT, &[gone.presence], &mut notices);
         Some(notices)
     }
 
     /// Kicks the targeted devices, never `except` (a kicker's own
     /// connection): each gets the kick-out push; the rest hear a multispot
-    /// ImOut.
+    /// ImOut naming them.
     pub fn kick(
         &mut self,
         target: &KickTarget,
@@ -184,35 +192,22 @@ impl AccountSessions {
                 .collect();
         }
         if !out.kicked.is_empty() {
-            self.multispot(multispot_type::IM_OUT, false, None, &mut notices);
+            let gone: Vec<Presence> = out.kicked.iter().map(|s| s.presence.clone()).collect();
+            self.multispot(multispot_type::IM_OUT, &gone, &mut notices);
         }
         (out, notices)
     }
 
-    /// The multispot notices of one change: every device but `skip` hears
-    /// `kind` with the account's other current devices (the receiver's view
-    /// after the change), or with no device at all when `empty` (the same
-    /// device came back).
-    fn multispot(
-        &self,
-        kind: u32,
-        empty: bool,
-        skip: Option<DeviceAddr>,
-        notices: &mut Vec<Envelope>,
-    ) {
-        for s in self.sessions.iter().filter(|s| Some(s.addr) != skip) {
-            let list = if empty {
-                Vec::new()
-            } else {
-                self.sessions
-                    .iter()
-                    .filter(|o| o.addr != s.addr)
-                    .map(|o| o.presence.clone())
-                    .collect()
-            };
+    /// The multispot notices of one change: every device online hears
+    /// `kind` with the devices that changed (NIM's meaning: on ImIn the
+    /// device that logged in, on ImOut the devices that left; apps add and
+    /// remove exactly these), or with no device at all when the same device
+    /// came back.
+    fn multispot(&self, kind: u32, changed: &[Presence], notices: &mut Vec<Envelope>) {
+        for s in &self.sessions {
             let body = MultiSpot {
                 multi_spot_notiy_type: kind,
-                other_clients_pres: list,
+                other_clients_pres: changed.to_vec(),
             };
             notices.push(Envelope::new(s.addr, Push::MultiSpot(body)));
         }

@@ -5,7 +5,7 @@ use crate::account::{Attach, KickTarget, Kicked, Session};
 use crate::addr::{AccountKey, DeviceAddr, NodeId};
 use crate::conns::ConnTable;
 use crate::directory::{LocalDirectory, SessionDirectory};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Push};
 use crate::policy::Rules;
 use crate::router::{LocalRouter, Router};
 use crate::BusError;
@@ -87,6 +87,26 @@ impl Bus {
         let (out, notices) = self.directory.kick(key, target, why, except).await?;
         self.route(notices).await;
         Ok(out)
+    }
+
+    /// Tells every online device of the account but `except` (the device
+    /// that made the change) something that changed.
+    pub async fn tell_others(
+        &self,
+        key: &AccountKey,
+        except: DeviceAddr,
+        push: Push,
+    ) -> Result<(), BusError> {
+        let notices = self
+            .directory
+            .devices(key)
+            .await?
+            .into_iter()
+            .filter(|a| *a != except)
+            .map(|a| Envelope::new(a, push.clone()))
+            .collect();
+        self.route(notices).await;
+        Ok(())
     }
 
     /// The account's online devices, oldest first.

@@ -42,6 +42,9 @@ pub enum Push {
     SysMsgAck(u32, Box<SysMsgAck>),
     /// The answer to a session change this connection asked for.
     SessionAck(u32, Box<SessionChangeAck>),
+    /// Another device of the account set the multiport push switch (NIM's
+    /// `switch_open`, 1 or 2).
+    PushConfig(u32),
 }
 
 /// A push addressed to one device's connection.
@@ -130,6 +133,7 @@ mod tests {
                 }],
             }),
             Push::Replaced,
+            Push::PushConfig(1),
         ] {
             let e = Envelope::new(to, push);
             assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);

@@ -198,22 +198,28 @@ async fn the_tour_serve_create_app_accounts_and_log_in() {
             "login",
             "login",
             "login",
+            "sync_multiport_push_config",
             "data_sync",
             "logout",
             "auto_relogin",
         ]
+    );
+    // The login syncs the account's multiport push switch (2 by default).
+    assert_eq!(
+        out[4].to_string(),
+        r#"{"cb":"sync_multiport_push_config","json":{"switch_open":2}}"#
     );
     // The post-login sync completes (offline messages: none) before the
     // commands run. A relogin while logged in does nothing; after a logout
     // there is no session left to log in again (20001), and end of input
     // just exits.
     assert_eq!(
-        out[4].to_string(),
+        out[5].to_string(),
         r#"{"cb":"data_sync","json":{"sync_type":2,"status":1,"json_attachment":""}}"#
     );
-    assert_eq!(out[5]["json"]["err_code"], 200);
-    assert_eq!(out[6]["json"]["relogin"], true);
-    assert_eq!(out[6]["json"]["err_code"], 20001);
+    assert_eq!(out[6]["json"]["err_code"], 200);
+    assert_eq!(out[7]["json"]["relogin"], true);
+    assert_eq!(out[7]["json"]["err_code"], 20001);
 
     // Graceful shutdown on SIGTERM.
     let pid = s.child.id().unwrap().to_string();
@@ -575,7 +581,9 @@ async fn next(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout
             .unwrap()
             .unwrap();
         let v: Value = serde_json::from_str(&l).unwrap();
-        if v["cb"] != "data_sync" {
+        // The sync callbacks of every login (data sync phases, the
+        // multiport push switch) are not what these tests follow.
+        if v["cb"] != "data_sync" && v["cb"] != "sync_multiport_push_config" {
             return v;
         }
     }

@@ -30,7 +30,9 @@ bool nim_client_init(const char *app_data_dir,
 
 /**
  * Ends the SDK synchronously: logs out if still logged in, stops every SDK
- * thread and forgets every callback.
+ * thread and forgets every callback. Safe inside a callback (NIM's C++
+ * sample cleans up in the logout callback): no callback fires from then
+ * on, and the SDK's last thread ends as the callback returns.
  *
  * # Safety
  * `json_extension` is NULL or a valid C string.
@@ -38,7 +40,9 @@ bool nim_client_init(const char *app_data_dir,
 void nim_client_cleanup(const char *json_extension);
 
 /**
- * Like `nim_client_cleanup`, then calls `cb` once with `{"err_code":200}`.
+ * Like `nim_client_cleanup`, then calls `cb` exactly once with
+ * `{"err_code":200}` (inside a callback: once the SDK's threads have ended,
+ * from a thread of its own).
  *
  * # Safety
  * `json_extension` is NULL or a valid C string; `cb` is NULL or callable.
@@ -190,6 +194,90 @@ const char *nim_client_version(void);
  * call of this function.
  */
 const char *nim_client_current_user_account(void);
+
+/**
+ * The server's current time. `cb` fires exactly once with the server's
+ * clock in ms: asked of the server, or computed locally from the offset
+ * measured at login (`calc_local` true) when `calc_local` is set, within a
+ * second of the last query, or when the server cannot answer (then
+ * `rescode` says why).
+ *
+ * # Safety
+ * `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+ * with `user_data` from an SDK thread.
+ */
+void nim_client_get_server_current_time(bool calc_local,
+                                        nim_client_get_server_current_time_cb_func cb,
+                                        const char *json_extension,
+                                        const void *user_data);
+
+/**
+ * Stores this device's push token (NIM: the iOS device token; no effect on
+ * NIM's PC SDK). Magpie keeps it on the server per device, for push: sent
+ * now when logged in, else after the next login.
+ *
+ * # Safety
+ * `device_token` is NULL or a valid C string.
+ */
+void nim_client_update_apns_token(const char *device_token);
+
+/**
+ * Registers the callback that hears the multiport push switch: at login,
+ * and when another device of the account changes it.
+ *
+ * # Safety
+ * `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+ * with `user_data` from the SDK's thread until replaced or until cleanup.
+ */
+void nim_client_reg_sync_multiport_push_config_cb(const char *json_extension,
+                                                  nim_client_multiport_push_config_cb_func cb,
+                                                  const void *user_data);
+
+/**
+ * Sets the multiport push switch: `switch_content` = `{"switch_open":1}`
+ * (while a desktop is online, mobile devices get no push) or `2` (they
+ * still do). Stored on the server and synced to the account's other
+ * devices; `cb` fires once with the code and the switch.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` from an SDK thread.
+ */
+void nim_client_set_multiport_push_config(const char *switch_content,
+                                          const char *json_extension,
+                                          nim_client_multiport_push_config_cb_func cb,
+                                          const void *user_data);
+
+/**
+ * Reads the multiport push switch from the server; `cb` fires once.
+ *
+ * # Safety
+ * `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+ * with `user_data` from an SDK thread.
+ */
+void nim_client_get_multiport_push_config(const char *json_extension,
+                                          nim_client_multiport_push_config_cb_func cb,
+                                          const void *user_data);
+
+/**
+ * Tests a proxy for real: connects to it, through it to the first link
+ * address (with TLS when configured) and exchanges a HELLO with the
+ * server. `cb` fires once, with `kNIMProxyDetectStepAllComplete`, whether
+ * the server was reached, and the steps as JSON
+ * (`{"connected","proxy","server","steps":[{"step","ok","ms","detail"}]}`).
+ * Needs `nim_client_init` first (it tries the init's link address).
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` from an SDK thread.
+ */
+void nim_global_detect_proxy(int type,
+                             const char *host,
+                             int port,
+                             const char *user,
+                             const char *password,
+                             nim_global_detect_proxy_cb_func cb,
+                             const void *user_data);
 
 /**
  * One message of the local history by its client id; `result` is the

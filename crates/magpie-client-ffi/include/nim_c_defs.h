@@ -10,6 +10,16 @@
 #include <stdlib.h>
 
 /**
+ * NIMProxyDetectStep.
+ */
+typedef enum NIMProxyDetectStep {
+  /**
+   * The detection has ended.
+   */
+  kNIMProxyDetectStepAllComplete = 5,
+} NIMProxyDetectStep;
+
+/**
  * NIMMsgLogQueryRange: what a search covers.
  */
 typedef enum NIMMsgLogQueryRange {
@@ -652,6 +662,35 @@ typedef enum NIMResCode {
    */
   kNIMLocalResAPIErrorLogined = 20002,
 } NIMResCode;
+
+/**
+ * `nim_client_multiport_push_config_cb_func`: the result of setting or
+ * reading the multiport push switch, and its sync from other devices:
+ * `rescode`, `content` = `{"switch_open":1|2}`.
+ */
+typedef void (*nim_client_multiport_push_config_cb_func)(int rescode,
+                                                         const char *content,
+                                                         const char *json_params,
+                                                         const void *user_data);
+
+/**
+ * `nim_client_get_server_current_time_cb_func`: the server's time in ms;
+ * `calc_local` when it was computed locally.
+ */
+typedef void (*nim_client_get_server_current_time_cb_func)(int rescode,
+                                                           bool calc_local,
+                                                           uint64_t time,
+                                                           const void *user_data);
+
+/**
+ * `nim_global_detect_proxy_cb_func`: the result of a proxy detection,
+ * called once with `kNIMProxyDetectStepAllComplete`; `json_params` holds
+ * the steps taken.
+ */
+typedef void (*nim_global_detect_proxy_cb_func)(bool network_connect,
+                                                enum NIMProxyDetectStep step,
+                                                const char *json_params,
+                                                const void *user_data);
 
 /**
  * `nim_msglog_import_prg_cb_func`: messages imported so far, of all.

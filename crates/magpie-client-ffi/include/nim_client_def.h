@@ -27,4 +27,5 @@ NIM_JSON_KEY kNIMKickoutOtherDeviceIDs = "device_ids";
 NIM_JSON_KEY kNIMPlatformLoginCustomTag = "custom_tag";
 NIM_JSON_KEY kNIMPlatformLoginAuthType = "auth_type";
 NIM_JSON_KEY kNIMPlatformLoginEx = "login_ex";
+NIM_JSON_KEY kNIMMultiportPushConfigContentKeyOpen = "switch_open"; /**< int, 1: a desktop online mutes mobile push; 2: it does not */
 #endif

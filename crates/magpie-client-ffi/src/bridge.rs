@@ -4,7 +4,7 @@ use crate::{nim_json_transport_cb_func, nim_relogin_request_token_cb_func};
 use magpie_client::{Client, ClientOptions, Event, LoginParams, Proxy, ProxyType};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -97,6 +97,52 @@ static SLOTS: Mutex<[Option<CCallback>; 6]> = Mutex::new([None; 6]);
 static TOKEN: Mutex<Option<TokenCb>> = Mutex::new(None);
 static PENDING_PROXY: Mutex<Option<Proxy>> = Mutex::new(None);
 static ACCOUNT: Mutex<Option<CString>> = Mutex::new(None);
+static PUSH_SYNC: Mutex<Option<PushCb>> = Mutex::new(None);
+/// The push token to store on the server (`nim_client_update_apns_token`),
+/// and the init's `push_cer_name`.
+static PUSH_TOKEN: Mutex<Option<String>> = Mutex::new(None);
+static CER_NAME: Mutex<String> = Mutex::new(String::new());
+
+/// A multiport push config callback and its user data.
+pub type PushCb = (
+    unsafe extern "C" fn(c_int, *const c_char, *const c_char, *const c_void),
+    usize,
+);
+/// A server time callback and its user data.
+pub type TimeCb = (unsafe extern "C" fn(c_int, bool, u64, *const c_void), usize);
+/// A proxy detection callback and its user data.
+pub type ProxyCb = (
+    unsafe extern "C" fn(bool, crate::NIMProxyDetectStep, *const c_char, *const c_void),
+    usize,
+);
+
+fn call_push(cb: PushCb, code: i32, switch_open: u32) {
+    let content =
+        CString::new(json!({ "switch_open": switch_open }).to_string()).unwrap_or_default();
+    // SAFETY: the app registered `cb.0` for this signature with `cb.1` as
+    // its user data; the strings outlive the call.
+    unsafe { (cb.0)(code, content.as_ptr(), c"".as_ptr(), cb.1 as *const c_void) }
+}
+
+fn call_time(cb: TimeCb, code: i32, calc_local: bool, time: i64) {
+    // SAFETY: the app passed `cb.0` for this signature with `cb.1` as its
+    // user data.
+    unsafe { (cb.0)(code, calc_local, time.max(0) as u64, cb.1 as *const c_void) }
+}
+
+fn call_proxy(cb: ProxyCb, connected: bool, json: &str) {
+    let j = CString::new(json).unwrap_or_default();
+    // SAFETY: the app passed `cb.0` for this signature with `cb.1` as its
+    // user data; `j` outlives the call.
+    unsafe {
+        (cb.0)(
+            connected,
+            crate::NIMProxyDetectStep::kNIMProxyDetectStepAllComplete,
+            j.as_ptr(),
+            cb.1 as *const c_void,
+        )
+    }
+}
 
 fn slot(s: Slot) -> Option<CCallback> {
     SLOTS.lock()[s as usize]
@@ -124,6 +170,17 @@ pub fn version_string() -> &'static CStr {
 fn dispatch(e: &Event) {
     if crate::msg::dispatch(e) {
         return;
+    }
+    if let Event::PushConfigSync(v) = e {
+        if let Some(cb) = *PUSH_SYNC.lock() {
+            call_push(cb, 200, *v);
+        }
+        return;
+    }
+    if let Event::Login(r) = e {
+        if r.err_code.is_success() && r.login_step == magpie_proto::types::login_step::LOGIN {
+            send_push_token();
+        }
     }
     let target = match e {
         Event::Login(_) => Slot::Login,
@@ -213,13 +270,16 @@ pub fn init(dir: &str, json_ext: &str) -> bool {
             _ => return false,
         }
     }
+    if let Some(c) = g["push_cer_name"].as_str() {
+        *CER_NAME.lock() = c.to_owned();
+    }
     if let Some(t) = g["magpie_client_type"].as_u64() {
         opts = opts.with_client_type(t as u32);
     }
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(2)
-        .thread_name("magpie-sdk")
+        .thread_name(SDK_THREAD)
         .enable_all()
         .build()
     else {
@@ -239,15 +299,49 @@ pub fn init(dir: &str, json_ext: &str) -> bool {
     true
 }
 
-/// nim_client_cleanup: synchronous.
-pub fn cleanup() {
+/// The name of the SDK's threads (its runtime's workers and blocking pool),
+/// on which every callback runs.
+const SDK_THREAD: &str = "magpie-sdk";
+
+/// True on one of the SDK's own threads, i.e. inside a callback.
+fn on_sdk_thread() -> bool {
+    std::thread::current().name() == Some(SDK_THREAD)
+}
+
+/// nim_client_cleanup: synchronous, and safe inside a callback. From an
+/// app thread it returns when no SDK thread runs any more. Inside a
+/// callback (NIM's C++ sample cleans up in the logout callback) the calling
+/// thread is the SDK's own, which cannot wait for itself: no callback fires
+/// from the moment it is called, and the last SDK threads end right after
+/// the callback returns. `done` runs when everything has ended.
+pub fn cleanup(done: impl FnOnce() + Send + 'static) {
     let Some(sdk) = SDK.lock().take() else {
+        done();
         return;
     };
     // No callback may fire from here on.
     *SLOTS.lock() = [None; 6];
     *TOKEN.lock() = None;
+    *PUSH_SYNC.lock() = None;
     crate::msg::forget();
+    if on_sdk_thread() {
+        let spawned = std::thread::Builder::new()
+            .name("magpie-sdk-cleanup".into())
+            .spawn(move || {
+                teardown(sdk);
+                done();
+            });
+        if let Err(e) = spawned {
+            // No thread to finish on: the runtime ends when the process does.
+            eprintln!("nim_client_cleanup inside a callback: no thread to finish on ({e})");
+        }
+        return;
+    }
+    teardown(sdk);
+    done();
+}
+
+fn teardown(sdk: Sdk) {
     let client = sdk.client.clone();
     sdk.runtime.block_on(async move {
         if client.cleanup().await.is_err() {
@@ -319,7 +413,8 @@ pub fn logout(logout_type: i32, cb: Option<CCallback>) {
         });
     });
     if started.is_none() {
-        cb.fire_once(r#"{"err_code":20000}"#);
+        // Not initialised or cleaned up: NIM's logout answers 200 or 500.
+        cb.fire_once(r#"{"err_code":500}"#);
     }
 }
 
@@ -377,4 +472,150 @@ pub fn current_account() -> *const c_char {
     let mut keep = ACCOUNT.lock();
     *keep = Some(CString::new(acct).unwrap_or_default());
     keep.as_ref().map(|c| c.as_ptr()).unwrap_or(c"".as_ptr())
+}
+
+/// nim_client_reg_sync_multiport_push_config_cb.
+pub fn register_push_sync(cb: Option<PushCb>) {
+    *PUSH_SYNC.lock() = cb;
+}
+
+/// nim_client_get_server_current_time: the callback fires exactly once.
+pub fn server_time(calc_local: bool, cb: Option<TimeCb>) {
+    let started = with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            let r = client.server_current_time(calc_local).await;
+            if let Some(cb) = cb {
+                call_time(cb, r.rescode.0 as i32, r.calc_local, r.time);
+            }
+        });
+    });
+    if started.is_none() {
+        if let Some(cb) = cb {
+            call_time(cb, 20000, true, local_now_ms());
+        }
+    }
+}
+
+/// This machine's clock, ms since the epoch.
+fn local_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// nim_client_set_multiport_push_config (`Some(content)`) and
+/// nim_client_get_multiport_push_config: the callback fires exactly once.
+pub fn push_config(content: Option<String>, cb: Option<PushCb>) {
+    let set = match &content {
+        None => None,
+        Some(c) => match serde_json::from_str::<Value>(c)
+            .ok()
+            .and_then(|v| v["switch_open"].as_u64())
+        {
+            Some(v) => Some(v as u32),
+            None => {
+                eprintln!("nim_client_set_multiport_push_config: switch_content must be {{\"switch_open\":1}} or {{\"switch_open\":2}}, got {c:?}");
+                if let Some(cb) = cb {
+                    call_push(cb, 414, 0);
+                }
+                return;
+            }
+        },
+    };
+    let started = with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            let r = match set {
+                Some(v) => client.set_multiport_push_config(v).await,
+                None => client.get_multiport_push_config().await,
+            };
+            if let Some(cb) = cb {
+                call_push(cb, r.rescode.0 as i32, r.switch_open);
+            }
+        });
+    });
+    if started.is_none() {
+        if let Some(cb) = cb {
+            call_push(cb, 20000, 0);
+        }
+    }
+}
+
+/// nim_client_update_apns_token: kept, and stored on the server now when
+/// logged in, else after the next login.
+pub fn update_push_token(token: String) {
+    *PUSH_TOKEN.lock() = Some(token);
+    send_push_token();
+}
+
+fn send_push_token() {
+    let Some(token) = PUSH_TOKEN.lock().clone() else {
+        return;
+    };
+    let cer = CER_NAME.lock().clone();
+    with_sdk(|s| {
+        if s.client.login_state() != magpie_client::LoginState::Logined {
+            return;
+        }
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            let code = client.update_push_token(&token, &cer).await;
+            if code.is_success() {
+                // Stored: not sent again at the next login.
+                let mut kept = PUSH_TOKEN.lock();
+                if kept.as_deref() == Some(token.as_str()) {
+                    *kept = None;
+                }
+            } else {
+                eprintln!("nim_client_update_apns_token: the server did not store the token ({code}); it is sent again after the next login");
+            }
+        });
+    });
+}
+
+/// nim_global_detect_proxy: the callback fires exactly once.
+pub fn detect_proxy(
+    kind: i32,
+    host: String,
+    port: i32,
+    user: String,
+    password: String,
+    cb: Option<ProxyCb>,
+) {
+    let fail = |why: &str| {
+        if let Some(cb) = cb {
+            call_proxy(
+                cb,
+                false,
+                &json!({"connected": false, "error": why}).to_string(),
+            );
+        }
+    };
+    let Some(kind) = u32::try_from(kind).ok().and_then(ProxyType::from_nim) else {
+        return fail(&format!(
+            "unknown proxy type {kind}: use 4 (SOCKS4), 5 (SOCKS4a) or 6 (SOCKS5)"
+        ));
+    };
+    let proxy = Proxy {
+        kind,
+        host,
+        port: u16::try_from(port).unwrap_or(0),
+        user,
+        password,
+    };
+    let started = with_sdk(|s| {
+        let client = s.client.clone();
+        s.runtime.spawn(async move {
+            let d = client.detect_proxy(proxy).await;
+            if let Some(cb) = cb {
+                let j = serde_json::to_string(&d).unwrap_or_default();
+                call_proxy(cb, d.connected, &j);
+            }
+        });
+    });
+    if started.is_none() {
+        fail("the SDK is not initialised: call nim_client_init first (the detection tries its link address)");
+    }
 }

@@ -48,6 +48,44 @@ pub type nim_relogin_request_token_cb_func = Option<
     ),
 >;
 
+/// `nim_client_multiport_push_config_cb_func`: the result of setting or
+/// reading the multiport push switch, and its sync from other devices:
+/// `rescode`, `content` = `{"switch_open":1|2}`.
+pub type nim_client_multiport_push_config_cb_func = Option<
+    unsafe extern "C" fn(
+        rescode: c_int,
+        content: *const c_char,
+        json_params: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_client_get_server_current_time_cb_func`: the server's time in ms;
+/// `calc_local` when it was computed locally.
+pub type nim_client_get_server_current_time_cb_func = Option<
+    unsafe extern "C" fn(rescode: c_int, calc_local: bool, time: u64, user_data: *const c_void),
+>;
+
+/// `nim_global_detect_proxy_cb_func`: the result of a proxy detection,
+/// called once with `kNIMProxyDetectStepAllComplete`; `json_params` holds
+/// the steps taken.
+pub type nim_global_detect_proxy_cb_func = Option<
+    unsafe extern "C" fn(
+        network_connect: bool,
+        step: NIMProxyDetectStep,
+        json_params: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// NIMProxyDetectStep.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub enum NIMProxyDetectStep {
+    /// The detection has ended.
+    kNIMProxyDetectStepAllComplete = 5,
+}
+
 /// NIMLoginState.
 #[repr(C)]
 pub enum NIMLoginState {
@@ -220,17 +258,21 @@ pub unsafe extern "C" fn nim_client_init(
 }
 
 /// Ends the SDK synchronously: logs out if still logged in, stops every SDK
-/// thread and forgets every callback.
+/// thread and forgets every callback. Safe inside a callback (NIM's C++
+/// sample cleans up in the logout callback): no callback fires from then
+/// on, and the SDK's last thread ends as the callback returns.
 ///
 /// # Safety
 /// `json_extension` is NULL or a valid C string.
 #[no_mangle]
 pub unsafe extern "C" fn nim_client_cleanup(json_extension: *const c_char) {
     let _ = json_extension;
-    bridge::guard((), bridge::cleanup)
+    bridge::guard((), || bridge::cleanup(|| {}))
 }
 
-/// Like `nim_client_cleanup`, then calls `cb` once with `{"err_code":200}`.
+/// Like `nim_client_cleanup`, then calls `cb` exactly once with
+/// `{"err_code":200}` (inside a callback: once the SDK's threads have ended,
+/// from a thread of its own).
 ///
 /// # Safety
 /// `json_extension` is NULL or a valid C string; `cb` is NULL or callable.
@@ -241,9 +283,23 @@ pub unsafe extern "C" fn nim_client_cleanup2(
     user_data: *const c_void,
 ) {
     let _ = json_extension;
-    bridge::guard((), bridge::cleanup);
     use bridge::CallOnce;
-    bridge::CCallback::new(cb, user_data).fire_once(r#"{"err_code":200}"#);
+    let cb = bridge::CCallback::new(cb, user_data);
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let once = fired.clone();
+    let done = move || {
+        if !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            cb.fire_once(r#"{"err_code":200}"#);
+        }
+    };
+    let finished = bridge::guard(false, || {
+        bridge::cleanup(done);
+        true
+    });
+    // A panic before `done` ran still answers, exactly once.
+    if !finished && !fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        cb.fire_once(r#"{"err_code":200}"#);
+    }
 }
 
 /// Logs in. `cb` fires once per login step with NIM's login JSON.
@@ -456,4 +512,125 @@ pub extern "C" fn nim_client_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn nim_client_current_user_account() -> *const c_char {
     bridge::guard(c"".as_ptr(), bridge::current_account)
+}
+
+/// The server's current time. `cb` fires exactly once with the server's
+/// clock in ms: asked of the server, or computed locally from the offset
+/// measured at login (`calc_local` true) when `calc_local` is set, within a
+/// second of the last query, or when the server cannot answer (then
+/// `rescode` says why).
+///
+/// # Safety
+/// `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+/// with `user_data` from an SDK thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_client_get_server_current_time(
+    calc_local: bool,
+    cb: nim_client_get_server_current_time_cb_func,
+    json_extension: *const c_char,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let cb = cb.map(|f| (f, user_data as usize));
+    bridge::guard((), move || bridge::server_time(calc_local, cb))
+}
+
+/// Stores this device's push token (NIM: the iOS device token; no effect on
+/// NIM's PC SDK). Magpie keeps it on the server per device, for push: sent
+/// now when logged in, else after the next login.
+///
+/// # Safety
+/// `device_token` is NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn nim_client_update_apns_token(device_token: *const c_char) {
+    // SAFETY: the caller passes NULL or a valid C string.
+    let t = unsafe { bridge::text(device_token) };
+    bridge::guard((), move || bridge::update_push_token(t))
+}
+
+/// Registers the callback that hears the multiport push switch: at login,
+/// and when another device of the account changes it.
+///
+/// # Safety
+/// `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+/// with `user_data` from the SDK's thread until replaced or until cleanup.
+#[no_mangle]
+pub unsafe extern "C" fn nim_client_reg_sync_multiport_push_config_cb(
+    json_extension: *const c_char,
+    cb: nim_client_multiport_push_config_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let cb = cb.map(|f| (f, user_data as usize));
+    bridge::guard((), move || bridge::register_push_sync(cb))
+}
+
+/// Sets the multiport push switch: `switch_content` = `{"switch_open":1}`
+/// (while a desktop is online, mobile devices get no push) or `2` (they
+/// still do). Stored on the server and synced to the account's other
+/// devices; `cb` fires once with the code and the switch.
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` is NULL or callable with
+/// `user_data` from an SDK thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_client_set_multiport_push_config(
+    switch_content: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_client_multiport_push_config_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller passes NULL or a valid C string.
+    let content = unsafe { bridge::text(switch_content) };
+    let cb = cb.map(|f| (f, user_data as usize));
+    bridge::guard((), move || bridge::push_config(Some(content), cb))
+}
+
+/// Reads the multiport push switch from the server; `cb` fires once.
+///
+/// # Safety
+/// `json_extension` is NULL or a valid C string; `cb` is NULL or callable
+/// with `user_data` from an SDK thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_client_get_multiport_push_config(
+    json_extension: *const c_char,
+    cb: nim_client_multiport_push_config_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let cb = cb.map(|f| (f, user_data as usize));
+    bridge::guard((), move || bridge::push_config(None, cb))
+}
+
+/// Tests a proxy for real: connects to it, through it to the first link
+/// address (with TLS when configured) and exchanges a HELLO with the
+/// server. `cb` fires once, with `kNIMProxyDetectStepAllComplete`, whether
+/// the server was reached, and the steps as JSON
+/// (`{"connected","proxy","server","steps":[{"step","ok","ms","detail"}]}`).
+/// Needs `nim_client_init` first (it tries the init's link address).
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` is NULL or callable with
+/// `user_data` from an SDK thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_global_detect_proxy(
+    r#type: c_int,
+    host: *const c_char,
+    port: c_int,
+    user: *const c_char,
+    password: *const c_char,
+    cb: nim_global_detect_proxy_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller passes NULL or valid C strings.
+    let (h, u, p) = unsafe {
+        (
+            bridge::text(host),
+            bridge::text(user),
+            bridge::text(password),
+        )
+    };
+    let cb = cb.map(|f| (f, user_data as usize));
+    bridge::guard((), move || bridge::detect_proxy(r#type, h, port, u, p, cb))
 }

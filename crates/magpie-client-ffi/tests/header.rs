@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-const ENUMS: [&str; 20] = [
+const ENUMS: [&str; 21] = [
+    "NIMProxyDetectStep",
     "NIMMsgLogQueryRange",
     "NIMSessionType",
     "NIMMessageType",
@@ -27,7 +28,10 @@ const ENUMS: [&str; 20] = [
     "NIMProxyType",
     "NIMResCode",
 ];
-const TYPES: [&str; 27] = [
+const TYPES: [&str; 30] = [
+    "nim_client_multiport_push_config_cb_func",
+    "nim_client_get_server_current_time_cb_func",
+    "nim_global_detect_proxy_cb_func",
     "nim_msglog_import_prg_cb_func",
     "nim_session_multi_change_cb_func",
     "nim_talk_team_notification_filter_func",
@@ -56,7 +60,13 @@ const TYPES: [&str; 27] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 84] = [
+const FUNCTIONS: [&str; 90] = [
+    "nim_client_get_server_current_time",
+    "nim_client_update_apns_token",
+    "nim_client_reg_sync_multiport_push_config_cb",
+    "nim_client_set_multiport_push_config",
+    "nim_client_get_multiport_push_config",
+    "nim_global_detect_proxy",
     "nim_msglog_query_msg_by_options_async",
     "nim_msglog_batch_status_delete_async_ex",
     "nim_msglog_delete_by_session_type_async_ex",

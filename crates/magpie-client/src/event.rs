@@ -63,8 +63,33 @@ impl LoginRes {
 /// A logout result: `{"err_code":..}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogoutRes {
-    /// 200 when done; 415/408 when the server could not be told.
+    /// 200 when this device is logged out; 500 when the server answered
+    /// with an error or the SDK was cleaned up.
     pub err_code: ResCode,
+}
+
+/// The server's clock (NIM's `get_server_current_time` callback:
+/// `rescode`, `calc_local`, `time`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServerTimeRes {
+    /// 200 when the server answered; otherwise why not (the time is then
+    /// computed locally).
+    pub rescode: ResCode,
+    /// True when the time was computed locally: asked for, within a
+    /// second of the last query, or the server could not answer.
+    pub calc_local: bool,
+    /// The server's time, ms since the epoch.
+    pub time: i64,
+}
+
+/// The multiport push switch (NIM's `{"switch_open":1|2}` with a code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushConfigRes {
+    /// 200, or why not.
+    pub rescode: ResCode,
+    /// 1: a desktop online mutes mobile push; 2: it does not; 0 with a
+    /// failure.
+    pub switch_open: u32,
 }
 
 /// Everything the SDK reports to the app.
@@ -105,6 +130,9 @@ pub enum Event {
     /// Messages recalled by their sender (the peer, or me on another
     /// device): nim_talk_reg_recall_msg_cb.
     Recall(Vec<magpie_proto::msg::RecallNotify>),
+    /// The multiport push switch as the server has it, at login and when
+    /// another device changes it (nim_client_reg_sync_multiport_push_config_cb).
+    PushConfigSync(u32),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -142,6 +170,7 @@ impl Event {
             Event::DataSync(_) => "data_sync",
             Event::MsgStatusChanged(_) => "msg_status_changed",
             Event::Recall(_) => "recall",
+            Event::PushConfigSync(_) => "sync_multiport_push_config",
         }
     }
 
@@ -171,6 +200,7 @@ impl Event {
             })),
             Event::MsgStatusChanged(list) => serde_json::to_value(list),
             Event::Recall(list) => serde_json::to_value(list),
+            Event::PushConfigSync(v) => Ok(serde_json::json!({"switch_open": v})),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -214,6 +244,8 @@ pub enum CallbackKind {
     MsgStatusChanged,
     /// Recalls.
     Recall,
+    /// Multiport push switch syncs.
+    PushConfigSync,
 }
 
 impl Event {
@@ -235,13 +267,14 @@ impl Event {
             Event::DataSync(_) => CallbackKind::DataSync,
             Event::MsgStatusChanged(_) => CallbackKind::MsgStatusChanged,
             Event::Recall(_) => CallbackKind::Recall,
+            Event::PushConfigSync(_) => CallbackKind::PushConfigSync,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 16],
+    slots: [RwLock<Option<Callback>>; 17],
     stream: broadcast::Sender<Event>,
 }
 

@@ -38,18 +38,24 @@ mod machine;
 mod msgs;
 mod ops;
 mod options;
+mod probe;
 mod task;
 
 pub use error::ClientError;
 pub use event::{
-    Callback, Event, KickOtherRes, LoginRes, LogoutRes, MsgStatusChanged, EVENT_STREAM_CAPACITY,
+    Callback, Event, KickOtherRes, LoginRes, LogoutRes, MsgStatusChanged, PushConfigRes,
+    ServerTimeRes, EVENT_STREAM_CAPACITY,
 };
 pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
 pub use ops::{LocalOp, LocalResult};
-pub use options::{Backoff, ClientOptions, LoginParams, Proxy, ProxyType, TlsOptions};
+pub use options::{
+    platform_client_type, platform_mac, platform_os, Backoff, ClientOptions, LoginParams, Proxy,
+    ProxyType, TlsOptions,
+};
+pub use probe::{ProbeStep, ProxyDetection};
 pub use task::{Provider, ProviderRequest};
 
 /// docs/sdk.md's Rust snippets, compiled as doc tests so the guide stays true.
@@ -150,6 +156,8 @@ struct Inner {
     thread_name: String,
     live_threads: Arc<AtomicUsize>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// Where `detect_proxy` goes.
+    probe: probe::ProbeTarget,
 }
 
 impl Client {
@@ -211,6 +219,12 @@ impl Client {
                 (Some(rt), h)
             }
         };
+        let probe = probe::ProbeTarget {
+            link: options.link_addresses[0].clone(),
+            tls: tls.clone(),
+            timeout: options.connect_timeout,
+            max_frame: options.max_frame,
+        };
         let (tx, rx) = mpsc::channel(16);
         let (status_tx, status) = watch::channel(Status::default());
         let shared = Arc::new(task::Shared {
@@ -240,6 +254,7 @@ impl Client {
                 thread_name,
                 live_threads,
                 runtime: Mutex::new(runtime),
+                probe,
             }),
         })
     }
@@ -373,6 +388,66 @@ impl Client {
                 err_code: ResCode::LOCAL_INIT_UNDONE,
                 device_ids: Vec::new(),
             })
+    }
+
+    /// NIM's get_server_current_time: the server's clock, asked of the
+    /// server (which also corrects [`server_time`](Client::server_time)),
+    /// or computed locally from the last measured offset when `calc_local`
+    /// is set, within a second of the last query, or when the server cannot
+    /// answer (then `calc_local` is true and `rescode` says why).
+    pub async fn server_current_time(&self, calc_local: bool) -> ServerTimeRes {
+        let (rescode, time) = match self.messaging(machine::Cmd::ServerTime(calc_local)).await {
+            Some(machine::Reply::ServerTime(c, t)) => (c, t),
+            _ => (ResCode::LOCAL_INIT_UNDONE, None),
+        };
+        ServerTimeRes {
+            rescode,
+            calc_local: time.is_none(),
+            time: time.unwrap_or_else(|| self.server_time()),
+        }
+    }
+
+    /// NIM's detect_proxy: tries `proxy` for real against the first link
+    /// address (the proxy's port, the tunnel through it with TLS when used,
+    /// the server's answer to a HELLO), each step within the connect
+    /// timeout. The proxy setting of the client is not changed.
+    pub async fn detect_proxy(&self, proxy: Proxy) -> ProxyDetection {
+        probe::detect(&self.inner.probe, &proxy).await
+    }
+
+    /// NIM's set_multiport_push_config: 1, while a desktop device of the
+    /// account is online its mobile devices get no push; 2, they still do.
+    /// Stored on the server; the account's other online devices hear it
+    /// through [`on_push_config_sync`](Client::on_push_config_sync), the
+    /// others at their next login. 414 for any other value.
+    pub async fn set_multiport_push_config(&self, switch_open: u32) -> PushConfigRes {
+        self.push_config(Some(switch_open)).await
+    }
+
+    /// NIM's get_multiport_push_config: the switch as the server has it.
+    pub async fn get_multiport_push_config(&self) -> PushConfigRes {
+        self.push_config(None).await
+    }
+
+    async fn push_config(&self, set: Option<u32>) -> PushConfigRes {
+        match self.messaging(machine::Cmd::PushConfig(set)).await {
+            Some(machine::Reply::PushConfig(r)) => r,
+            _ => PushConfigRes {
+                rescode: ResCode::LOCAL_INIT_UNDONE,
+                switch_open: 0,
+            },
+        }
+    }
+
+    /// NIM's update_apns_token: stores this device's push token (and the
+    /// app's push certificate name) on the server, for the push service;
+    /// an empty token removes it. Needs a session (20001 without).
+    pub async fn update_push_token(&self, token: &str, cer_name: &str) -> ResCode {
+        let cmd = machine::Cmd::PushToken(token.to_owned(), cer_name.to_owned());
+        match self.messaging(cmd).await {
+            Some(machine::Reply::Code(c)) => c,
+            _ => ResCode::LOCAL_INIT_UNDONE,
+        }
     }
 
     async fn messaging(&self, cmd: machine::Cmd) -> Option<machine::Reply> {
@@ -859,6 +934,20 @@ impl Client {
         );
     }
 
+    /// The multiport push switch, at login when it is new to this instance
+    /// and whenever another device of the account changes it
+    /// (nim_client_reg_sync_multiport_push_config_cb): `{"switch_open":1|2}`.
+    pub fn on_push_config_sync(&self, f: impl Fn(u32) + Send + Sync + 'static) {
+        self.set(
+            CallbackKind::PushConfigSync,
+            Arc::new(move |e| {
+                if let Event::PushConfigSync(v) = e {
+                    f(*v)
+                }
+            }),
+        );
+    }
+
     /// Multispot notifications (nim_client_reg_multispot_login_notify_cb).
     pub fn on_multispot(&self, f: impl Fn(&MultiSpot) + Send + Sync + 'static) {
         self.set(
@@ -914,6 +1003,7 @@ impl Client {
             CallbackKind::DataSync,
             CallbackKind::MsgStatusChanged,
             CallbackKind::Recall,
+            CallbackKind::PushConfigSync,
         ] {
             self.set(k, f.clone());
         }

@@ -25,7 +25,7 @@
 //! acts; a logout is bounded by the logout timeout and cancels a login in
 //! progress.
 
-use crate::event::{Event, KickOtherRes, LoginRes, LogoutRes};
+use crate::event::{Event, KickOtherRes, LoginRes, LogoutRes, PushConfigRes};
 use crate::link::{LinkError, SDK_VERSION};
 use crate::local::SessionData;
 use crate::msgs::{DbDone, DbJob, Msgs, QueryResult, SessionResult};
@@ -56,6 +56,12 @@ pub(crate) enum Cmd {
     Logout(u32),
     KickOther(Vec<String>),
     Cleanup,
+    /// The server's clock; `true`: computed locally, without asking.
+    ServerTime(bool),
+    /// Set (`Some`) or read the multiport push switch.
+    PushConfig(Option<u32>),
+    /// Store this device's push token (token, certificate name).
+    PushToken(String, String),
     SendMsg(Box<ImMessage>),
     SendSysMsg(Box<SysMsg>),
     SetUnreadZero {
@@ -93,6 +99,11 @@ pub(crate) enum Reply {
     Logout(LogoutRes),
     KickOther(KickOtherRes),
     Cleanup(Result<(), &'static str>),
+    /// The server's clock; `None`: compute it locally (`calc_local`).
+    ServerTime(ResCode, Option<i64>),
+    PushConfig(PushConfigRes),
+    /// A result that is only a code.
+    Code(ResCode),
     SendMsg(SendMsgAck),
     SysMsg(SysMsgAck),
     Session(SessionResult),
@@ -285,9 +296,31 @@ struct Online {
     next_ping: Instant,
     dead_after: Duration,
     dead_at: Instant,
-    /// Kick-other requests waiting for their answer.
-    pending: Vec<(u32, Instant, CmdId)>,
+    /// Requests waiting for their answer.
+    pending: Vec<Pending>,
 }
+
+/// A request sent and waiting for its answer.
+#[derive(Debug)]
+struct Pending {
+    seq: u32,
+    deadline: Instant,
+    cmd: CmdId,
+    what: Waiting,
+}
+
+/// What a pending request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    KickOther,
+    ServerTime,
+    PushConfig,
+    PushToken,
+}
+
+/// Within this long of the last server time query, the time is computed
+/// locally (as NIM's SDK does).
+const SERVER_TIME_REUSE: Duration = Duration::from_millis(1000);
 
 #[derive(Debug)]
 enum Phase {
@@ -324,6 +357,10 @@ pub(crate) struct LoginMachine {
     rng: StdRng,
     /// Messaging: the log position, sync, sends and requests in flight.
     pub(crate) msgs: Msgs,
+    /// When the server's clock was last asked.
+    last_time_query: Option<Instant>,
+    /// The multiport push switch as last heard (0: not yet).
+    switch_open: u32,
 }
 
 impl LoginMachine {
@@ -341,6 +378,8 @@ impl LoginMachine {
             next_link: 0,
             rng,
             msgs: Msgs::default(),
+            last_time_query: None,
+            switch_open: 0,
         }
     }
 
@@ -361,7 +400,12 @@ impl LoginMachine {
                     Some(m) => first.min(m),
                     None => first,
                 };
-                Some(o.pending.iter().map(|p| p.1).fold(first, Instant::min))
+                Some(
+                    o.pending
+                        .iter()
+                        .map(|p| p.deadline)
+                        .fold(first, Instant::min),
+                )
             }
             Phase::Reconnecting { at, .. } => Some(*at),
             Phase::LoggingOut { deadline, .. } => Some(*deadline),
@@ -457,6 +501,24 @@ impl LoginMachine {
             Cmd::Logout(t) => self.logout(now, id, t, fx),
             Cmd::KickOther(ids) => self.kick_other(now, id, ids, fx),
             Cmd::Cleanup => self.cleanup(id, fx),
+            Cmd::ServerTime(local) => self.server_time(now, id, local, fx),
+            Cmd::PushConfig(set) => {
+                let frame = |seq| match set {
+                    Some(v) => ClientFrame::SetPushConfig {
+                        seq,
+                        body: magpie_proto::frame::PushConfig { switch_open: v },
+                    },
+                    None => ClientFrame::GetPushConfig { seq },
+                };
+                self.request(now, id, Waiting::PushConfig, frame, fx)
+            }
+            Cmd::PushToken(token, cer_name) => {
+                let frame = |seq| ClientFrame::PushToken {
+                    seq,
+                    body: magpie_proto::frame::PushToken { token, cer_name },
+                };
+                self.request(now, id, Waiting::PushToken, frame, fx)
+            }
             other => self.messaging_command(now, id, other, fx),
         }
     }
@@ -618,6 +680,9 @@ impl LoginMachine {
             | Cmd::Relogin(_)
             | Cmd::Logout(_)
             | Cmd::KickOther(_)
+            | Cmd::ServerTime(_)
+            | Cmd::PushConfig(_)
+            | Cmd::PushToken(..)
             | Cmd::Cleanup => unreachable!("handled by command()"),
         }
     }
@@ -731,22 +796,20 @@ impl LoginMachine {
     fn logout(&mut self, now: Instant, id: CmdId, logout_type: u32, fx: &mut Vec<Effect>) {
         match std::mem::replace(&mut self.phase, Phase::Idle) {
             Phase::Idle => {
-                // Nothing to tell the server: the session is already gone there.
-                let code = if self.creds.is_some() {
-                    ResCode::SUCCESS
-                } else {
-                    ResCode::LOCAL_LOGIN_UNDONE
-                };
-                self.finish_logout(code, vec![id], fx);
+                // Nothing to tell the server: the session is already gone
+                // there (or there never was one). Logged out is logged out:
+                // NIM answers 200, and apps clean up on 200 only.
+                self.finish_logout(ResCode::SUCCESS, vec![id], fx);
             }
             Phase::Reconnecting { .. }
             | Phase::Attempt(Attempt {
                 kind: Kind::Auto { .. },
                 ..
             }) => {
-                // The server cannot be reached right now: stop, and say so.
+                // Offline: the server has lost the connection already, and
+                // the re-login stops. Logged out.
                 fx.push(Effect::Close);
-                self.finish_logout(ResCode::CONNECTION_ERROR, vec![id], fx);
+                self.finish_logout(ResCode::SUCCESS, vec![id], fx);
             }
             Phase::Attempt(Attempt { kind, step, .. }) => {
                 // A manual login in progress: the logout cancels it.
@@ -790,9 +853,11 @@ impl LoginMachine {
                 };
             }
             Phase::Exited => {
+                // After cleanup: NIM's "unknown" (its logout answers 200 or
+                // 500 only).
                 self.phase = Phase::Exited;
                 let res = LogoutRes {
-                    err_code: ResCode::LOCAL_INIT_UNDONE,
+                    err_code: ResCode::UNKNOWN_ERROR,
                 };
                 fx.push(Effect::Reply(id, Reply::Logout(res)));
             }
@@ -830,7 +895,12 @@ impl LoginMachine {
                 seq: o.seq,
                 body: KickOtherRequest { device_ids: ids },
             }]));
-            o.pending.push((o.seq, now + self.cfg.request_timeout, id));
+            o.pending.push(Pending {
+                seq: o.seq,
+                deadline: now + self.cfg.request_timeout,
+                cmd: id,
+                what: Waiting::KickOther,
+            });
             return;
         }
         let code = if self.exited() {
@@ -1035,7 +1105,15 @@ impl LoginMachine {
                     }
                     res.other_clients_pres = Some(body.other_clients_pres);
                     let heartbeat = *heartbeat;
+                    let switch_open = body.switch_open;
                     self.attempt_ok(now, res, body.server_time, heartbeat, fx);
+                    // The switch as the server has it: synced when it is
+                    // new to this instance (the first login, or changed
+                    // while this device was away).
+                    if switch_open != 0 && switch_open != self.switch_open {
+                        self.switch_open = switch_open;
+                        fx.push(Effect::Emit(Event::PushConfigSync(switch_open)));
+                    }
                 }
                 ServerFrame::Error { body, .. } if body.fatal => {
                     fx.push(Effect::Close);
@@ -1173,11 +1251,40 @@ impl LoginMachine {
                         fx.push(Effect::Emit(Event::MultiSpot(body)))
                     }
                     ServerFrame::KickOtherAck { seq, body } => {
-                        if let Some(i) = o.pending.iter().position(|p| p.0 == seq) {
-                            let (_, _, cmd) = o.pending.swap_remove(i);
+                        if let Some(p) = Self::answered(o, seq, Waiting::KickOther) {
                             fx.push(Effect::Emit(Event::KickOtherClient(body.clone())));
-                            fx.push(Effect::Reply(cmd, Reply::KickOther(body)));
+                            fx.push(Effect::Reply(p.cmd, Reply::KickOther(body)));
                         }
+                    }
+                    ServerFrame::ServerTimeAck { seq, body } => {
+                        if let Some(p) = Self::answered(o, seq, Waiting::ServerTime) {
+                            let time = body.code.is_success().then_some(body.time);
+                            if let Some(t) = time {
+                                fx.push(Effect::Clock(t));
+                            }
+                            fx.push(Effect::Reply(p.cmd, Reply::ServerTime(body.code, time)));
+                        }
+                    }
+                    ServerFrame::PushConfigAck { seq, body } => {
+                        if let Some(p) = Self::answered(o, seq, Waiting::PushConfig) {
+                            if body.code.is_success() {
+                                self.switch_open = body.switch_open;
+                            }
+                            let res = PushConfigRes {
+                                rescode: body.code,
+                                switch_open: body.switch_open,
+                            };
+                            fx.push(Effect::Reply(p.cmd, Reply::PushConfig(res)));
+                        }
+                    }
+                    ServerFrame::PushTokenAck { seq, body } => {
+                        if let Some(p) = Self::answered(o, seq, Waiting::PushToken) {
+                            fx.push(Effect::Reply(p.cmd, Reply::Code(body.code)));
+                        }
+                    }
+                    ServerFrame::PushConfig { body } => {
+                        self.switch_open = body.switch_open;
+                        fx.push(Effect::Emit(Event::PushConfigSync(body.switch_open)));
                     }
                     ServerFrame::Error { body, .. }
                         if body.fatal && body.code == ResCode::EXIST =>
@@ -1225,7 +1332,7 @@ impl LoginMachine {
             Phase::LoggingOut { seq, .. } => {
                 if let ServerFrame::LogoutAck { seq: s, body } = f {
                     if s == *seq {
-                        self.logged_out(body.code, fx);
+                        self.logged_out(Some(body.code), fx);
                     }
                 }
             }
@@ -1254,7 +1361,7 @@ impl LoginMachine {
                 tracing::info!(error = %e, "link lost");
                 self.link_dropped(now, fx);
             }
-            Phase::LoggingOut { .. } => self.logged_out(e.code(), fx),
+            Phase::LoggingOut { .. } => self.logged_out(None, fx),
             _ => {}
         }
     }
@@ -1272,18 +1379,121 @@ impl LoginMachine {
         self.phase = Phase::Reconnecting { attempt: 0, at };
     }
 
-    /// Kick-other requests on a link that ends get 415.
+    /// Requests on a link that ends get 415.
     fn fail_pending(o: &mut Online, fx: &mut Vec<Effect>) {
-        for (_, _, cmd) in o.pending.drain(..) {
-            Self::kick_other_done(cmd, ResCode::CONNECTION_ERROR, Vec::new(), fx);
+        for p in o.pending.drain(..) {
+            Self::fail_request(p, ResCode::CONNECTION_ERROR, fx);
         }
     }
 
-    fn logged_out(&mut self, code: ResCode, fx: &mut Vec<Effect>) {
+    /// A request that gets no answer: its failure, in its own shape.
+    fn fail_request(p: Pending, code: ResCode, fx: &mut Vec<Effect>) {
+        match p.what {
+            Waiting::KickOther => Self::kick_other_done(p.cmd, code, Vec::new(), fx),
+            Waiting::ServerTime => fx.push(Effect::Reply(p.cmd, Reply::ServerTime(code, None))),
+            Waiting::PushConfig => fx.push(Effect::Reply(
+                p.cmd,
+                Reply::PushConfig(PushConfigRes {
+                    rescode: code,
+                    switch_open: 0,
+                }),
+            )),
+            Waiting::PushToken => fx.push(Effect::Reply(p.cmd, Reply::Code(code))),
+        }
+    }
+
+    /// The pending request a `seq` answers, if it is of that kind.
+    fn answered(o: &mut Online, seq: u32, what: Waiting) -> Option<Pending> {
+        let i = o
+            .pending
+            .iter()
+            .position(|p| p.seq == seq && p.what == what)?;
+        Some(o.pending.swap_remove(i))
+    }
+
+    /// Sends a request that needs a session and waits for its answer; not
+    /// logged in: 20001 (20000 after cleanup).
+    fn request(
+        &mut self,
+        now: Instant,
+        id: CmdId,
+        what: Waiting,
+        frame: impl FnOnce(u32) -> ClientFrame,
+        fx: &mut Vec<Effect>,
+    ) {
+        let deadline = now + self.cfg.request_timeout;
+        if let Phase::Online(o) = &mut self.phase {
+            o.seq = o.seq.wrapping_add(1).max(1);
+            fx.push(Effect::Send(vec![frame(o.seq)]));
+            o.pending.push(Pending {
+                seq: o.seq,
+                deadline,
+                cmd: id,
+                what,
+            });
+            return;
+        }
+        let code = if self.exited() {
+            ResCode::LOCAL_INIT_UNDONE
+        } else {
+            ResCode::LOCAL_LOGIN_UNDONE
+        };
+        Self::fail_request(
+            Pending {
+                seq: 0,
+                deadline,
+                cmd: id,
+                what,
+            },
+            code,
+            fx,
+        );
+    }
+
+    /// NIM's get_server_current_time: asks the server unless asked to
+    /// compute locally or asked within the last second; the answer's time
+    /// also corrects the clock offset.
+    fn server_time(&mut self, now: Instant, id: CmdId, local: bool, fx: &mut Vec<Effect>) {
+        let recent = self
+            .last_time_query
+            .is_some_and(|t| now.saturating_duration_since(t) < SERVER_TIME_REUSE);
+        if local || recent {
+            fx.push(Effect::Reply(id, Reply::ServerTime(ResCode::SUCCESS, None)));
+            return;
+        }
+        if matches!(self.phase, Phase::Online(_)) {
+            self.last_time_query = Some(now);
+        }
+        self.request(
+            now,
+            id,
+            Waiting::ServerTime,
+            |seq| ClientFrame::ServerTime { seq },
+            fx,
+        );
+    }
+
+    /// The logout ends: answered by the server (its code), or the link
+    /// ended or the answer did not come in time (`None`). Either way this
+    /// device is logged out, the connection closed (the server ends a
+    /// closed session itself), so NIM's two codes: 200, or 500 when the
+    /// server answered with an error.
+    fn logged_out(&mut self, answer: Option<ResCode>, fx: &mut Vec<Effect>) {
         let Phase::LoggingOut { cmds, .. } = std::mem::replace(&mut self.phase, Phase::Idle) else {
             return;
         };
         fx.push(Effect::Close);
+        let code = match answer {
+            Some(c) if c != ResCode::SUCCESS => {
+                tracing::info!(code = %c, "the server answered the logout with an error");
+                ResCode::UNKNOWN_ERROR
+            }
+            Some(_) => ResCode::SUCCESS,
+            None => {
+                tracing::info!("logout: no answer from the server; logged out locally");
+                ResCode::SUCCESS
+            }
+        };
         self.finish_logout(code, cmds, fx);
     }
 
@@ -1321,10 +1531,11 @@ impl LoginMachine {
                 self.begin(now, Kind::Auto { attempt }, false, fx);
             }
             Phase::Online(o) => {
-                let (late, keep): (Vec<_>, Vec<_>) = o.pending.drain(..).partition(|p| p.1 <= now);
+                let (late, keep): (Vec<_>, Vec<_>) =
+                    o.pending.drain(..).partition(|p| p.deadline <= now);
                 o.pending = keep;
-                for (_, _, cmd) in late {
-                    Self::kick_other_done(cmd, ResCode::TIMEOUT, Vec::new(), fx);
+                for p in late {
+                    Self::fail_request(p, ResCode::TIMEOUT, fx);
                 }
                 if now >= o.dead_at {
                     tracing::info!(after = ?o.dead_after, "dead link: nothing heard");
@@ -1343,7 +1554,7 @@ impl LoginMachine {
                 self.msgs.timeout(Some(&mut link), now, fx);
             }
             Phase::LoggingOut { deadline, .. } if now >= *deadline => {
-                self.logged_out(ResCode::TIMEOUT, fx);
+                self.logged_out(None, fx);
             }
             _ => {}
         }
@@ -1460,6 +1671,7 @@ mod tests {
                 desc: String::new(),
                 server_time: 1_700_000_000_000,
                 other_clients_pres: Vec::new(),
+                switch_open: 0,
             },
         }
     }
@@ -1740,9 +1952,10 @@ mod tests {
         assert!(fx.is_empty(), "a second logout waits for the same answer");
         let (ms, fx) = f.fire();
         assert_eq!(ms, t + 1 + 5_000, "the logout timeout");
+        // Unanswered: logged out locally, 200 (NIM answers 200 or 500).
         for id in [9, 10] {
             assert!(
-                matches!(replied(&fx, id), Some(Reply::Logout(r)) if r.err_code == ResCode::TIMEOUT)
+                matches!(replied(&fx, id), Some(Reply::Logout(r)) if r.err_code == ResCode::SUCCESS)
             );
         }
         assert!(fx.iter().any(|e| matches!(e, Effect::SettleCache)));
@@ -1763,15 +1976,37 @@ mod tests {
         assert!(
             matches!(replied(&fx, 9), Some(Reply::Logout(r)) if r.err_code == ResCode::SUCCESS)
         );
-        // While re-logging in: 415 at once, and no more attempts.
+        // An error answer is NIM's 500.
+        let mut f = Fake::new(cfg());
+        let t = f.online();
+        logout(&mut f, t + 1, 9);
+        let fx = f.feed(
+            t + 2,
+            Input::Frame(ServerFrame::LogoutAck {
+                seq: 3,
+                body: CodeAck {
+                    code: ResCode::TOO_BUSY,
+                },
+            }),
+        );
+        assert!(
+            matches!(replied(&fx, 9), Some(Reply::Logout(r)) if r.err_code == ResCode::UNKNOWN_ERROR)
+        );
+        // While re-logging in (offline): 200 at once, and no more attempts.
         let mut f = Fake::new(cfg());
         let t = f.online();
         f.feed(t + 1, Input::Lost(LinkError::Closed));
         let fx = logout(&mut f, t + 2, 9);
         assert!(
-            matches!(replied(&fx, 9), Some(Reply::Logout(r)) if r.err_code == ResCode::CONNECTION_ERROR)
+            matches!(replied(&fx, 9), Some(Reply::Logout(r)) if r.err_code == ResCode::SUCCESS)
         );
         assert_eq!(f.m.poll_timeout(), None);
+        // Never logged in: 200 as well.
+        let mut f = Fake::new(cfg());
+        let fx = logout(&mut f, 0, 9);
+        assert!(
+            matches!(replied(&fx, 9), Some(Reply::Logout(r)) if r.err_code == ResCode::SUCCESS)
+        );
     }
 
     #[test]

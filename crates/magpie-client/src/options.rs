@@ -13,19 +13,23 @@ pub struct ClientOptions {
     pub login_retry_max_times: u32,
     /// App-defined client type, > 0 when set (`custom_client_type`).
     pub custom_client_type: u32,
-    /// NIMClientType of this device.
+    /// NIMClientType of this device: by default the platform's (see
+    /// [`platform_client_type`]).
     pub client_type: u32,
     /// Device id; by default generated once and kept in the app data directory.
     pub device_id: Option<String>,
-    /// OS string reported to other devices.
+    /// OS name and version reported to other devices (NIM's `client_os`,
+    /// e.g. "Mac OS 14.5.0"); by default this machine's.
     pub client_os: String,
-    /// MAC address reported to other devices.
+    /// MAC address reported to other devices (NIM's `mac`); by default
+    /// this machine's first network interface's, empty when it has none.
     pub mac: String,
     /// Time allowed for connect, proxy and TLS handshakes and the hello.
     pub connect_timeout: Duration,
     /// Time allowed for the login answer.
     pub request_timeout: Duration,
-    /// Longest a logout waits for the server before it reports a failure.
+    /// Longest a logout waits for the server's answer; unanswered, the
+    /// device is logged out locally.
     pub logout_timeout: Duration,
     /// A link that brings nothing for this long is dead (heartbeats go at a
     /// third of it at most).
@@ -87,18 +91,60 @@ pub struct TlsOptions {
     pub server_name: Option<String>,
 }
 
+/// NIM's client type of the platform the SDK runs on: macOS 64, iOS 2,
+/// Android 1, and 4 (NIM's "PC") for Windows, Linux and every other desktop,
+/// as NIM's own PC SDK reports on Linux.
+pub fn platform_client_type() -> u32 {
+    use magpie_proto::types::client_type;
+    match std::env::consts::OS {
+        "macos" => client_type::MACOS,
+        "ios" => client_type::IOS,
+        "android" => client_type::ANDROID,
+        _ => client_type::PC_WINDOWS,
+    }
+}
+
+/// This machine's OS name and version, e.g. "Debian 13 (trixie) x86_64",
+/// "Mac OS 14.5.0 arm64", "Windows 10.0.19045 x86_64"; read once.
+pub fn platform_os() -> &'static str {
+    static OS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OS.get_or_init(|| {
+        let info = os_info::get();
+        let mut s = format!("{} {}", info.os_type(), info.version());
+        if let Some(e) = info.edition() {
+            s = format!("{s} {e}");
+        }
+        if let Some(c) = info.codename() {
+            s = format!("{s} ({c})");
+        }
+        format!("{s} {}", std::env::consts::ARCH)
+    })
+}
+
+/// The MAC address of this machine's first network interface that has one
+/// (loopback has none), "aa:bb:cc:dd:ee:ff"; empty when there is none or it
+/// cannot be read. Read once.
+pub fn platform_mac() -> &'static str {
+    static MAC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MAC.get_or_init(|| match mac_address::get_mac_address() {
+        Ok(Some(m)) => m.to_string().to_lowercase(),
+        _ => String::new(),
+    })
+}
+
 impl ClientOptions {
-    /// Options for one link address, as a Windows PC.
+    /// Options for one link address, as this platform's client type with
+    /// this machine's OS and MAC address.
     pub fn new(link_address: impl Into<String>) -> Self {
         ClientOptions {
             link_addresses: vec![link_address.into()],
             app_key: String::new(),
             login_retry_max_times: 3,
             custom_client_type: 0,
-            client_type: magpie_proto::types::client_type::PC_WINDOWS,
+            client_type: platform_client_type(),
             device_id: None,
-            client_os: std::env::consts::OS.to_owned(),
-            mac: String::new(),
+            client_os: platform_os().to_owned(),
+            mac: platform_mac().to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
             logout_timeout: Duration::from_secs(5),
@@ -248,4 +294,36 @@ pub struct Proxy {
     pub user: String,
     /// Password (SOCKS5 only); empty for none.
     pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_platform_is_reported_as_it_is() {
+        let os = platform_os();
+        println!("client_os {os:?}, mac {:?}", platform_mac());
+        assert!(os.ends_with(std::env::consts::ARCH), "{os}");
+        assert!(!os.starts_with("Unknown"), "{os}");
+        if cfg!(target_os = "linux") {
+            assert_eq!(platform_client_type(), 4, "Linux reports NIM's PC");
+            // The first interface with an address, as /sys lists them.
+            let any_nic = std::fs::read_dir("/sys/class/net")
+                .unwrap()
+                .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("address")).ok())
+                .any(|a| a.trim() != "00:00:00:00:00:00" && !a.trim().is_empty());
+            assert_eq!(!platform_mac().is_empty(), any_nic);
+        }
+        let m = platform_mac();
+        assert!(
+            m.is_empty() || (m.len() == 17 && m.split(':').count() == 6),
+            "{m}"
+        );
+        let o = ClientOptions::new("h:1");
+        assert_eq!(
+            (o.client_type, o.client_os.as_str(), o.mac.as_str()),
+            (platform_client_type(), os, m)
+        );
+    }
 }

@@ -242,6 +242,22 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: object(&raw)?,
         },
+        op::SERVER_TIME => {
+            empty(&raw)?;
+            ClientFrame::ServerTime { seq }
+        }
+        op::SET_PUSH_CONFIG => ClientFrame::SetPushConfig {
+            seq,
+            body: object(&raw)?,
+        },
+        op::GET_PUSH_CONFIG => {
+            empty(&raw)?;
+            ClientFrame::GetPushConfig { seq }
+        }
+        op::PUSH_TOKEN => ClientFrame::PushToken {
+            seq,
+            body: object(&raw)?,
+        },
         op::SEND_MSG => ClientFrame::SendMsg {
             seq,
             body: object(&raw)?,
@@ -316,6 +332,19 @@ pub fn decode_server(buf: &[u8], max_frame: u32) -> Result<Decoded<ServerFrame>,
             seq,
             body: json(&raw)?,
         },
+        op::SERVER_TIME_ACK => ServerFrame::ServerTimeAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::PUSH_CONFIG_ACK => ServerFrame::PushConfigAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::PUSH_TOKEN_ACK => ServerFrame::PushTokenAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::PUSH_CONFIG => ServerFrame::PushConfig { body: json(&raw)? },
         op::KICKOUT => ServerFrame::Kickout { body: json(&raw)? },
         op::MULTISPOT => ServerFrame::MultiSpot { body: json(&raw)? },
         op::SEND_MSG_ACK => ServerFrame::SendMsgAck {
@@ -395,6 +424,11 @@ pub fn encode_client(
         ClientFrame::Logout { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Ping { .. } => put::<()>(out, op, seq, None, max_frame),
         ClientFrame::KickOther { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::ServerTime { .. } | ClientFrame::GetPushConfig { .. } => {
+            put::<()>(out, op, seq, None, max_frame)
+        }
+        ClientFrame::SetPushConfig { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::PushToken { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::SendMsg { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Sync { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::CursorAck { body, .. } => put(out, op, seq, Some(body), max_frame),
@@ -420,6 +454,10 @@ pub fn encode_server(
         ServerFrame::LogoutAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Pong { .. } => put::<()>(out, op, seq, None, max_frame),
         ServerFrame::KickOtherAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::ServerTimeAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::PushConfigAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::PushTokenAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::PushConfig { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Kickout { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::MultiSpot { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::SendMsgAck { body, .. } => put(out, op, seq, Some(body), max_frame),
@@ -593,6 +631,18 @@ mod tests {
                     body: KickOtherRequest { device_ids: ids },
                 }
             }),
+            any::<u32>().prop_map(|seq| ClientFrame::ServerTime { seq }),
+            any::<u32>().prop_map(|seq| ClientFrame::GetPushConfig { seq }),
+            (any::<u32>(), any::<u32>()).prop_map(|(seq, v)| ClientFrame::SetPushConfig {
+                seq,
+                body: PushConfig { switch_open: v }
+            }),
+            (any::<u32>(), s(), s()).prop_map(|(seq, token, cer_name)| {
+                ClientFrame::PushToken {
+                    seq,
+                    body: PushToken { token, cer_name },
+                }
+            }),
         ]
     }
 
@@ -630,8 +680,34 @@ mod tests {
                         desc,
                         server_time: t,
                         other_clients_pres: pres,
+                        switch_open: c % 3,
                     },
                 }),
+            (any::<u32>(), any::<u32>(), any::<i64>()).prop_map(|(seq, c, t)| {
+                ServerFrame::ServerTimeAck {
+                    seq,
+                    body: ServerTimeAck {
+                        code: ResCode(c),
+                        time: t,
+                    },
+                }
+            }),
+            (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(seq, c, v)| {
+                ServerFrame::PushConfigAck {
+                    seq,
+                    body: PushConfigAck {
+                        code: ResCode(c),
+                        switch_open: v,
+                    },
+                }
+            }),
+            (any::<u32>(), any::<u32>()).prop_map(|(seq, c)| ServerFrame::PushTokenAck {
+                seq,
+                body: CodeAck { code: ResCode(c) }
+            }),
+            any::<u32>().prop_map(|v| ServerFrame::PushConfig {
+                body: PushConfig { switch_open: v }
+            }),
             (any::<u32>(), any::<u32>()).prop_map(|(seq, c)| ServerFrame::LogoutAck {
                 seq,
                 body: CodeAck { code: ResCode(c) }

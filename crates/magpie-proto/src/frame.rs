@@ -23,6 +23,14 @@ pub mod op {
     pub const PING: u8 = 0x04;
     /// Kick other devices of my account.
     pub const KICK_OTHER: u8 = 0x05;
+    /// Ask the server's clock (NIM's get_server_current_time).
+    pub const SERVER_TIME: u8 = 0x06;
+    /// Set the account's multiport push switch (synced to my other devices).
+    pub const SET_PUSH_CONFIG: u8 = 0x07;
+    /// Read the account's multiport push switch.
+    pub const GET_PUSH_CONFIG: u8 = 0x08;
+    /// Store this device's push token (NIM's update_apns_token).
+    pub const PUSH_TOKEN: u8 = 0x09;
     /// Send a message.
     pub const SEND_MSG: u8 = 0x10;
     /// Ask for my log after a cursor.
@@ -51,6 +59,12 @@ pub mod op {
     pub const PONG: u8 = 0x84;
     /// Server answer to KICK_OTHER.
     pub const KICK_OTHER_ACK: u8 = 0x85;
+    /// Server answer to SERVER_TIME.
+    pub const SERVER_TIME_ACK: u8 = 0x86;
+    /// Server answer to SET_PUSH_CONFIG and GET_PUSH_CONFIG.
+    pub const PUSH_CONFIG_ACK: u8 = 0x87;
+    /// Server answer to PUSH_TOKEN.
+    pub const PUSH_TOKEN_ACK: u8 = 0x89;
     /// Server answer to SEND_MSG (NIM's send ack).
     pub const SEND_MSG_ACK: u8 = 0x90;
     /// Server answer to SYNC: a batch of my log.
@@ -68,6 +82,8 @@ pub mod op {
     /// Push: a new entry of my log (or, with seq 0, a message or custom
     /// notification for online devices only).
     pub const ENTRY: u8 = 0xA2;
+    /// Push: another device of the account changed the multiport push switch.
+    pub const PUSH_CONFIG: u8 = 0xA3;
     /// Server error for a frame it could not accept.
     pub const ERROR: u8 = 0xEE;
 }
@@ -149,6 +165,54 @@ pub struct LoginAck {
     /// The account's other online devices (on success).
     #[serde(default)]
     pub other_clients_pres: Vec<Presence>,
+    /// The account's multiport push switch (NIM's `switch_open`: 1 the
+    /// desktop online mutes mobile push, 2 it does not), on success; 0
+    /// from servers that do not send it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub switch_open: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// The server's clock: answer to SERVER_TIME.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTimeAck {
+    /// NIM result code.
+    pub code: ResCode,
+    /// Server time, ms since the epoch.
+    pub time: i64,
+}
+
+/// NIM's multiport push switch, `{"switch_open":1|2}`: the body of
+/// SET_PUSH_CONFIG and of the PUSH_CONFIG push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushConfig {
+    /// 1: while a desktop device is online, mobile devices get no push;
+    /// 2: they still do.
+    pub switch_open: u32,
+}
+
+/// Answer to SET_PUSH_CONFIG and GET_PUSH_CONFIG: the code and the switch
+/// as it now is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushConfigAck {
+    /// NIM result code.
+    pub code: ResCode,
+    /// The switch (1 or 2; 0 with a failure).
+    pub switch_open: u32,
+}
+
+/// A device's push token (NIM's `update_apns_token`), kept per device for
+/// the push service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushToken {
+    /// The token the platform's push service gave the app (empty removes it).
+    pub token: String,
+    /// The app's push certificate name (NIM's `push_cer_name`), if any.
+    #[serde(default)]
+    pub cer_name: String,
 }
 
 /// A logout request with NIM's logout type.
@@ -230,6 +294,30 @@ pub enum ClientFrame {
         /// Body.
         body: KickOtherRequest,
     },
+    /// Ask the server's clock.
+    ServerTime {
+        /// Sequence number.
+        seq: u32,
+    },
+    /// Set the multiport push switch.
+    SetPushConfig {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: PushConfig,
+    },
+    /// Read the multiport push switch.
+    GetPushConfig {
+        /// Sequence number.
+        seq: u32,
+    },
+    /// Store this device's push token.
+    PushToken {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: PushToken,
+    },
     /// Send a message.
     SendMsg {
         /// Sequence number.
@@ -304,6 +392,10 @@ impl ClientFrame {
             | ClientFrame::Logout { seq, .. }
             | ClientFrame::Ping { seq }
             | ClientFrame::KickOther { seq, .. }
+            | ClientFrame::ServerTime { seq }
+            | ClientFrame::SetPushConfig { seq, .. }
+            | ClientFrame::GetPushConfig { seq }
+            | ClientFrame::PushToken { seq, .. }
             | ClientFrame::SendMsg { seq, .. }
             | ClientFrame::Sync { seq, .. }
             | ClientFrame::CursorAck { seq, .. }
@@ -324,6 +416,10 @@ impl ClientFrame {
             ClientFrame::Logout { .. } => op::LOGOUT,
             ClientFrame::Ping { .. } => op::PING,
             ClientFrame::KickOther { .. } => op::KICK_OTHER,
+            ClientFrame::ServerTime { .. } => op::SERVER_TIME,
+            ClientFrame::SetPushConfig { .. } => op::SET_PUSH_CONFIG,
+            ClientFrame::GetPushConfig { .. } => op::GET_PUSH_CONFIG,
+            ClientFrame::PushToken { .. } => op::PUSH_TOKEN,
             ClientFrame::SendMsg { .. } => op::SEND_MSG,
             ClientFrame::Sync { .. } => op::SYNC,
             ClientFrame::CursorAck { .. } => op::CURSOR_ACK,
@@ -373,6 +469,32 @@ pub enum ServerFrame {
         seq: u32,
         /// Body.
         body: KickOtherAck,
+    },
+    /// Answer to SERVER_TIME.
+    ServerTimeAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: ServerTimeAck,
+    },
+    /// Answer to SET_PUSH_CONFIG or GET_PUSH_CONFIG.
+    PushConfigAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: PushConfigAck,
+    },
+    /// Answer to PUSH_TOKEN.
+    PushTokenAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: CodeAck,
+    },
+    /// Push: another device of the account changed the multiport push switch.
+    PushConfig {
+        /// Body.
+        body: PushConfig,
     },
     /// Push: this device was kicked; the server closes after it.
     Kickout {
@@ -442,6 +564,9 @@ impl ServerFrame {
             | ServerFrame::LogoutAck { seq, .. }
             | ServerFrame::Pong { seq }
             | ServerFrame::KickOtherAck { seq, .. }
+            | ServerFrame::ServerTimeAck { seq, .. }
+            | ServerFrame::PushConfigAck { seq, .. }
+            | ServerFrame::PushTokenAck { seq, .. }
             | ServerFrame::SendMsgAck { seq, .. }
             | ServerFrame::SyncBatch { seq, .. }
             | ServerFrame::SysMsgAck { seq, .. }
@@ -449,6 +574,7 @@ impl ServerFrame {
             | ServerFrame::HistoryResult { seq, .. }
             | ServerFrame::Error { seq, .. } => *seq,
             ServerFrame::Kickout { .. }
+            | ServerFrame::PushConfig { .. }
             | ServerFrame::MultiSpot { .. }
             | ServerFrame::Entry { .. } => 0,
         }
@@ -462,6 +588,10 @@ impl ServerFrame {
             ServerFrame::LogoutAck { .. } => op::LOGOUT_ACK,
             ServerFrame::Pong { .. } => op::PONG,
             ServerFrame::KickOtherAck { .. } => op::KICK_OTHER_ACK,
+            ServerFrame::ServerTimeAck { .. } => op::SERVER_TIME_ACK,
+            ServerFrame::PushConfigAck { .. } => op::PUSH_CONFIG_ACK,
+            ServerFrame::PushTokenAck { .. } => op::PUSH_TOKEN_ACK,
+            ServerFrame::PushConfig { .. } => op::PUSH_CONFIG,
             ServerFrame::Kickout { .. } => op::KICKOUT,
             ServerFrame::MultiSpot { .. } => op::MULTISPOT,
             ServerFrame::SendMsgAck { .. } => op::SEND_MSG_ACK,

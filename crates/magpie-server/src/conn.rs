@@ -350,6 +350,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         let result = Box::pin(self.kick_other(session, device_ids, why)).await;
                         next = Some(Input::KickOtherDone { seq, result });
                     }
+                    Action::PushConfig { seq, session, set } => {
+                        let result = Box::pin(self.push_config(session, set)).await;
+                        next = Some(Input::PushConfigDone { seq, result });
+                    }
+                    Action::PushToken {
+                        seq,
+                        session,
+                        token,
+                    } => {
+                        let stored = self.shared.stores.accounts.set_push_token(
+                            session.key.app_id,
+                            &session.key.accid,
+                            &session.device_id,
+                            &token.token,
+                            &token.cer_name,
+                        );
+                        let code = match Box::pin(stored).await {
+                            Ok(()) => magpie_proto::ResCode::SUCCESS,
+                            Err(e) => {
+                                tracing::error!(error = %e, "storing a push token failed");
+                                magpie_proto::ResCode::TOO_BUSY
+                            }
+                        };
+                        next = Some(Input::PushTokenDone { seq, code });
+                    }
                     Action::Detach(s) => {
                         tracing::debug!(peer = %self.peer, account = %s.key.accid, "logout");
                         let event =
@@ -548,6 +573,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 tracing::error!(error = %e, "kick-other failed");
                 Err(magpie_proto::ResCode::TOO_BUSY)
             }
+        }
+    }
+
+    /// Sets the account's multiport push switch and tells its other online
+    /// devices, or reads it: the switch as it now is.
+    async fn push_config(
+        &self,
+        session: login::LoggedIn,
+        set: Option<u32>,
+    ) -> Result<u32, magpie_proto::ResCode> {
+        let accounts = &self.shared.stores.accounts;
+        let (app_id, accid) = (session.key.app_id, &session.key.accid);
+        let busy = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "the multiport push switch failed");
+            magpie_proto::ResCode::TOO_BUSY
+        };
+        if let Some(v) = set {
+            accounts
+                .set_switch_open(app_id, accid, v)
+                .await
+                .map_err(|e| busy(&e))?;
+            let push = magpie_bus::Push::PushConfig(v);
+            if let Err(e) = self
+                .shared
+                .bus
+                .tell_others(&session.key, self.addr, push)
+                .await
+            {
+                tracing::warn!(error = %e, "telling the other devices of a push switch failed");
+            }
+            return Ok(v);
+        }
+        match accounts.account(app_id, accid).await {
+            Ok(Some(a)) => Ok(a.switch_open),
+            Ok(None) => Err(magpie_proto::ResCode::NOT_EXIST),
+            Err(e) => Err(busy(&e)),
         }
     }
 

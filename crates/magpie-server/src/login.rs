@@ -10,7 +10,7 @@ use magpie_bus::{AccountKey, Attach, DeviceAddr};
 use magpie_proto::frame::{LoginAck, LoginRequest};
 use magpie_proto::types::{auth_type, client_type, Presence};
 use magpie_proto::ResCode;
-use magpie_store::{AccountId, TokenHash};
+use magpie_store::{Account, AccountId, TokenHash};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -50,6 +50,7 @@ impl LoginOutcome {
                 desc: r.desc,
                 server_time: magpie_store::now_ms(),
                 other_clients_pres: Vec::new(),
+                switch_open: 0,
             },
             session: None,
         }
@@ -88,7 +89,7 @@ async fn login_inner(
     peer: SocketAddr,
     addr: DeviceAddr,
 ) -> LoginOutcome {
-    let (app, accid, nick) = match authenticate(shared, &req, peer).await {
+    let (app, accid, account) = match authenticate(shared, &req, peer).await {
         Ok(v) => v,
         Err(r) => {
             log_refusal(&req, peer, &r);
@@ -102,7 +103,7 @@ async fn login_inner(
         client_type: req.client_type,
         custom_client_type: req.custom_client_type,
         device_id: Arc::from(req.device_id.as_str()),
-        nick: Arc::from(nick.as_str()),
+        nick: Arc::from(account.name.as_str()),
     };
     let presence = Presence {
         app_account: key.accid.as_str().to_owned(),
@@ -133,6 +134,7 @@ async fn login_inner(
                     desc: String::new(),
                     server_time: magpie_store::now_ms(),
                     other_clients_pres: others,
+                    switch_open: account.switch_open,
                 },
                 session: Some(session),
             }
@@ -240,7 +242,7 @@ pub fn check_params(r: &LoginRequest) -> Result<(), Refusal> {
 }
 
 /// Verifies a login. On success returns the app, the account id and the
-/// account's nickname.
+/// account.
 ///
 /// Rate limits (docs/decisions.md, "Login rate limits and lock-out"): failed
 /// attempts are counted per source address and per (account, source), and
@@ -251,7 +253,7 @@ pub async fn authenticate(
     shared: &Shared,
     r: &LoginRequest,
     peer: SocketAddr,
-) -> Result<(Arc<AppCtx>, AccountId, String), Refusal> {
+) -> Result<(Arc<AppCtx>, AccountId, Account), Refusal> {
     let ip = peer.ip();
     check_params(r)?;
     let now = Instant::now();
@@ -283,11 +285,11 @@ pub async fn authenticate(
         );
     }
     match verify(shared, r, peer, &app, &accid).await {
-        Ok(nick) => {
+        Ok(account) => {
             if !shared.account_limiter.check(&(app.id, accid.clone()), now) {
                 return refuse(ResCode::FREQUENTLY, "too many logins for this account");
             }
-            Ok((app, accid, nick))
+            Ok((app, accid, account))
         }
         Err(refusal) => {
             if refusal.code == ResCode::UID_PASS_ERROR {
@@ -300,14 +302,14 @@ pub async fn authenticate(
 }
 
 /// Checks the credentials of a login for an existing app and a valid id:
-/// the account's nickname, or why not.
+/// the account, or why not.
 async fn verify(
     shared: &Shared,
     r: &LoginRequest,
     peer: SocketAddr,
     app: &AppCtx,
     accid: &AccountId,
-) -> Result<String, Refusal> {
+) -> Result<Account, Refusal> {
     let lookup = Instant::now();
     let found = shared.stores.accounts.account(app.id, accid).await;
     shared.metrics.store("account_lookup", lookup.elapsed());
@@ -422,5 +424,5 @@ async fn verify(
     if account.blocked {
         return refuse(ResCode::ACCOUNT_BLOCK, "account is blocked");
     }
-    Ok(account.name)
+    Ok(account)
 }

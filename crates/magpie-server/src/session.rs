@@ -16,7 +16,8 @@
 use crate::login::{LoggedIn, LoginOutcome};
 use magpie_bus::Push;
 use magpie_proto::frame::{
-    CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest,
+    CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest, PushConfig,
+    PushConfigAck, PushToken, ServerTimeAck,
 };
 use magpie_proto::msg::{
     EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq, Receipt, SendMsgAck,
@@ -46,6 +47,9 @@ const NOT_LOGGED_IN: &str = "log in first";
 
 /// Most device ids in one kick-other request.
 pub const MAX_KICK_OTHER: usize = 20;
+
+/// Longest push token or certificate name, bytes.
+pub const MAX_PUSH_TOKEN: usize = 1024;
 
 /// Something that happened to the connection.
 #[derive(Debug)]
@@ -83,6 +87,22 @@ pub enum Input {
         seq: u32,
         /// The devices kicked, or the code of a failure.
         result: Result<Vec<String>, ResCode>,
+    },
+    /// The multiport push switch of a SET/GET_PUSH_CONFIG with this `seq`
+    /// (its value, or the code of a failure).
+    PushConfigDone {
+        /// The request's seq.
+        seq: u32,
+        /// The switch, or why not.
+        result: Result<u32, ResCode>,
+    },
+    /// The push token of a PUSH_TOKEN with this `seq` is stored (or the
+    /// code of a failure).
+    PushTokenDone {
+        /// The request's seq.
+        seq: u32,
+        /// 200 or the failure.
+        code: ResCode,
     },
     /// The peer closed its side, with `buffered` bytes of an unfinished frame.
     Eof {
@@ -131,6 +151,25 @@ pub enum Action {
     },
     /// The session ended by logout: remove it from the directory.
     Detach(LoggedIn),
+    /// Set (and tell the account's other devices) or read the multiport
+    /// push switch; feed back [`Input::PushConfigDone`].
+    PushConfig {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// The new value, or `None` to read it.
+        set: Option<u32>,
+    },
+    /// Store the device's push token; feed back [`Input::PushTokenDone`].
+    PushToken {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// The token.
+        token: PushToken,
+    },
     /// Send a message (the answer comes back as a push).
     SendMsg {
         /// The request's seq.
@@ -369,6 +408,22 @@ impl ServerSession {
                     body: result,
                 }))
             }
+            Input::PushConfigDone { seq, result } => {
+                let (code, switch_open) = match result {
+                    Ok(v) => (ResCode::SUCCESS, v),
+                    Err(c) => (c, 0),
+                };
+                out.push(Action::Send(ServerFrame::PushConfigAck {
+                    seq,
+                    body: PushConfigAck { code, switch_open },
+                }));
+            }
+            Input::PushTokenDone { seq, code } => {
+                out.push(Action::Send(ServerFrame::PushTokenAck {
+                    seq,
+                    body: CodeAck { code },
+                }));
+            }
             Input::KickOtherDone { seq, result } => {
                 let (err_code, device_ids) = match result {
                     Ok(ids) => (ResCode::SUCCESS, ids),
@@ -450,6 +505,7 @@ impl ServerSession {
                             desc: "already logged in on this connection".into(),
                             server_time: magpie_store::now_ms(),
                             other_clients_pres: Vec::new(),
+                            switch_open: 0,
                         },
                     }));
                     return;
@@ -463,6 +519,71 @@ impl ServerSession {
                 out.push(Action::Login { seq, req: body });
             }
             ClientFrame::KickOther { seq, body } => self.kick_other(seq, body, out),
+            ClientFrame::ServerTime { seq } => out.push(Action::Send(ServerFrame::ServerTimeAck {
+                seq,
+                body: ServerTimeAck {
+                    code: ResCode::SUCCESS,
+                    time: magpie_store::now_ms(),
+                },
+            })),
+            ClientFrame::SetPushConfig { seq, body } => {
+                let refuse = |code| {
+                    Action::Send(ServerFrame::PushConfigAck {
+                        seq,
+                        body: PushConfigAck {
+                            code,
+                            switch_open: 0,
+                        },
+                    })
+                };
+                match &self.session {
+                    None => out.push(refuse(ResCode::INVALID)),
+                    Some(_) if !matches!(body.switch_open, 1 | 2) => {
+                        out.push(refuse(ResCode::PARAMETER_ERROR))
+                    }
+                    Some(s) => out.push(Action::PushConfig {
+                        seq,
+                        session: s.clone(),
+                        set: Some(body.switch_open),
+                    }),
+                }
+            }
+            ClientFrame::GetPushConfig { seq } => match &self.session {
+                None => out.push(Action::Send(ServerFrame::PushConfigAck {
+                    seq,
+                    body: PushConfigAck {
+                        code: ResCode::INVALID,
+                        switch_open: 0,
+                    },
+                })),
+                Some(s) => out.push(Action::PushConfig {
+                    seq,
+                    session: s.clone(),
+                    set: None,
+                }),
+            },
+            ClientFrame::PushToken { seq, body } => {
+                let refuse = |code| {
+                    Action::Send(ServerFrame::PushTokenAck {
+                        seq,
+                        body: CodeAck { code },
+                    })
+                };
+                match &self.session {
+                    None => out.push(refuse(ResCode::INVALID)),
+                    Some(_)
+                        if body.token.len() > MAX_PUSH_TOKEN
+                            || body.cer_name.len() > MAX_PUSH_TOKEN =>
+                    {
+                        out.push(refuse(ResCode::PARAMETER_ERROR))
+                    }
+                    Some(s) => out.push(Action::PushToken {
+                        seq,
+                        session: s.clone(),
+                        token: body,
+                    }),
+                }
+            }
             ClientFrame::SendMsg { seq, body } => match &self.session {
                 Some(s) => out.push(Action::SendMsg {
                     seq,
@@ -659,6 +780,9 @@ impl ServerSession {
     fn push(&mut self, p: Push, out: &mut Actions) {
         match p {
             Push::MultiSpot(body) => out.push(Action::Send(ServerFrame::MultiSpot { body })),
+            Push::PushConfig(switch_open) => out.push(Action::Send(ServerFrame::PushConfig {
+                body: PushConfig { switch_open },
+            })),
             Push::Entry(text) => out.push(Action::Send(ServerFrame::Entry {
                 body: EntryWire::Raw(text),
             })),
@@ -800,6 +924,7 @@ mod tests {
             desc: String::new(),
             server_time: 0,
             other_clients_pres: Vec::new(),
+            switch_open: 0,
         }
     }
 

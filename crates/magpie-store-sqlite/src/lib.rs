@@ -24,8 +24,8 @@ use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult,
-    StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting,
+    StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "deleted_apps", "007_deleted_apps.sql"),
     migration!(8, "event_outbox", "008_event_outbox.sql"),
     migration!(9, "operators", "009_operators.sql"),
+    migration!(10, "push_settings", "010_push_settings.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -68,6 +69,7 @@ const APP_TABLES: &[&str] = &[
     "account_state",
     "stored_notes",
     "event_outbox",
+    "push_tokens",
 ];
 
 mod backup;
@@ -480,7 +482,7 @@ fn load_settings(c: &Connection, apps: &mut [App]) -> Result<(), ReadError> {
     Ok(())
 }
 
-const ACCOUNT_COLS: &str = "app_id, accid, token_salt, token_hash, name, icon, sign, email, birth, mobile, gender, ex, blocked, created_at, updated_at";
+const ACCOUNT_COLS: &str = "app_id, accid, token_salt, token_hash, name, icon, sign, email, birth, mobile, gender, ex, blocked, created_at, updated_at, switch_open";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let accid: String = r.get(1)?;
@@ -505,6 +507,7 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         blocked: r.get(12)?,
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
+        switch_open: r.get(15)?,
     })
 }
 
@@ -523,12 +526,13 @@ fn get_account(
 /// Inserts one account; a taken accid is `Conflict`.
 fn insert_account(c: &Connection, a: &Account) -> StoreResult<()> {
     c.prepare_cached(&format!(
-        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))
     .and_then(|mut s| {
         s.execute(params![
             a.app_id, a.accid.as_str(), a.token.salt, a.token.hash, a.name, a.icon, a.sign, a.email,
-            a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at, a.updated_at
+            a.birth, a.mobile, a.gender, a.ex, a.blocked, a.created_at, a.updated_at,
+            a.switch_open
         ])
     })
     .map_err(insert_error)?;
@@ -939,6 +943,86 @@ impl AccountStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()> {
+        self.update_one(
+            "UPDATE accounts SET switch_open = ?3, updated_at = ?4 WHERE app_id = ?1 AND accid = ?2",
+            (app_id, accid.to_string(), value, now_ms()),
+        )
+        .await
+    }
+
+    async fn set_push_token(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        device_id: &str,
+        token: &str,
+        cer_name: &str,
+    ) -> StoreResult<()> {
+        let (accid, device_id, token, cer_name) = (
+            accid.to_string(),
+            device_id.to_owned(),
+            token.to_owned(),
+            cer_name.to_owned(),
+        );
+        self.write(move |c| {
+            let sql = StoreError::backend;
+            let tx = c.transaction().map_err(sql)?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM accounts WHERE app_id = ?1 AND accid = ?2)",
+                    params![app_id, accid],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            if token.is_empty() {
+                tx.execute(
+                    "DELETE FROM push_tokens WHERE app_id = ?1 AND accid = ?2 AND device_id = ?3",
+                    params![app_id, accid, device_id],
+                )
+                .map_err(sql)?;
+            } else {
+                tx.execute(
+                    "INSERT INTO push_tokens (app_id, accid, device_id, token, cer_name, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (app_id, accid, device_id) DO UPDATE SET \
+                     token = excluded.token, cer_name = excluded.cer_name, updated_at = excluded.updated_at",
+                    params![app_id, accid, device_id, token, cer_name, now_ms()],
+                )
+                .map_err(sql)?;
+            }
+            tx.commit().map_err(sql)
+        })
+        .await
+    }
+
+    async fn push_tokens(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+    ) -> StoreResult<Vec<PushTokenRecord>> {
+        let accid = accid.to_string();
+        self.read(move |c| {
+            let mut q = c.prepare_cached(
+                "SELECT device_id, token, cer_name, updated_at FROM push_tokens \
+                 WHERE app_id = ?1 AND accid = ?2 ORDER BY device_id",
+            )?;
+            let rows = q.query_map(params![app_id, accid], |r| {
+                Ok(PushTokenRecord {
+                    device_id: r.get(0)?,
+                    token: r.get(1)?,
+                    cer_name: r.get(2)?,
+                    updated_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }

@@ -229,6 +229,70 @@ pub mod accounts {
         assert!(s.account(a.id, &id("eve")).await.unwrap().unwrap().blocked);
     }
 
+    /// The multiport push switch is per account (2 by default), and push
+    /// tokens are per device: replaced, removed by an empty token, gone
+    /// with the app.
+    pub async fn push_settings_are_per_account_and_device(s: &Stores) {
+        let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let b = s.apps.create_app("b", "kb", "sb").await.unwrap();
+        let acc = &s.accounts;
+        for app in [a.id, b.id] {
+            acc.create_account(app, new_account("fay", "t"))
+                .await
+                .unwrap();
+        }
+        let fay = id("fay");
+        assert_eq!(
+            acc.account(a.id, &fay).await.unwrap().unwrap().switch_open,
+            crate::SWITCH_OPEN_DEFAULT
+        );
+        acc.set_switch_open(a.id, &fay, 1).await.unwrap();
+        assert_eq!(
+            acc.account(a.id, &fay).await.unwrap().unwrap().switch_open,
+            1
+        );
+        assert_eq!(
+            acc.account(b.id, &fay).await.unwrap().unwrap().switch_open,
+            2
+        );
+        assert!(matches!(
+            acc.set_switch_open(a.id, &id("nobody"), 1).await,
+            Err(StoreError::NotFound)
+        ));
+        acc.set_push_token(a.id, &fay, "phone", "tok-1", "cert")
+            .await
+            .unwrap();
+        acc.set_push_token(a.id, &fay, "pad", "tok-2", "")
+            .await
+            .unwrap();
+        acc.set_push_token(a.id, &fay, "phone", "tok-3", "cert")
+            .await
+            .unwrap();
+        let got: Vec<(String, String, String)> = acc
+            .push_tokens(a.id, &fay)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.device_id, t.token, t.cer_name))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("pad".into(), "tok-2".into(), String::new()),
+                ("phone".into(), "tok-3".into(), "cert".into())
+            ]
+        );
+        assert!(acc.push_tokens(b.id, &fay).await.unwrap().is_empty());
+        acc.set_push_token(a.id, &fay, "pad", "", "").await.unwrap();
+        assert_eq!(acc.push_tokens(a.id, &fay).await.unwrap().len(), 1);
+        assert!(matches!(
+            acc.set_push_token(a.id, &id("nobody"), "d", "t", "").await,
+            Err(StoreError::NotFound)
+        ));
+        s.apps.delete_app(a.id).await.unwrap();
+        assert!(acc.push_tokens(a.id, &fay).await.unwrap().is_empty());
+    }
+
     /// A patch changes only the fields it names.
     pub async fn profile_patch_changes_only_named_fields(s: &Stores) {
         let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
@@ -1004,6 +1068,7 @@ macro_rules! store_conformance_suite {
             accounts_are_found_by_prefix,
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
+            push_settings_are_per_account_and_device,
             profile_patch_changes_only_named_fields,
             blacklists_are_per_owner,
             batch_creation_is_all_or_nothing

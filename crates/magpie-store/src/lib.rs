@@ -25,7 +25,7 @@ pub use message::{
     Append, Appended, EntryKind, HistoryRange, LogEntry, LogPage, NewMessage, NewNote, Pruned,
     SentMessage, StoredMessage,
 };
-pub use record::{Account, AccountPatch, App, NewAccount};
+pub use record::{Account, AccountPatch, App, NewAccount, PushTokenRecord, SWITCH_OPEN_DEFAULT};
 pub use settings::{AppSettings, Setting};
 
 use async_trait::async_trait;
@@ -117,6 +117,25 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The accounts `owner` has blacklisted.
     async fn blacklist(&self, app_id: i64, owner: &AccountId) -> StoreResult<Vec<AccountId>>;
+    /// Sets the account's multiport push switch (1 or 2). `NotFound` if
+    /// there is no such account.
+    async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()>;
+    /// Stores a device's push token, replacing the device's earlier one; an
+    /// empty token removes it. `NotFound` if there is no such account.
+    async fn set_push_token(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        device_id: &str,
+        token: &str,
+        cer_name: &str,
+    ) -> StoreResult<()>;
+    /// The push tokens of the account's devices, by device id.
+    async fn push_tokens(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+    ) -> StoreResult<Vec<PushTokenRecord>>;
 }
 
 /// Messages, notifications and every account's ordered log (see

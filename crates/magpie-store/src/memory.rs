@@ -1,8 +1,8 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, SentMessage, Setting, StoreError, StoreResult,
-    StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting,
+    StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -29,6 +29,8 @@ struct Inner {
     operators: HashMap<String, Operator>,
     accounts: HashMap<(i64, AccountId), Account>,
     blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
+    /// Push tokens by (app, account), by device id.
+    push_tokens: HashMap<(i64, AccountId), std::collections::BTreeMap<String, PushTokenRecord>>,
 }
 
 impl MemoryStore {
@@ -120,6 +122,7 @@ impl AppStore for MemoryStore {
             g.events.retain(|_, (e, _)| e.app_id != app_id);
             g.accounts.retain(|(app, _), _| *app != app_id);
             g.blacklists.retain(|(app, _), _| *app != app_id);
+            g.push_tokens.retain(|(app, _), _| *app != app_id);
         }
         self.msgs.lock().remove_apps(&|app| app == app_id);
         Ok(())
@@ -314,6 +317,54 @@ impl AccountStore for MemoryStore {
             .blacklists
             .get(&(app_id, owner.clone()))
             .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()> {
+        self.with_account(app_id, accid, |a| a.switch_open = value)
+    }
+
+    async fn set_push_token(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        device_id: &str,
+        token: &str,
+        cer_name: &str,
+    ) -> StoreResult<()> {
+        let mut g = self.inner.lock();
+        let key = (app_id, accid.clone());
+        if !g.accounts.contains_key(&key) {
+            return Err(StoreError::NotFound);
+        }
+        let devices = g.push_tokens.entry(key).or_default();
+        if token.is_empty() {
+            devices.remove(device_id);
+        } else {
+            devices.insert(
+                device_id.to_owned(),
+                PushTokenRecord {
+                    device_id: device_id.to_owned(),
+                    token: token.to_owned(),
+                    cer_name: cer_name.to_owned(),
+                    updated_at: now_ms(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn push_tokens(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+    ) -> StoreResult<Vec<PushTokenRecord>> {
+        Ok(self
+            .inner
+            .lock()
+            .push_tokens
+            .get(&(app_id, accid.clone()))
+            .map(|d| d.values().cloned().collect())
             .unwrap_or_default())
     }
 }

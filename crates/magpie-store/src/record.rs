@@ -92,9 +92,31 @@ pub struct Account {
     pub ex: String,
     /// Blocked (disabled) accounts cannot log in.
     pub blocked: bool,
+    /// NIM's multiport push switch (`switch_open`): 1 while a desktop device
+    /// is online its mobile devices get no push, 2 they still do (the
+    /// default, [`SWITCH_OPEN_DEFAULT`]).
+    pub switch_open: u32,
     /// Creation time, ms.
     pub created_at: i64,
     /// Last change, ms.
+    pub updated_at: i64,
+}
+
+/// The multiport push switch of a new account: 2, mobile devices still get
+/// push while a desktop is online (nothing is muted until the user asks).
+pub const SWITCH_OPEN_DEFAULT: u32 = 2;
+
+/// A device's push token (NIM's `update_apns_token`), kept for the push
+/// service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushTokenRecord {
+    /// The device it belongs to.
+    pub device_id: String,
+    /// The token the platform's push service gave the app.
+    pub token: String,
+    /// The app's push certificate name, if any.
+    pub cer_name: String,
+    /// When it was stored, ms.
     pub updated_at: i64,
 }
 
@@ -152,6 +174,7 @@ impl Account {
             gender: 0,
             ex: String::new(),
             blocked: n.blocked,
+            switch_open: SWITCH_OPEN_DEFAULT,
             created_at: now,
             updated_at: now,
         };

@@ -209,14 +209,16 @@ async fn logout_answers_in_bounded_time_when_the_server_is_gone() {
     let mut s = TestServer::start().await;
     let app = s.app("a").await;
     s.account(&app, "gil", "t").await;
-    // Server stopped: the client is re-logging in; logout says 415 at once.
+    // Server stopped: the client is re-logging in; logout says 200 at once
+    // (logged out locally; NIM's logout answers 200 or 500, and apps clean
+    // up on 200).
     let mut c = TestClient::new(s.options());
     assert!(c.login(&app, "gil", "t").await.is_success());
     let addrs = s.stop().await;
     c.events.until(|e| matches!(e, Event::Disconnect)).await;
     let t0 = Instant::now();
     let r = c.client.logout(logout_type::CHANGE_ACCOUNT).await;
-    assert_eq!(r.err_code, ResCode::CONNECTION_ERROR);
+    assert_eq!(r.err_code, ResCode::SUCCESS);
     assert!(t0.elapsed() < Duration::from_secs(2));
     c.events.until(|e| matches!(e, Event::Logout(_))).await;
     assert!(
@@ -237,7 +239,11 @@ async fn logout_answers_in_bounded_time_when_the_server_is_gone() {
     proxy.set_mode(Mode::Blackhole);
     let t0 = Instant::now();
     let r = c.client.logout(logout_type::APP_EXIT).await;
-    assert_eq!(r.err_code, ResCode::TIMEOUT);
+    assert_eq!(
+        r.err_code,
+        ResCode::SUCCESS,
+        "unanswered, logged out locally"
+    );
     let took = t0.elapsed();
     assert!(
         took >= Duration::from_millis(500) && took < Duration::from_secs(2),

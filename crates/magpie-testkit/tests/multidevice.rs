@@ -167,16 +167,17 @@ async fn all_policy_lets_pairs_coexist_and_the_11th_kicks_the_oldest() {
     );
     let k = kicked(&mut devs[0]).await;
     assert_eq!((k.reason_code, k.client_type), (1, ct::IOS));
-    // Every remaining device hears about the change once, with the current
-    // list of its other devices: d10 in, d0 out.
+    // Every remaining device hears the change as NIM apps read it, the
+    // devices that changed: d0 out, then d10 in.
     let m = multispot(&mut devs[9]).await;
-    assert_eq!(m.multi_spot_notiy_type, 2);
-    let seen = ids(&m);
-    assert_eq!(seen.len(), 9, "{seen:?}");
-    assert!(
-        seen.contains(&"d10".to_string())
-            && !seen.contains(&"d0".to_string())
-            && !seen.contains(&"d9".to_string())
+    assert_eq!(
+        (m.multi_spot_notiy_type, ids(&m)),
+        (3, vec!["d0".to_string()])
+    );
+    let m = multispot(&mut devs[9]).await;
+    assert_eq!(
+        (m.multi_spot_notiy_type, ids(&m)),
+        (2, vec!["d10".to_string()])
     );
 }
 
@@ -310,7 +311,7 @@ async fn logout_and_same_device_relogin_notify_the_other_devices() {
         other => panic!("{other:?}"),
     }
     assert!(raw.recv().await.is_none(), "the old connection is closed");
-    // Logout: the others get ImOut with the current list.
+    // Logout: the others get ImOut naming the device that left.
     let seq = again.next_seq();
     again
         .send(&magpie_proto::ClientFrame::Logout {
@@ -320,8 +321,8 @@ async fn logout_and_same_device_relogin_notify_the_other_devices() {
         .await;
     let m = multispot(&mut watcher).await;
     assert_eq!(
-        (m.multi_spot_notiy_type, m.other_clients_pres.len()),
-        (3, 0)
+        (m.multi_spot_notiy_type, ids(&m)),
+        (3, vec!["desk".to_string()])
     );
 }
 
@@ -367,14 +368,14 @@ async fn kick_other_client_kicks_with_reason_3() {
     assert_eq!(e.json(), json!({"err_code": 200, "device_ids": ["phone"]}));
     let k = kicked(&mut phone).await;
     assert_eq!((k.reason_code, k.client_type), (3, ct::PC_WINDOWS));
-    // The devices left hear who is still online.
+    // The devices left hear who left.
     let m = loop {
         let m = multispot(&mut web).await;
         if m.multi_spot_notiy_type == 3 {
             break m;
         }
     };
-    assert_eq!(ids(&m), ["pc"]);
+    assert_eq!(ids(&m), ["phone"]);
     assert_eq!(
         pc.client.login_state(),
         LoginState::Logined,

@@ -274,3 +274,53 @@ async fn tls_with_the_wrong_ca_fails_clearly_and_plain_clients_are_not_served() 
     );
     assert!(e.is_err());
 }
+
+#[tokio::test]
+async fn detect_proxy_tries_the_proxy_for_real_and_names_the_failing_step() {
+    if !magpie_testkit::tools::available(
+        "detect_proxy_tries_the_proxy_for_real_and_names_the_failing_step",
+        &[magpie_testkit::tools::MICROSOCKS],
+    ) {
+        return;
+    }
+    let (s, _app) = setup().await;
+    let locked = microsocks(Some(("magpie", "s3cret")));
+    let c = TestClient::new(s.options());
+    let proxy = |user: &str, pass: &str, port: u16| magpie_client::Proxy {
+        kind: ProxyType::Socks5,
+        host: "127.0.0.1".into(),
+        port,
+        user: user.into(),
+        password: pass.into(),
+    };
+    let d = c
+        .client
+        .detect_proxy(proxy("magpie", "s3cret", locked.port))
+        .await;
+    assert!(d.connected, "{d:?}");
+    let steps: Vec<(&str, bool)> = d.steps.iter().map(|s| (s.step, s.ok)).collect();
+    assert_eq!(
+        steps,
+        [("proxy_connect", true), ("tunnel", true), ("hello", true)]
+    );
+    // A wrong password fails at the tunnel, and says why.
+    let d = c
+        .client
+        .detect_proxy(proxy("magpie", "wrong", locked.port))
+        .await;
+    assert!(!d.connected);
+    let last = d.steps.last().unwrap();
+    assert_eq!((last.step, last.ok), ("tunnel", false), "{d:?}");
+    assert!(last.detail.contains("user name or password"), "{d:?}");
+    // Nothing listening: fails at the first step.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let d = c.client.detect_proxy(proxy("", "", port)).await;
+    assert_eq!(
+        d.steps.iter().map(|s| (s.step, s.ok)).collect::<Vec<_>>(),
+        [("proxy_connect", false)]
+    );
+    // The detection changes nothing: the client logs in directly.
+    assert!(c.login(&_app, "pat", "t").await.is_success());
+}

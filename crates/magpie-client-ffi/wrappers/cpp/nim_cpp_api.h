@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <list>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 
@@ -165,6 +166,9 @@ public:
 	typedef std::function<void(void)> DisconnectCallback;
 	typedef std::function<void(const MultiSpotLoginRes&)> MultiSpotLoginCallback;
 	typedef std::function<void(const KickOtherRes&)> KickOtherCallback;
+	typedef std::function<void(int, bool)> MultiportPushConfigCallback;
+	typedef std::function<void(int, bool, uint64_t)> GetCurrentServerTimeCallback;
+	typedef std::function<void(const std::function<void()>&)> SDKClosure;
 
 	static bool Init(const std::string& app_key, const std::string& app_data_dir, const std::string& app_install_dir, const SDKConfig &config)
 	{
@@ -178,9 +182,36 @@ public:
 		return nim_client_init(app_data_dir.c_str(), app_install_dir.c_str(), j.dump().c_str());
 	}
 
+	/** Every wrapper callback goes through `callback` (e.g. to post it to
+	 * the UI thread); an empty function calls them on the SDK's thread. */
+	static void SetCallbackFunction(const SDKClosure& callback)
+	{
+		std::lock_guard<std::mutex> g(ClosureLock());
+		Closure() = callback;
+	}
+
+	/** The config of the last Init. */
+	static const SDKConfig& GetSDKConfig() { return Config(); }
+
 	static void Cleanup(const std::string& json_extension = "")
 	{
 		nim_client_cleanup(json_extension.c_str());
+	}
+
+	/** Cleanup that waits for nim_client_cleanup2's callback. */
+	static void Cleanup2(const std::string& json_extension = "")
+	{
+		struct Done { std::mutex m; std::condition_variable cv; bool done = false; } d;
+		nim_client_cleanup2(&OnCleanup2, json_extension.c_str(), &d);
+		std::unique_lock<std::mutex> g(d.m);
+		d.cv.wait(g, [&] { return d.done; });
+	}
+
+	static void LoginCustomDataToJson(const std::string& custom_data, std::string& strValue)
+	{
+		detail::json j;
+		j[kNIMPlatformLoginCustomTag] = custom_data;
+		strValue = j.dump();
 	}
 
 	static void LoginCustomDataToJson(const LoginParams& params, std::string& loginParams)
@@ -264,10 +295,92 @@ public:
 		nim_client_reg_kickout_other_client_cb(json_extension.c_str(), &OnKickOther, nullptr);
 	}
 
+	static void RegSyncMultiportPushConfigCb(const MultiportPushConfigCallback& cb, const std::string& json_extension = "")
+	{
+		Slot<MultiportPushConfigCallback>::Set(PushSyncSlot(), cb);
+		nim_client_reg_sync_multiport_push_config_cb(json_extension.c_str(), &OnPushSync, nullptr);
+	}
+
+	/** switch_on: while a desktop is online, mobile devices get no push ({"switch_open":1}); off: 2. */
+	static void SetMultiportPushConfigAsync(bool switch_on, const MultiportPushConfigCallback& cb, const std::string& json_extension = "")
+	{
+		detail::json j;
+		j[kNIMMultiportPushConfigContentKeyOpen] = switch_on ? 1 : 2;
+		MultiportPushConfigCallback *heap = cb ? new MultiportPushConfigCallback(cb) : nullptr;
+		nim_client_set_multiport_push_config(j.dump().c_str(), json_extension.c_str(), &OnPushConfig, heap);
+	}
+
+	static void GetMultiportPushConfigAsync(const MultiportPushConfigCallback& cb, const std::string& json_extension = "")
+	{
+		MultiportPushConfigCallback *heap = cb ? new MultiportPushConfigCallback(cb) : nullptr;
+		nim_client_get_multiport_push_config(json_extension.c_str(), &OnPushConfig, heap);
+	}
+
 	static std::string GetSDKVersion() { return nim_client_version(); }
 	static std::string GetCurrentUserAccount() { return nim_client_current_user_account(); }
 
+	static void GetServerCurrentTime(const Client::GetCurrentServerTimeCallback& cb, bool calc_local = false)
+	{
+		GetCurrentServerTimeCallback *heap = cb ? new GetCurrentServerTimeCallback(cb) : nullptr;
+		nim_client_get_server_current_time(calc_local, &OnServerTime, "", heap);
+	}
+
+	/** Clears the registered client callbacks (not the token and
+	 * multiport push ones, as NIM's wrapper). */
+	static void UnregClientCb()
+	{
+		Slot<LoginCallback>::Set(ReloginSlot(), nullptr);
+		Slot<KickoutCallback>::Set(KickoutSlot(), nullptr);
+		Slot<DisconnectCallback>::Set(DisconnectSlot(), nullptr);
+		Slot<MultiSpotLoginCallback>::Set(MultispotSlot(), nullptr);
+		Slot<KickOtherCallback>::Set(KickOtherSlot(), nullptr);
+	}
+
 private:
+	static SDKConfig& Config() { static SDKConfig c; return c; }
+	static std::mutex& ClosureLock() { static std::mutex m; return m; }
+	static SDKClosure& Closure() { static SDKClosure c; return c; }
+	/** Runs a wrapper callback through the closure of SetCallbackFunction. */
+	static void Run(const std::function<void()>& f)
+	{
+		SDKClosure c;
+		{
+			std::lock_guard<std::mutex> g(ClosureLock());
+			c = Closure();
+		}
+		if (c) c(f); else f();
+	}
+	static void OnCleanup2(const char *, const void *user_data)
+	{
+		struct Done { std::mutex m; std::condition_variable cv; bool done = false; };
+		Done *d = (Done *)user_data;
+		std::lock_guard<std::mutex> g(d->m);
+		d->done = true;
+		d->cv.notify_all();
+	}
+	static void OnPushSync(int rescode, const char *content, const char *, const void *)
+	{
+		auto f = Slot<MultiportPushConfigCallback>::Get(PushSyncSlot());
+		bool open = rescode == kNIMResSuccess && detail::Get<int>(detail::Parse(content), kNIMMultiportPushConfigContentKeyOpen, 0) == 1;
+		if (f) Run([=] { f(rescode, open); });
+	}
+	static void OnPushConfig(int rescode, const char *content, const char *, const void *user_data)
+	{
+		MultiportPushConfigCallback *cb = (MultiportPushConfigCallback *)user_data;
+		if (!cb) return;
+		bool open = rescode == kNIMResSuccess && detail::Get<int>(detail::Parse(content), kNIMMultiportPushConfigContentKeyOpen, 0) == 1;
+		MultiportPushConfigCallback f = *cb;
+		delete cb;
+		Run([=] { f(rescode, open); });
+	}
+	static void OnServerTime(int rescode, bool calc_local, uint64_t time, const void *user_data)
+	{
+		GetCurrentServerTimeCallback *cb = (GetCurrentServerTimeCallback *)user_data;
+		if (!cb) return;
+		GetCurrentServerTimeCallback f = *cb;
+		delete cb;
+		Run([=] { f(rescode, calc_local, time); });
+	}
 	template <typename F> struct Slot
 	{
 		F fn;
@@ -282,16 +395,19 @@ private:
 	static Slot<DisconnectCallback>& DisconnectSlot() { static Slot<DisconnectCallback> s; return s; }
 	static Slot<MultiSpotLoginCallback>& MultispotSlot() { static Slot<MultiSpotLoginCallback> s; return s; }
 	static Slot<KickOtherCallback>& KickOtherSlot() { static Slot<KickOtherCallback> s; return s; }
+	static Slot<MultiportPushConfigCallback>& PushSyncSlot() { static Slot<MultiportPushConfigCallback> s; return s; }
 
-	static void OnLogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(LoginSlot()); if (f) f(detail::ParseLogin(json)); }
-	static void OnRelogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(ReloginSlot()); if (f) f(detail::ParseLogin(json)); }
-	static void OnDisconnect(const char *, const void *) { auto f = Slot<DisconnectCallback>::Get(DisconnectSlot()); if (f) f(); }
+	static void OnLogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(LoginSlot()); if (f) { LoginRes r = detail::ParseLogin(json); Run([=] { f(r); }); } }
+	static void OnRelogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(ReloginSlot()); if (f) { LoginRes r = detail::ParseLogin(json); Run([=] { f(r); }); } }
+	static void OnDisconnect(const char *, const void *) { auto f = Slot<DisconnectCallback>::Get(DisconnectSlot()); if (f) Run(f); }
 	static void OnLogout(const char *json, const void *user_data)
 	{
 		LogoutCallback *cb = (LogoutCallback *)user_data;
 		if (cb) {
-			(*cb)((NIMResCode)detail::Get<int>(detail::Parse(json), kNIMResCode, 0));
+			NIMResCode code = (NIMResCode)detail::Get<int>(detail::Parse(json), kNIMResCode, 0);
+			LogoutCallback f = *cb;
 			delete cb;
+			Run([=] { f(code); });
 		}
 	}
 	static void OnKickout(const char *json, const void *)
@@ -304,7 +420,7 @@ private:
 		r.kick_reason_ = (NIMKickReason)detail::Get<int>(v, kNIMKickoutReasonCode, 0);
 		r.kickout_description_ = detail::Get<std::string>(v, kNIMKickoutReasonDescription, "");
 		r.custom_client_type_ = detail::Get<int>(v, kNIMKickoutCustomClientType, 0);
-		f(r);
+		Run([=] { f(r); });
 	}
 	static void OnMultispot(const char *json, const void *)
 	{
@@ -314,7 +430,7 @@ private:
 		MultiSpotLoginRes r;
 		r.notify_type_ = (NIMMultiSpotNotifyType)detail::Get<int>(v, kNIMMultiSpotNotifyType, 0);
 		r.other_clients_ = detail::ParsePres(v);
-		f(r);
+		Run([=] { f(r); });
 	}
 	static void OnKickOther(const char *json, const void *)
 	{
@@ -324,7 +440,7 @@ private:
 		KickOtherRes r;
 		r.res_code_ = (NIMResCode)detail::Get<int>(v, kNIMErrorCode, 0);
 		r.device_ids_ = detail::Get<std::list<std::string>>(v, kNIMKickoutOtherDeviceIDs, {});
-		f(r);
+		Run([=] { f(r); });
 	}
 	static void OnToken(char **auth_token, uint32_t *length, const char *, const void *)
 	{
@@ -341,9 +457,31 @@ private:
 class Global
 {
 public:
+	typedef std::function<void(bool conncet, NIMProxyDetectStep step, const std::string& json_extension)> DetectProxyCallback;
+
+	static void FreeStrBuf(char *str) { nim_global_free_str_buf(str); }
+	static void FreeBuf(void *data) { nim_global_free_buf(data); }
+
 	static void SetProxy(NIMProxyType type, const std::string& host, int port, const std::string& user, const std::string& password)
 	{
 		nim_global_set_proxy(type, host.c_str(), port, user.c_str(), password.c_str());
+	}
+
+	/** Tests a proxy for real; the callback fires once, with
+	 * kNIMProxyDetectStepAllComplete. */
+	static void DetectProxy(NIMProxyType type, const std::string& host, int port, const std::string& user, const std::string& password, const Global::DetectProxyCallback& callback)
+	{
+		DetectProxyCallback *heap = callback ? new DetectProxyCallback(callback) : nullptr;
+		nim_global_detect_proxy(type, host.c_str(), port, user.c_str(), password.c_str(), &OnDetect, heap);
+	}
+
+private:
+	static void OnDetect(bool connect, NIMProxyDetectStep step, const char *json_params, const void *user_data)
+	{
+		DetectProxyCallback *cb = (DetectProxyCallback *)user_data;
+		if (!cb) return;
+		(*cb)(connect, step, json_params ? json_params : "");
+		delete cb;
 	}
 };
 

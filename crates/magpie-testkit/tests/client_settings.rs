@@ -1,0 +1,182 @@
+//! What NIM's login chapter asks of the server besides login: the server's
+//! clock, the multiport push switch kept per account and synced to the
+//! account's other devices, and each device's push token.
+
+use magpie_client::Event;
+use magpie_proto::types::client_type as ct;
+use magpie_proto::ResCode;
+use magpie_store::{AccountId, AccountStore};
+use magpie_testkit::*;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A device logged in and through its post-login sync, with the push
+/// switch synced at login (it comes before the data sync ends).
+async fn device(
+    s: &TestServer,
+    app: &TestApp,
+    account: &str,
+    dev: &str,
+    t: u32,
+) -> (TestClient, Option<u32>) {
+    let mut c = TestClient::new(s.options().with_device_id(dev).with_client_type(t));
+    let r = c.login(app, account, "t").await;
+    assert!(r.is_success(), "{dev}: {r:?}");
+    let mut switch = None;
+    loop {
+        match c.events.next().await {
+            Event::PushConfigSync(v) => switch = Some(v),
+            Event::DataSync(_) => break,
+            _ => {}
+        }
+    }
+    (c, switch)
+}
+
+async fn synced(c: &mut TestClient) -> u32 {
+    match c
+        .events
+        .until(|e| matches!(e, Event::PushConfigSync(_)))
+        .await
+    {
+        Event::PushConfigSync(v) => v,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn the_server_clock_is_asked_then_reused_for_a_second() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "tim", "t").await;
+    let c = TestClient::new(s.options());
+    // Not logged in: computed locally, and said why.
+    let r = c.client.server_current_time(false).await;
+    assert_eq!(
+        (r.rescode, r.calc_local),
+        (ResCode::LOCAL_LOGIN_UNDONE, true)
+    );
+    assert!(c.login(&app, "tim", "t").await.is_success());
+    let before = wall_ms();
+    let r = c.client.server_current_time(false).await;
+    let after = wall_ms();
+    assert_eq!(
+        (r.rescode, r.calc_local),
+        (ResCode::SUCCESS, false),
+        "{r:?}"
+    );
+    // The server runs on this machine: its clock is ours.
+    assert!(
+        r.time >= before - 5 && r.time <= after + 5,
+        "{r:?} not in [{before}, {after}]"
+    );
+    // Asked again within a second: computed locally.
+    let again = c.client.server_current_time(false).await;
+    assert_eq!((again.rescode, again.calc_local), (ResCode::SUCCESS, true));
+    assert!(again.time >= r.time - 5);
+    // Asked to compute locally: no request.
+    assert!(c.client.server_current_time(true).await.calc_local);
+}
+
+#[tokio::test]
+async fn the_multiport_push_switch_is_stored_and_synced_to_the_other_devices() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "pam", "t").await;
+    let (mut pc, at_login) = device(&s, &app, "pam", "pc", ct::PC_WINDOWS).await;
+    // The first login syncs the switch as the server has it: 2 by default.
+    assert_eq!(at_login, Some(2));
+    let (mut phone, at_login) = device(&s, &app, "pam", "phone", ct::IOS).await;
+    assert_eq!(at_login, Some(2));
+    let r = pc.client.get_multiport_push_config().await;
+    assert_eq!((r.rescode, r.switch_open), (ResCode::SUCCESS, 2));
+    // The PC turns it on: the phone hears it, the PC does not (it asked).
+    let r = pc.client.set_multiport_push_config(1).await;
+    assert_eq!((r.rescode, r.switch_open), (ResCode::SUCCESS, 1));
+    assert_eq!(synced(&mut phone).await, 1);
+    let until = tokio::time::Instant::now() + Duration::from_millis(200);
+    while let Ok(e) = tokio::time::timeout_at(until, pc.events.next()).await {
+        assert!(
+            !matches!(e, Event::PushConfigSync(_)),
+            "the device that set it hears no sync"
+        );
+    }
+    let r = phone.client.get_multiport_push_config().await;
+    assert_eq!((r.rescode, r.switch_open), (ResCode::SUCCESS, 1));
+    // Stored: a new device learns it at login.
+    let (_web, at_login) = device(&s, &app, "pam", "web", ct::WEB).await;
+    assert_eq!(at_login, Some(1));
+    let stored = s
+        .store
+        .account(app_id(&s, &app).await, &AccountId::parse("pam").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.switch_open, 1);
+    // Bad values are refused and change nothing.
+    let r = pc.client.set_multiport_push_config(3).await;
+    assert_eq!(r.rescode, ResCode::PARAMETER_ERROR);
+    assert_eq!(pc.client.get_multiport_push_config().await.switch_open, 1);
+    // Not logged in: 20001.
+    pc.client.logout(1).await;
+    let r = pc.client.set_multiport_push_config(2).await;
+    assert_eq!(r.rescode, ResCode::LOCAL_LOGIN_UNDONE);
+}
+
+#[tokio::test]
+async fn push_tokens_are_kept_per_device() {
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "pia", "t").await;
+    let (phone, _) = device(&s, &app, "pia", "phone-1", ct::IOS).await;
+    let (pad, _) = device(&s, &app, "pia", "pad-1", ct::IOS).await;
+    assert_eq!(
+        phone
+            .client
+            .update_push_token("apns-aaa", "cert-prod")
+            .await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(
+        pad.client.update_push_token("apns-bbb", "").await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(
+        phone
+            .client
+            .update_push_token("apns-ccc", "cert-prod")
+            .await,
+        ResCode::SUCCESS
+    );
+    let tokens: Vec<(String, String, String)> = s
+        .store
+        .push_tokens(app_id(&s, &app).await, &AccountId::parse("pia").unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.device_id, t.token, t.cer_name))
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            ("pad-1".into(), "apns-bbb".into(), String::new()),
+            ("phone-1".into(), "apns-ccc".into(), "cert-prod".into())
+        ]
+    );
+    let long = "x".repeat(2000);
+    assert_eq!(
+        pad.client.update_push_token(&long, "").await,
+        ResCode::PARAMETER_ERROR
+    );
+}
+
+async fn app_id(s: &TestServer, app: &TestApp) -> i64 {
+    use magpie_store::AppStore;
+    s.store.app_by_key(&app.key).await.unwrap().unwrap().id
+}
