@@ -43,8 +43,12 @@ class NimLogin
             Console.Error.WriteLine("usage: NimLogin.exe DATA_DIR HOST:PORT APP_KEY ACCOUNT TOKEN [SOCKS5_PORT]");
             return 2;
         }
-        var config = new NimUtility.NimConfig { AppKey = args[2], PrivateServerSetting = new NimUtility.NimPrivateServerSetting() };
-        config.PrivateServerSetting.LinkServerList.Add(args[1]);
+        var config = new NimUtility.NimConfig
+        {
+            CommonSetting = new NimUtility.SdkCommonSetting { UsePriviteServer = true },
+            PrivateServerSetting = new NimUtility.SdkPrivateServerSetting { LinkServer = args[1] },
+            AppKey = args[2],
+        };
         if (!NIM.ClientAPI.Init(args[0], "", config))
         {
             Console.Error.WriteLine("Init failed");

@@ -50,9 +50,12 @@ public static class NimMessaging
             return 2;
         }
         string peer = args[5];
-        var config = new NimUtility.NimConfig { AppKey = args[2] };
-        config.PrivateServerSetting = new NimUtility.NimPrivateServerSetting();
-        config.PrivateServerSetting.LinkServerList.Add(args[1]);
+        var config = new NimUtility.NimConfig
+        {
+            CommonSetting = new NimUtility.SdkCommonSetting { UsePriviteServer = true },
+            PrivateServerSetting = new NimUtility.SdkPrivateServerSetting { LinkServer = args[1] },
+            AppKey = args[2],
+        };
         if (!ClientAPI.Init(args[0], "", config))
             return Fail("init");
 

@@ -117,6 +117,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<()> {
         "client": server.client_addr.to_string(),
         "admin": server.admin_addr.to_string(),
         "tls": tls,
+        "lbs": server.lbs_addr.map(|a| a.to_string()),
         "data_dir": data_dir.path(),
         "store": url.to_string(),
         "apps": apps,

@@ -10,6 +10,64 @@
 #include <stdlib.h>
 
 /**
+ * NIMSDKLogLevel: how much the SDK logs (`sdk_log_level` of the init).
+ */
+typedef enum NIMSDKLogLevel {
+  /**
+   * Fatal errors only.
+   */
+  kNIMSDKLogLevelFatal = 1,
+  /**
+   * Errors.
+   */
+  kNIMSDKLogLevelError = 2,
+  /**
+   * Warnings.
+   */
+  kNIMSDKLogLevelWarn = 3,
+  /**
+   * The app level (the default).
+   */
+  kNIMSDKLogLevelApp = 5,
+  /**
+   * Everything, for debugging.
+   */
+  kNIMSDKLogLevelPro = 6,
+} NIMSDKLogLevel;
+
+/**
+ * NIMSDKException (of NIM's exception callback, which Magpie never calls).
+ */
+typedef enum NIMSDKException {
+  /**
+   * The data directory's disk is (nearly) full.
+   */
+  kNIMSDKExceptionSpaceEmpty = 1,
+} NIMSDKException;
+
+/**
+ * NIMDBOperation (of NIM's database error callback, which Magpie never calls).
+ */
+typedef enum NIMDBOperation {
+  /**
+   * Insert.
+   */
+  kNIMDBOperationInsert = 1,
+  /**
+   * Read.
+   */
+  kNIMDBOperationRead = 2,
+  /**
+   * Update.
+   */
+  kNIMDBOperationUpdate = 4,
+  /**
+   * Delete.
+   */
+  kNIMDBOperationDelete = 8,
+} NIMDBOperation;
+
+/**
  * NIMProxyDetectStep.
  */
 typedef enum NIMProxyDetectStep {
@@ -576,92 +634,6 @@ typedef enum NIMProxyType {
    */
   kNIMProxyNrtc = 10,
 } NIMProxyType;
-
-/**
- * NIMResCode values of the login chapter.
- */
-typedef enum NIMResCode {
-  /**
-   * Generic error.
-   */
-  kNIMResError = 0,
-  /**
-   * Success.
-   */
-  kNIMResSuccess = 200,
-  /**
-   * Wrong client version.
-   */
-  kNIMResVersionError = 201,
-  /**
-   * Wrong account or token.
-   */
-  kNIMResUidPassError = 302,
-  /**
-   * Forbidden.
-   */
-  kNIMResForbidden = 403,
-  /**
-   * Does not exist.
-   */
-  kNIMResNotExist = 404,
-  /**
-   * Timed out.
-   */
-  kNIMResTimeoutError = 408,
-  /**
-   * Bad parameter.
-   */
-  kNIMResParameterError = 414,
-  /**
-   * Network connection error.
-   */
-  kNIMResConnectionError = 415,
-  /**
-   * Too frequent.
-   */
-  kNIMResFrequently = 416,
-  /**
-   * Already exists / device check failed.
-   */
-  kNIMResExist = 417,
-  /**
-   * Over a limit.
-   */
-  kNIMResOverrun = 419,
-  /**
-   * Account blocked.
-   */
-  kNIMResAccountBlock = 422,
-  /**
-   * Unknown error.
-   */
-  kNIMResUnknownError = 500,
-  /**
-   * Server too busy.
-   */
-  kNIMResTooBuzy = 503,
-  /**
-   * Not allowed.
-   */
-  kNIMResInvalid = 509,
-  /**
-   * Local network error.
-   */
-  kNIMLocalResNetworkError = 10010,
-  /**
-   * SDK not initialised.
-   */
-  kNIMLocalResAPIErrorInitUndone = 20000,
-  /**
-   * Not logged in.
-   */
-  kNIMLocalResAPIErrorLoginUndone = 20001,
-  /**
-   * Already logged in.
-   */
-  kNIMLocalResAPIErrorLogined = 20002,
-} NIMResCode;
 
 /**
  * `nim_client_multiport_push_config_cb_func`: the result of setting or

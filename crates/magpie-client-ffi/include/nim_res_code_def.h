@@ -1,5 +1,94 @@
-/* NIM's result codes (enum NIMResCode), from the generated nim_c_api.h. */
+/* NIM's result codes, enum NIMResCode, with every member of NIM's
+   nim_res_code_def.h (NIM reuses 10404 and 10417 for a room code and a local
+   code). Magpie answers with the login and messaging codes; the others are
+   here so code written against NIM's header compiles. */
 #ifndef NIM_RES_CODE_DEF_H
 #define NIM_RES_CODE_DEF_H
-#include "nim_c_defs.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+typedef enum NIMResCode
+{
+	kNIMResError = 0,
+	kNIMResSuccess = 200,
+	kNIMResVersionError = 201,
+	kNIMResUidPassError = 302,
+	kNIMResForbidden = 403,
+	kNIMResNotExist = 404,
+	kNIMResNoModify = 406,
+	kNIMResTimeoutError = 408,
+	kNIMResParameterError = 414,
+	kNIMResConnectionError = 415,
+	kNIMResFrequently = 416,
+	kNIMResExist = 417,
+	kNIMResOverrun = 419,
+	kNIMResAccountBlock = 422,
+	kNIMResUnknownError = 500,
+	kNIMResServerDataError = 501,
+	kNIMResTooBuzy = 503,
+	kNIMResExceedLimit = 508,
+	kNIMResInvalid = 509,
+	kNIMResTeamECountLimit = 801,
+	kNIMResTeamENAccess = 802,
+	kNIMResTeamENotExist = 803,
+	kNIMResTeamEMemberNotExist = 804,
+	kNIMResTeamErrType = 805,
+	kNIMResTeamLimit = 806,
+	kNIMResTeamUserStatusErr = 807,
+	kNIMResTeamApplySuccess = 808,
+	kNIMResTeamAlreadyIn = 809,
+	kNIMResTeamInviteSuccess = 810,
+	kNIMResForcePushCountLimit = 811,
+	kNIMResTeamMemberLimit = 813,
+	kNIMResTeamGetInfoListPartSuccess = 816,
+	kNIMResInvalidProtocol = 997,
+	kNIMResEUnpacket = 998,
+	kNIMResEPacket = 999,
+	kNIMResInBlack = 7101,
+	kNIMResRoomNotExists = 10404,
+	kNIMResRoomHasExists = 10405,
+	kNIMResRoomMemberNotExists = 10406,
+	kNIMResRoomMemberHasExists = 10407,
+	kNIMResRoomInviteNotExists = 10408,
+	kNIMResRoomInviteHasReject = 10409,
+	kNIMResRoomInviteHasAccept = 10410,
+	kNIMResPeerNimOffline = 10201,
+	kNIMResPeerPushOffline = 10202,
+	kNIMResRoomUidConflict = 10417,
+	kNIMResRoomMemberExceed = 10419,
+	kNIMResRoomMemberHasExistsOtherClient = 10420,
+	kNIMLocalRes = 10000,
+	kNIMResRoomLocalNeedRequestAgain = 10001,
+	kNIMLocalResNetworkError = 10010,
+	kNIMLocalResMsgNosUploadCancel = 10200,
+	kNIMLocalResMsgNosDownloadCancel = 10206,
+	kNIMLocalResMsgNosDownloadCheckError = 10207,
+	kNIMLocalResMsgFileNotExist = 10404,
+	kNIMLocalResParameterError = 10414,
+	kNIMLocalResExist = 10417,
+	kNIMLocalResParaError = 10450,
+	kNIMLocalResMsgSendNosError = 10502,
+	kNIMLocalResExceedLimit = 10508,
+	kNIMLocalResCheckMsgDBFailed = 10600,
+	kNIMLocalResImportMsgDBFailed = 10601,
+	kNIMLocalResTMembersSyncUndone = 10602,
+	kNIMLocalResRtsError = 11100,
+	kNIMLocalResRtsIdNotExist = 11101,
+	kNIMLocalResRtsVChatExist = 11417,
+	kNIMLocalResRtsStatusError = 11501,
+	kNIMLocalResRtsChannelNotExist = 11510,
+	kNIMResRoomLinkError = 13001,
+	kNIMResRoomError = 13002,
+	kNIMResRoomBlackBeOut = 13003,
+	kNIMResRoomBeMuted = 13004,
+	kNIMResRoomAllMuted = 13006,
+	kNIMLocalResAPIErrorInitUndone = 20000,
+	kNIMLocalResAPIErrorLoginUndone = 20001,
+	kNIMLocalResAPIErrorLogined = 20002,
+	kNIMLocalResAPIErrorVersionError = 20003,
+	kNIMLocalResAPIErrorChatroomMixError = 20004,
+} NIMResCode;
+#ifdef __cplusplus
+}
+#endif
 #endif

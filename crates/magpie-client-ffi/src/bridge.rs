@@ -1,7 +1,9 @@
 //! The safe side of the C API: global state, JSON conversion, dispatch.
 
 use crate::{nim_json_transport_cb_func, nim_relogin_request_token_cb_func};
-use magpie_client::{Client, ClientOptions, Event, LoginParams, Proxy, ProxyType};
+use magpie_client::{
+    Client, ClientOptions, DbKey, Event, IpVersion, LbsOptions, LoginParams, Proxy, ProxyType,
+};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -234,47 +236,170 @@ fn links(v: &Value) -> Vec<String> {
     }
 }
 
-/// nim_client_init.
-pub fn init(dir: &str, json_ext: &str) -> bool {
-    let mut sdk = SDK.lock();
-    if sdk.is_some() {
-        return true;
+/// Why an init JSON cannot be used: printed to standard error, since
+/// nim_client_init can only answer false.
+fn refuse_init(why: &str) -> bool {
+    eprintln!("nim_client_init: {why}");
+    false
+}
+
+/// The options NIM's init JSON asks for (NIM's `nim_client_init`
+/// json_extension: `app_key`, `global_config`, `private_server_setting`,
+/// `server_conf_file_path`), or why not. What each key does in Magpie is in
+/// docs/c-api.md ("Init JSON").
+pub(crate) fn options_from_init(cfg: &Value) -> Result<(ClientOptions, u32), String> {
+    let g = &cfg["global_config"];
+    let mut private = cfg["private_server_setting"].clone();
+    if let Some(path) = cfg["server_conf_file_path"]
+        .as_str()
+        .filter(|p| !p.is_empty())
+    {
+        // NIM: the private server settings in a file instead.
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("server_conf_file_path {path}: {e}"))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("server_conf_file_path {path}: not JSON: {e}"))?;
+        private = if v["private_server_setting"].is_object() {
+            v["private_server_setting"].clone()
+        } else {
+            v
+        };
     }
-    let Ok(cfg) = serde_json::from_str::<Value>(if json_ext.is_empty() { "{}" } else { json_ext })
-    else {
-        return false;
+    let ip = match g.get("ip_protocol_version").and_then(Value::as_i64) {
+        None => IpVersion::V4,
+        Some(v) => IpVersion::from_nim(v).ok_or_else(|| {
+            format!("global_config.ip_protocol_version {v}: use 0 (IPv4), 1 (IPv6) or 2 (auto)")
+        })?,
     };
-    let mut link = links(&cfg["private_server_setting"]["link"]);
+    let mut link = links(&private["link"]);
+    link.extend(links(&private["default_link"]));
+    if ip != IpVersion::V4 {
+        link.extend(links(&private["link_ipv6"]));
+    }
     if link.is_empty() {
         if let Ok(env) = std::env::var("MAGPIE_LINK_ADDRESS") {
             link = env.split(',').map(str::to_owned).collect();
         }
     }
-    let Some(first) = link.first() else {
-        return false;
+    let lbs = private["lbs"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .map(|url| LbsOptions {
+            url: url.to_owned(),
+            before_relogin: g["need_update_lbs_befor_relogin"]
+                .as_bool()
+                .unwrap_or(false),
+        });
+    let mut opts = match (link.first(), lbs) {
+        (Some(first), lbs) => {
+            let mut o = ClientOptions::new(first.clone());
+            for l in &link[1..] {
+                o = o.with_link_address(l.clone());
+            }
+            if let Some(l) = lbs {
+                o = o.with_lbs(l);
+            }
+            o
+        }
+        (None, Some(l)) => ClientOptions::from_lbs(l),
+        (None, None) => {
+            return Err("no server: set private_server_setting.link to the Magpie server's host:port (or private_server_setting.lbs to its LBS URL, or MAGPIE_LINK_ADDRESS)".into())
+        }
     };
-    let g = &cfg["global_config"];
-    let mut opts = ClientOptions::new(first.clone());
-    for l in &link[1..] {
-        opts = opts.with_link_address(l.clone());
-    }
+    opts = opts.with_ip_version(ip);
     if let Some(k) = cfg["app_key"].as_str() {
         opts = opts.with_app_key(k);
     }
     if let Some(n) = g["login_retry_max_times"].as_u64() {
         opts = opts.with_login_retry_max_times(n as u32);
     }
+    if let Some(t) = g
+        .get("custom_timeout")
+        .and_then(Value::as_u64)
+        .filter(|t| *t > 0)
+    {
+        // The login's answer may take this long; a logout waits a sixth of
+        // it, within NIM's 1-20 s (30 s, the default, gives 5 s).
+        let secs = Duration::from_secs(t);
+        opts = opts
+            .with_request_timeout(secs)
+            .with_logout_timeout((secs / 6).clamp(Duration::from_secs(1), Duration::from_secs(20)));
+    }
     if let Some(c) = g.get("custom_client_type") {
         match c.as_i64() {
             Some(c) if c > 0 => opts = opts.with_custom_client_type(c as u32),
-            _ => return false,
+            _ => {
+                return Err(format!(
+                    "global_config.custom_client_type {c}: must be a number > 0"
+                ))
+            }
         }
-    }
-    if let Some(c) = g["push_cer_name"].as_str() {
-        *CER_NAME.lock() = c.to_owned();
     }
     if let Some(t) = g["magpie_client_type"].as_u64() {
         opts = opts.with_client_type(t as u32);
+    }
+    match g["db_encrypt_key"].as_str().unwrap_or_default() {
+        "" => {}
+        k => match DbKey::new(k) {
+            Some(key) => opts = opts.with_db_key(key),
+            None => return Err("global_config.db_encrypt_key: at most 32 characters".into()),
+        },
+    }
+    let level = g["sdk_log_level"].as_u64().unwrap_or(5) as u32;
+    Ok((opts, level))
+}
+
+/// NIM's sdk_log_level as a tracing level: 1 fatal and 2 error log errors,
+/// 3 warnings, 5 (app, the default) information, 6 (pro) everything.
+fn log_level(level: u32) -> tracing::Level {
+    match level {
+        0..=2 => tracing::Level::ERROR,
+        3 | 4 => tracing::Level::WARN,
+        5 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    }
+}
+
+/// The SDK's log: `magpie_sdk.log` in the app data dir, at the init's
+/// level (once per process; an app that set its own tracing subscriber
+/// keeps it).
+fn start_log(dir: &str, level: u32) {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let path = std::path::Path::new(dir).join("magpie_sdk.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match file {
+            Ok(f) => {
+                let _ = tracing_subscriber::fmt()
+                    .with_max_level(log_level(level))
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(f))
+                    .try_init();
+            }
+            Err(e) => eprintln!("nim_client_init: no SDK log at {}: {e}", path.display()),
+        }
+    });
+}
+
+/// nim_client_init.
+pub fn init(dir: &str, json_ext: &str) -> bool {
+    let mut sdk = SDK.lock();
+    if sdk.is_some() {
+        return true;
+    }
+    let cfg: Value = match serde_json::from_str(if json_ext.is_empty() { "{}" } else { json_ext }) {
+        Ok(v) => v,
+        Err(e) => return refuse_init(&format!("json_extension is not JSON: {e}")),
+    };
+    let (opts, level) = match options_from_init(&cfg) {
+        Ok(v) => v,
+        Err(why) => return refuse_init(&why),
+    };
+    if let Some(c) = cfg["global_config"]["push_cer_name"].as_str() {
+        *CER_NAME.lock() = c.to_owned();
     }
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -283,11 +408,15 @@ pub fn init(dir: &str, json_ext: &str) -> bool {
         .enable_all()
         .build()
     else {
-        return false;
+        return refuse_init("could not start the SDK's threads");
     };
     let dir = if dir.is_empty() { "." } else { dir };
-    let Ok(client) = Client::init(dir, opts.with_runtime(runtime.handle().clone())) else {
-        return false;
+    if std::fs::create_dir_all(dir).is_ok() {
+        start_log(dir, level);
+    }
+    let client = match Client::init(dir, opts.with_runtime(runtime.handle().clone())) {
+        Ok(c) => c,
+        Err(e) => return refuse_init(&e.to_string()),
     };
     client.on_every_event(dispatch);
     crate::msg::apply_batch_mode(&client);
@@ -617,5 +746,91 @@ pub fn detect_proxy(
     });
     if started.is_none() {
         fail("the SDK is not initialised: call nim_client_init first (the detection tries its link address)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_init_json_of_nim_s_wrappers_sets_what_magpie_honours() {
+        // As NIM's C++ wrapper writes it (plain-string link) ...
+        let cpp = json!({
+            "app_key": "k",
+            "global_config": {
+                "db_encrypt_key": "0123456789", "login_retry_max_times": 5, "custom_timeout": 12,
+                "sdk_log_level": 6, "need_update_lbs_befor_relogin": true, "ip_protocol_version": 2,
+                "custom_client_type": 9, "use_https": true, "hand_shake_type": 1, "preload_attach": true
+            },
+            "private_server_setting": {
+                "lbs": "http://lbs.example:9381/lbs", "link": "im.example:9300",
+                "link_ipv6": "[::1]:9300", "nos_lbs": ""
+            }
+        });
+        let (o, level) = options_from_init(&cpp).unwrap();
+        assert_eq!(o.link_addresses, ["im.example:9300", "[::1]:9300"]);
+        assert_eq!(o.app_key, "k");
+        assert_eq!(o.login_retry_max_times, 5);
+        assert_eq!(o.request_timeout, Duration::from_secs(12));
+        assert_eq!(o.logout_timeout, Duration::from_secs(2));
+        assert_eq!(o.custom_client_type, 9);
+        assert_eq!(o.ip_version, IpVersion::Auto);
+        assert_eq!(o.db_key, DbKey::new("0123456789"));
+        assert_eq!(
+            o.lbs,
+            Some(LbsOptions {
+                url: "http://lbs.example:9381/lbs".into(),
+                before_relogin: true
+            })
+        );
+        assert_eq!(log_level(level), tracing::Level::DEBUG);
+        // ... and as NIM's C# wrapper writes it (default_link list).
+        let cs = json!({
+            "global_config": {"private_server_setting": true, "custom_timeout": 300, "sdk_log_level": 5},
+            "private_server_setting": {"default_link": ["a:1", "b:2"]},
+            "app_key": "k"
+        });
+        let (o, level) = options_from_init(&cs).unwrap();
+        assert_eq!(o.link_addresses, ["a:1", "b:2"]);
+        assert_eq!(o.logout_timeout, Duration::from_secs(20), "bounded at 20 s");
+        assert_eq!(o.ip_version, IpVersion::V4);
+        assert!(o.lbs.is_none() && o.db_key.is_none());
+        assert_eq!(log_level(level), tracing::Level::INFO);
+        // What cannot be used is refused with the key named.
+        for (bad, key) in [
+            (
+                json!({"private_server_setting": {}}),
+                "private_server_setting.link",
+            ),
+            (
+                json!({"global_config": {"ip_protocol_version": 3}, "private_server_setting": {"link": "a:1"}}),
+                "ip_protocol_version",
+            ),
+            (
+                json!({"global_config": {"db_encrypt_key": "x".repeat(33)}, "private_server_setting": {"link": "a:1"}}),
+                "db_encrypt_key",
+            ),
+            (
+                json!({"global_config": {"custom_client_type": 0}, "private_server_setting": {"link": "a:1"}}),
+                "custom_client_type",
+            ),
+            (
+                json!({"server_conf_file_path": "/nonexistent/magpie.json"}),
+                "server_conf_file_path",
+            ),
+        ] {
+            match options_from_init(&bad) {
+                Err(why) => assert!(why.contains(key), "{why}"),
+                Ok(_) => panic!("{bad} must be refused"),
+            }
+        }
+        // The private server settings may come from a file.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("server.json");
+        std::fs::write(&f, r#"{"link": ["c:3"]}"#).unwrap();
+        let (o, _) =
+            options_from_init(&json!({"server_conf_file_path": f.to_str().unwrap()})).unwrap();
+        assert_eq!(o.link_addresses, ["c:3"]);
     }
 }

@@ -192,49 +192,39 @@ pub enum NIMProxyType {
     kNIMProxyNrtc = 10,
 }
 
-/// NIMResCode values of the login chapter.
+/// NIMSDKLogLevel: how much the SDK logs (`sdk_log_level` of the init).
 #[repr(C)]
-pub enum NIMResCode {
-    /// Generic error.
-    kNIMResError = 0,
-    /// Success.
-    kNIMResSuccess = 200,
-    /// Wrong client version.
-    kNIMResVersionError = 201,
-    /// Wrong account or token.
-    kNIMResUidPassError = 302,
-    /// Forbidden.
-    kNIMResForbidden = 403,
-    /// Does not exist.
-    kNIMResNotExist = 404,
-    /// Timed out.
-    kNIMResTimeoutError = 408,
-    /// Bad parameter.
-    kNIMResParameterError = 414,
-    /// Network connection error.
-    kNIMResConnectionError = 415,
-    /// Too frequent.
-    kNIMResFrequently = 416,
-    /// Already exists / device check failed.
-    kNIMResExist = 417,
-    /// Over a limit.
-    kNIMResOverrun = 419,
-    /// Account blocked.
-    kNIMResAccountBlock = 422,
-    /// Unknown error.
-    kNIMResUnknownError = 500,
-    /// Server too busy.
-    kNIMResTooBuzy = 503,
-    /// Not allowed.
-    kNIMResInvalid = 509,
-    /// Local network error.
-    kNIMLocalResNetworkError = 10010,
-    /// SDK not initialised.
-    kNIMLocalResAPIErrorInitUndone = 20000,
-    /// Not logged in.
-    kNIMLocalResAPIErrorLoginUndone = 20001,
-    /// Already logged in.
-    kNIMLocalResAPIErrorLogined = 20002,
+pub enum NIMSDKLogLevel {
+    /// Fatal errors only.
+    kNIMSDKLogLevelFatal = 1,
+    /// Errors.
+    kNIMSDKLogLevelError = 2,
+    /// Warnings.
+    kNIMSDKLogLevelWarn = 3,
+    /// The app level (the default).
+    kNIMSDKLogLevelApp = 5,
+    /// Everything, for debugging.
+    kNIMSDKLogLevelPro = 6,
+}
+
+/// NIMSDKException (of NIM's exception callback, which Magpie never calls).
+#[repr(C)]
+pub enum NIMSDKException {
+    /// The data directory's disk is (nearly) full.
+    kNIMSDKExceptionSpaceEmpty = 1,
+}
+
+/// NIMDBOperation (of NIM's database error callback, which Magpie never calls).
+#[repr(C)]
+pub enum NIMDBOperation {
+    /// Insert.
+    kNIMDBOperationInsert = 0x0001,
+    /// Read.
+    kNIMDBOperationRead = 0x0002,
+    /// Update.
+    kNIMDBOperationUpdate = 0x0004,
+    /// Delete.
+    kNIMDBOperationDelete = 0x0008,
 }
 
 /// Initialises the SDK. `json_extension` is NIM's init JSON: `app_key`,

@@ -5,7 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-const ENUMS: [&str; 21] = [
+const ENUMS: [&str; 23] = [
+    "NIMSDKLogLevel",
+    "NIMSDKException",
+    "NIMDBOperation",
     "NIMProxyDetectStep",
     "NIMMsgLogQueryRange",
     "NIMSessionType",
@@ -26,7 +29,6 @@ const ENUMS: [&str; 21] = [
     "NIMMultiSpotNotifyType",
     "NIMAuthType",
     "NIMProxyType",
-    "NIMResCode",
 ];
 const TYPES: [&str; 30] = [
     "nim_client_multiport_push_config_cb_func",

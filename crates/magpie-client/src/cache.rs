@@ -1,6 +1,7 @@
 //! The SDK's local cache: one SQLite file per account under the app data
 //! directory, and the device id kept across runs.
 
+use crate::options::DbKey;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,45 @@ pub(crate) fn device_id(dir: &Path) -> std::io::Result<String> {
             Ok(id)
         }
     }
+}
+
+/// Gives SQLCipher the key (before anything else touches the file) and
+/// reads the schema, so a wrong key (or a key for a plain file, or none for
+/// an encrypted one) fails here with SQLite's "file is not a database".
+pub(crate) fn unlock(conn: &Connection, key: Option<&DbKey>) -> rusqlite::Result<()> {
+    if let Some(k) = key {
+        conn.pragma_update(None, "key", k.as_str())?;
+    }
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(())
+}
+
+/// Checks that every account database under `dir` opens with `key`: a key
+/// that does not fit an existing database is an init error, not a failure
+/// at some later login. Names the first file that does not open.
+pub(crate) fn check_key(dir: &Path, key: Option<&DbKey>) -> Result<(), (PathBuf, rusqlite::Error)> {
+    let Ok(apps) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for app in apps.flatten().filter(|e| e.path().is_dir()) {
+        let Ok(files) = std::fs::read_dir(app.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let path = f.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("db") {
+                continue;
+            }
+            let r = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| unlock(&c, key));
+            if let Err(e) = r {
+                return Err((path, e));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where an account's cache lives.
@@ -69,11 +109,12 @@ pub(crate) struct LoginRecord {
 }
 
 impl Cache {
-    pub fn open(path: &Path) -> rusqlite::Result<Cache> {
+    pub fn open(path: &Path, key: Option<&DbKey>) -> rusqlite::Result<Cache> {
         if let Some(d) = path.parent() {
             let _ = std::fs::create_dir_all(d);
         }
         let conn = Connection::open(path)?;
+        unlock(&conn, key)?;
         // The login record and messaging work may meet on one file.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -92,7 +133,9 @@ impl Cache {
     }
 
     /// Number of recorded logins (for tests and diagnostics).
-    pub fn login_count(path: &Path) -> rusqlite::Result<i64> {
-        Connection::open(path)?.query_row("SELECT COUNT(*) FROM login_history", [], |r| r.get(0))
+    pub fn login_count(path: &Path, key: Option<&DbKey>) -> rusqlite::Result<i64> {
+        let c = Connection::open(path)?;
+        unlock(&c, key)?;
+        c.query_row("SELECT COUNT(*) FROM login_history", [], |r| r.get(0))
     }
 }

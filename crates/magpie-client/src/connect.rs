@@ -2,7 +2,7 @@
 //! one is set, then TLS when configured.
 
 use crate::link::LinkError;
-use crate::options::{Proxy, ProxyType, TlsOptions};
+use crate::options::{IpVersion, Proxy, ProxyType, TlsOptions};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -98,10 +98,43 @@ fn socks_error(kind: &str, e: tokio_socks::Error) -> LinkError {
     LinkError::Proxy(format!("{kind}: {why}"))
 }
 
-async fn tcp(addr: &str, proxy: Option<&Proxy>) -> Result<TcpStream, LinkError> {
+/// Connects to `host:port` over the IP version asked for: the name's
+/// addresses of that family (IPv6 first for `Auto`), each in turn.
+async fn direct(host: &str, port: u16, ip: IpVersion) -> Result<TcpStream, LinkError> {
+    let mut addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+        .await?
+        .filter(|a| match ip {
+            IpVersion::V4 => a.is_ipv4(),
+            IpVersion::V6 => a.is_ipv6(),
+            IpVersion::Auto => true,
+        })
+        .collect();
+    if ip == IpVersion::Auto {
+        addrs.sort_by_key(|a| a.is_ipv4());
+    }
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => e.into(),
+        None => {
+            let family = if ip == IpVersion::V6 { "IPv6" } else { "IPv4" };
+            LinkError::NoAddress(format!(
+                "{host}:{port} has no {family} address: set ip_protocol_version to {} or 2 (auto), or use a link address with one",
+                if ip == IpVersion::V6 { 0 } else { 1 }
+            ))
+        }
+    })
+}
+
+async fn tcp(addr: &str, proxy: Option<&Proxy>, ip: IpVersion) -> Result<TcpStream, LinkError> {
     let (host, port) = split_addr(addr)?;
     let Some(p) = proxy.filter(|p| p.kind != ProxyType::None) else {
-        return Ok(TcpStream::connect((host.as_str(), port)).await?);
+        return direct(&host, port, ip).await;
     };
     let via = (p.host.as_str(), p.port);
     let s = match p.kind {
@@ -162,8 +195,9 @@ pub(crate) async fn open(
     addr: &str,
     proxy: Option<&Proxy>,
     tls: Option<&Tls>,
+    ip: IpVersion,
 ) -> Result<BoxStream, LinkError> {
-    let s = tcp(addr, proxy).await?;
+    let s = tcp(addr, proxy, ip).await?;
     let _ = s.set_nodelay(true);
     let Some(tls) = tls else {
         return Ok(Box::new(s));

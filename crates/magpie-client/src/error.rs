@@ -23,6 +23,17 @@ pub enum ClientError {
     /// Cleanup while a session is active or a logout has not called back yet.
     #[error("cleanup must wait for the logout callback: a session is still active ({0})")]
     SessionActive(&'static str),
+    /// A local database does not open with the given `db_encrypt_key` (or
+    /// is encrypted and no key was given).
+    #[error("local database {path} does not open {}: {reason}; pass the db_encrypt_key it was written with, or delete the file (the server's sync brings its messages back)", if *.keyed { "with the given db_encrypt_key" } else { "without a db_encrypt_key (it is encrypted)" })]
+    DatabaseKey {
+        /// The file.
+        path: String,
+        /// SQLite's answer.
+        reason: String,
+        /// Whether a key was given.
+        keyed: bool,
+    },
     /// A proxy setting the SDK does not support.
     #[error("unsupported proxy: {0}")]
     UnsupportedProxy(&'static str),

@@ -32,6 +32,7 @@ mod cache;
 mod connect;
 mod error;
 mod event;
+mod lbs;
 mod link;
 mod local;
 mod machine;
@@ -52,8 +53,8 @@ pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, S
 pub use msgs::{DataSync, QueryResult, SessionResult};
 pub use ops::{LocalOp, LocalResult};
 pub use options::{
-    platform_client_type, platform_mac, platform_os, Backoff, ClientOptions, LoginParams, Proxy,
-    ProxyType, TlsOptions,
+    platform_client_type, platform_mac, platform_os, Backoff, ClientOptions, DbKey, IpVersion,
+    LbsOptions, LoginParams, Proxy, ProxyType, TlsOptions,
 };
 pub use probe::{ProbeStep, ProxyDetection};
 pub use task::{Provider, ProviderRequest};
@@ -167,8 +168,10 @@ impl Client {
         app_data_dir: impl AsRef<Path>,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
-        if options.link_addresses.is_empty() {
-            return Err(ClientError::InvalidOptions("no link address".into()));
+        if options.link_addresses.is_empty() && options.lbs.is_none() {
+            return Err(ClientError::InvalidOptions(
+                "no link address: give the server's host:port (private_server_setting.link) or an LBS URL (lbs)".into(),
+            ));
         }
         for a in &options.link_addresses {
             connect::split_addr(a).map_err(|e| ClientError::InvalidOptions(e.to_string()))?;
@@ -183,6 +186,13 @@ impl Client {
             Some(d) if !d.is_empty() => d.clone(),
             _ => cache::device_id(&dir).map_err(io)?,
         };
+        if let Err((path, e)) = cache::check_key(&dir, options.db_key.as_ref()) {
+            return Err(ClientError::DatabaseKey {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+                keyed: options.db_key.is_some(),
+            });
+        }
         let tls = match &options.tls {
             Some(t) => Some(connect::Tls::new(t).map_err(ClientError::InvalidOptions)?),
             None => None,
@@ -220,10 +230,11 @@ impl Client {
             }
         };
         let probe = probe::ProbeTarget {
-            link: options.link_addresses[0].clone(),
+            link: options.link_addresses.first().cloned().unwrap_or_default(),
             tls: tls.clone(),
             timeout: options.connect_timeout,
             max_frame: options.max_frame,
+            ip: options.ip_version,
         };
         let (tx, rx) = mpsc::channel(16);
         let (status_tx, status) = watch::channel(Status::default());
@@ -870,9 +881,10 @@ impl Client {
         cache::path(&self.inner.data_dir, app_key, account)
     }
 
-    /// Logins recorded in an account's cache file (for diagnostics).
-    pub fn cached_login_count(path: &Path) -> Option<i64> {
-        cache::Cache::login_count(path).ok()
+    /// Logins recorded in an account's cache file (for diagnostics); an
+    /// encrypted file needs its key.
+    pub fn cached_login_count(path: &Path, key: Option<&DbKey>) -> Option<i64> {
+        cache::Cache::login_count(path, key).ok()
     }
 
     /// Waits until the login state satisfies `f`; returns it.

@@ -20,6 +20,9 @@ pub enum LinkError {
     /// The link address is not `host:port`.
     #[error("invalid link address {0:?} (expected host:port)")]
     Address(String),
+    /// The link address has no address of the IP version asked for.
+    #[error("{0}")]
+    NoAddress(String),
     /// The proxy failed or refused.
     #[error("proxy error: {0}")]
     Proxy(String),
@@ -96,9 +99,10 @@ impl Link {
         addr: &str,
         proxy: Option<&Proxy>,
         tls: Option<&Tls>,
+        ip: crate::options::IpVersion,
         max_frame: u32,
     ) -> Result<Link, LinkError> {
-        let stream = open(addr, proxy, tls).await?;
+        let stream = open(addr, proxy, tls, ip).await?;
         Ok(Link {
             stream,
             rbuf: Vec::with_capacity(512),

@@ -165,9 +165,14 @@ fn sql_err(e: rusqlite::Error) -> String {
 
 impl LocalDb {
     /// Opens the account's cache file (creating what is missing).
-    pub fn open(dir: &Path, app_key: &str, account: &str) -> Result<LocalDb, String> {
+    pub fn open(
+        dir: &Path,
+        key: Option<&crate::options::DbKey>,
+        app_key: &str,
+        account: &str,
+    ) -> Result<LocalDb, String> {
         let path = cache::path(dir, app_key, account);
-        let Cache { conn } = Cache::open(&path).map_err(sql_err)?;
+        let Cache { conn } = Cache::open(&path, key).map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
         Ok(LocalDb {
             conn,
@@ -809,6 +814,7 @@ pub(crate) struct OpenDb {
 /// that account's connection; returns the connection for the next job.
 pub(crate) fn run(
     dir: &Path,
+    key: Option<&crate::options::DbKey>,
     who: Option<(String, String)>,
     slot: Option<OpenDb>,
     job: DbJob,
@@ -816,7 +822,7 @@ pub(crate) fn run(
     let mut slot = slot.filter(|o| Some(&o.key) == who.as_ref());
     let opened = match (&slot, &who) {
         (Some(_), _) => Ok(()),
-        (None, Some((app_key, account))) => LocalDb::open(dir, app_key, account).map(|db| {
+        (None, Some((app_key, account))) => LocalDb::open(dir, key, app_key, account).map(|db| {
             slot = Some(OpenDb {
                 key: (app_key.clone(), account.clone()),
                 db,

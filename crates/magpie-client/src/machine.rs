@@ -119,10 +119,13 @@ pub(crate) enum Reply {
 pub(crate) enum Input {
     /// A command from the app.
     Command(CmdId, Cmd),
-    /// The providers' answer to [`Effect::AskProviders`] (`None`: keep the current value).
+    /// The providers' answer to [`Effect::AskProviders`] (`None`: keep the
+    /// current value), with the LBS's link addresses when it was asked and
+    /// answered.
     Credentials {
         token: Option<String>,
         login_ex: Option<String>,
+        links: Option<Vec<String>>,
     },
     /// The outcome of [`Effect::Open`].
     Opened(Result<(), LinkError>),
@@ -193,6 +196,10 @@ pub(crate) struct MachineConfig {
     pub logout_timeout: Duration,
     pub dead_link_timeout: Duration,
     pub reconnect: Backoff,
+    /// An LBS gives the link addresses.
+    pub lbs: bool,
+    /// Ask the LBS again before every automatic re-login.
+    pub lbs_before_relogin: bool,
 }
 
 impl MachineConfig {
@@ -211,6 +218,8 @@ impl MachineConfig {
             logout_timeout: o.logout_timeout,
             dead_link_timeout: o.dead_link_timeout,
             reconnect: o.reconnect,
+            lbs: o.lbs.is_some(),
+            lbs_before_relogin: o.lbs.as_ref().is_some_and(|l| l.before_relogin),
         }
     }
 
@@ -361,6 +370,8 @@ pub(crate) struct LoginMachine {
     last_time_query: Option<Instant>,
     /// The multiport push switch as last heard (0: not yet).
     switch_open: u32,
+    /// The LBS has given link addresses.
+    lbs_fetched: bool,
 }
 
 impl LoginMachine {
@@ -380,6 +391,7 @@ impl LoginMachine {
             msgs: Msgs::default(),
             last_time_query: None,
             switch_open: 0,
+            lbs_fetched: false,
         }
     }
 
@@ -426,7 +438,16 @@ impl LoginMachine {
     pub fn handle(&mut self, now: Instant, input: Input, fx: &mut Vec<Effect>) {
         match input {
             Input::Command(id, cmd) => self.command(now, id, cmd, fx),
-            Input::Credentials { token, login_ex } => {
+            Input::Credentials {
+                token,
+                login_ex,
+                links,
+            } => {
+                if let Some(l) = links.filter(|l| !l.is_empty()) {
+                    self.cfg.link_addresses = l;
+                    self.next_link = 0;
+                    self.lbs_fetched = true;
+                }
                 if let Phase::Attempt(a) = &self.phase {
                     if matches!(a.step, Step::Credentials) {
                         if let Some(c) = self.creds.as_mut() {
@@ -951,13 +972,19 @@ impl LoginMachine {
             steps,
             step: Step::Credentials,
         });
+        // The LBS before the first login, and (when asked to) before each
+        // automatic re-login after a drop.
+        let lbs = self.cfg.lbs
+            && (!self.lbs_fetched
+                || (self.cfg.lbs_before_relogin && matches!(kind, Kind::Auto { attempt: 0 })));
         match &self.creds {
-            Some(c) if c.params.auth_type != auth_type::DEFAULT => {
+            Some(c) if c.params.auth_type != auth_type::DEFAULT || lbs => {
                 fx.push(Effect::AskProviders(ProviderRequest {
                     app_key: c.app_key.clone(),
                     account: c.account.clone(),
                     auth_type: c.params.auth_type,
                     relogin: kind.relogin(),
+                    lbs,
                 }))
             }
             _ => self.open_link(now, fx),
@@ -970,6 +997,17 @@ impl LoginMachine {
             return;
         };
         let addrs = &self.cfg.link_addresses;
+        if addrs.is_empty() {
+            // Only an LBS gives addresses, and it did not answer.
+            let res = LoginRes::failed(
+                ResCode::CONNECTION_ERROR,
+                login_step::LINKING,
+                a.kind.relogin(),
+            )
+            .with_desc("no link address: the LBS could not be reached (see the log) and the init gives no link");
+            self.attempt_failed(now, res, fx);
+            return;
+        }
         let addr = addrs[self.next_link % addrs.len()].clone();
         self.next_link = self.next_link.wrapping_add(1);
         if a.steps {
@@ -1585,6 +1623,8 @@ mod tests {
                 base: Duration::from_millis(500),
                 cap: Duration::from_secs(8),
             },
+            lbs: false,
+            lbs_before_relogin: false,
         }
     }
 

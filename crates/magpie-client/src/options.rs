@@ -42,6 +42,71 @@ pub struct ClientOptions {
     pub max_frame: u32,
     /// Run on this tokio runtime instead of the SDK's own.
     pub runtime: Option<tokio::runtime::Handle>,
+    /// Encrypts the local databases at rest (NIM's `db_encrypt_key`).
+    pub db_key: Option<DbKey>,
+    /// Which IP version the link addresses are reached over (NIM's
+    /// `ip_protocol_version`).
+    pub ip_version: IpVersion,
+    /// Where to ask for the link addresses (NIM's private-server `lbs`).
+    pub lbs: Option<LbsOptions>,
+}
+
+/// The key of the local databases (SQLCipher). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbKey(String);
+
+impl DbKey {
+    /// A key of 1 to 32 characters (NIM's limit), else `None`.
+    pub fn new(key: impl Into<String>) -> Option<DbKey> {
+        let k = key.into();
+        (!k.is_empty() && k.chars().count() <= 32).then_some(DbKey(k))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbKey(<redacted>)")
+    }
+}
+
+/// NIM's `ip_protocol_version`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpVersion {
+    /// 0: IPv4 addresses only (NIM's default).
+    #[default]
+    V4,
+    /// 1: IPv6 addresses only.
+    V6,
+    /// 2: whichever the name resolves to, IPv6 first.
+    Auto,
+}
+
+impl IpVersion {
+    /// From NIM's number; `None` for another.
+    pub fn from_nim(v: i64) -> Option<IpVersion> {
+        match v {
+            0 => Some(IpVersion::V4),
+            1 => Some(IpVersion::V6),
+            2 => Some(IpVersion::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// The LBS (location service) the link addresses come from: an HTTP(S)
+/// URL answering `{"link":["host:port",...]}` (`magpie serve` serves one
+/// when `lbs_listen` is set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LbsOptions {
+    /// The URL, e.g. `http://im.example.com:9381/lbs`.
+    pub url: String,
+    /// Ask again before every automatic re-login (NIM's
+    /// `need_update_lbs_befor_relogin`), not only before the first login.
+    pub before_relogin: bool,
 }
 
 /// Exponential backoff with full jitter: the n-th wait is uniform in
@@ -153,7 +218,39 @@ impl ClientOptions {
             tls: None,
             max_frame: 4 << 20,
             runtime: None,
+            db_key: None,
+            ip_version: IpVersion::default(),
+            lbs: None,
         }
+    }
+
+    /// Options with no link address, for a client that asks an LBS for
+    /// them (see [`with_lbs`](ClientOptions::with_lbs)).
+    pub fn from_lbs(lbs: LbsOptions) -> Self {
+        let mut o = ClientOptions::new(String::new());
+        o.link_addresses.clear();
+        o.lbs = Some(lbs);
+        o
+    }
+
+    /// Asks this LBS for the link addresses before the first login (and,
+    /// with `before_relogin`, before every automatic re-login); the link
+    /// addresses given here are the fallback when it cannot be reached.
+    pub fn with_lbs(mut self, lbs: LbsOptions) -> Self {
+        self.lbs = Some(lbs);
+        self
+    }
+
+    /// Encrypts the local databases with this key.
+    pub fn with_db_key(mut self, key: DbKey) -> Self {
+        self.db_key = Some(key);
+        self
+    }
+
+    /// Reaches the link addresses over this IP version.
+    pub fn with_ip_version(mut self, v: IpVersion) -> Self {
+        self.ip_version = v;
+        self
     }
 
     /// Sets the NIMClientType.

@@ -17,6 +17,7 @@ pub(crate) struct ProbeTarget {
     pub tls: Option<Tls>,
     pub timeout: Duration,
     pub max_frame: u32,
+    pub ip: crate::options::IpVersion,
 }
 
 /// One step of a proxy detection.
@@ -102,8 +103,19 @@ pub(crate) async fn detect(target: &ProbeTarget, proxy: &Proxy) -> ProxyDetectio
     }
     // 2. Through the proxy to the server (and TLS).
     let t = Instant::now();
+    if target.link.is_empty() {
+        step(
+            "tunnel",
+            t,
+            Err(
+                "no link address to try: the init gives only an LBS; log in once, or give a link"
+                    .into(),
+            ),
+        );
+        return finish(out);
+    }
     let opened = tokio::select! {
-        r = Link::open(&target.link, Some(proxy), target.tls.as_ref(), target.max_frame) => r.map_err(|e| e.to_string()),
+        r = Link::open(&target.link, Some(proxy), target.tls.as_ref(), target.ip, target.max_frame) => r.map_err(|e| e.to_string()),
         why = bounded(target.timeout) => Err(why),
     };
     let mut link = match opened {

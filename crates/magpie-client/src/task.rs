@@ -40,6 +40,8 @@ pub struct ProviderRequest {
     pub auth_type: u32,
     /// True for a re-login.
     pub relogin: bool,
+    /// Ask the LBS for the link addresses too.
+    pub lbs: bool,
 }
 
 /// A token or login-extension provider: returns a fresh value, or `None` to
@@ -57,6 +59,10 @@ enum ReplyTo {
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// What the providers and the LBS answered: token, login extension, link
+/// addresses.
+type Credentials = (Option<String>, Option<String>, Option<Vec<String>>);
+
 pub(crate) struct ConnectionTask {
     options: ClientOptions,
     data_dir: PathBuf,
@@ -70,7 +76,7 @@ pub(crate) struct ConnectionTask {
     next_cmd: CmdId,
     link: Option<Box<Link>>,
     opening: Option<BoxFut<Result<Link, LinkError>>>,
-    providers: Option<BoxFut<(Option<String>, Option<String>)>>,
+    providers: Option<BoxFut<Credentials>>,
     /// The login record being written to the cache, at most one at a time.
     cache_write: Option<tokio::task::JoinHandle<rusqlite::Result<()>>>,
     /// The account whose local database messaging work uses.
@@ -159,9 +165,9 @@ impl ConnectionTask {
                         Err(e) => Input::Opened(Err(e)),
                     }
                 }
-                (token, login_ex) = async { self.providers.as_mut().expect("guarded").await }, if self.providers.is_some() => {
+                (token, login_ex, links) = async { self.providers.as_mut().expect("guarded").await }, if self.providers.is_some() => {
                     self.providers = None;
-                    Input::Credentials { token, login_ex }
+                    Input::Credentials { token, login_ex, links }
                 }
                 d = async { self.db_job.as_mut().expect("guarded").await }, if self.db_job.is_some() => {
                     self.db_job = None;
@@ -232,25 +238,41 @@ impl ConnectionTask {
                         self.status.send_modify(|s| s.clock_offset_ms = off);
                     }
                     Effect::AskProviders(req) => {
-                        let token = self.shared.token_provider.lock().clone();
+                        let token = if req.auth_type == magpie_proto::types::auth_type::DEFAULT {
+                            None
+                        } else {
+                            self.shared.token_provider.lock().clone()
+                        };
                         let ext = if req.auth_type == magpie_proto::types::auth_type::THIRD_PARTY {
                             self.shared.login_ext_provider.lock().clone()
                         } else {
                             None
                         };
                         let limit = self.options.request_timeout;
+                        let lbs = match (&self.options.lbs, req.lbs) {
+                            (Some(l), true) => Some((l.url.clone(), self.options.connect_timeout)),
+                            _ => None,
+                        };
+                        let app_key = req.app_key.clone();
                         self.providers = Some(Box::pin(async move {
                             let t = ask_provider(token, req.clone(), limit).await;
                             let e = ask_provider(ext, req, limit).await;
-                            (t, e)
+                            let links = match lbs {
+                                Some((url, within)) => {
+                                    crate::lbs::ask(&url, &app_key, within).await
+                                }
+                                None => None,
+                            };
+                            (t, e, links)
                         }));
                     }
                     Effect::Open(addr) => {
                         let proxy = self.shared.proxy.lock().clone();
                         let tls = self.tls.clone();
                         let max = self.options.max_frame;
+                        let ip = self.options.ip_version;
                         self.opening = Some(Box::pin(async move {
-                            Link::open(&addr, proxy.as_ref(), tls.as_ref(), max).await
+                            Link::open(&addr, proxy.as_ref(), tls.as_ref(), ip, max).await
                         }));
                     }
                     Effect::Send(frames) => {
@@ -283,8 +305,9 @@ impl ConnectionTask {
                         // The write runs on a blocking thread while the login
                         // result goes to the app at once; the next write, a
                         // logout and cleanup wait for it.
+                        let key = self.options.db_key.clone();
                         self.cache_write = Some(tokio::task::spawn_blocking(move || {
-                            Cache::open(&path)?.record_login(&rec)
+                            Cache::open(&path, key.as_ref())?.record_login(&rec)
                         }));
                     }
                     Effect::SettleCache => {
@@ -301,10 +324,11 @@ impl ConnectionTask {
                         // The login record goes first: one writer on the file.
                         self.settle_cache().await;
                         let dir = self.data_dir.clone();
+                        let key = self.options.db_key.clone();
                         let who = self.db_account.clone();
                         let open = self.db_open.take();
                         self.db_job = Some(tokio::task::spawn_blocking(move || {
-                            crate::local::run(&dir, who, open, job)
+                            crate::local::run(&dir, key.as_ref(), who, open, job)
                         }));
                     }
                     Effect::Exit => exit = true,

@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub webhook: WebhookConfig,
     /// TLS for the client listener; when set, clients must connect with TLS.
     pub tls: Option<TlsConfig>,
+    /// The LBS: an HTTP endpoint that tells SDKs the link addresses.
+    pub lbs: LbsConfig,
     /// Log filter, in `RUST_LOG` syntax (`RUST_LOG` wins when set).
     pub log: String,
     /// Log line format: `text` or `json` (one object per line).
@@ -71,6 +73,20 @@ pub struct ServerConfig {
     /// After SIGTERM or SIGINT, how long connections may take to close
     /// before the server stops anyway, in milliseconds.
     pub drain_timeout_ms: u64,
+}
+
+/// The LBS (location service) NIM SDKs ask for the link addresses when
+/// their init names a private server's `lbs`: `GET /lbs?k=APPKEY` answers
+/// `{"code":200,"link":["host:port",...]}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LbsConfig {
+    /// HTTP address to serve the LBS on (`host:port`); empty: no LBS.
+    pub listen: String,
+    /// Link addresses handed out, as clients reach them (`host:port`).
+    /// Empty: the address the LBS request came to, with the client
+    /// listener's port.
+    pub links: Vec<String>,
 }
 
 /// Limits on dynamic tokens.
@@ -232,6 +248,7 @@ impl Default for ServerConfig {
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
             tls: None,
+            lbs: LbsConfig::default(),
             dynamic_token: DynamicTokenConfig::default(),
             login_callback: LoginCallbackConfig::default(),
             webhook: WebhookConfig::default(),
@@ -292,6 +309,7 @@ const FIELDS: &[&str] = &[
     "login_limits",
     "admin",
     "tls",
+    "lbs",
     "default_device_policy",
     "dynamic_token",
     "login_callback",
@@ -415,6 +433,18 @@ impl ServerConfig {
             || (l.per_ip_per_sec > 0.0 && l.per_ip_burst < 1.0)
         {
             return bad("an enabled login limit needs a burst of at least 1");
+        }
+        if !self.lbs.listen.is_empty() {
+            parse_listen(&self.lbs.listen, &["http"], "lbs.listen").map_err(ConfigError)?;
+        }
+        for l in &self.lbs.links {
+            if l.rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                return Err(ConfigError(format!(
+                    "lbs.links: {l:?} is not host:port (for example im.example.com:9300)"
+                )));
+            }
         }
         self.default_device_policy
             .validate()
@@ -565,6 +595,9 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("webhook", "retry_max_ms") => "Longest wait between retries, in milliseconds.",
         ("webhook", "give_up_after_hours") => "Events not delivered after this many hours are given up (and logged).",
         ("", "tls") => "TLS for the client listener; when set, clients must connect with TLS\n(`magpie client --server tls://HOST:PORT`, ClientOptions::with_tls).",
+        ("", "lbs") => "The LBS (location service): NIM SDKs whose init names a private server's lbs\nURL ask it for the link addresses (GET /lbs?k=APPKEY -> {\"code\":200,\"link\":[...]}).",
+        ("lbs", "listen") => "HTTP address to serve the LBS on, e.g. \"0.0.0.0:9381\"; empty: no LBS.\nPublic, unlike admin_listen: it tells clients nothing but the link addresses.",
+        ("lbs", "links") => "Link addresses handed out, as clients reach them (host:port); empty: the\naddress the LBS request came to, with the client listener's port.",
         ("tls", "cert_file") => "Certificate chain (PEM), leaf first.",
         ("tls", "key_file") => "Private key (PEM: PKCS#8, PKCS#1 or SEC1).",
         (t, _) if t.starts_with("default_device_policy") => {
@@ -632,6 +665,7 @@ mod tests {
             "[default_device_policy]",
             "[dynamic_token]",
             "[login_callback]",
+            "[lbs]",
             "# [tls]",
             "# store = ",
         ] {

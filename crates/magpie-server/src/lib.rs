@@ -15,6 +15,7 @@ mod conn;
 pub mod console;
 pub mod datadir;
 pub mod dynamic;
+pub mod lbs;
 pub mod logging;
 pub mod login;
 pub mod messaging;
@@ -80,6 +81,8 @@ pub struct ServerHandle {
     pub client_addr: SocketAddr,
     /// Where the admin API listens.
     pub admin_addr: SocketAddr,
+    /// Where the LBS listens, when configured (`lbs.listen`).
+    pub lbs_addr: Option<SocketAddr>,
     /// The server's shared state (for tests and metrics).
     pub shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
@@ -135,6 +138,23 @@ pub async fn start(
         shutdown_rx.clone(),
     ));
 
+    let (lbs_task, lbs_addr) = if shared.config.lbs.listen.is_empty() {
+        (None, None)
+    } else {
+        let at = config::parse_listen(&shared.config.lbs.listen, &["http"], "lbs.listen")
+            .map_err(anyhow::Error::msg)?;
+        let l = TcpListener::bind(at).await.map_err(|e| {
+            anyhow::anyhow!("lbs.listen {at}: {e} (another process holds the port? choose another)")
+        })?;
+        let addr = l.local_addr()?;
+        let task = tokio::spawn(admin::serve::serve(
+            l,
+            lbs::router(shared.clone(), client_addr.port()),
+            bounds,
+            shutdown_rx.clone(),
+        ));
+        (Some(task), Some(addr))
+    };
     let tls = match &shared.config.tls {
         Some(t) => Some(tls::acceptor(t)?),
         None => None,
@@ -160,6 +180,9 @@ pub async fn start(
         let _ = hook_writer.await;
         let _ = hook_deliverer.await;
         let _ = admin_task.await;
+        if let Some(t) = lbs_task {
+            let _ = t.await;
+        }
         let _ = sweeper.await;
         let _ = retention.await;
         // Every connection has ended: nothing sends any more. The writer
@@ -173,6 +196,7 @@ pub async fn start(
     Ok(ServerHandle {
         client_addr,
         admin_addr,
+        lbs_addr,
         shared,
         shutdown: shutdown_tx,
         task,

@@ -286,7 +286,10 @@ async fn cleanup_waits_for_logout_then_leaves_no_thread_or_socket() {
         .await
         .expect("the SDK's socket is still open");
     // The cache was flushed to its file: one login recorded, no WAL left.
-    assert_eq!(magpie_client::Client::cached_login_count(&cache), Some(1));
+    assert_eq!(
+        magpie_client::Client::cached_login_count(&cache, None),
+        Some(1)
+    );
     let wal = cache.with_extension("db-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
     // After cleanup every call says 20000.

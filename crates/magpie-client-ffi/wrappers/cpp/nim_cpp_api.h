@@ -17,21 +17,24 @@
 
 #include <functional>
 #include <list>
+#include <map>
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace nim
 {
-#include "nim_c_api.h"
-#include "nim_client_def.h"
-#include "nim_talk_def.h"
-#include "nim_sysmsg_def.h"
-#include "nim_session_def.h"
-#include "nim_msglog_def.h"
-#include "nim_data_sync_def.h"
+#include "../../include/nim_c_api.h"
+#include "../../include/nim_client_def.h"
+#include "../../include/nim_talk_def.h"
+#include "../../include/nim_sysmsg_def.h"
+#include "../../include/nim_session_def.h"
+#include "../../include/nim_msglog_def.h"
+#include "../../include/nim_data_sync_def.h"
 
 /** An online device of the account (presence). */
 struct OtherClientPres
@@ -90,13 +93,84 @@ struct LoginParams
 	LoginParams() : auth_type_(kNIMAuthTypeDefault) {}
 };
 
-/** The init settings this wrapper passes on (a subset of NIM's SDKConfig). */
+/** NIM's init settings (nim::SDKConfig), every member with NIM's default.
+ * Init writes them into nim_client_init's JSON under NIM's keys; which ones
+ * Magpie honours is in docs/c-api.md ("Init JSON"). */
 struct SDKConfig
 {
+	//global_config
+	std::string push_cer_name_;
+	std::string push_token_;
+	std::string database_encrypt_key_;
+	bool preload_attach_;
+	int preload_image_quality_;
+	std::string preload_image_resize_;
+	std::string preload_image_name_template_;
+	NIMSDKLogLevel sdk_log_level_;
+	bool sync_session_ack_;
 	int login_max_retry_times_;
+	int custom_timeout_;
+	bool use_https_;
+	bool team_notification_unread_count_;
+	bool vchat_miss_unread_count_;
+	bool reset_unread_count_when_recall_;
+	bool upload_sdk_events_after_login_;
+	bool animated_image_thumbnail_enabled_;
+	bool client_antispam_;
+	bool team_msg_ack_;
+	bool need_update_lbs_befor_relogin_;
+	bool caching_markread_;
+	uint32_t caching_markread_time_;
+	uint32_t caching_markread_count_;
+	bool enable_user_datafile_backup_;
+	bool enable_user_datafile_restore_;
+	bool enable_user_datafile_defrestoreproc_;
+	std::string user_datafile_localbackup_folder_;
+	int ip_protocol_version_;
+	bool dedicated_cluste_flag_;
+	int hand_shake_type_;
+	int nego_key_neca_;
+	int comm_neca_;
+	std::string server_conf_file_path_;
+	//private_server_setting
 	bool use_private_server_;
+	std::string lbs_address_;
+	std::list<std::string> lbs_backup_address_;
+	std::string nos_lbs_address_;
 	std::string default_link_address_;
-	SDKConfig() : login_max_retry_times_(0), use_private_server_(false), custom_client_type_(false, 0) {}
+	std::string default_link_address_ipv6_;
+	std::string default_nos_upload_address_;
+	std::string default_nos_upload_host_;
+	std::string rsa_public_key_module_;
+	int rsa_version_;
+	std::string nego_key_neca_key_parta_;
+	std::string nego_key_neca_key_partb_;
+	int nego_key_neca_key_version_;
+	std::string nos_download_address_;
+	std::string nos_accelerate_host_;
+	std::vector<std::string> nos_accelerate_host_list_;
+	std::string nos_accelerate_address_;
+	std::string probe_ipv4_url_;
+	std::string probe_ipv6_url_;
+	std::map<int, int> sync_data_type_list_;
+	std::list<std::string> http_dns_server_interface_;
+	bool priority_use_cdn_host_;
+
+	SDKConfig()
+		: preload_attach_(true), preload_image_quality_(-1), preload_image_name_template_("thumb_"),
+		  sdk_log_level_(kNIMSDKLogLevelApp), sync_session_ack_(true), login_max_retry_times_(0),
+		  custom_timeout_(30), use_https_(true), team_notification_unread_count_(false),
+		  vchat_miss_unread_count_(false), reset_unread_count_when_recall_(false),
+		  upload_sdk_events_after_login_(false), animated_image_thumbnail_enabled_(false),
+		  client_antispam_(false), team_msg_ack_(false), need_update_lbs_befor_relogin_(false),
+		  caching_markread_(false), caching_markread_time_(1000), caching_markread_count_(10),
+		  enable_user_datafile_backup_(true), enable_user_datafile_restore_(false),
+		  enable_user_datafile_defrestoreproc_(false), ip_protocol_version_(0),
+		  dedicated_cluste_flag_(false), hand_shake_type_(1), nego_key_neca_(1), comm_neca_(1),
+		  use_private_server_(false), rsa_version_(0), nego_key_neca_key_version_(0),
+		  priority_use_cdn_host_(true), custom_client_type_(false, 0)
+	{
+	}
 	void SetCustomClientType(int type) { custom_client_type_ = std::make_pair(true, type); }
 	int GetCustomClientType() const { return custom_client_type_.second; }
 private:
@@ -170,15 +244,81 @@ public:
 	typedef std::function<void(int, bool, uint64_t)> GetCurrentServerTimeCallback;
 	typedef std::function<void(const std::function<void()>&)> SDKClosure;
 
+	/** NIM's init: the JSON NIM's wrapper builds from `config` (plus
+	 * custom_timeout, which NIM's C++ wrapper leaves out and its C# wrapper
+	 * sends), then nim_client_init. */
 	static bool Init(const std::string& app_key, const std::string& app_data_dir, const std::string& app_install_dir, const SDKConfig &config)
 	{
-		detail::json j;
-		j["app_key"] = app_key;
-		j["global_config"]["login_retry_max_times"] = config.login_max_retry_times_;
+		Config() = config;
+		detail::json g;
+		g[kNIMDataBaseEncryptKey] = config.database_encrypt_key_;
+		g[kNIMPreloadAttach] = config.preload_attach_;
+		g[kNIMPreloadAttachImageNameTemplate] = config.preload_image_name_template_;
+		g[kNIMPreloadImageQuality] = config.preload_image_quality_;
+		g[kNIMPreloadImageResize] = config.preload_image_resize_;
+		g[kNIMSDKLogLevel] = (int)config.sdk_log_level_;
+		g[kNIMPushCerName] = config.push_cer_name_;
+		g[kNIMPushToken] = config.push_token_;
+		g[kNIMSyncSessionAck] = config.sync_session_ack_;
+		g[kNIMLoginRetryMaxTimes] = config.login_max_retry_times_;
+		g["custom_timeout"] = config.custom_timeout_;
+		g[kNIMUseHttps] = config.use_https_;
+		g[kNIMTeamNotificationUnreadCount] = config.team_notification_unread_count_;
+		g[kNIMVChatMissUnreadCount] = config.vchat_miss_unread_count_;
+		g[kNIMResetUnreadCountWhenRecall] = config.reset_unread_count_when_recall_;
+		g[kNIMUploadSDKEventsAfterLogin] = config.upload_sdk_events_after_login_;
+		g[kNIMAnimatedImageThumbnailEnabled] = config.animated_image_thumbnail_enabled_;
+		g[kNIMClientAntispam] = config.client_antispam_;
 		if (config.custom_client_type_.first)
-			j["global_config"]["custom_client_type"] = config.custom_client_type_.second;
-		if (config.use_private_server_)
-			j["private_server_setting"]["link"] = detail::json::array({config.default_link_address_});
+			g[kNIMCustomClientType] = config.custom_client_type_.second;
+		g[kNIMTeamMessageAckEnabled] = config.team_msg_ack_;
+		g[kNIMNeedUpdateLBSBeforRelogin] = config.need_update_lbs_befor_relogin_;
+		g[kNIMCachingMarkreadEnabled] = config.caching_markread_;
+		g[kNIMCachingMarkreadTime] = config.caching_markread_time_;
+		g[kNIMCachingMarkreadCount] = config.caching_markread_count_;
+		g[kNIMEnableUserDataFileLocalBackup] = config.enable_user_datafile_backup_;
+		g[kNIMEnableUserDataFileLocalRestore] = config.enable_user_datafile_restore_;
+		g[kNIMEnableUserDataFileDefRestoreProc] = config.enable_user_datafile_defrestoreproc_;
+		g[kNIMUserDataFileLocalBackupFolder] = config.user_datafile_localbackup_folder_;
+		g[kNIMDedicatedClusteFlag] = config.dedicated_cluste_flag_;
+		g[kNIMHandShakeType] = config.hand_shake_type_;
+		g[kNIMNegoKeyNECA] = config.nego_key_neca_;
+		g[kNIMCommNECA] = config.comm_neca_;
+		g[kNIMIPProtVersion] = config.ip_protocol_version_;
+		g[kNIMPriorityUseCdnHost] = config.priority_use_cdn_host_;
+		for (const auto &kv : config.sync_data_type_list_)
+			g[kNIMSyncDataTypeConfig].push_back({{kNIMSyncDataTypeConfigKey, kv.first}, {kNIMSyncDataTypeConfigValue, kv.second}});
+		detail::json j;
+		if (!config.server_conf_file_path_.empty())
+			j[kNIMServerConfFilePath] = config.server_conf_file_path_;
+		if (config.use_private_server_) {
+			detail::json p;
+			p[kNIMLbsAddress] = config.lbs_address_;
+			p[kNIMNosLbsAddress] = config.nos_lbs_address_;
+			p[kNIMDefaultLinkAddress] = config.default_link_address_;
+			p[kNIMDefaultLinkAddressIPV6] = config.default_link_address_ipv6_;
+			p[kNIMDefaultNosUploadAddress] = config.default_nos_upload_address_;
+			p[kNIMDefaultNosUploadHost] = config.default_nos_upload_host_;
+			p[kNIMRsaPublicKeyModule] = config.rsa_public_key_module_;
+			p[kNIMRsaVersion] = config.rsa_version_;
+			p[kNIMDownloadAddressTemplate] = config.nos_download_address_;
+			p[kNIMAccelerateHost] = config.nos_accelerate_host_;
+			if (!config.nos_accelerate_host_list_.empty())
+				p[kMINAccelerateHostList] = config.nos_accelerate_host_list_;
+			p[kNIMAccelerateAddressTemplate] = config.nos_accelerate_address_;
+			p[kNIMNegoKeyNECAKeyPA] = config.nego_key_neca_key_parta_;
+			p[kNIMNegoKeyNECAKeyPB] = config.nego_key_neca_key_partb_;
+			p[kNIMNegoKeyNECAKeyV] = config.nego_key_neca_key_version_;
+			p[kNIMProbeIPV4URL] = config.probe_ipv4_url_;
+			p[kNIMProbeIPV6URL] = config.probe_ipv6_url_;
+			if (!config.http_dns_server_interface_.empty())
+				p[kNIMHttpDNSServerInterface] = config.http_dns_server_interface_;
+			if (!config.lbs_backup_address_.empty())
+				p[kNIMLbsBackupAddress] = config.lbs_backup_address_;
+			j[kNIMPrivateServerSetting] = p;
+		}
+		j[kNIMGlobalConfig] = g;
+		j[kNIMAppKey] = app_key;
 		return nim_client_init(app_data_dir.c_str(), app_install_dir.c_str(), j.dump().c_str());
 	}
 
@@ -210,16 +350,16 @@ public:
 	static void LoginCustomDataToJson(const std::string& custom_data, std::string& strValue)
 	{
 		detail::json j;
-		j[kNIMPlatformLoginCustomTag] = custom_data;
+		j[kNIMPresCustomTag] = custom_data;
 		strValue = j.dump();
 	}
 
 	static void LoginCustomDataToJson(const LoginParams& params, std::string& loginParams)
 	{
 		detail::json j;
-		j[kNIMPlatformLoginCustomTag] = params.custom_data_;
-		j[kNIMPlatformLoginAuthType] = (int)params.auth_type_;
-		j[kNIMPlatformLoginEx] = params.login_ex_;
+		j[kNIMPresCustomTag] = params.custom_data_;
+		j[kNIMPresAuthType] = (int)params.auth_type_;
+		j[kNIMPresLoginExData] = params.login_ex_;
 		loginParams = j.dump();
 	}
 
@@ -419,7 +559,7 @@ private:
 		r.client_type_ = (NIMClientType)detail::Get<int>(v, kNIMKickoutClientType, 0);
 		r.kick_reason_ = (NIMKickReason)detail::Get<int>(v, kNIMKickoutReasonCode, 0);
 		r.kickout_description_ = detail::Get<std::string>(v, kNIMKickoutReasonDescription, "");
-		r.custom_client_type_ = detail::Get<int>(v, kNIMKickoutCustomClientType, 0);
+		r.custom_client_type_ = detail::Get<int>(v, kNIMKickoutReasonCustomClientType, 0);
 		Run([=] { f(r); });
 	}
 	static void OnMultispot(const char *json, const void *)

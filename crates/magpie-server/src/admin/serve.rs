@@ -63,9 +63,13 @@ pub async fn serve(
         };
         let router = router.clone();
         let mut stop = shutdown.clone();
+        let local = stream.local_addr().ok();
         conns.spawn(async move {
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(a) = local {
+                    req.extensions_mut().insert(crate::lbs::LocalAddr(a));
+                }
                 router.clone().oneshot(req.map(axum::body::Body::new))
             });
             let conn = hyper::server::conn::http1::Builder::new()

@@ -1,0 +1,5 @@
+/* NIM's include path src/cpp_sdk/nim/api/nim_cpp_msglog.h: Magpie's wrappers/cpp/nim_cpp_api.h. */
+#ifndef MAGPIE_NIM_SDK_NIM_SDK_SRC_CPP_SDK_NIM_API_NIM_CPP_MSGLOG_H
+#define MAGPIE_NIM_SDK_NIM_SDK_SRC_CPP_SDK_NIM_API_NIM_CPP_MSGLOG_H
+#include "../../../../../wrappers/cpp/nim_cpp_api.h"
+#endif
