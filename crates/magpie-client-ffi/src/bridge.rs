@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -100,6 +101,8 @@ static TOKEN: Mutex<Option<TokenCb>> = Mutex::new(None);
 static PENDING_PROXY: Mutex<Option<Proxy>> = Mutex::new(None);
 static ACCOUNT: Mutex<Option<CString>> = Mutex::new(None);
 static PUSH_SYNC: Mutex<Option<PushCb>> = Mutex::new(None);
+/// A nim_client_login call is under way (it owns the login callback).
+static LOGIN_IN_FLIGHT: AtomicBool = AtomicBool::new(false);
 /// The push token to store on the server (`nim_client_update_apns_token`),
 /// and the init's `push_cer_name`.
 static PUSH_TOKEN: Mutex<Option<String>> = Mutex::new(None);
@@ -452,6 +455,7 @@ pub fn cleanup(done: impl FnOnce() + Send + 'static) {
     *SLOTS.lock() = [None; 6];
     *TOKEN.lock() = None;
     *PUSH_SYNC.lock() = None;
+    LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
     crate::msg::forget();
     if on_sdk_thread() {
         let spawned = std::thread::Builder::new()
@@ -504,10 +508,24 @@ pub fn login(
     };
     let token = ext["token"].as_str().map(str::to_owned).unwrap_or(token);
     let started = with_sdk(|s| {
-        register(Slot::Login, cb);
+        // The login under way keeps the login callback; a login refused
+        // while one is under way (or a session is active) gets its 20002
+        // through its own callback only, as NIM answers.
+        let busy = LOGIN_IN_FLIGHT.swap(true, Ordering::SeqCst);
+        if !busy {
+            register(Slot::Login, cb);
+        }
         let client = s.client.clone();
         s.runtime.spawn(async move {
-            client.login(&app_key, &account, &token, params).await;
+            let r = client.login(&app_key, &account, &token, params).await;
+            if !busy {
+                LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
+            }
+            let refused = r.err_code == magpie_proto::ResCode::LOCAL_LOGINED
+                || r.err_code == magpie_proto::ResCode::LOCAL_INIT_UNDONE;
+            if refused {
+                cb.fire_once(&Event::Login(r).json().to_string());
+            }
         });
     });
     if started.is_none() {

@@ -12,57 +12,11 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The directory holding libnim.so (target/<profile>), from this test's path.
-/// Building the tests does not always produce the cdylib, so it is built here
-/// (a no-op when it is up to date).
-fn lib_dir() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-            let mut cmd = std::process::Command::new(env!("CARGO"));
-            cmd.current_dir(repo())
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "magpie-client-ffi",
-                    "--lib",
-                    "--target-dir",
-                ])
-                .arg(dir.parent().unwrap());
-            if dir.ends_with("release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo runs");
-            assert!(status.success(), "building libnim failed");
-            assert!(
-                dir.join("libnim.so").exists(),
-                "libnim.so not found in {}",
-                dir.display()
-            );
-            dir
-        })
-        .clone()
-}
+mod common;
+use common::{compile, lib_dir, repo};
 
 fn include() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include")
-}
-
-fn compile(cmd: &mut std::process::Command) {
-    let out = cmd.output().expect("compiler runs");
-    assert!(
-        out.status.success(),
-        "compile failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn build_c(out: &Path) -> PathBuf {
@@ -925,4 +879,62 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
             "PATH []",
         ],
     );
+}
+
+/// Every function of NIM's login chapter (NIM's `nim_client.h`,
+/// `nim_global.h`, `nim_data_sync.h`) is exported by libnim.so, as `nm -D`
+/// sees it: NIM's C++ wrapper looks each one up by name and turns a missing
+/// one into a silent no-op.
+#[test]
+fn libnim_exports_every_function_of_nims_login_chapter() {
+    const LOGIN_CHAPTER: [&str; 26] = [
+        "nim_client_init",
+        "nim_client_cleanup",
+        "nim_client_cleanup2",
+        "nim_client_login",
+        "nim_client_get_login_state",
+        "nim_client_relogin",
+        "nim_client_logout",
+        "nim_client_kick_other_client",
+        "nim_client_reg_auto_relogin_cb",
+        "nim_client_reg_relogin_request_token_cb",
+        "nim_client_reg_kickout_cb",
+        "nim_client_reg_disconnect_cb",
+        "nim_client_reg_multispot_login_notify_cb",
+        "nim_client_reg_kickout_other_client_cb",
+        "nim_client_reg_sync_multiport_push_config_cb",
+        "nim_client_set_multiport_push_config",
+        "nim_client_get_multiport_push_config",
+        "nim_client_version",
+        "nim_client_current_user_account",
+        "nim_client_get_server_current_time",
+        "nim_client_update_apns_token",
+        "nim_global_free_str_buf",
+        "nim_global_free_buf",
+        "nim_global_set_proxy",
+        "nim_global_detect_proxy",
+        "nim_data_sync_reg_complete_cb",
+    ];
+    let lib = lib_dir().join("libnim.so");
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+        .expect("nm runs (binutils)");
+    assert!(out.status.success(), "nm -D {}", lib.display());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let exported: std::collections::HashSet<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_addr, kind, name) = (f.next()?, f.next()?, f.next()?);
+            (kind == "T").then_some(name)
+        })
+        .collect();
+    let missing: Vec<&str> = LOGIN_CHAPTER
+        .iter()
+        .copied()
+        .filter(|f| !exported.contains(f))
+        .collect();
+    assert!(missing.is_empty(), "libnim.so lacks {missing:?}");
 }

@@ -764,6 +764,8 @@ impl LoginMachine {
             Phase::LoggingOut { .. } => busy(login_step::LINKING, "a logout is in progress"),
             Phase::Exited => LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false),
         };
+        // Only the refused call hears why (its reply): the login callback
+        // belongs to the login under way.
         fx.push(Effect::Reply(id, Reply::Login(res)));
     }
 
@@ -1064,6 +1066,7 @@ impl LoginMachine {
                 custom_client_type: self.cfg.custom_client_type,
                 sdk_version: SDK_VERSION.into(),
                 login_ex: c.params.login_ex.clone(),
+                auto_login: matches!(a.kind, Kind::Auto { .. }),
             }),
         };
         fx.push(Effect::Send(vec![hello, login]));
@@ -2112,6 +2115,10 @@ mod tests {
         );
         assert!(
             matches!(replied(&fx, 2), Some(Reply::Login(r)) if r.err_code == ResCode::LOCAL_LOGINED)
+        );
+        assert!(
+            events(&fx).is_empty(),
+            "the login under way keeps its callback to itself"
         );
         f.feed(2, Input::Opened(Ok(())));
         f.feed(3, Input::Frame(hello_ack()));

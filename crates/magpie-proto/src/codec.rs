@@ -614,6 +614,7 @@ mod tests {
                                 mac: r.1,
                                 custom_tag: r.2,
                                 custom_client_type: r.3,
+                                auto_login: r.5.len() % 2 == 1,
                                 sdk_version: r.4,
                                 login_ex: r.5,
                             }),

@@ -150,6 +150,9 @@ pub struct LoginRequest {
     pub sdk_version: String,
     /// Extra data for the third-party callback (auth_type 2).
     pub login_ex: String,
+    /// True for the SDK's automatic re-login (NIM's callback `autoLogin`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto_login: bool,
 }
 
 /// The server's answer to a login.

@@ -48,6 +48,8 @@ pub struct LoginEvent<'a> {
     pub custom_client_type: u32,
     /// Custom tag.
     pub custom_tag: &'a str,
+    /// The SDK's automatic re-login.
+    pub auto_login: bool,
 }
 
 /// The HTTP client and the concurrency bound of login callbacks.
@@ -180,18 +182,23 @@ impl Callbacks {
         let Ok(_permit) = self.permits.acquire().await else {
             return Verdict::Failed("callback pool closed".into());
         };
+        // The JSON types of NIM's login callback documentation: eventType
+        // and authType numbers, the port, customClientType and timestamp
+        // strings, autoLogin a boolean (docs/decisions.md).
         let body = json!({
-            "eventType": "36",
+            "eventType": 36,
             "fromAccount": e.account,
             "fromDeviceId": e.device_id,
             "fromClientType": magpie_proto::types::client_type::callback_name(e.client_type),
             "fromClientIp": e.ip,
             "fromClientPort": e.port.to_string(),
             "token": e.token,
-            "authType": e.auth_type.to_string(),
+            "authType": e.auth_type,
             "loginExt": e.login_ext,
             "customClientType": e.custom_client_type.to_string(),
             "customTag": e.custom_tag,
+            "autoLogin": e.auto_login,
+            "timestamp": magpie_store::now_ms().to_string(),
         })
         .to_string();
         let resp = match self

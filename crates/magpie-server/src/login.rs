@@ -367,6 +367,7 @@ async fn verify(
                 login_ext: &r.login_ex,
                 custom_client_type: r.custom_client_type,
                 custom_tag: &r.custom_tag,
+                auto_login: r.auto_login,
             };
             use crate::callback::Verdict;
             // Boxed: the HTTP call is a large future that every other

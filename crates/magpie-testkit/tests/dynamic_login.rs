@@ -276,7 +276,9 @@ async fn callback_allows_and_denies_and_sees_nims_fields() {
         .await;
     assert!(r.is_success(), "{r:?}");
     let body = cb.last_body.lock().unwrap().clone();
-    assert_eq!(body["eventType"], "36");
+    // NIM's login callback types: eventType and authType are numbers,
+    // the port, customClientType and timestamp strings, autoLogin a bool.
+    assert_eq!(body["eventType"], 36);
     assert_eq!(body["fromAccount"], "carl");
     assert_eq!(body["fromDeviceId"], "carl-phone");
     assert_eq!(body["fromClientType"], "AOS");
@@ -287,9 +289,13 @@ async fn callback_allows_and_denies_and_sees_nims_fields() {
         .parse::<u16>()
         .is_ok());
     assert_eq!(
-        (body["token"].as_str(), body["authType"].as_str()),
-        (Some("app-token-1"), Some("2"))
+        (body["token"].as_str(), body["authType"].as_u64()),
+        (Some("app-token-1"), Some(2))
     );
+    assert_eq!(body["autoLogin"], false, "a manual login");
+    assert_eq!(body["customClientType"], "0");
+    let ts: i64 = body["timestamp"].as_str().unwrap().parse().unwrap();
+    assert!((ts - magpie_store::now_ms()).abs() < 60_000);
     assert_eq!(
         (body["loginExt"].as_str(), body["customTag"].as_str()),
         (Some("ext-data"), Some("tag"))

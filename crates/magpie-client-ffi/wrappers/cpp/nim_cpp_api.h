@@ -196,13 +196,12 @@ template <typename T> T Get(const json &v, const char *k, T def)
 	try { return it->get<T>(); } catch (...) { return def; }
 }
 
-inline std::list<OtherClientPres> ParsePres(const json &v)
+inline std::list<OtherClientPres> ParsePresArray(const json &arr)
 {
 	std::list<OtherClientPres> out;
-	auto it = v.find(kNIMOtherClientsPres);
-	if (it == v.end() || !it->is_array())
+	if (!arr.is_array())
 		return out;
-	for (const auto &p : *it) {
+	for (const auto &p : arr) {
 		OtherClientPres o;
 		o.app_account_ = Get<std::string>(p, kNIMPresAppAccount, "");
 		o.client_type_ = (NIMClientType)Get<int>(p, kNIMPresClientType, 0);
@@ -217,6 +216,12 @@ inline std::list<OtherClientPres> ParsePres(const json &v)
 	return out;
 }
 
+inline std::list<OtherClientPres> ParsePres(const json &v)
+{
+	auto it = v.find(kNIMOtherClientsPres);
+	return it == v.end() ? std::list<OtherClientPres>() : ParsePresArray(*it);
+}
+
 inline LoginRes ParseLogin(const char *s)
 {
 	json v = Parse(s);
@@ -229,6 +234,19 @@ inline LoginRes ParseLogin(const char *s)
 	return r;
 }
 } // namespace detail
+
+/** NIM's helper: the presence objects of a JSON array (the JSON value type
+ * is nlohmann::json here, where NIM's wrapper uses jsoncpp's). True when
+ * `array_objs` is an array. */
+inline bool ParseOtherClientsPres(const nlohmann::json array_objs, std::list<OtherClientPres> &outs)
+{
+	if (!array_objs.is_array())
+		return false;
+	outs = detail::ParsePresArray(array_objs);
+	return true;
+}
+
+inline void UnregNIMCallback();
 
 class Client
 {

@@ -1371,4 +1371,15 @@ private:
 	}
 };
 
+/** NIM's UnregNIMCallback: clears every callback the wrapper holds (client,
+ * talk, system messages, sessions, data sync). */
+inline void UnregNIMCallback()
+{
+	Client::UnregClientCb();
+	Talk::UnregTalkCb();
+	SystemMsg::UnregSysmsgCb();
+	Session::UnregSessionCb();
+	DataSync::UnregDataSyncCb();
+}
+
 } // namespace nim
