@@ -88,7 +88,7 @@ void nim_client_relogin(const char *json_extension);
  * # Safety
  * `json_extension` is NULL or a valid C string; `cb` is NULL or callable.
  */
-void nim_client_logout(int logout_type,
+void nim_client_logout(enum NIMLogoutType logout_type,
                        const char *json_extension,
                        nim_json_transport_cb_func cb,
                        const void *user_data);
@@ -178,7 +178,7 @@ void nim_client_reg_relogin_request_token_cb(const char *json_extension,
  * # Safety
  * Strings are NULL or valid C strings.
  */
-void nim_global_set_proxy(int type,
+void nim_global_set_proxy(enum NIMProxyType type,
                           const char *host,
                           int port,
                           const char *user,
@@ -271,7 +271,7 @@ void nim_client_get_multiport_push_config(const char *json_extension,
  * Strings are NULL or valid C strings; `cb` is NULL or callable with
  * `user_data` from an SDK thread.
  */
-void nim_global_detect_proxy(int type,
+void nim_global_detect_proxy(enum NIMProxyType type,
                              const char *host,
                              int port,
                              const char *user,

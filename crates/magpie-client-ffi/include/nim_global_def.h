@@ -8,6 +8,12 @@
 #include "nim_res_code_def.h"
 #include "nim_c_defs.h"
 
+/* NIM's export macro, as NIM's headers define it for an app importing the
+   library (empty with GCC and Clang), so NIM's printed prototypes compile. */
+#ifndef NIM_SDK_DLL_API
+#define NIM_SDK_DLL_API
+#endif
+
 /* JSON keys are constants, as in NIM's headers; unused ones draw no warning. */
 #if defined(__GNUC__) || defined(__clang__)
 #define NIM_JSON_KEY static const char *const __attribute__((unused))

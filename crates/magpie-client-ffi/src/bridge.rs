@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -103,6 +103,13 @@ static ACCOUNT: Mutex<Option<CString>> = Mutex::new(None);
 static PUSH_SYNC: Mutex<Option<PushCb>> = Mutex::new(None);
 /// A nim_client_login call is under way (it owns the login callback).
 static LOGIN_IN_FLIGHT: AtomicBool = AtomicBool::new(false);
+/// Bumped by every cleanup: a one-shot callback whose call began before it
+/// does not fire after it (no callback after cleanup).
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> u64 {
+    EPOCH.load(Ordering::SeqCst)
+}
 /// The push token to store on the server (`nim_client_update_apns_token`),
 /// and the init's `push_cer_name`.
 static PUSH_TOKEN: Mutex<Option<String>> = Mutex::new(None);
@@ -177,15 +184,31 @@ fn dispatch(e: &Event) {
         return;
     }
     if let Event::PushConfigSync(v) = e {
-        if let Some(cb) = *PUSH_SYNC.lock() {
+        // Copied out: the callback may clean up or register again.
+        let cb = *PUSH_SYNC.lock();
+        if let Some(cb) = cb {
             call_push(cb, 200, *v);
         }
         return;
     }
-    if let Event::Login(r) = e {
-        if r.err_code.is_success() && r.login_step == magpie_proto::types::login_step::LOGIN {
+    match e {
+        Event::Login(r) => {
+            // The login under way has ended (or reached step 3): a login
+            // called from here, inside its callback, is a new one.
+            if !r.err_code.is_success() || r.login_step == magpie_proto::types::login_step::LOGIN {
+                LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
+            }
+            if r.err_code.is_success() && r.login_step == magpie_proto::types::login_step::LOGIN {
+                send_push_token();
+            }
+        }
+        Event::AutoRelogin(r)
+            if r.err_code.is_success()
+                && r.login_step == magpie_proto::types::login_step::LOGIN =>
+        {
             send_push_token();
         }
+        _ => {}
     }
     let target = match e {
         Event::Login(_) => Slot::Login,
@@ -452,21 +475,32 @@ pub fn cleanup(done: impl FnOnce() + Send + 'static) {
         return;
     };
     // No callback may fire from here on.
+    EPOCH.fetch_add(1, Ordering::SeqCst);
     *SLOTS.lock() = [None; 6];
     *TOKEN.lock() = None;
     *PUSH_SYNC.lock() = None;
     LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
     crate::msg::forget();
     if on_sdk_thread() {
+        let work = std::sync::Arc::new(Mutex::new(Some((sdk, done))));
+        let theirs = work.clone();
         let spawned = std::thread::Builder::new()
             .name("magpie-sdk-cleanup".into())
             .spawn(move || {
-                teardown(sdk);
-                done();
+                if let Some((sdk, done)) = theirs.lock().take() {
+                    teardown(sdk);
+                    done();
+                }
             });
         if let Err(e) = spawned {
-            // No thread to finish on: the runtime ends when the process does.
+            // No thread to finish on: the runtime is left to end with the
+            // process (dropping it here, on one of its own threads, would
+            // panic); the caller still hears that cleanup is done.
             eprintln!("nim_client_cleanup inside a callback: no thread to finish on ({e})");
+            if let Some((sdk, done)) = work.lock().take() {
+                std::mem::forget(sdk);
+                done();
+            }
         }
         return;
     }
@@ -516,6 +550,7 @@ pub fn login(
             register(Slot::Login, cb);
         }
         let client = s.client.clone();
+        let e = epoch();
         s.runtime.spawn(async move {
             let r = client.login(&app_key, &account, &token, params).await;
             if !busy {
@@ -523,7 +558,7 @@ pub fn login(
             }
             let refused = r.err_code == magpie_proto::ResCode::LOCAL_LOGINED
                 || r.err_code == magpie_proto::ResCode::LOCAL_INIT_UNDONE;
-            if refused {
+            if refused && epoch() == e {
                 cb.fire_once(&Event::Login(r).json().to_string());
             }
         });
@@ -554,9 +589,12 @@ pub fn relogin(json_ext: &str) {
 pub fn logout(logout_type: i32, cb: Option<CCallback>) {
     let started = with_sdk(|s| {
         let client = s.client.clone();
+        let e = epoch();
         s.runtime.spawn(async move {
             let r = client.logout(logout_type.max(0) as u32).await;
-            cb.fire_once(&json!({"err_code": r.err_code}).to_string());
+            if epoch() == e {
+                cb.fire_once(&json!({"err_code": r.err_code}).to_string());
+            }
         });
     });
     if started.is_none() {
@@ -630,9 +668,10 @@ pub fn register_push_sync(cb: Option<PushCb>) {
 pub fn server_time(calc_local: bool, cb: Option<TimeCb>) {
     let started = with_sdk(|s| {
         let client = s.client.clone();
+        let e = epoch();
         s.runtime.spawn(async move {
             let r = client.server_current_time(calc_local).await;
-            if let Some(cb) = cb {
+            if let (Some(cb), true) = (cb, epoch() == e) {
                 call_time(cb, r.rescode.0 as i32, r.calc_local, r.time);
             }
         });
@@ -673,12 +712,13 @@ pub fn push_config(content: Option<String>, cb: Option<PushCb>) {
     };
     let started = with_sdk(|s| {
         let client = s.client.clone();
+        let e = epoch();
         s.runtime.spawn(async move {
             let r = match set {
                 Some(v) => client.set_multiport_push_config(v).await,
                 None => client.get_multiport_push_config().await,
             };
-            if let Some(cb) = cb {
+            if let (Some(cb), true) = (cb, epoch() == e) {
                 call_push(cb, r.rescode.0 as i32, r.switch_open);
             }
         });
@@ -707,16 +747,12 @@ fn send_push_token() {
             return;
         }
         let client = s.client.clone();
+        // Kept and sent after every login too: the server keeps one token
+        // per device, for the account logged in on it.
         s.runtime.spawn(async move {
             let code = client.update_push_token(&token, &cer).await;
-            if code.is_success() {
-                // Stored: not sent again at the next login.
-                let mut kept = PUSH_TOKEN.lock();
-                if kept.as_deref() == Some(token.as_str()) {
-                    *kept = None;
-                }
-            } else {
-                eprintln!("nim_client_update_apns_token: the server did not store the token ({code}); it is sent again after the next login");
+            if !code.is_success() {
+                tracing::warn!(%code, "the server did not store the push token; it is sent again after the next login");
             }
         });
     });
@@ -754,9 +790,10 @@ pub fn detect_proxy(
     };
     let started = with_sdk(|s| {
         let client = s.client.clone();
+        let e = epoch();
         s.runtime.spawn(async move {
             let d = client.detect_proxy(proxy).await;
-            if let Some(cb) = cb {
+            if let (Some(cb), true) = (cb, epoch() == e) {
                 let j = serde_json::to_string(&d).unwrap_or_default();
                 call_proxy(cb, d.connected, &j);
             }

@@ -205,6 +205,24 @@ fn the_committed_headers_are_current() {
         &[ENUMS.as_slice(), &TYPES].concat(),
         &["nim_c_defs.h"],
     );
+    // The enum parameters are `int` in Rust (a value C passes can never be
+    // an invalid Rust enum); the header names NIM's enum types, the same
+    // ABI, so NIM's own prototypes of these functions do not conflict.
+    let api = String::from_utf8(api)
+        .unwrap()
+        .replace(
+            "void nim_client_logout(int logout_type,",
+            "void nim_client_logout(enum NIMLogoutType logout_type,",
+        )
+        .replace(
+            "void nim_global_set_proxy(int type,",
+            "void nim_global_set_proxy(enum NIMProxyType type,",
+        )
+        .replace(
+            "void nim_global_detect_proxy(int type,",
+            "void nim_global_detect_proxy(enum NIMProxyType type,",
+        )
+        .into_bytes();
     for (name, content) in [("nim_c_defs.h", defs), ("nim_c_api.h", api)] {
         let path = dir.join("include").join(name);
         if std::env::var_os("MAGPIE_BLESS_HEADER").is_some() {

@@ -938,3 +938,64 @@ fn libnim_exports_every_function_of_nims_login_chapter() {
         .collect();
     assert!(missing.is_empty(), "libnim.so lacks {missing:?}");
 }
+
+/// The code samples of NIM's login guide page "登录登出" (Login and logout),
+/// as printed (examples/login-guide/README.md lists the scaffolding and the
+/// few fixes NIM's own text needs), compile against NIM's include layout and
+/// the wrappers; the C ones link with libnim.
+#[test]
+fn the_login_guide_samples_compile_as_printed() {
+    let out = tempfile::tempdir().unwrap();
+    let guide = repo().join("examples/login-guide");
+    let nim_sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("nim_sdk");
+    compile(
+        std::process::Command::new("gcc")
+            .args([
+                "-std=c11",
+                "-Wall",
+                "-Werror",
+                "-Wno-unused-parameter",
+                "-o",
+            ])
+            .arg(out.path().join("login_guide_c"))
+            .arg(guide.join("login_guide.c"))
+            .arg("-I")
+            .arg(&nim_sdk)
+            .arg("-L")
+            .arg(lib_dir())
+            .args(["-lnim", "-ldl"]),
+    );
+    compile(
+        std::process::Command::new("g++")
+            .args([
+                "-std=c++17",
+                "-Wall",
+                "-Werror",
+                "-Wno-unused-parameter",
+                "-c",
+                "-o",
+            ])
+            .arg(out.path().join("login_guide_cpp.o"))
+            .arg(guide.join("login_guide.cpp"))
+            .arg("-I")
+            .arg(&nim_sdk),
+    );
+    if magpie_testkit::tools::available(
+        "the_login_guide_samples_compile_as_printed (C#)",
+        &[magpie_testkit::tools::MCS],
+    ) {
+        let wrappers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wrappers/csharp");
+        compile(
+            std::process::Command::new("mcs")
+                .arg("-target:library")
+                .arg(format!(
+                    "-out:{}",
+                    out.path().join("LoginGuide.dll").display()
+                ))
+                .arg("-r:System.Core")
+                .arg(guide.join("LoginGuide.cs"))
+                .arg(wrappers.join("NIM.cs"))
+                .arg(wrappers.join("NIMMessaging.cs")),
+        );
+    }
+}

@@ -61,6 +61,13 @@ pub(crate) fn check_key(dir: &Path, key: Option<&DbKey>) -> Result<(), (PathBuf,
             if path.extension().and_then(|e| e.to_str()) != Some("db") {
                 continue;
             }
+            // Only what can be a database (SQLite and SQLCipher files are
+            // whole pages of at least 512 bytes): a stray file of another
+            // program that happens to end in .db is not the SDK's.
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len == 0 || len % 512 != 0 {
+                continue;
+            }
             let r = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .and_then(|c| unlock(&c, key));
             if let Err(e) = r {

@@ -112,9 +112,25 @@ async fn direct(host: &str, port: u16, ip: IpVersion) -> Result<TcpStream, LinkE
     if ip == IpVersion::Auto {
         addrs.sort_by_key(|a| a.is_ipv4());
     }
+    // Each address but the last gets 2.5 s, so one that is blackholed (an
+    // IPv6 route that drops packets) cannot use up the attempt's whole
+    // connect timeout before the next is tried.
     let mut last = None;
-    for a in addrs {
-        match TcpStream::connect(a).await {
+    let n = addrs.len();
+    for (i, a) in addrs.into_iter().enumerate() {
+        let attempt = TcpStream::connect(a);
+        let r = if i + 1 < n {
+            match tokio::time::timeout(std::time::Duration::from_millis(2500), attempt).await {
+                Ok(r) => r,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{a}: no answer within 2.5 s"),
+                )),
+            }
+        } else {
+            attempt.await
+        };
+        match r {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }

@@ -4,6 +4,12 @@
 
 use std::time::Duration;
 
+/// Largest LBS answer read, bytes.
+const MAX_BODY: usize = 64 << 10;
+
+/// Most link addresses taken from one answer.
+const MAX_LINKS: usize = 16;
+
 #[derive(serde::Deserialize)]
 struct Answer {
     #[serde(default)]
@@ -37,17 +43,29 @@ pub(crate) async fn ask(url: &str, app_key: &str, within: Duration) -> Option<Ve
             .await
             .map_err(|e| e.to_string())?;
         let status = resp.status();
-        let a: Answer = resp
-            .json()
-            .await
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BODY {
+                return Err(format!("HTTP {status}: an answer over {MAX_BODY} bytes"));
+            }
+        }
+        let a: Answer = serde_json::from_slice(&body)
             .map_err(|e| format!("HTTP {status}, not the LBS's JSON: {e}"))?;
         if a.code != 200 {
             return Err(format!("refused: {} {}", a.code, a.desc));
         }
-        if a.link.is_empty() {
-            return Err("it gave no link address".into());
+        let links: Vec<String> = a
+            .link
+            .into_iter()
+            .filter(|l| crate::connect::split_addr(l).is_ok())
+            .take(MAX_LINKS)
+            .collect();
+        if links.is_empty() {
+            return Err("it gave no usable link address (host:port)".into());
         }
-        Ok(a.link)
+        Ok(links)
     };
     match answer.await {
         Ok(links) => {

@@ -159,6 +159,8 @@ struct Inner {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     /// Where `detect_proxy` goes.
     probe: probe::ProbeTarget,
+    /// The local databases' key, for reads outside the connection task.
+    db_key: Option<DbKey>,
 }
 
 impl Client {
@@ -229,6 +231,7 @@ impl Client {
                 (Some(rt), h)
             }
         };
+        let db_key = options.db_key.clone();
         let probe = probe::ProbeTarget {
             link: options.link_addresses.first().cloned().unwrap_or_default(),
             tls: tls.clone(),
@@ -266,6 +269,7 @@ impl Client {
                 live_threads,
                 runtime: Mutex::new(runtime),
                 probe,
+                db_key,
             }),
         })
     }
@@ -626,7 +630,14 @@ impl Client {
         let Some((app_key, account)) = who else {
             return (false, false);
         };
-        local::receipt_state(&self.inner.data_dir, &app_key, &account, msg).unwrap_or_else(|e| {
+        local::receipt_state(
+            &self.inner.data_dir,
+            self.inner.db_key.as_ref(),
+            &app_key,
+            &account,
+            msg,
+        )
+        .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "reading read receipts from the local database failed");
             (false, false)
         })

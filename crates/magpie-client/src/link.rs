@@ -136,10 +136,21 @@ impl Link {
     }
 
     /// Reads the next frame. Cancel-safe: partial frames stay buffered.
+    /// A whole frame of an operation this SDK does not know (a newer
+    /// server's push) is skipped, not taken for a broken link.
     pub async fn recv(&mut self) -> Result<ServerFrame, LinkError> {
         loop {
-            let decoded = decode_server(&self.rbuf, self.max_frame)
-                .map_err(|e| not_magpie(&self.rbuf).unwrap_or(LinkError::Decode(e)));
+            let decoded = match decode_server(&self.rbuf, self.max_frame) {
+                Err(e) if matches!(e, magpie_proto::DecodeError::UnknownOp { .. }) => {
+                    if let Some(n) = e.skippable() {
+                        tracing::debug!(error = %e, "skipping a frame this SDK does not know");
+                        self.rbuf.drain(..n);
+                        continue;
+                    }
+                    Err(LinkError::Decode(e))
+                }
+                other => other.map_err(|e| not_magpie(&self.rbuf).unwrap_or(LinkError::Decode(e))),
+            };
             match decoded? {
                 Decoded::Frame(f, n) => {
                     self.rbuf.drain(..n);

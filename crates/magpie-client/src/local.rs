@@ -157,6 +157,8 @@ pub enum Arrival {
 pub struct LocalDb {
     pub(crate) conn: Connection,
     pub(crate) me: String,
+    /// The database key (SQLCipher), for the files export and import touch.
+    pub(crate) key: Option<crate::options::DbKey>,
 }
 
 fn sql_err(e: rusqlite::Error) -> String {
@@ -177,6 +179,7 @@ impl LocalDb {
         Ok(LocalDb {
             conn,
             me: account.to_ascii_lowercase(),
+            key: key.cloned(),
         })
     }
 
@@ -765,6 +768,7 @@ pub(crate) fn receipt_sent(
 /// may be called from any thread.
 pub fn receipt_state(
     dir: &Path,
+    key: Option<&crate::options::DbKey>,
     app_key: &str,
     account: &str,
     msg: &ImMessage,
@@ -775,6 +779,7 @@ pub fn receipt_state(
     }
     let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(sql_err)?;
+    cache::unlock(&conn, key).map_err(sql_err)?;
     let me = account.to_ascii_lowercase();
     let mine = msg.from_id.eq_ignore_ascii_case(&me);
     let talk = msg.talk_id(&me).to_ascii_lowercase();

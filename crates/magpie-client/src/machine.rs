@@ -372,6 +372,8 @@ pub(crate) struct LoginMachine {
     switch_open: u32,
     /// The LBS has given link addresses.
     lbs_fetched: bool,
+    /// The init's link addresses, the fallback after the LBS's.
+    init_links: Vec<String>,
 }
 
 impl LoginMachine {
@@ -382,6 +384,7 @@ impl LoginMachine {
 
     /// A machine with given randomness (tests).
     pub fn with_rng(cfg: MachineConfig, rng: StdRng) -> LoginMachine {
+        let init_links = cfg.link_addresses.clone();
         LoginMachine {
             cfg,
             phase: Phase::Idle,
@@ -392,6 +395,7 @@ impl LoginMachine {
             last_time_query: None,
             switch_open: 0,
             lbs_fetched: false,
+            init_links,
         }
     }
 
@@ -443,7 +447,13 @@ impl LoginMachine {
                 login_ex,
                 links,
             } => {
-                if let Some(l) = links.filter(|l| !l.is_empty()) {
+                if let Some(mut l) = links.filter(|l| !l.is_empty()) {
+                    // The LBS's addresses first, the init's after them.
+                    for own in &self.init_links {
+                        if !l.contains(own) {
+                            l.push(own.clone());
+                        }
+                    }
                     self.cfg.link_addresses = l;
                     self.next_link = 0;
                     self.lbs_fetched = true;
@@ -1366,6 +1376,16 @@ impl LoginMachine {
                     ServerFrame::Error { body, .. } if body.fatal => {
                         tracing::info!(code = %body.code, desc = %body.desc, "server ended the session");
                         self.link_dropped(now, fx);
+                    }
+                    ServerFrame::Error { seq, body } if seq != 0 => {
+                        // A request the server could not take (an older
+                        // server that does not know it): fail it now rather
+                        // than at its timeout.
+                        if let Some(i) = o.pending.iter().position(|p| p.seq == seq) {
+                            let p = o.pending.swap_remove(i);
+                            tracing::info!(code = %body.code, desc = %body.desc, "the server refused a request");
+                            Self::fail_request(p, body.code, fx);
+                        }
                     }
                     _ => {}
                 }

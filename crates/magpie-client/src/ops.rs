@@ -729,8 +729,10 @@ impl LocalDb {
         if path.is_empty() || std::path::Path::new(path).exists() {
             return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
         }
+        // With a db_encrypt_key the copy is encrypted with it too.
         self.conn.execute("VACUUM INTO ?1", [path]).map_err(sql)?;
         let copy = rusqlite::Connection::open(path).map_err(sql)?;
+        crate::cache::unlock(&copy, self.key.as_ref()).map_err(sql)?;
         copy.execute_batch("DELETE FROM sysmsgs").map_err(sql)?;
         copy.execute(
             "INSERT INTO kv (key, value) VALUES ('exported_by', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -748,6 +750,10 @@ impl LocalDb {
         let src =
             rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .map_err(sql)?;
+        // A file this SDK exported has this SDK's key (or none).
+        if crate::cache::unlock(&src, self.key.as_ref()).is_err() {
+            return Ok(LocalResult::code(IMPORT_NOT_MINE));
+        }
         let owner: Option<String> = src
             .query_row("SELECT value FROM kv WHERE key = 'exported_by'", [], |r| {
                 r.get(0)
@@ -758,9 +764,11 @@ impl LocalDb {
         if owner.as_deref() != Some(self.me.as_str()) {
             return Ok(LocalResult::code(IMPORT_NOT_MINE));
         }
-        // ATTACH cannot run inside a transaction.
+        // ATTACH cannot run inside a transaction. The key is the file's
+        // (SQLCipher's ATTACH ... KEY; '' for a plain file).
+        let key = self.key.as_ref().map(|k| k.as_str()).unwrap_or("");
         self.conn
-            .execute("ATTACH DATABASE ?1 AS src", [path])
+            .execute("ATTACH DATABASE ?1 AS src KEY ?2", [path, key])
             .map_err(sql)?;
         let added = self.copy_from_src();
         self.conn.execute("DETACH DATABASE src", []).map_err(sql)?;

@@ -21,6 +21,8 @@ pub use frame::{ClientFrame, ServerFrame};
 
 /// The protocol version this crate speaks. A client names the versions it
 /// speaks in its hello; the server picks the highest one both sides know.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2 adds SERVER_TIME, the multiport push switch (and its PUSH_CONFIG
+/// push, sent to version 2 SDKs only) and PUSH_TOKEN.
+pub const PROTOCOL_VERSION: u16 = 2;
 /// The lowest protocol version this crate still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;

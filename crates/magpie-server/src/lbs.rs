@@ -60,7 +60,11 @@ async fn lbs(
     }
     let links = if shared.config.lbs.links.is_empty() {
         match local {
-            Some(Extension(LocalAddr(a))) => vec![SocketAddr::new(a.ip(), client_port).to_string()],
+            // An IPv4 client of a dual-stack listener reached ::ffff:a.b.c.d;
+            // it dials a.b.c.d.
+            Some(Extension(LocalAddr(a))) => {
+                vec![SocketAddr::new(a.ip().to_canonical(), client_port).to_string()]
+            }
             None => Vec::new(),
         }
     } else {

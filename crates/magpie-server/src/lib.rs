@@ -130,6 +130,7 @@ pub async fn start(
     let bounds = admin::serve::Bounds {
         max_connections: shared.config.admin.max_connections,
         header_timeout: Duration::from_millis(shared.config.admin.header_timeout_ms),
+        keep_alive: true,
     };
     let admin_task = tokio::spawn(admin::serve::serve(
         listeners.admin,
@@ -147,10 +148,17 @@ pub async fn start(
             anyhow::anyhow!("lbs.listen {at}: {e} (another process holds the port? choose another)")
         })?;
         let addr = l.local_addr()?;
+        // Public: one request per connection, 2 s to send it, the admin
+        // listener's connection count (its descriptors are reserved too).
+        let lbs_bounds = admin::serve::Bounds {
+            max_connections: bounds.max_connections,
+            header_timeout: Duration::from_secs(2),
+            keep_alive: false,
+        };
         let task = tokio::spawn(admin::serve::serve(
             l,
             lbs::router(shared.clone(), client_addr.port()),
-            bounds,
+            lbs_bounds,
             shutdown_rx.clone(),
         ));
         (Some(task), Some(addr))

@@ -309,6 +309,8 @@ pub struct ServerSession {
     /// accepted + handshake timeout. Frames before the login (heartbeats
     /// included) do not extend it.
     login_by: Instant,
+    /// The protocol version agreed in the hello.
+    version: u16,
 }
 
 fn error(seq: u32, code: ResCode, desc: impl Into<String>, fatal: bool) -> Action {
@@ -330,6 +332,7 @@ impl ServerSession {
             session: None,
             deadline: now + cfg.handshake_timeout,
             login_by: now + cfg.handshake_timeout,
+            version: MIN_PROTOCOL_VERSION,
         }
     }
 
@@ -744,6 +747,7 @@ impl ServerSession {
             },
         }));
         if ok {
+            self.version = common;
             self.phase = Phase::Open;
             self.deadline = self.login_by;
         } else {
@@ -780,6 +784,9 @@ impl ServerSession {
     fn push(&mut self, p: Push, out: &mut Actions) {
         match p {
             Push::MultiSpot(body) => out.push(Action::Send(ServerFrame::MultiSpot { body })),
+            // Version 1 SDKs take an operation they do not know for a
+            // broken link: they learn the switch at their next login.
+            Push::PushConfig(_) if self.version < 2 => {}
             Push::PushConfig(switch_open) => out.push(Action::Send(ServerFrame::PushConfig {
                 body: PushConfig { switch_open },
             })),
@@ -1039,7 +1046,7 @@ mod tests {
         assert!(is_close(&a[1], false));
 
         let mut f = Fake::new();
-        let a = f.feed(0, Input::Frame(hello(9, 2)));
+        let a = f.feed(0, Input::Frame(hello(9, 3)));
         match &a[0] {
             Action::Send(ServerFrame::HelloAck { body, .. }) => {
                 assert_eq!(
@@ -1063,6 +1070,24 @@ mod tests {
             )
         );
         assert_eq!(a.len(), 1, "a second HELLO does not close");
+    }
+
+    #[test]
+    fn the_push_switch_reaches_only_version_2_sdks() {
+        for (version, sent) in [(1, false), (2, true)] {
+            let mut f = Fake::new();
+            let a = f.feed(0, Input::Frame(hello(version, 1)));
+            assert!(
+                matches!(&a[..], [Action::Send(ServerFrame::HelloAck { body, .. })] if body.version == version)
+            );
+            let a = f.feed(1, Input::Push(Push::PushConfig(1)));
+            assert_eq!(
+                matches!(&a[..], [Action::Send(ServerFrame::PushConfig { body })] if body.switch_open == 1),
+                sent,
+                "version {version}: {a:?}"
+            );
+            assert_eq!(a.is_empty(), !sent);
+        }
     }
 
     #[test]

@@ -79,15 +79,23 @@ const FD_RESERVE: usize = 64;
 
 /// The client connection limit: `max_connections` when set; otherwise the
 /// process's open-file limit (raised to its hard limit first) less a reserve
-/// for the store, the admin listener (`admin.max_connections`) and login
-/// callbacks in flight (`login_callback.max_concurrency`).
+/// for the store, the admin listener (`admin.max_connections`, and as many
+/// again for the LBS when it is served) and login callbacks in flight
+/// (`login_callback.max_concurrency`).
 pub fn connection_limit(config: &ServerConfig) -> usize {
     if config.max_connections > 0 {
         return config.max_connections;
     }
     let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let nofile = usize::try_from(nofile).unwrap_or(usize::MAX);
-    let reserve = FD_RESERVE + config.admin.max_connections + config.login_callback.max_concurrency;
+    // The LBS, when served, has as many connections as the admin listener.
+    let lbs = if config.lbs.listen.is_empty() {
+        0
+    } else {
+        config.admin.max_connections
+    };
+    let reserve =
+        FD_RESERVE + config.admin.max_connections + lbs + config.login_callback.max_concurrency;
     nofile.saturating_sub(reserve).max(16)
 }
 

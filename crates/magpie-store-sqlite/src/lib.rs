@@ -982,6 +982,13 @@ impl AccountStore for SqliteStore {
             if !exists {
                 return Err(StoreError::NotFound);
             }
+            // One token per device, for the account now on it: another
+            // account's token for this device would push to the wrong user.
+            tx.execute(
+                "DELETE FROM push_tokens WHERE app_id = ?1 AND device_id = ?3 AND accid <> ?2",
+                params![app_id, accid, device_id],
+            )
+            .map_err(sql)?;
             if token.is_empty() {
                 tx.execute(
                     "DELETE FROM push_tokens WHERE app_id = ?1 AND accid = ?2 AND device_id = ?3",

@@ -285,6 +285,15 @@ pub mod accounts {
         assert!(acc.push_tokens(b.id, &fay).await.unwrap().is_empty());
         acc.set_push_token(a.id, &fay, "pad", "", "").await.unwrap();
         assert_eq!(acc.push_tokens(a.id, &fay).await.unwrap().len(), 1);
+        // Another account on the phone: the phone's token is now its only.
+        acc.create_account(a.id, new_account("gus", "t"))
+            .await
+            .unwrap();
+        acc.set_push_token(a.id, &id("gus"), "phone", "tok-4", "")
+            .await
+            .unwrap();
+        assert!(acc.push_tokens(a.id, &fay).await.unwrap().is_empty());
+        assert_eq!(acc.push_tokens(a.id, &id("gus")).await.unwrap().len(), 1);
         assert!(matches!(
             acc.set_push_token(a.id, &id("nobody"), "d", "t", "").await,
             Err(StoreError::NotFound)

@@ -120,8 +120,10 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Sets the account's multiport push switch (1 or 2). `NotFound` if
     /// there is no such account.
     async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()>;
-    /// Stores a device's push token, replacing the device's earlier one; an
-    /// empty token removes it. `NotFound` if there is no such account.
+    /// Stores a device's push token, replacing the device's earlier one and
+    /// removing any other account's token for that device (the device now
+    /// belongs to this account); an empty token removes it. `NotFound` if
+    /// there is no such account.
     async fn set_push_token(
         &self,
         app_id: i64,

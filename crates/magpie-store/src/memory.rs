@@ -337,6 +337,12 @@ impl AccountStore for MemoryStore {
         if !g.accounts.contains_key(&key) {
             return Err(StoreError::NotFound);
         }
+        // One token per device, for the account now on it.
+        for ((app, other), devices) in g.push_tokens.iter_mut() {
+            if *app == app_id && other != accid {
+                devices.remove(device_id);
+            }
+        }
         let devices = g.push_tokens.entry(key).or_default();
         if token.is_empty() {
             devices.remove(device_id);

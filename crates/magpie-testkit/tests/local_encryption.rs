@@ -2,7 +2,7 @@
 //! (SQLCipher), and a key that does not fit an existing database is a clear
 //! init error.
 
-use magpie_client::{Client, ClientError, DbKey, ImMessage, LoginParams};
+use magpie_client::{Client, ClientError, DbKey, ImMessage, LocalOp, LoginParams};
 use magpie_proto::msg::message_type;
 use magpie_proto::ResCode;
 use magpie_testkit::*;
@@ -75,5 +75,25 @@ async fn the_local_database_is_encrypted_and_a_wrong_key_is_an_init_error() {
     assert_eq!(q.rescode, ResCode::SUCCESS);
     assert_eq!(q.content.len(), 1);
     assert_eq!(q.content[0].msg_body, secret);
+    // Export and import work on the encrypted database; the export is
+    // encrypted with the same key.
+    let export = dir.path().join("eve-export.db");
+    let r = c
+        .local_op(LocalOp::MsgExport {
+            path: export.to_str().unwrap().into(),
+        })
+        .await;
+    assert_eq!(r.rescode, ResCode::SUCCESS, "{r:?}");
+    let bytes = std::fs::read(&export).unwrap();
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "the export is encrypted"
+    );
+    let r = c
+        .local_op(LocalOp::MsgImport {
+            path: export.to_str().unwrap().into(),
+        })
+        .await;
+    assert_eq!(r.rescode, ResCode::SUCCESS, "{r:?}");
     c.logout(1).await;
 }

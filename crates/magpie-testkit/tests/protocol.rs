@@ -155,7 +155,7 @@ async fn version_mismatch_gets_201_and_closes() {
         other => panic!("{other:?}"),
     }
     assert!(p.recv().await.is_none());
-    // A newer client that still speaks version 1 gets version 1.
+    // A newer client that still speaks this server's version gets it.
     let mut p = RawPeer::connect(s.addr()).await;
     p.send(&ClientFrame::Hello {
         seq: 1,
@@ -167,7 +167,7 @@ async fn version_mismatch_gets_201_and_closes() {
     })
     .await;
     assert!(
-        matches!(p.recv().await, Some(ServerFrame::HelloAck { body, .. }) if body.code == ResCode::SUCCESS && body.version == 1)
+        matches!(p.recv().await, Some(ServerFrame::HelloAck { body, .. }) if body.code == ResCode::SUCCESS && body.version == magpie_proto::PROTOCOL_VERSION)
     );
 }
 

@@ -385,8 +385,10 @@ public:
 	{
 		if (app_key.empty() || account.empty() || password.empty())
 			return false;
-		Slot<LoginCallback>::Set(LoginSlot(), cb);
-		nim_client_login(app_key.c_str(), account.c_str(), password.c_str(), json_extension.c_str(), &OnLogin, nullptr);
+		// One callback per call, never freed (as NIM's wrapper): the login's
+		// steps reach this call's function, a refusal only this one.
+		LoginCallback *heap = new LoginCallback(cb);
+		nim_client_login(app_key.c_str(), account.c_str(), password.c_str(), json_extension.c_str(), &OnLogin, heap);
 		return true;
 	}
 
@@ -546,7 +548,6 @@ private:
 		static void Set(Slot &s, const F &f) { std::lock_guard<std::mutex> g(s.lock); s.fn = f; }
 		static F Get(Slot &s) { std::lock_guard<std::mutex> g(s.lock); return s.fn; }
 	};
-	static Slot<LoginCallback>& LoginSlot() { static Slot<LoginCallback> s; return s; }
 	static Slot<LoginCallback>& ReloginSlot() { static Slot<LoginCallback> s; return s; }
 	static Slot<ReloginRequestTokenCallback>& TokenSlot() { static Slot<ReloginRequestTokenCallback> s; return s; }
 	static Slot<KickoutCallback>& KickoutSlot() { static Slot<KickoutCallback> s; return s; }
@@ -555,7 +556,15 @@ private:
 	static Slot<KickOtherCallback>& KickOtherSlot() { static Slot<KickOtherCallback> s; return s; }
 	static Slot<MultiportPushConfigCallback>& PushSyncSlot() { static Slot<MultiportPushConfigCallback> s; return s; }
 
-	static void OnLogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(LoginSlot()); if (f) { LoginRes r = detail::ParseLogin(json); Run([=] { f(r); }); } }
+	static void OnLogin(const char *json, const void *user_data)
+	{
+		const LoginCallback *cb = (const LoginCallback *)user_data;
+		if (cb && *cb) {
+			LoginCallback f = *cb;
+			LoginRes r = detail::ParseLogin(json);
+			Run([=] { f(r); });
+		}
+	}
 	static void OnRelogin(const char *json, const void *) { auto f = Slot<LoginCallback>::Get(ReloginSlot()); if (f) { LoginRes r = detail::ParseLogin(json); Run([=] { f(r); }); } }
 	static void OnDisconnect(const char *, const void *) { auto f = Slot<DisconnectCallback>::Get(DisconnectSlot()); if (f) Run(f); }
 	static void OnLogout(const char *json, const void *user_data)

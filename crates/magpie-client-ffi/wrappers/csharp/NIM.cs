@@ -1068,8 +1068,6 @@ namespace NIM
         static readonly nim_client_multiport_push_config_cb_func ConfigMultiportPushCb = OnConfigMultiportPush;
         static readonly nim_client_multiport_push_config_cb_func MultiportPushEnableChangedCb = OnMultiportPushEnableChanged;
 
-        static readonly object sync = new object();
-        static IntPtr loginHandlerId = IntPtr.Zero;
         static LoginResultDelegate autoReloginHandler;
         static KickoutResultHandler kickoutHandler;
         static Action disconnectHandler;
@@ -1175,12 +1173,11 @@ namespace NIM
         {
             if (string.IsNullOrEmpty(appKey) || string.IsNullOrEmpty(account) || string.IsNullOrEmpty(token))
                 return;
-            // The login callback stays registered until the next Login, so
-            // this handler stays reachable until then.
+            // Each call's handler gets its own login's steps (a login refused
+            // while another runs gets only its 20002); as NIM's C# does, the
+            // handler is kept, since a login's callback may come any number
+            // of times.
             IntPtr id = CallbackTable.Put(handler);
-            IntPtr previous;
-            lock (sync) { previous = loginHandlerId; loginHandlerId = id; }
-            CallbackTable.Remove(previous);
             ClientNativeMethods.nim_client_login(appKey, account, token, null, LoginResultCallback, id);
         }
 

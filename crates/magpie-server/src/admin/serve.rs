@@ -22,6 +22,9 @@ pub struct Bounds {
     /// Time to send a request's headers, and the most a keep-alive
     /// connection may sit idle between requests.
     pub header_timeout: Duration,
+    /// Keep connections open between requests (the LBS answers one
+    /// request per connection, so idle strangers hold no slot).
+    pub keep_alive: bool,
 }
 
 /// Completes once `shutdown` turns true (or its sender is gone).
@@ -75,7 +78,7 @@ pub async fn serve(
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(bounds.header_timeout)
-                .keep_alive(true)
+                .keep_alive(bounds.keep_alive)
                 .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
