@@ -549,10 +549,12 @@ pub fn login(
         if !busy {
             register(Slot::Login, cb);
         }
-        let client = s.client.clone();
+        // Queued now, in call order: of two logins called one after the
+        // other, the later is the one refused.
+        let queued = s.client.login_queued(&app_key, &account, &token, params);
         let e = epoch();
         s.runtime.spawn(async move {
-            let r = client.login(&app_key, &account, &token, params).await;
+            let r = queued.await;
             if !busy {
                 LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
             }

@@ -163,6 +163,9 @@ struct Inner {
     db_key: Option<DbKey>,
 }
 
+/// A login in flight ([`Client::login_queued`]).
+pub type LoginFuture = std::pin::Pin<Box<dyn std::future::Future<Output = LoginRes> + Send>>;
+
 impl Client {
     /// NIM's init: checks the options, prepares `app_data_dir` (the device id
     /// and the per-account caches live there) and starts the connection task.
@@ -353,15 +356,47 @@ impl Client {
         token: &str,
         params: LoginParams,
     ) -> LoginRes {
+        self.login_queued(app_key, account, token, params).await
+    }
+
+    /// [`login`](Client::login), queued at the call rather than when the
+    /// future is first polled: logins started one after the other reach
+    /// the SDK in that order (NIM's C API answers the later one 20002).
+    pub fn login_queued(
+        &self,
+        app_key: &str,
+        account: &str,
+        token: &str,
+        params: LoginParams,
+    ) -> LoginFuture {
         let cmd = LoginCmd {
             app_key: app_key.to_owned(),
             account: account.to_owned(),
             token: token.to_owned(),
             params,
         };
-        self.ask(|r| Command::Login(cmd, r))
-            .await
-            .unwrap_or_else(|| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false))
+        let (tx, rx) = oneshot::channel();
+        let sender = self.inner.tx.clone();
+        let waiting = match sender.try_send(Command::Login(cmd, tx)) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(c)) => Some(c),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Box::pin(std::future::ready(LoginRes::failed(
+                    ResCode::LOCAL_INIT_UNDONE,
+                    0,
+                    false,
+                )))
+            }
+        };
+        Box::pin(async move {
+            if let Some(c) = waiting {
+                if sender.send(c).await.is_err() {
+                    return LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false);
+                }
+            }
+            rx.await
+                .unwrap_or_else(|_| LoginRes::failed(ResCode::LOCAL_INIT_UNDONE, 0, false))
+        })
     }
 
     /// NIM's relogin: logs the last account in again, after automatic
