@@ -290,12 +290,17 @@ async fn the_c_conformance_program_runs_clean_under_valgrind() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
+    let supp = format!(
+        "--suppressions={}",
+        crate_dir().join("tests/valgrind.supp").display()
+    );
     let valgrind = [
         "valgrind",
         "--quiet",
         "--error-exitcode=9",
         "--leak-check=full",
         "--errors-for-leak-kinds=definite",
+        supp.as_str(),
     ];
     scenario(launcher(Some(&valgrind), build_c(out.path())), true).await;
 }

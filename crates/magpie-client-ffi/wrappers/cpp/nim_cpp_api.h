@@ -233,6 +233,21 @@ inline LoginRes ParseLogin(const char *s)
 	r.other_clients_ = ParsePres(v);
 	return r;
 }
+typedef std::function<void(const std::function<void()>&)> Closure_t;
+inline std::mutex& ClosureLock() { static std::mutex m; return m; }
+inline Closure_t& Closure() { static Closure_t c; return c; }
+
+/** Runs a wrapper callback through the closure of
+ * Client::SetCallbackFunction (on the SDK's thread without one). */
+inline void Dispatch(const std::function<void()>& f)
+{
+	Closure_t c;
+	{
+		std::lock_guard<std::mutex> g(ClosureLock());
+		c = Closure();
+	}
+	if (c) c(f); else f();
+}
 } // namespace detail
 
 /** NIM's helper: the presence objects of a JSON array (the JSON value type
@@ -340,12 +355,14 @@ public:
 		return nim_client_init(app_data_dir.c_str(), app_install_dir.c_str(), j.dump().c_str());
 	}
 
-	/** Every wrapper callback goes through `callback` (e.g. to post it to
-	 * the UI thread); an empty function calls them on the SDK's thread. */
+	/** The callbacks of nim::Client, nim::Global and nim::DataSync go
+	 * through `callback` (e.g. to post it to the UI thread); an empty
+	 * function calls them on the SDK's thread. The messaging classes'
+	 * callbacks run on the SDK's thread. */
 	static void SetCallbackFunction(const SDKClosure& callback)
 	{
-		std::lock_guard<std::mutex> g(ClosureLock());
-		Closure() = callback;
+		std::lock_guard<std::mutex> g(detail::ClosureLock());
+		detail::Closure() = callback;
 	}
 
 	/** The config of the last Init. */
@@ -498,18 +515,7 @@ public:
 
 private:
 	static SDKConfig& Config() { static SDKConfig c; return c; }
-	static std::mutex& ClosureLock() { static std::mutex m; return m; }
-	static SDKClosure& Closure() { static SDKClosure c; return c; }
-	/** Runs a wrapper callback through the closure of SetCallbackFunction. */
-	static void Run(const std::function<void()>& f)
-	{
-		SDKClosure c;
-		{
-			std::lock_guard<std::mutex> g(ClosureLock());
-			c = Closure();
-		}
-		if (c) c(f); else f();
-	}
+	static void Run(const std::function<void()>& f) { detail::Dispatch(f); }
 	static void OnCleanup2(const char *, const void *user_data)
 	{
 		struct Done { std::mutex m; std::condition_variable cv; bool done = false; };
@@ -647,8 +653,10 @@ private:
 	{
 		DetectProxyCallback *cb = (DetectProxyCallback *)user_data;
 		if (!cb) return;
-		(*cb)(connect, step, json_params ? json_params : "");
+		DetectProxyCallback f = *cb;
+		std::string info = json_params ? json_params : "";
 		delete cb;
+		detail::Dispatch([=] { f(connect, step, info); });
 	}
 };
 

@@ -1367,7 +1367,8 @@ private:
 	static void OnComplete(enum NIMDataSyncType sync_type, enum NIMDataSyncStatus status, const char *json_attachment, const void *)
 	{
 		auto f = Complete().Get();
-		if (f) f(sync_type, status, json_attachment ? json_attachment : "");
+		std::string info = json_attachment ? json_attachment : "";
+		if (f) detail::Dispatch([=] { f(sync_type, status, info); });
 	}
 };
 

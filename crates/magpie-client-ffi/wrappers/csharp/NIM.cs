@@ -146,7 +146,8 @@ namespace NimUtility
 
     /// <summary>NIM's "global_config": the union of the desktop and the
     /// Unity/cocos members of NIM's C# SdkCommonSetting, with NIM's keys and
-    /// defaults. Magpie reads login_retry_max_times and push_cer_name.</summary>
+    /// defaults. Magpie honours DataBaseEncryptKey, LogLevel, CustomTimeout,
+    /// MaxLoginRetry and PushCerName (docs/c-api.md, "Init JSON").</summary>
     public class SdkCommonSetting
     {
         /// <summary>Database key (at most 32 characters).</summary>
