@@ -225,22 +225,91 @@ async fn looser_existing_permissions_are_warned_about_with_the_fix() {
 #[tokio::test]
 async fn json_log_lines_carry_fields_as_keys() {
     let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
     let (mut child, ready) = serve_piped(data.path(), "info", &["--log-format", "json"]).await;
     let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let line = tokio::time::timeout(WAIT, err.next_line())
-            .await
-            .expect("the ready log line in time")
-            .unwrap()
-            .expect("log lines");
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert!(v["level"].is_string(), "{v}");
-        if v["message"] == "ready" {
-            assert_eq!(v["client"], ready["client"], "{v}");
-            assert_eq!(v["tls"], false, "{v}");
-            break;
+    // The next JSON log line whose message is `message`.
+    async fn until(
+        err: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+        message: &str,
+    ) -> Value {
+        loop {
+            let line = tokio::time::timeout(WAIT, err.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("the log line {message:?} in time"))
+                .unwrap()
+                .expect("log lines");
+            assert!(!line.contains("secret-token"), "a token in the log: {line}");
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert!(v["level"].is_string(), "{v}");
+            // An empty `message` takes any line.
+            if message.is_empty() || v["message"] == message {
+                return v;
+            }
         }
     }
+    let v = until(&mut err, "ready").await;
+    assert_eq!(v["client"], ready["client"], "{v}");
+    assert_eq!(v["tls"], false, "{v}");
+
+    // A login, a refusal, a kick and a block each leave one info line with
+    // the app and the account as keys (and never the token).
+    let admin_addr = ready["admin"].as_str().unwrap();
+    let (key, admin) = create_app(&d, admin_addr, "logs").await;
+    admin
+        .create_accounts(&[("ann".into(), "secret-token".into())], |_| {})
+        .await
+        .unwrap()
+        .unwrap();
+    let sdk = tempfile::tempdir().unwrap();
+    let opts = || ClientOptions::new(ready["client"].as_str().unwrap());
+    let ann = Client::init(sdk.path().join("ann"), opts()).unwrap();
+    let ok = ann.login(&key, "ann", "secret-token", LoginParams::default());
+    assert!(ok.await.is_success());
+    let v = until(&mut err, "login").await;
+    assert_eq!(
+        (v["level"].as_str(), v["account"].as_str()),
+        (Some("INFO"), Some("ann"))
+    );
+    assert_eq!(v["app"], key.as_str(), "{v}");
+    let wrong = Client::init(sdk.path().join("wrong"), opts()).unwrap();
+    let r = wrong
+        .login(&key, "ann", "nope", LoginParams::default())
+        .await;
+    assert_eq!(r.err_code.0, 302);
+    let v = until(&mut err, "login refused").await;
+    assert_eq!(
+        (v["account"].as_str(), v["code"].as_str()),
+        (Some("ann"), Some("302")),
+        "{v}"
+    );
+    let v = admin
+        .form(
+            "/nimserver/user/block.action",
+            &[("accid", "ann"), ("needkick", "true")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["code"], 200, "{v}");
+    // The kicked connection logs when it takes the push, so the two lines
+    // come in either order.
+    let (mut kicked, mut blocked) = (None, None);
+    while kicked.is_none() || blocked.is_none() {
+        let v = until(&mut err, "").await;
+        match v["message"].as_str() {
+            Some("kicked out") => kicked = Some(v),
+            Some("account blocked") => blocked = Some(v),
+            _ => {}
+        }
+    }
+    let (kicked, blocked) = (kicked.unwrap(), blocked.unwrap());
+    assert_eq!(
+        (kicked["account"].as_str(), kicked["reason"].as_u64()),
+        (Some("ann"), Some(2))
+    );
+    assert_eq!(kicked["app"], key.as_str(), "{kicked}");
+    assert_eq!(blocked["account"], "ann", "{blocked}");
+    drop(child);
 }
 
 async fn scrape(admin: &str) -> prometheus_parse::Scrape {
@@ -337,7 +406,14 @@ async fn metrics_parse_and_count_logins_refusals_and_kicks() {
         ),
         1.0
     );
-    assert_eq!(sample(&s, "magpie_sessions", &[("client_type", "pc")]), 1.0);
+    assert_eq!(
+        sample(
+            &s,
+            "magpie_sessions",
+            &[("app", app), ("client_type", "pc")]
+        ),
+        1.0
+    );
     assert_eq!(sample(&s, "magpie_connections", &[]), 1.0);
     assert!(
         sample(
@@ -368,7 +444,11 @@ async fn metrics_parse_and_count_logins_refusals_and_kicks() {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let s = scrape(&admin_addr).await;
-        if sample(&s, "magpie_kicks_total", &[("reason", "server")]) == 1.0
+        if sample(
+            &s,
+            "magpie_kicks_total",
+            &[("app", &key), ("reason", "server")],
+        ) == 1.0
             && sample(&s, "magpie_sessions", &[("client_type", "pc")]) == 0.0
         {
             assert_eq!(
@@ -409,6 +489,12 @@ async fn apps_are_listed_rotated_and_deleted_beside_a_running_server() {
     assert_eq!(code, 0);
     assert!(out.starts_with("APP KEY"), "{out}");
     assert!(out.contains(&key) && out.contains("shop"), "{out}");
+    // MAGPIE_DATA_DIR too, from whatever directory the command runs in.
+    let (code, out, err) =
+        common::run_raw(&["app", "show", "shop"], &[("MAGPIE_DATA_DIR", &d)], "").await;
+    assert_eq!(code, 0, "{err}");
+    let by_env: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(by_env["app_key"], key.as_str());
     let (code, out, _) = magpie_app(&["app", "show", "shop", "--data-dir", &d]).await;
     assert_eq!(code, 0);
     let shown: Value = serde_json::from_str(&out).unwrap();

@@ -85,6 +85,9 @@ struct Conn<S> {
     /// This connection's place among its address's connections that have
     /// not logged in; given back at login.
     pre_login: Option<crate::prelogin::Slot>,
+    /// The session `magpie_sessions` counts for this connection: its app
+    /// and client type.
+    counted: Option<(Arc<str>, u32)>,
 }
 
 /// The session machine's settings, from the server's configuration.
@@ -122,12 +125,15 @@ pub(crate) async fn serve<S>(
         inbox,
         in_flight: 0,
         pre_login: Some(pre_login),
+        counted: None,
     };
     conn.run(shutdown).await;
     // Whatever was queued before the close (a logout ack, an error).
     conn.flush().await;
+    if let Some((app, t)) = conn.counted.take() {
+        conn.shared.metrics.session(&app, t, -1);
+    }
     if let Some(s) = conn.machine.take_session() {
-        conn.shared.metrics.session(s.client_type, -1);
         webhooks::logout(&conn.shared, &s, peer, LogoutKind::Disconnect).await;
         if let Err(e) = conn.shared.bus.detach(&s.key, addr).await {
             tracing::warn!(error = %e, "detaching a closed connection failed");
@@ -271,10 +277,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     async fn step(&mut self, input: Input) -> Flow {
         match &input {
             Input::Push(Push::Kickout(k)) => {
-                self.shared.metrics.kick(k.reason_code);
                 if let Some(s) = self.machine.session().cloned() {
+                    self.shared.metrics.kick(&s.app_key, k.reason_code);
                     tracing::info!(
                         peer = %self.peer,
+                        app = %s.app_key,
                         account = %s.key.accid,
                         device_id = %s.device_id,
                         reason = k.reason_code,
@@ -286,22 +293,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 }
             }
             Input::Push(Push::MultiSpot(m)) => {
-                self.shared.metrics.multispot(m.multi_spot_notiy_type)
+                if let Some(s) = self.machine.session() {
+                    let app = s.app_key.clone();
+                    self.shared.metrics.multispot(&app, m.multi_spot_notiy_type)
+                }
             }
             _ => {}
         }
-        let before = self.machine.session().map(|s| s.client_type);
         let flow = self.carry_out(input).await;
-        let after = self.machine.session().map(|s| s.client_type);
-        if before != after {
-            if let Some(t) = before {
-                self.shared.metrics.session(t, -1);
-            }
-            if let Some(t) = after {
-                self.shared.metrics.session(t, 1);
-            }
-        }
+        self.count_session();
         flow
+    }
+
+    /// Keeps `magpie_sessions` true when the machine's session began,
+    /// ended or changed (a cheap comparison on every step).
+    fn count_session(&mut self) {
+        let now = self.machine.session();
+        let same = match (&self.counted, now) {
+            (None, None) => true,
+            (Some((app, t)), Some(s)) => Arc::ptr_eq(app, &s.app_key) && *t == s.client_type,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        let now = now.map(|s| (s.app_key.clone(), s.client_type));
+        if let Some((app, t)) = std::mem::replace(&mut self.counted, now) {
+            self.shared.metrics.session(&app, t, -1);
+        }
+        if let Some((app, t)) = &self.counted {
+            self.shared.metrics.session(app, *t, 1);
+        }
     }
 
     /// [`Conn::step`] without the metrics.

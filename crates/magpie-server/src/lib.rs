@@ -264,10 +264,12 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         if shared.connections.load(Ordering::Relaxed) >= shared.max_connections {
+            shared.metrics.rate_limited("max_connections", "");
             refuse_busy(&stream, "server is at its connection limit");
             continue;
         }
         let Some(slot) = prelogin::PreLogin::enter(&shared, peer.ip()) else {
+            shared.metrics.rate_limited("pre_login_per_address", "");
             refuse_busy(
                 &stream,
                 "too many connections from this address that have not logged in",
@@ -311,6 +313,14 @@ async fn accept_loop(
 }
 
 fn refuse_busy(stream: &tokio::net::TcpStream, why: &str) {
+    // Logged once per hundred, with the count, so a flood cannot flood
+    // the log too.
+    static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = REFUSED.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % 100 == 1 {
+        let peer = stream.peer_addr().ok();
+        tracing::info!(?peer, refused_so_far = n, "connection refused: {why}");
+    }
     let mut buf = Vec::new();
     let frame = ServerFrame::Error {
         seq: 0,

@@ -78,7 +78,7 @@ pub async fn login(
     };
     shared.metrics.login(app, code.0, start.elapsed());
     if code == ResCode::FREQUENTLY {
-        shared.metrics.rate_limited("login");
+        shared.metrics.rate_limited("login", app);
     }
     outcome
 }

@@ -305,7 +305,7 @@ impl Messaging {
         };
         let limits = &app.messaging;
         if matches!(origin, Origin::Device { .. }) && !self.within_rate(limits, app.id, from) {
-            shared.metrics.rate_limited("send");
+            shared.metrics.rate_limited("send", &app.app.app_key);
             return refuse(
                 ResCode::FREQUENTLY,
                 format!("more than {} sends a minute", limits.sends_per_minute),

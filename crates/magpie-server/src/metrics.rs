@@ -30,6 +30,8 @@ pub struct LoginLabels {
 /// Labels of `magpie_sessions`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClientTypeLabels {
+    /// The app's key.
+    pub app: String,
     /// NIM client type by name (`android`, `ios`, `pc`, `web`, `macos`, ...).
     pub client_type: &'static str,
 }
@@ -37,6 +39,8 @@ pub struct ClientTypeLabels {
 /// Labels of `magpie_kicks_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KickLabels {
+    /// The app's key.
+    pub app: String,
     /// Why: `policy` (a login under the multi-device policy), `server`
     /// (the admin API), `other_device` (the account's own device), or
     /// the NIM reason number.
@@ -46,6 +50,8 @@ pub struct KickLabels {
 /// Labels of `magpie_multispot_notifications_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MultiSpotLabels {
+    /// The app's key.
+    pub app: String,
     /// `in` (another device logged in) or `out` (one left).
     pub notify: &'static str,
 }
@@ -53,8 +59,13 @@ pub struct MultiSpotLabels {
 /// Labels of `magpie_rate_limited_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
-    /// Which limit: `login`, `admin` or `send`.
+    /// Which limit: `login`, `admin`, `send`, `console`, `max_connections`
+    /// (the server's connection limit) or `pre_login_per_address` (an
+    /// address's connections that have not logged in).
     pub limit: &'static str,
+    /// The app's key, or empty when the refusal comes before any app is
+    /// known (a connection, the console).
+    pub app: String,
 }
 
 /// Labels of `magpie_login_callback_failures_total`.
@@ -251,16 +262,17 @@ impl Metrics {
     }
 
     /// A session of `client_type` began (+1) or ended (-1).
-    pub fn session(&self, client_type: u32, delta: i64) {
+    pub fn session(&self, app: &str, client_type: u32, delta: i64) {
         self.sessions
             .get_or_create(&ClientTypeLabels {
+                app: app.to_owned(),
                 client_type: client_type_name(client_type),
             })
             .inc_by(delta);
     }
 
     /// A device received a kick-out with NIM reason `reason`.
-    pub fn kick(&self, reason: u32) {
+    pub fn kick(&self, app: &str, reason: u32) {
         use magpie_proto::types::kick_reason;
         let reason = match reason {
             kick_reason::SAME_GENERIC => "policy",
@@ -268,11 +280,16 @@ impl Metrics {
             kick_reason::BY_SELF_OTHER_CLIENT => "other_device",
             _ => "other",
         };
-        self.kicks.get_or_create(&KickLabels { reason }).inc();
+        self.kicks
+            .get_or_create(&KickLabels {
+                app: app.to_owned(),
+                reason,
+            })
+            .inc();
     }
 
     /// A device received a multi-device notification of NIM type `notify`.
-    pub fn multispot(&self, notify: u32) {
+    pub fn multispot(&self, app: &str, notify: u32) {
         use magpie_proto::types::multispot_type;
         let notify = match notify {
             multispot_type::IM_IN => "in",
@@ -280,14 +297,21 @@ impl Metrics {
             _ => "other",
         };
         self.multispot
-            .get_or_create(&MultiSpotLabels { notify })
+            .get_or_create(&MultiSpotLabels {
+                app: app.to_owned(),
+                notify,
+            })
             .inc();
     }
 
-    /// A request was refused by the `limit` rate limit.
-    pub fn rate_limited(&self, limit: &'static str) {
+    /// A request of `app` (empty when none is known) was refused by the
+    /// `limit` rate limit.
+    pub fn rate_limited(&self, limit: &'static str, app: &str) {
         self.rate_limited
-            .get_or_create(&LimitLabels { limit })
+            .get_or_create(&LimitLabels {
+                limit,
+                app: app.to_owned(),
+            })
             .inc();
     }
 
@@ -342,10 +366,11 @@ mod tests {
         m.connections.inc();
         m.login("k1", 200, Duration::from_micros(300));
         m.login(UNKNOWN_APP, 403, Duration::from_micros(100));
-        m.session(4, 1);
-        m.kick(1);
-        m.multispot(3);
-        m.rate_limited("login");
+        m.session("k1", 4, 1);
+        m.kick("k1", 1);
+        m.multispot("k1", 3);
+        m.rate_limited("login", "k1");
+        m.rate_limited("max_connections", "");
         m.store("account_lookup", Duration::from_micros(20));
         let text = m.encode();
         for line in [
@@ -353,10 +378,11 @@ mod tests {
             "magpie_logins_total{app=\"k1\",code=\"200\"} 1",
             "magpie_logins_total{app=\"unknown\",code=\"403\"} 1",
             "magpie_login_duration_seconds_count 2",
-            "magpie_sessions{client_type=\"pc\"} 1",
-            "magpie_kicks_total{reason=\"policy\"} 1",
-            "magpie_multispot_notifications_total{notify=\"out\"} 1",
-            "magpie_rate_limited_total{limit=\"login\"} 1",
+            "magpie_sessions{app=\"k1\",client_type=\"pc\"} 1",
+            "magpie_kicks_total{app=\"k1\",reason=\"policy\"} 1",
+            "magpie_multispot_notifications_total{app=\"k1\",notify=\"out\"} 1",
+            "magpie_rate_limited_total{limit=\"login\",app=\"k1\"} 1",
+            "magpie_rate_limited_total{limit=\"max_connections\",app=\"\"} 1",
             "magpie_store_operation_duration_seconds_count{op=\"account_lookup\"} 1",
             "magpie_log_lines_dropped_total ",
         ] {

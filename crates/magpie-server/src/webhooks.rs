@@ -105,6 +105,7 @@ fn device_event(event_type: &str, s: &LoggedIn, peer: SocketAddr) -> Value {
         "customClientType": s.custom_client_type.to_string(),
         "deviceId": &*s.device_id,
         "clientIp": peer.ip().to_string(),
+        "clientPort": peer.port().to_string(),
         "code": "200",
         "timestamp": magpie_store::now_ms().to_string(),
     })

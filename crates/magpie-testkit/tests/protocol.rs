@@ -229,6 +229,9 @@ async fn connections_past_the_cap_are_refused_with_503() {
     let mut c = RawPeer::connect(s.addr()).await;
     assert_eq!(error_of(c.recv().await).0, ResCode::TOO_BUSY);
     assert!(c.recv().await.is_none());
+    let metrics = s.handle().shared.metrics.encode();
+    let line = "magpie_rate_limited_total{limit=\"max_connections\",app=\"\"} 1";
+    assert!(metrics.contains(line), "{line} missing in:\n{metrics}");
 }
 
 const ELSEWHERE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
@@ -262,6 +265,9 @@ async fn pinging_credential_less_connections_cannot_keep_logins_out() {
         }
     }
     assert_eq!((held.len(), refused), (50, 50));
+    let metrics = s.handle().shared.metrics.encode();
+    let line = "magpie_rate_limited_total{limit=\"pre_login_per_address\",app=\"\"} 50";
+    assert!(metrics.contains(line), "{line} missing in:\n{metrics}");
     // The owner logs in at once from another address.
     let c = TestClient::new(s.options());
     assert!(c.login(&app, "own", "t").await.is_success());

@@ -115,6 +115,14 @@ async fn login_logout_and_kick_events_arrive_signed_and_survive_a_receiver_outag
     assert_eq!(login["code"], "200");
     assert!(login["timestamp"].as_str().unwrap().parse::<i64>().unwrap() > 0);
     assert!(login["deviceId"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(login["clientIp"], "127.0.0.1");
+    let port = login["clientPort"]
+        .as_str()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    assert_ne!(port, 0);
+    assert_ne!(port, s.addr().port(), "the device's port, not the server's");
     c.client.logout(magpie_client::logout_type::APP_EXIT).await;
     let logout = next(&mut rx).await;
     assert_eq!(kind(&logout), "3/LOGOUT", "{logout}");

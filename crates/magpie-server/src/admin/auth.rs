@@ -142,7 +142,7 @@ pub async fn require_checksum(
         .admin_limiter
         .check_with(&app.id, Instant::now(), a.per_app_per_sec, a.per_app_burst)
     {
-        shared.metrics.rate_limited("admin");
+        shared.metrics.rate_limited("admin", &app.app.app_key);
         return err(
             416,
             "too many calls for this app: the admin API allows admin.per_app_per_sec per app; retry later",

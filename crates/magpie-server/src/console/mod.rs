@@ -220,7 +220,7 @@ async fn sign_in(
     let ip = peer.ip();
     let now = Instant::now();
     if !shared.failed_by_ip.peek(&ip, now) {
-        shared.metrics.rate_limited("console");
+        shared.metrics.rate_limited("console", "");
         return answer(
             416,
             "too many failed sign-ins from this address; wait and retry",
