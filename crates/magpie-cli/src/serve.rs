@@ -45,6 +45,13 @@ pub struct ServeArgs {
     print_config: bool,
 }
 
+/// The server's worker threads, from the configuration `a` names (None
+/// when it does not load: `run` reports why).
+pub fn worker_threads(a: &ServeArgs) -> Option<usize> {
+    let cfg = ServerConfig::load(a.config.as_deref()).ok()?;
+    Some(cfg.worker_threads())
+}
+
 pub async fn run(a: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = ServerConfig::load(a.config.as_deref())?;
     if let Some(d) = a.data_dir {
@@ -109,6 +116,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<()> {
     let apps = stores.apps.list_apps().await?.len();
     let tls = cfg.tls.is_some();
     let drain = std::time::Duration::from_millis(cfg.drain_timeout_ms);
+    let workers = cfg.worker_threads();
     let server = magpie_server::start(listeners, cfg, Services::in_process(stores)).await?;
     // One machine-readable line on stdout, for scripts and tests that bind
     // port 0. A closed stdout must not stop the server: the error is ignored.
@@ -121,6 +129,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<()> {
         "data_dir": data_dir.path(),
         "store": url.to_string(),
         "apps": apps,
+        "workers": workers,
     });
     {
         use std::io::Write;
@@ -133,6 +142,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<()> {
         tls,
         data_dir = %data_dir.path().display(),
         apps,
+        workers,
         "ready"
     );
     let signal = server.shutdown_signal();

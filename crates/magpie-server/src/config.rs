@@ -46,6 +46,10 @@ pub struct ServerConfig {
     /// 0 (the default): as many as the process's open-file limit allows,
     /// less a reserve for the store, the admin listener and login callbacks.
     pub max_connections: usize,
+    /// Threads that serve connections (the async runtime's workers). 0 (the
+    /// default): one per core less one, at least one, leaving a core to
+    /// the store's writer threads (see [`ServerConfig::worker_threads`]).
+    pub workers: usize,
     /// Most connections from one IP address that have not logged in yet;
     /// further ones are refused with 503 until some log in or close.
     pub max_pre_login_per_ip: usize,
@@ -244,6 +248,7 @@ impl Default for ServerConfig {
             message_queue: 16_384,
             retention_interval_ms: 3_600_000,
             max_connections: 0,
+            workers: 0,
             max_pre_login_per_ip: 256,
             login_limits: LoginLimits::default(),
             admin: AdminConfig::default(),
@@ -305,6 +310,7 @@ const FIELDS: &[&str] = &[
     "message_queue",
     "retention_interval_ms",
     "max_connections",
+    "workers",
     "max_pre_login_per_ip",
     "login_limits",
     "admin",
@@ -373,6 +379,19 @@ fn de_listen_admin<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr,
 pub struct ConfigError(pub String);
 
 impl ServerConfig {
+    /// The worker threads to start: `workers`, or when 0 one per core less
+    /// one (at least one). The store copies messages into SQLite and
+    /// checkpoints on threads of its own; a worker per core made them
+    /// preempt the workers, and cross-worker wake-ups cost more than the
+    /// extra worker gave (docs/decisions.md, "Worker threads").
+    pub fn worker_threads(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cores.saturating_sub(1).max(1)
+    }
+
     /// Defaults, overlaid with the TOML file (if given) and `MAGPIE_*` variables.
     pub fn load(file: Option<&Path>) -> Result<ServerConfig, ConfigError> {
         use figment::providers::{Env, Format, Serialized, Toml};
@@ -557,6 +576,7 @@ fn key_doc(table: &str, key: &str) -> Option<&'static str> {
         ("", "message_queue") => "Messages and notifications waiting to be stored, all connections together;\npast it, sends are refused with 503 until the store catches up.",
         ("", "retention_interval_ms") => "How often retention (each app's retention_days / retention_entries) runs, in milliseconds.",
         ("", "max_connections") => "Most client connections held at once; further ones are refused with 503.\n0: as many as the open-file limit allows, less a reserve for the store,\nthe admin listener (admin.max_connections) and login callbacks.",
+        ("", "workers") => "Threads that serve connections. 0: one per core less one (at least one), which\nleaves a core to the store's writer threads.",
         ("", "max_pre_login_per_ip") => "Most connections from one IP address that have not logged in yet (sized for\nmany users behind one NAT); further ones are refused with 503.",
         ("", "log") => "Log filter, in RUST_LOG syntax (RUST_LOG wins when set).",
         ("", "drain_timeout_ms") => "After SIGTERM or SIGINT, how long connections may take to close before the\nserver stops anyway, in milliseconds (acknowledged messages are already durable).",
@@ -637,6 +657,15 @@ fn describe(e: figment::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_default_to_one_per_core_less_one() {
+        let mut c = ServerConfig::default();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(c.worker_threads(), (cores - 1).max(1));
+        c.workers = 3;
+        assert_eq!(c.worker_threads(), 3);
+    }
 
     /// A line that starts a key or a table (not a comment, nor the
     /// continuation of a multi-line array).

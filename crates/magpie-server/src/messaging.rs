@@ -453,10 +453,14 @@ impl Messaging {
         let history = msg.setting("cloud_history", true);
         let json = message_json(&msg);
         let client_msg_id = msg.client_msg_id.clone();
+        // The app server's calls are few and retried with the same id; a
+        // device marks its resends.
+        let resent = msg.resend_flag != 0 || device.is_none();
         let write = Append::Msg(NewMessage {
             from: from.clone(),
             to: to.clone(),
             client_msg_id: client_msg_id.clone(),
+            resent,
             time,
             msg_type: msg.msg_type,
             json,

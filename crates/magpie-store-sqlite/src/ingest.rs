@@ -200,7 +200,9 @@ impl Core {
             match a {
                 Append::Msg(m) => {
                     let key: DupKey = (app_id, 1, m.from.as_str().to_owned(), m.client_msg_id);
-                    if let Some(d) = stored(reader, &dups, &p.dups, &key).map_err(sql)? {
+                    // A first send skips the index lookup (NewMessage::resent).
+                    let db = m.resent.then_some(reader);
+                    if let Some(d) = stored(db, &dups, &p.dups, &key).map_err(sql)? {
                         out.push(d);
                         continue;
                     }
@@ -258,7 +260,7 @@ impl Core {
                 } => {
                     // The message, whether in the database or not yet.
                     let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
-                    let server_id = stored(reader, &dups, &p.dups, &key)
+                    let server_id = stored(Some(reader), &dups, &p.dups, &key)
                         .map_err(sql)?
                         .map_or(0, |a| a.server_id);
                     ops.push(Op::Recall {
@@ -281,7 +283,7 @@ impl Core {
                         (app_id, 2, from.as_str().to_owned(), client.clone())
                     });
                     if let Some(key) = &key {
-                        if let Some(d) = stored(reader, &dups, &p.dups, key).map_err(sql)? {
+                        if let Some(d) = stored(Some(reader), &dups, &p.dups, key).map_err(sql)? {
                             out.push(d);
                             continue;
                         }
@@ -447,10 +449,10 @@ impl Core {
 }
 
 /// What a (sender, client id) already is: a write of this batch, one not
-/// yet in the database, or a stored message (`DupKey` kind 1) or
-/// notification (kind 2), as a resend gets it back.
+/// yet in the database, or (when `reader` is given) a stored message
+/// (`DupKey` kind 1) or notification (kind 2), as a resend gets it back.
 fn stored(
-    reader: &Connection,
+    reader: Option<&Connection>,
     batch: &HashMap<DupKey, Appended>,
     pending: &HashMap<DupKey, Appended>,
     key: &DupKey,
@@ -458,8 +460,11 @@ fn stored(
     if let Some(d) = batch.get(key).or_else(|| pending.get(key)) {
         return Ok(Some(d.clone()));
     }
+    let Some(reader) = reader else {
+        return Ok(None);
+    };
     let sql = if key.1 == 1 {
-        "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
+        "SELECT id, time, to_seq, from_seq, json FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3 ORDER BY id LIMIT 1"
     } else {
         "SELECT 0, time, seq, 0, json FROM stored_notes WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
     };

@@ -57,6 +57,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "event_outbox", "008_event_outbox.sql"),
     migration!(9, "operators", "009_operators.sql"),
     migration!(10, "push_settings", "010_push_settings.sql"),
+    migration!(11, "client_id_index", "011_client_id_index.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -1180,7 +1181,7 @@ impl MessageStore for SqliteStore {
         let (from, client) = (from.clone(), client_msg_id.to_owned());
         self.read(move |c| {
             Ok(c.prepare_cached(&format!(
-                "SELECT {SENT_COLS} FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3"
+                "SELECT {SENT_COLS} FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3 ORDER BY id LIMIT 1"
             ))?
             .query_row(params![app_id, from.as_str(), client], sent_row)
             .optional()?
@@ -1478,6 +1479,7 @@ mod tests {
             from: AccountId::parse(from).unwrap(),
             to: AccountId::parse(to).unwrap(),
             client_msg_id: client.into(),
+            resent: true,
             time: 1_700_000_000_000,
             msg_type: 0,
             json: format!("{{\"server_msg_id\":0,\"body\":\"{client}\"}}"),
@@ -1485,6 +1487,47 @@ mod tests {
             to_log: true,
             from_log: true,
         })
+    }
+
+    /// A first send (no resend flag) is not looked up among the stored
+    /// messages: a resend finds the first copy, in the journal or in the
+    /// tables; an id reused without the flag is a second message, and the
+    /// copy into the tables goes on.
+    #[tokio::test]
+    async fn only_resends_are_looked_up_and_a_reused_id_does_not_stop_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path().join("r.db")).unwrap();
+        let app = s.create_app("x", "k", "s").await.unwrap();
+        let first_send = |client: &str| match text("a", "b", client) {
+            Append::Msg(m) => Append::Msg(magpie_store::NewMessage { resent: false, ..m }),
+            _ => unreachable!(),
+        };
+        let b = AccountId::parse("b").unwrap();
+        let first = s.append(vec![(app.id, first_send("m1"))]).await.unwrap();
+        // Not yet in the tables: even an unflagged repeat is caught.
+        let again = s.append(vec![(app.id, first_send("m1"))]).await.unwrap();
+        assert!(again[0].duplicate);
+        assert_eq!(again[0].server_id, first[0].server_id);
+        // Reading the log waits for the copy into the tables.
+        assert_eq!(s.log(app.id, &b, 0, 10).await.unwrap().entries.len(), 1);
+        let resent = s
+            .append(vec![(app.id, text("a", "b", "m1"))])
+            .await
+            .unwrap();
+        assert!(resent[0].duplicate, "a resend finds the stored copy");
+        assert_eq!(resent[0].server_id, first[0].server_id);
+        let reused = s.append(vec![(app.id, first_send("m1"))]).await.unwrap();
+        assert!(!reused[0].duplicate, "a first send is not looked up");
+        let next = s.append(vec![(app.id, first_send("m2"))]).await.unwrap();
+        let page = s.log(app.id, &b, 0, 10).await.unwrap();
+        assert_eq!(page.entries.len(), 3, "the copy went on past the reused id");
+        assert_eq!(page.entries[2].json, next[0].json);
+        let found = s
+            .sent_message(app.id, &AccountId::parse("a").unwrap(), "m1")
+            .await
+            .unwrap()
+            .expect("found by client id");
+        assert_eq!(found.server_id, first[0].server_id, "the first copy");
     }
 
     /// Acknowledged writes live in the journal until the ingester copies

@@ -492,6 +492,7 @@ pub mod messages {
             from: id(from),
             to: id(to),
             client_msg_id: client.into(),
+            resent: true,
             time,
             msg_type: 0,
             json: format!(

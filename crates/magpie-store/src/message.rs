@@ -53,8 +53,16 @@ pub struct NewMessage {
     pub from: AccountId,
     /// Receiver.
     pub to: AccountId,
-    /// The sender's id of the message; (sender, client id) is unique.
+    /// The sender's id of the message: a resend with the same (sender,
+    /// client id) gets the first copy back instead of a second message.
     pub client_msg_id: String,
+    /// The sender marks this a resend (NIM's `resend_flag`; the SDK sets
+    /// it on every automatic resend after a reconnect). When false the
+    /// store may skip looking for an earlier copy among the messages
+    /// already in its tables (writes not yet there are still checked), so
+    /// a first send costs no index lookup; a client that reuses a client
+    /// id without the flag gets a second message.
+    pub resent: bool,
     /// Server time, ms.
     pub time: i64,
     /// NIMMessageType.
