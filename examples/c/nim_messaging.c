@@ -242,6 +242,44 @@ static void say_and_step(const char *line)
 	set_flag(&step, 1);
 }
 
+static void on_sessions_excluding(int total_unread_count, const char *result, const char *json_extension,
+				  const void *user_data)
+{
+	cJSON *v = cJSON_Parse(result);
+	cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "content"), 0);
+	cJSON *last = first ? cJSON_GetObjectItem(first, "msg_client_id") : NULL;
+	printf("%s count=%d total_unread=%d last=%s ext=%s\n", (const char *)user_data,
+	       cJSON_GetArraySize(cJSON_GetObjectItem(v, "content")), total_unread_count,
+	       cJSON_IsString(last) ? last->valuestring : "", json_extension);
+	fflush(stdout);
+	cJSON_Delete(v);
+	set_flag(&step, 1);
+}
+
+static void on_hasmore(int rescode, const SessionRoamMsgHasMoreTagInfo *tag, const void *user_data)
+{
+	printf("%s code=%d id=%s type=%d time=%llu server_id=%llu\n", (const char *)user_data, rescode,
+	       tag->session_tag_info.session_id, (int)tag->session_tag_info.to_type,
+	       (unsigned long long)tag->message_time_tag, (unsigned long long)tag->message_server_id);
+	fflush(stdout);
+	set_flag(&step, 1);
+}
+
+static void on_hasmore_all(int rescode, const SessionRoamMsgHasMoreTagInfo *tags, int size, const void *user_data)
+{
+	printf("%s code=%d size=%d first=%s\n", (const char *)user_data, rescode, size,
+	       size > 0 ? tags[0].session_tag_info.session_id : "");
+	fflush(stdout);
+	set_flag(&step, 1);
+}
+
+static void on_hasmore_code(int rescode, const void *user_data)
+{
+	printf("%s code=%d\n", (const char *)user_data, rescode);
+	fflush(stdout);
+	set_flag(&step, 1);
+}
+
 static void on_by_id(int res_code, const char *msg_id, const char *result, const char *json_extension,
 		     const void *user_data)
 {
@@ -521,6 +559,65 @@ int main(int argc, char **argv)
 					      kNIMMessageTypeUnknown, "OFFLINE", "", on_query, "SEARCH");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("search");
+	/* An old custom message, so the session's messages are not all text. */
+	char custom[300];
+	snprintf(custom, sizeof custom,
+		 "{\"to_type\":0,\"to_accid\":\"%s\",\"msg_type\":%d,\"msg_attach\":\"{\\\"k\\\":1}\",\"client_msg_id\":\"c-custom-1\",\"time\":1000}",
+		 peer, kNIMMessageTypeCustom);
+	nim_msglog_insert_msglog_async(peer, custom, false, "", on_msg_res, "INSERTCUSTOM");
+	if (!next_step(10))
+		return fail("insert custom");
+	/* The session list without text as the last message, and with. */
+	nim_session_query_all_recent_session_with_last_msg_excluded_type_async("", on_sessions_excluding,
+									       kNIMMessageTypeText, "NOTEXT");
+	if (!next_step(10))
+		return fail("sessions without text");
+	nim_session_query_all_recent_session_with_last_msg_excluded_type_async("", on_sessions_excluding,
+									       kNIMMessageTypeUnknown, "ALLTYPES");
+	if (!next_step(10))
+		return fail("sessions of every type");
+	nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex("", on_sessions_excluding, "[0,100]",
+										  "NOTEXTNORCUSTOM");
+	if (!next_step(10))
+		return fail("sessions without text or custom");
+	nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex("", on_sessions_excluding, "text",
+										  "BADLIST");
+	if (!next_step(10))
+		return fail("sessions with a bad list");
+	queried = 0;
+	nim_msglog_query_the_message_of_the_specified_type_async(kNIMSessionTypeP2P, peer, 0, 0, 0, "", true, "[0]", "",
+								 on_query, "TEXTONLY");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("messages of a type");
+	queried = 0;
+	nim_msglog_query_the_message_of_the_specified_type_async(kNIMSessionTypeP2P, peer, 0, 0, 0, "", true, "[100]", "",
+								 on_query, "CUSTOMONLY");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("messages of another type");
+	/* A has-more-roaming tag set, read, listed and removed. */
+	char tagged[256];
+	snprintf(tagged, sizeof tagged,
+		 "{\"to_type\":0,\"from_id\":\"%s\",\"to_accid\":\"%s\",\"server_msg_id\":4242,\"time\":1700000000000,\"client_msg_id\":\"c-old-1\"}",
+		 peer, argv[4]);
+	nim_session_update_session_hasmore_roammsg(tagged, on_hasmore_code, "HASMORESET");
+	if (!next_step(10))
+		return fail("has-more tag set");
+	SessionMainTagInfo key;
+	memset(&key, 0, sizeof key);
+	strncpy(key.session_id, peer, sizeof key.session_id - 1);
+	key.to_type = kNIMSessionTypeP2P;
+	nim_session_query_session_hasmore_roammsg(&key, on_hasmore, "HASMORE");
+	if (!next_step(10))
+		return fail("has-more tag");
+	nim_session_query_all_session_hasmore_roammsg(on_hasmore_all, "HASMOREALL");
+	if (!next_step(10))
+		return fail("has-more tags");
+	nim_session_delete_session_hasmore_roammsg(&key, on_hasmore_code, "HASMOREDEL");
+	if (!next_step(10))
+		return fail("has-more tag removed");
+	nim_session_query_session_hasmore_roammsg(&key, on_hasmore, "HASMOREGONE");
+	if (!next_step(10))
+		return fail("has-more tag after removal");
 	nim_sysmsg_query_msg_async(10, 0, "", on_sysmsg_query, "SYSQUERY");
 	if (!next_step(10))
 		return fail("sysmsg query");

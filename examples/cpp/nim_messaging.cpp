@@ -288,6 +288,45 @@ int main(int argc, char **argv)
 		});
 	if (!next("search"))
 		return 1;
+	nim::Session::QueryAllRecentSessionAsync(nim::kNIMMessageTypeText, [&](int, const nim::SessionDataList &l) {
+		done("NOTEXT count=" + std::to_string(l.count_) + " last=" + (l.sessions_.empty() ? std::string() : l.sessions_.front().msg_id_));
+	});
+	if (!next("sessions without text"))
+		return 1;
+	nim::Session::QueryAllRecentSessionAsync(std::list<nim::NIMMessageType>{nim::kNIMMessageTypeCustom}, [&](int, const nim::SessionDataList &l) {
+		done("NOCUSTOM count=" + std::to_string(l.count_) + " has_last=" + std::to_string(!l.sessions_.empty() && !l.sessions_.front().msg_id_.empty()));
+	});
+	if (!next("sessions without custom"))
+		return 1;
+	nim::MsgLog::QueryMsgOfSpecifiedTypeInASessionAsync(nim::kNIMSessionTypeP2P, peer, 100, 0, 0, "", false, {nim::kNIMMessageTypeText},
+		[&](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			done("TEXTONLY code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_));
+		});
+	if (!next("messages of a type"))
+		return 1;
+	nim::IMMessage old;
+	old.session_type_ = nim::kNIMSessionTypeP2P;
+	old.receiver_accid_ = peer;
+	old.sender_accid_ = peer;
+	old.readonly_server_id_ = 77;
+	old.timetag_ = 1700000000000LL;
+	old.client_msg_id_ = "cpp-old-1";
+	nim::Session::UpdateHasmoreRoammsg(old, [&](nim::NIMResCode code) { done("HASMORESET code=" + std::to_string((int)code)); });
+	if (!next("has-more tag set"))
+		return 1;
+	nim::Session::QueryHasmoreRoammsg(peer, nim::kNIMSessionTypeP2P, [&](nim::NIMResCode code, const SessionRoamMsgHasMoreTagInfo &t) {
+		done("HASMORE code=" + std::to_string((int)code) + " id=" + t.session_tag_info.session_id + " server_id=" + std::to_string(t.message_server_id));
+	});
+	if (!next("has-more tag"))
+		return 1;
+	nim::Session::QueryAllHasmoreRoammsg([&](nim::NIMResCode code, const std::list<SessionRoamMsgHasMoreTagInfo> &l) {
+		done("HASMOREALL code=" + std::to_string((int)code) + " size=" + std::to_string(l.size()));
+	});
+	if (!next("has-more tags"))
+		return 1;
+	nim::Session::DeleteHasmoreRoammsg(peer, nim::kNIMSessionTypeP2P, [&](nim::NIMResCode code) { done("HASMOREDEL code=" + std::to_string((int)code)); });
+	if (!next("has-more tag removed"))
+		return 1;
 	nim::Session::SetMultiUnreadCountZeroAsync(false, {nim::Session::MultiUnreadCountZeroInfo{peer, nim::kNIMSessionTypeP2P}},
 		[&](nim::NIMResCode code, const std::list<nim::SessionData> &list, int total) {
 			done("MULTI code=" + std::to_string((int)code) + " sessions=" + std::to_string(list.size()) + " total_unread=" + std::to_string(total));

@@ -213,6 +213,22 @@ public static class NimMessaging
         MessagelogAPI.QueryMsglogByCustomCondition(NIMMsgLogQueryRange.kNIMMsgLogQueryRangeAllP2P, new string[0], 10, 0, 0, "", false,
             NIMMessageType.kNIMMessageTypeUnknown, "OFFLINE", (code, id, type, result) => { Say("SEARCH code=" + (int)code + " count=" + result.Count); step.Set(); });
         if (!step.WaitOne(10000)) return Fail("search");
+        SessionAPI.QueryAllRecentSession(NIMMessageType.kNIMMessageTypeText, (total, list) =>
+        {
+            Say("NOTEXT count=" + list.Count + " last=" + (list.SessionList.Count > 0 ? list.SessionList[0].MsgId : ""));
+            step.Set();
+        });
+        if (!step.WaitOne(10000)) return Fail("sessions without text");
+        SessionAPI.QueryAllRecentSession(new List<NIMMessageType> { NIMMessageType.kNIMMessageTypeCustom }, (total, list) =>
+        {
+            Say("NOCUSTOM count=" + list.Count + " has_last=" + (list.SessionList.Count > 0 && !string.IsNullOrEmpty(list.SessionList[0].MsgId) ? 1 : 0));
+            step.Set();
+        });
+        if (!step.WaitOne(10000)) return Fail("sessions without custom");
+        MessagelogAPI.QuerySpecifiedType(NIMSessionType.kNIMSessionTypeP2P, peer, 100, 0, 0, "", false,
+            new List<NIMMessageType> { NIMMessageType.kNIMMessageTypeCustom },
+            (code, id, type, result) => { Say("CUSTOMONLY code=" + (int)code + " count=" + result.Count); step.Set(); });
+        if (!step.WaitOne(10000)) return Fail("messages of a type");
         string exported = System.IO.Path.Combine(args[0], "exported.db");
         MessagelogAPI.ExportDatabaseFile(exported, code => { Say("EXPORT code=" + (int)code); step.Set(); });
         if (!step.WaitOne(10000)) return Fail("export");

@@ -738,6 +738,110 @@ bool nim_msglog_query_be_readed(const char *json_msg, const char *json_extension
 bool nim_msglog_query_receipt_sent(const char *json_msg, const char *json_extension);
 
 /**
+ * Every session, as `nim_session_query_all_recent_session_async` lists
+ * them, each with its newest message that is not of type
+ * `last_msg_excluded_type` as its last message (a session whose every
+ * message is of that type has no last message).
+ * `kNIMMessageTypeUnknown` (1000) excludes nothing.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_query_all_recent_session_with_last_msg_excluded_type_async(const char *json_extension,
+                                                                            nim_session_query_recent_session_cb_func cb,
+                                                                            enum NIMMessageType last_msg_excluded_type,
+                                                                            const void *user_data);
+
+/**
+ * As `nim_session_query_all_recent_session_with_last_msg_excluded_type_async`,
+ * with several types: `last_msg_excluded_type_list` is a JSON array of
+ * NIMMessageType numbers (`[0,10]`; empty or null excludes nothing). Not
+ * an array: an empty list, and `json_extension` of the callback is
+ * `{"error": ...}` naming the fix.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex(const char *json_extension,
+                                                                               nim_session_query_recent_session_cb_func cb,
+                                                                               const char *last_msg_excluded_type_list,
+                                                                               const void *user_data);
+
+/**
+ * Local messages of one session whose type is one of `msg_types` (a JSON
+ * array of NIMMessageType numbers, `[0,1]`): at most `limit_count` (1 to
+ * 100; 0 or less: 100) between `from_time` and `end_time` (ms; 0: no
+ * bound), newest first, or oldest first with `reverse`, leaving out
+ * `end_client_msg_id` (the previous page's last). `cb` gets 200 and
+ * `{"count","source":0,"content":[...]}`; 414 for `msg_types` that is
+ * not such an array or an empty `id`. Team sessions have no messages in
+ * Magpie (200, none).
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_msglog_query_the_message_of_the_specified_type_async(enum NIMSessionType to_type,
+                                                              const char *id,
+                                                              int limit_count,
+                                                              int64_t from_time,
+                                                              int64_t end_time,
+                                                              const char *end_client_msg_id,
+                                                              bool reverse,
+                                                              const char *msg_types,
+                                                              const char *json_extension,
+                                                              nim_msglog_query_cb_func cb,
+                                                              const void *user_data);
+
+/**
+ * One session's has-more-roaming tag: the oldest message this device has
+ * of a session whose older messages stay on the server, as the app set it
+ * (`nim_session_update_session_hasmore_roammsg`). `cb` gets 200 and the
+ * tag; 0 (kNIMResError) and a tag with only the session when there is
+ * none; 414 for a null or empty session.
+ *
+ * # Safety
+ * `session_main_tag_info` is null or points to a `SessionMainTagInfo`;
+ * `cb` is null or a function of that signature.
+ */
+void nim_session_query_session_hasmore_roammsg(const SessionMainTagInfo *session_main_tag_info,
+                                               nim_session_query_session_hasmore_roammsg_cb_func cb,
+                                               const void *user_data);
+
+/**
+ * Every has-more-roaming tag, newest first: `cb` gets 200, a pointer to
+ * the first and their number (the array lives for the call only).
+ *
+ * # Safety
+ * `cb` is null or a function of that signature.
+ */
+void nim_session_query_all_session_hasmore_roammsg(nim_session_query_all_session_hasmore_roammsg_cb_func cb,
+                                                   const void *user_data);
+
+/**
+ * Sets the has-more-roaming tag of the session of `json_msg` (a message
+ * JSON with its server id and time): the server keeps messages older than
+ * it. `cb` gets 200; 414 for a message that is not JSON or has no server
+ * id or session.
+ *
+ * # Safety
+ * As `nim_msglog_query_msg_by_id_async`.
+ */
+void nim_session_update_session_hasmore_roammsg(const char *json_msg,
+                                                nim_session_update_session_hasmore_roammsg_cb_func cb,
+                                                const void *user_data);
+
+/**
+ * Removes a session's has-more-roaming tag (200 also when it had none;
+ * 414 for a null or empty session).
+ *
+ * # Safety
+ * As `nim_session_query_session_hasmore_roammsg`.
+ */
+void nim_session_delete_session_hasmore_roammsg(const SessionMainTagInfo *session_main_tag_info,
+                                                nim_session_delete_session_hasmore_roammsg_cb_func cb,
+                                                const void *user_data);
+
+/**
  * Registers the callback for peers' read receipts of my messages: `result`
  * is a JSON array of `{"talk_id","msg_timetag","status":7}`; every message
  * of mine to `talk_id` up to `msg_timetag` has been read.

@@ -750,6 +750,66 @@ typedef void (*nim_session_query_sessiondata_by_id_cb_func)(int rescode,
                                                             const void *user_data);
 
 /**
+ * NIM's `SessionMainTagInfo`: a session by id and type.
+ */
+typedef struct SessionMainTagInfo {
+  /**
+   * The session id, NUL-terminated.
+   */
+  char session_id[64];
+  /**
+   * NIMSessionType.
+   */
+  enum NIMSessionType to_type;
+} SessionMainTagInfo;
+
+/**
+ * NIM's `SessionRoamMsgHasMoreTagInfo`: the server keeps messages of the
+ * session older than this one (time and server id).
+ */
+typedef struct SessionRoamMsgHasMoreTagInfo {
+  /**
+   * The session.
+   */
+  struct SessionMainTagInfo session_tag_info;
+  /**
+   * The message's time, ms.
+   */
+  uint64_t message_time_tag;
+  /**
+   * The message's server id.
+   */
+  uint64_t message_server_id;
+} SessionRoamMsgHasMoreTagInfo;
+
+/**
+ * `nim_session_query_session_hasmore_roammsg_cb_func`: one session's tag.
+ */
+typedef void (*nim_session_query_session_hasmore_roammsg_cb_func)(int rescode,
+                                                                  const struct SessionRoamMsgHasMoreTagInfo *tag_info,
+                                                                  const void *user_data);
+
+/**
+ * `nim_session_query_all_session_hasmore_roammsg_cb_func`: every tag.
+ */
+typedef void (*nim_session_query_all_session_hasmore_roammsg_cb_func)(int rescode,
+                                                                      const struct SessionRoamMsgHasMoreTagInfo *tag_info_list,
+                                                                      int size,
+                                                                      const void *user_data);
+
+/**
+ * `nim_session_update_session_hasmore_roammsg_cb_func`: an update's result.
+ */
+typedef void (*nim_session_update_session_hasmore_roammsg_cb_func)(int rescode,
+                                                                   const void *user_data);
+
+/**
+ * `nim_session_delete_session_hasmore_roammsg_cb_func`: a removal's result.
+ */
+typedef void (*nim_session_delete_session_hasmore_roammsg_cb_func)(int rescode,
+                                                                   const void *user_data);
+
+/**
  * `nim_sysmsg_res_ex_cb_func`: the result of an operation on one system
  * notification, with the unread count.
  */

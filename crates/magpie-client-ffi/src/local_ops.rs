@@ -575,25 +575,12 @@ pub unsafe extern "C" fn nim_session_query_last_few_session_async(
     let _ = json_extension;
     let ud = user_data as usize;
     guard((), || {
+        let answer = session_list_answer(cb, ud);
         run(
             LocalOp::SessionsLastFew {
                 limit: limit.max(0) as u32,
             },
-            move |r| {
-                if let Some(f) = cb {
-                    let list = json!({"count": r.sessions.len(), "unread_counts": r.unread, "content": r.sessions});
-                    let (c, x) = (cs(&list.to_string()), cs(""));
-                    // SAFETY: as in `msg_res`.
-                    unsafe {
-                        f(
-                            r.unread as c_int,
-                            c.as_ptr(),
-                            x.as_ptr(),
-                            ud as *const c_void,
-                        )
-                    }
-                }
-            },
+            move |r| answer(r, ""),
         )
     })
 }
@@ -1200,7 +1187,11 @@ pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async(
                 from_time,
                 end_time,
                 reverse,
-                msg_type: (msg_type != 1000).then_some(msg_type),
+                msg_types: if msg_type == 1000 {
+                    Vec::new()
+                } else {
+                    vec![msg_type]
+                },
                 content,
                 exclude,
             },
@@ -1296,4 +1287,394 @@ fn receipt_query(raw: &str, mine: bool) -> bool {
         }
     })
     .unwrap_or(false)
+}
+
+/// The answer of the session list queries: `{"count","unread_counts","content"}`,
+/// with `json_extension` for an error (`{"error": ...}`), since NIM's
+/// callback has no result code.
+fn session_list_answer(
+    cb: nim_session_query_recent_session_cb_func,
+    ud: usize,
+) -> impl FnOnce(LocalResult, &str) + Send + 'static {
+    move |r, error| {
+        if let Some(f) = cb {
+            let list = json!({"count": r.sessions.len(), "unread_counts": r.unread, "content": r.sessions});
+            let ext = if error.is_empty() {
+                String::new()
+            } else {
+                json!({ "error": error }).to_string()
+            };
+            let (c, x) = (cs(&list.to_string()), cs(&ext));
+            // SAFETY: as in `msg_res`.
+            unsafe {
+                f(
+                    r.unread as c_int,
+                    c.as_ptr(),
+                    x.as_ptr(),
+                    ud as *const c_void,
+                )
+            }
+        }
+    }
+}
+
+/// Every session, as `nim_session_query_all_recent_session_async` lists
+/// them, each with its newest message that is not of type
+/// `last_msg_excluded_type` as its last message (a session whose every
+/// message is of that type has no last message).
+/// `kNIMMessageTypeUnknown` (1000) excludes nothing.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_all_recent_session_with_last_msg_excluded_type_async(
+    json_extension: *const c_char,
+    cb: nim_session_query_recent_session_cb_func,
+    last_msg_excluded_type: c_int,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = session_list_answer(cb, ud);
+        let types = if last_msg_excluded_type == 1000 {
+            Vec::new()
+        } else {
+            vec![last_msg_excluded_type]
+        };
+        run(LocalOp::SessionsExcluding { types }, move |r| answer(r, ""))
+    })
+}
+
+/// As `nim_session_query_all_recent_session_with_last_msg_excluded_type_async`,
+/// with several types: `last_msg_excluded_type_list` is a JSON array of
+/// NIMMessageType numbers (`[0,10]`; empty or null excludes nothing). Not
+/// an array: an empty list, and `json_extension` of the callback is
+/// `{"error": ...}` naming the fix.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex(
+    json_extension: *const c_char,
+    cb: nim_session_query_recent_session_cb_func,
+    last_msg_excluded_type_list: *const c_char,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let list = unsafe { text(last_msg_excluded_type_list) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = session_list_answer(cb, ud);
+        let types = if list.trim().is_empty() {
+            Vec::new()
+        } else {
+            match serde_json::from_str::<Vec<i32>>(&list) {
+                Ok(t) => t,
+                Err(_) => {
+                    let why = "last_msg_excluded_type_list must be a JSON array of NIMMessageType numbers, such as [0,10]";
+                    return answer(LocalResult::default(), why);
+                }
+            }
+        };
+        run(LocalOp::SessionsExcluding { types }, move |r| answer(r, ""))
+    })
+}
+
+/// Local messages of one session whose type is one of `msg_types` (a JSON
+/// array of NIMMessageType numbers, `[0,1]`): at most `limit_count` (1 to
+/// 100; 0 or less: 100) between `from_time` and `end_time` (ms; 0: no
+/// bound), newest first, or oldest first with `reverse`, leaving out
+/// `end_client_msg_id` (the previous page's last). `cb` gets 200 and
+/// `{"count","source":0,"content":[...]}`; 414 for `msg_types` that is
+/// not such an array or an empty `id`. Team sessions have no messages in
+/// Magpie (200, none).
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // NIM's signature
+pub unsafe extern "C" fn nim_msglog_query_the_message_of_the_specified_type_async(
+    to_type: c_int,
+    id: *const c_char,
+    limit_count: c_int,
+    from_time: i64,
+    end_time: i64,
+    end_client_msg_id: *const c_char,
+    reverse: bool,
+    msg_types: *const c_char,
+    json_extension: *const c_char,
+    cb: crate::msg::nim_msglog_query_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (id, exclude, types) = unsafe { (text(id), text(end_client_msg_id), text(msg_types)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = crate::msg::query_answer(cb, ud, id.clone(), to_type.max(0) as u32);
+        let Ok(types) = serde_json::from_str::<Vec<i32>>(&types) else {
+            return answer(ResCode::PARAMETER_ERROR.0 as c_int, 0, Vec::new());
+        };
+        if id.is_empty() {
+            return answer(ResCode::PARAMETER_ERROR.0 as c_int, 0, Vec::new());
+        }
+        if to_type != 0 {
+            return answer(200, 0, Vec::new());
+        }
+        let limit = if limit_count <= 0 {
+            100
+        } else {
+            limit_count as u32
+        };
+        run(
+            LocalOp::MsgSearch {
+                ids: Some(vec![id.to_ascii_lowercase()]),
+                limit,
+                from_time,
+                end_time,
+                reverse,
+                msg_types: types,
+                content: String::new(),
+                exclude,
+            },
+            move |r| answer(code(&r), 0, r.messages),
+        )
+    })
+}
+
+/// NIM's `SessionMainTagInfo`: a session by id and type.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SessionMainTagInfo {
+    /// The session id, NUL-terminated.
+    pub session_id: [c_char; 64],
+    /// NIMSessionType.
+    pub to_type: c_int,
+}
+
+/// NIM's `SessionRoamMsgHasMoreTagInfo`: the server keeps messages of the
+/// session older than this one (time and server id).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SessionRoamMsgHasMoreTagInfo {
+    /// The session.
+    pub session_tag_info: SessionMainTagInfo,
+    /// The message's time, ms.
+    pub message_time_tag: u64,
+    /// The message's server id.
+    pub message_server_id: u64,
+}
+
+/// `nim_session_query_session_hasmore_roammsg_cb_func`: one session's tag.
+pub type nim_session_query_session_hasmore_roammsg_cb_func = Option<
+    unsafe extern "C" fn(
+        rescode: c_int,
+        tag_info: *const SessionRoamMsgHasMoreTagInfo,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_session_query_all_session_hasmore_roammsg_cb_func`: every tag.
+pub type nim_session_query_all_session_hasmore_roammsg_cb_func = Option<
+    unsafe extern "C" fn(
+        rescode: c_int,
+        tag_info_list: *const SessionRoamMsgHasMoreTagInfo,
+        size: c_int,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_session_update_session_hasmore_roammsg_cb_func`: an update's result.
+pub type nim_session_update_session_hasmore_roammsg_cb_func =
+    Option<unsafe extern "C" fn(rescode: c_int, user_data: *const c_void)>;
+
+/// `nim_session_delete_session_hasmore_roammsg_cb_func`: a removal's result.
+pub type nim_session_delete_session_hasmore_roammsg_cb_func =
+    Option<unsafe extern "C" fn(rescode: c_int, user_data: *const c_void)>;
+
+/// The answer of the tag update and removal: a code only.
+fn code_answer(
+    cb: nim_session_update_session_hasmore_roammsg_cb_func,
+    ud: usize,
+) -> impl FnOnce(c_int) + Send + 'static {
+    move |code| {
+        if let Some(f) = cb {
+            // SAFETY: the app passed `f` for this signature with `ud`.
+            unsafe { f(code, ud as *const c_void) }
+        }
+    }
+}
+
+fn main_tag(id: &str, to_type: u32) -> SessionMainTagInfo {
+    let mut session_id = [0 as c_char; 64];
+    for (d, b) in session_id.iter_mut().zip(id.bytes().take(63)) {
+        *d = b as c_char;
+    }
+    SessionMainTagInfo {
+        session_id,
+        to_type: to_type as c_int,
+    }
+}
+
+fn roam_tag(t: &magpie_client::RoamTag) -> SessionRoamMsgHasMoreTagInfo {
+    SessionRoamMsgHasMoreTagInfo {
+        session_tag_info: main_tag(&t.id, t.to_type),
+        message_time_tag: t.msg_time.max(0) as u64,
+        message_server_id: t.msg_server_id.max(0) as u64,
+    }
+}
+
+/// The session a `SessionMainTagInfo` names (None for a null pointer or an
+/// empty id).
+///
+/// # Safety
+/// `info` is null or points to a `SessionMainTagInfo`.
+unsafe fn tag_key(info: *const SessionMainTagInfo) -> Option<(u32, String)> {
+    // SAFETY: the caller's contract.
+    let info = unsafe { info.as_ref()? };
+    let bytes: Vec<u8> = info
+        .session_id
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    let id = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+    (!id.is_empty()).then_some((info.to_type.max(0) as u32, id))
+}
+
+/// One session's has-more-roaming tag: the oldest message this device has
+/// of a session whose older messages stay on the server, as the app set it
+/// (`nim_session_update_session_hasmore_roammsg`). `cb` gets 200 and the
+/// tag; 0 (kNIMResError) and a tag with only the session when there is
+/// none; 414 for a null or empty session.
+///
+/// # Safety
+/// `session_main_tag_info` is null or points to a `SessionMainTagInfo`;
+/// `cb` is null or a function of that signature.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_session_hasmore_roammsg(
+    session_main_tag_info: *const SessionMainTagInfo,
+    cb: nim_session_query_session_hasmore_roammsg_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let key = unsafe { tag_key(session_main_tag_info) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: c_int, tag: SessionRoamMsgHasMoreTagInfo| {
+            if let Some(f) = cb {
+                // SAFETY: the app passed `f` for this signature with `ud`;
+                // the tag outlives the call.
+                unsafe { f(code, &tag, ud as *const c_void) }
+            }
+        };
+        let Some((to_type, id)) = key else {
+            return answer(
+                ResCode::PARAMETER_ERROR.0 as c_int,
+                roam_tag(&Default::default()),
+            );
+        };
+        let empty = roam_tag(&magpie_client::RoamTag {
+            id: id.clone(),
+            to_type,
+            ..Default::default()
+        });
+        run(
+            LocalOp::RoamHasMore(magpie_client::RoamHasMoreOp::Query { to_type, id }),
+            move |r| {
+                let tag = r.roam_tags.first().map_or(empty, roam_tag);
+                answer(code(&r), tag)
+            },
+        )
+    })
+}
+
+/// Every has-more-roaming tag, newest first: `cb` gets 200, a pointer to
+/// the first and their number (the array lives for the call only).
+///
+/// # Safety
+/// `cb` is null or a function of that signature.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_query_all_session_hasmore_roammsg(
+    cb: nim_session_query_all_session_hasmore_roammsg_cb_func,
+    user_data: *const c_void,
+) {
+    let ud = user_data as usize;
+    guard((), || {
+        run(
+            LocalOp::RoamHasMore(magpie_client::RoamHasMoreOp::All),
+            move |r| {
+                if let Some(f) = cb {
+                    let tags: Vec<SessionRoamMsgHasMoreTagInfo> =
+                        r.roam_tags.iter().map(roam_tag).collect();
+                    // SAFETY: the app passed `f` for this signature with
+                    // `ud`; the array outlives the call.
+                    unsafe {
+                        f(
+                            code(&r),
+                            tags.as_ptr(),
+                            tags.len() as c_int,
+                            ud as *const c_void,
+                        )
+                    }
+                }
+            },
+        )
+    })
+}
+
+/// Sets the has-more-roaming tag of the session of `json_msg` (a message
+/// JSON with its server id and time): the server keeps messages older than
+/// it. `cb` gets 200; 414 for a message that is not JSON or has no server
+/// id or session.
+///
+/// # Safety
+/// As `nim_msglog_query_msg_by_id_async`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_update_session_hasmore_roammsg(
+    json_msg: *const c_char,
+    cb: nim_session_update_session_hasmore_roammsg_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let json = unsafe { text(json_msg) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = code_answer(cb, ud);
+        let Ok(msg) = serde_json::from_str::<ImMessage>(&json) else {
+            return answer(ResCode::PARAMETER_ERROR.0 as c_int);
+        };
+        run(
+            LocalOp::RoamHasMore(magpie_client::RoamHasMoreOp::Update(Box::new(msg))),
+            move |r| answer(code(&r)),
+        )
+    })
+}
+
+/// Removes a session's has-more-roaming tag (200 also when it had none;
+/// 414 for a null or empty session).
+///
+/// # Safety
+/// As `nim_session_query_session_hasmore_roammsg`.
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_delete_session_hasmore_roammsg(
+    session_main_tag_info: *const SessionMainTagInfo,
+    cb: nim_session_delete_session_hasmore_roammsg_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let key = unsafe { tag_key(session_main_tag_info) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = code_answer(cb, ud);
+        let Some((to_type, id)) = key else {
+            return answer(ResCode::PARAMETER_ERROR.0 as c_int);
+        };
+        run(
+            LocalOp::RoamHasMore(magpie_client::RoamHasMoreOp::Delete { to_type, id }),
+            move |r| answer(code(&r)),
+        )
+    })
 }

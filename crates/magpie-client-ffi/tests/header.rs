@@ -30,7 +30,7 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 30] = [
+const TYPES: [&str; 36] = [
     "nim_client_multiport_push_config_cb_func",
     "nim_client_get_server_current_time_cb_func",
     "nim_global_detect_proxy_cb_func",
@@ -43,6 +43,12 @@ const TYPES: [&str; 30] = [
     "nim_msglog_res_ex_cb_func",
     "nim_msglog_modify_res_cb_func",
     "nim_session_query_sessiondata_by_id_cb_func",
+    "SessionMainTagInfo",
+    "SessionRoamMsgHasMoreTagInfo",
+    "nim_session_query_session_hasmore_roammsg_cb_func",
+    "nim_session_query_all_session_hasmore_roammsg_cb_func",
+    "nim_session_update_session_hasmore_roammsg_cb_func",
+    "nim_session_delete_session_hasmore_roammsg_cb_func",
     "nim_sysmsg_res_ex_cb_func",
     "nim_json_transport_cb_func",
     "nim_relogin_request_token_cb_func",
@@ -62,7 +68,7 @@ const TYPES: [&str; 30] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 90] = [
+const FUNCTIONS: [&str; 97] = [
     "nim_client_get_server_current_time",
     "nim_client_update_apns_token",
     "nim_client_reg_sync_multiport_push_config_cb",
@@ -108,6 +114,13 @@ const FUNCTIONS: [&str; 90] = [
     "nim_msglog_reg_status_changed_cb",
     "nim_session_query_sessiondata_by_id_async",
     "nim_session_query_last_few_session_async",
+    "nim_session_query_all_recent_session_with_last_msg_excluded_type_async",
+    "nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex",
+    "nim_msglog_query_the_message_of_the_specified_type_async",
+    "nim_session_query_session_hasmore_roammsg",
+    "nim_session_query_all_session_hasmore_roammsg",
+    "nim_session_update_session_hasmore_roammsg",
+    "nim_session_delete_session_hasmore_roammsg",
     "nim_session_delete_all_recent_session_async",
     "nim_session_set_top",
     "nim_session_set_extend_data",
@@ -221,6 +234,22 @@ fn the_committed_headers_are_current() {
         .replace(
             "void nim_global_detect_proxy(int type,",
             "void nim_global_detect_proxy(enum NIMProxyType type,",
+        )
+        .replace(
+            " int last_msg_excluded_type,",
+            " enum NIMMessageType last_msg_excluded_type,",
+        )
+        .replace(
+            "void nim_msglog_query_the_message_of_the_specified_type_async(int to_type,",
+            "void nim_msglog_query_the_message_of_the_specified_type_async(enum NIMSessionType to_type,",
+        )
+        .into_bytes();
+    // The same for the session type inside NIM's tag struct.
+    let defs = String::from_utf8(defs)
+        .unwrap()
+        .replace(
+            "  /**\n   * NIMSessionType.\n   */\n  int to_type;\n} SessionMainTagInfo;",
+            "  /**\n   * NIMSessionType.\n   */\n  enum NIMSessionType to_type;\n} SessionMainTagInfo;",
         )
         .into_bytes();
     for (name, content) in [("nim_c_defs.h", defs), ("nim_c_api.h", api)] {

@@ -581,6 +581,12 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "TOP code=200 top=1",
             "SYSREADALL code=200 unread=0",
             "SEARCH code=200 count=3",
+            "NOTEXT count=1 last=",
+            "NOCUSTOM count=1 has_last=1",
+            "HASMORESET code=200",
+            "HASMORE code=200 id=dog server_id=77",
+            "HASMOREALL code=200 size=1",
+            "HASMOREDEL code=200",
             "MULTI code=200 sessions=1 total_unread=0",
             "EXPORT code=200",
             "DELETEALL code=200",
@@ -788,6 +794,64 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     );
     assert_eq!(one("SYSDELTYPE "), "SYSDELTYPE code=200 unread=0");
     assert_eq!(one("SYSQUERY2 "), "SYSQUERY2 count=0 first_id=0");
+    // Session lists that leave some types out of the last message.
+    assert_eq!(one("INSERTCUSTOM "), "INSERTCUSTOM code=200 id=c-custom-1");
+    let notext = one("NOTEXT ");
+    assert!(
+        notext.starts_with("NOTEXT count=1 ") && notext.ends_with(" last=c-custom-1 ext="),
+        "the newest message that is not text: {notext}"
+    );
+    let all = one("ALLTYPES ");
+    assert!(
+        all.starts_with("ALLTYPES count=1 ")
+            && !all.contains("last=c-custom-1")
+            && !all.contains("last= "),
+        "the newest message: {all}"
+    );
+    let neither = one("NOTEXTNORCUSTOM ");
+    assert!(
+        neither.ends_with(" last= ext="),
+        "no message left: {neither}"
+    );
+    let bad = one("BADLIST ");
+    assert!(
+        bad.starts_with(r#"BADLIST count=0 total_unread=0 last= ext={"error":"last_msg_excluded_type_list must be a JSON array"#),
+        "{bad}"
+    );
+    // Local messages of one session by type.
+    let of_type = |label: &str| -> Vec<serde_json::Value> {
+        let line = one(label);
+        assert!(
+            line.starts_with(&format!("{label}code=200 id=dog type=0 ")),
+            "{line}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(line.splitn(5, ' ').nth(4).unwrap()).unwrap();
+        v["content"].as_array().unwrap().clone()
+    };
+    let texts = of_type("TEXTONLY ");
+    assert!(texts.len() >= 3, "{texts:?}");
+    assert!(texts.iter().all(|m| m["msg_type"] == 0), "{texts:?}");
+    let times: Vec<i64> = texts.iter().map(|m| m["time"].as_i64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
+    let customs = of_type("CUSTOMONLY ");
+    assert_eq!(customs.len(), 1, "{customs:?}");
+    assert_eq!(customs[0]["client_msg_id"], "c-custom-1");
+    // A has-more-roaming tag: set, read, listed, removed.
+    assert_eq!(one("HASMORESET "), "HASMORESET code=200");
+    assert_eq!(
+        one("HASMORE "),
+        "HASMORE code=200 id=dog type=0 time=1700000000000 server_id=4242"
+    );
+    assert_eq!(one("HASMOREALL "), "HASMOREALL code=200 size=1 first=dog");
+    assert_eq!(one("HASMOREDEL "), "HASMOREDEL code=200");
+    assert_eq!(
+        one("HASMOREGONE "),
+        "HASMOREGONE code=0 id=dog type=0 time=0 server_id=0"
+    );
     assert_eq!(one("DELETEALL "), "DELETEALL code=200");
     assert!(
         seen.iter()
@@ -801,10 +865,10 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     );
     assert_eq!(one("EXPORT "), "EXPORT code=200");
     assert_eq!(one("IMPORT "), "IMPORT code=200");
-    assert_eq!(one("PROGRESS "), "PROGRESS 7/7");
+    assert_eq!(one("PROGRESS "), "PROGRESS 8/8");
     let imported = one("IMPORTED ");
     assert!(
-        imported.starts_with(r#"IMPORTED code=200 id=dog type=0 {"count":7,"#),
+        imported.starts_with(r#"IMPORTED code=200 id=dog type=0 {"count":8,"#),
         "the export brought the messages back: {imported}"
     );
     let multi = one("MULTI ");
@@ -872,6 +936,9 @@ async fn the_csharp_messaging_sample_syncs_sends_and_receives() {
             "TOP code=200 top=1",
             "SYSREADALL code=200 unread=0",
             "SEARCH code=200 count=3",
+            "NOTEXT count=1 last=",
+            "NOCUSTOM count=1 has_last=1",
+            "CUSTOMONLY code=200 count=0",
             "EXPORT code=200",
             "DELETEALL code=200",
             "IMPORT code=200 imported=5",

@@ -51,7 +51,7 @@ pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
-pub use ops::{LocalOp, LocalResult};
+pub use ops::{LocalOp, LocalResult, RoamHasMoreOp, RoamTag};
 pub use options::{
     platform_client_type, platform_mac, platform_os, Backoff, ClientOptions, DbKey, IpVersion,
     LbsOptions, LoginParams, Proxy, ProxyType, TlsOptions,

@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS sysmsgs (
     json           TEXT NOT NULL,
     UNIQUE (from_account, client_msg_id)
 );
+-- Sessions whose older messages stay on the server (NIM's has-more-roaming
+-- tags): the oldest message this device has of them, by time and server id.
+CREATE TABLE IF NOT EXISTS roam_hasmore (
+    id             TEXT NOT NULL,
+    type           INTEGER NOT NULL,
+    msg_time       INTEGER NOT NULL,
+    msg_server_id  INTEGER NOT NULL,
+    PRIMARY KEY (id, type)
+);
 -- P2P read receipts per session: the peer read my messages up to
 -- peer_read (ms); one of my devices told the peer it read up to my_sent.
 CREATE TABLE IF NOT EXISTS receipts (
@@ -97,6 +106,23 @@ pub struct SessionData {
     pub top: bool,
     /// Local extension data.
     pub extend_data: String,
+}
+
+impl SessionData {
+    /// Makes the message of `json` (with its local status) the session's
+    /// last message.
+    fn set_last_message(&mut self, json: &str, status: u32, sub_status: u32) {
+        if let Ok(m) = serde_json::from_str::<ImMessage>(json) {
+            self.msg_client_id = m.client_msg_id;
+            self.msg_from_account = m.from_id;
+            self.msg_time = m.time;
+            self.msg_type = m.msg_type;
+            self.msg_body = m.msg_body;
+            self.msg_attach = m.msg_attach;
+        }
+        self.msg_status = status;
+        self.msg_sub_status = sub_status;
+    }
 }
 
 /// A received message as NIM's receive callback gets it.
@@ -483,6 +509,58 @@ impl LocalDb {
         Ok((list, total_unread(&self.conn).map_err(sql_err)?))
     }
 
+    /// [`LocalDb::sessions`], each with its newest message not of one of
+    /// `types` as its last message (no last message when every one is).
+    pub fn sessions_excluding(&self, types: &[i32]) -> Result<(Vec<SessionData>, u32), String> {
+        let (mut list, total) = self.sessions()?;
+        if types.is_empty() {
+            return Ok((list, total));
+        }
+        let mut newest = self
+            .conn
+            .prepare("SELECT json, status, sub_status, msg_type FROM msglog WHERE talk_id = ?1 AND to_type = ?2 ORDER BY time DESC, rowid DESC")
+            .map_err(sql_err)?;
+        for s in &mut list {
+            if s.msg_client_id.is_empty() || !types.contains(&s.msg_type) {
+                continue;
+            }
+            let rows = newest
+                .query_map(params![s.id, s.to_type], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, i32>(3)?,
+                    ))
+                })
+                .map_err(sql_err)?;
+            let mut found = None;
+            for row in rows {
+                let (json, status, sub, t) = row.map_err(sql_err)?;
+                if !types.contains(&t) {
+                    found = Some((json, status, sub));
+                    break;
+                }
+            }
+            let fresh = SessionData {
+                id: std::mem::take(&mut s.id),
+                to_type: s.to_type,
+                unread_count: s.unread_count,
+                command: s.command,
+                last_updated_msg: s.last_updated_msg,
+                top: s.top,
+                extend_data: std::mem::take(&mut s.extend_data),
+                ..Default::default()
+            };
+            *s = fresh;
+            if let Some((json, status, sub)) = found {
+                s.set_last_message(&json, status, sub);
+            }
+        }
+        list.sort_by_key(|s| std::cmp::Reverse(s.msg_time));
+        Ok((list, total))
+    }
+
     /// Local history of a session: up to `limit` messages before
     /// `anchor_time` (0: now), newest first.
     pub fn query(
@@ -689,16 +767,7 @@ pub(crate) fn changed_sessions(
                     )
                     .optional()?;
                 if let Some((json, status, sub)) = m {
-                    if let Ok(m) = serde_json::from_str::<ImMessage>(&json) {
-                        s.msg_client_id = m.client_msg_id;
-                        s.msg_from_account = m.from_id;
-                        s.msg_time = m.time;
-                        s.msg_type = m.msg_type;
-                        s.msg_body = m.msg_body;
-                        s.msg_attach = m.msg_attach;
-                    }
-                    s.msg_status = status;
-                    s.msg_sub_status = sub;
+                    s.set_last_message(&json, status, sub);
                 }
             }
         }

@@ -111,8 +111,8 @@ pub enum LocalOp {
         end_time: i64,
         /// Oldest first from `from_time` (else newest first from `end_time`).
         reverse: bool,
-        /// Only this NIMMessageType (none: every type).
-        msg_type: Option<i32>,
+        /// Only these NIMMessageTypes (empty: every type).
+        msg_types: Vec<i32>,
         /// Text the body (or a file's name) contains (empty: any).
         content: String,
         /// A client message id to leave out (the previous page's last).
@@ -159,6 +159,17 @@ pub enum LocalOp {
         /// How many.
         limit: u32,
     },
+    /// Every session, each with its newest message that is not of one of
+    /// `types` as its last message
+    /// (`nim_session_query_all_recent_session_with_last_msg_excluded_type_async`
+    /// and its `_ex`).
+    SessionsExcluding {
+        /// NIMMessageTypes a session's last message may not be.
+        types: Vec<i32>,
+    },
+    /// The sessions' "more roaming messages on the server" tags
+    /// (`nim_session_*_session_hasmore_roammsg`).
+    RoamHasMore(RoamHasMoreOp),
     /// Removes every session (`nim_session_delete_all_recent_session_async`).
     SessionDeleteAll,
     /// Sets the local top flag (`nim_session_set_top`).
@@ -212,6 +223,43 @@ pub enum LocalOp {
     },
 }
 
+/// What to do with the roaming tags ([`LocalOp::RoamHasMore`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RoamHasMoreOp {
+    /// One session's tag (none: `rescode` 0).
+    Query {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+    },
+    /// Every tag.
+    All,
+    /// Sets a session's tag to a message: its session, time and server id.
+    Update(Box<ImMessage>),
+    /// Removes a session's tag.
+    Delete {
+        /// NIMSessionType.
+        to_type: u32,
+        /// Session id.
+        id: String,
+    },
+}
+
+/// A session's roaming tag: the server keeps messages of it older than
+/// the one named here (NIM's `SessionRoamMsgHasMoreTagInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoamTag {
+    /// Session id.
+    pub id: String,
+    /// NIMSessionType.
+    pub to_type: u32,
+    /// The message's time, ms.
+    pub msg_time: i64,
+    /// The message's server id.
+    pub msg_server_id: i64,
+}
+
 /// What a local operation answers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LocalResult {
@@ -233,6 +281,8 @@ pub struct LocalResult {
     pub imported: u64,
     /// Messages a search found.
     pub messages: Vec<ImMessage>,
+    /// Roaming tags asked for.
+    pub roam_tags: Vec<RoamTag>,
 }
 
 impl Default for LocalResult {
@@ -246,6 +296,7 @@ impl Default for LocalResult {
             changed: Vec::new(),
             imported: 0,
             messages: Vec::new(),
+            roam_tags: Vec::new(),
         }
     }
 }
@@ -451,7 +502,7 @@ impl LocalDb {
                 from_time,
                 end_time,
                 reverse,
-                msg_type,
+                msg_types,
                 content,
                 exclude,
             } => {
@@ -480,7 +531,7 @@ impl LocalDb {
                     let Ok(mut m) = serde_json::from_str::<ImMessage>(&json) else {
                         continue;
                     };
-                    if msg_type.is_some_and(|t| t != m.msg_type)
+                    if (!msg_types.is_empty() && !msg_types.contains(&m.msg_type))
                         || (!exclude.is_empty() && m.client_msg_id == *exclude)
                     {
                         continue;
@@ -597,6 +648,68 @@ impl LocalDb {
                 r.sessions = list;
                 r.unread = total;
                 return Ok(r);
+            }
+            LocalOp::SessionsExcluding { types } => {
+                drop(tx);
+                let (list, total) = self.sessions_excluding(types)?;
+                r.sessions = list;
+                r.unread = total;
+                return Ok(r);
+            }
+            LocalOp::RoamHasMore(op) => {
+                let tag = |x: &rusqlite::Row<'_>| {
+                    Ok(RoamTag {
+                        id: x.get(0)?,
+                        to_type: x.get(1)?,
+                        msg_time: x.get(2)?,
+                        msg_server_id: x.get(3)?,
+                    })
+                };
+                const COLS: &str = "SELECT id, type, msg_time, msg_server_id FROM roam_hasmore";
+                match op {
+                    RoamHasMoreOp::Query { to_type, id } => {
+                        let found = tx
+                            .query_row(
+                                &format!("{COLS} WHERE id = ?1 AND type = ?2"),
+                                params![id, to_type],
+                                tag,
+                            )
+                            .optional()
+                            .map_err(sql)?;
+                        match found {
+                            Some(t) => r.roam_tags.push(t),
+                            None => r.rescode = ResCode::ERROR,
+                        }
+                    }
+                    RoamHasMoreOp::All => {
+                        let mut q = tx
+                            .prepare(&format!("{COLS} ORDER BY msg_time DESC"))
+                            .map_err(sql)?;
+                        r.roam_tags = q
+                            .query_map([], tag)
+                            .and_then(|rows| rows.collect())
+                            .map_err(sql)?;
+                    }
+                    RoamHasMoreOp::Update(m) => {
+                        let id = m.talk_id(&self.me).to_ascii_lowercase();
+                        if id.is_empty() || m.server_msg_id <= 0 {
+                            return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+                        }
+                        tx.execute(
+                            "INSERT INTO roam_hasmore (id, type, msg_time, msg_server_id) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT (id, type) DO UPDATE SET msg_time = excluded.msg_time, msg_server_id = excluded.msg_server_id",
+                            params![id, m.to_type, m.time, m.server_msg_id],
+                        )
+                        .map_err(sql)?;
+                    }
+                    RoamHasMoreOp::Delete { to_type, id } => {
+                        tx.execute(
+                            "DELETE FROM roam_hasmore WHERE id = ?1 AND type = ?2",
+                            params![id, to_type],
+                        )
+                        .map_err(sql)?;
+                    }
+                }
             }
             LocalOp::SessionDeleteAll => {
                 tx.execute("DELETE FROM sessions", []).map_err(sql)?;

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 #include <list>
 #include <map>
@@ -663,3 +665,8 @@ private:
 } // namespace nim
 
 #include "nim_cpp_messaging.h"
+
+/* NIM's C structs of the session API are global in NIM's headers; here the
+ * C headers sit inside namespace nim, so both spellings work. */
+using nim::SessionMainTagInfo;
+using nim::SessionRoamMsgHasMoreTagInfo;

@@ -1051,6 +1051,55 @@ public:
 		return true;
 	}
 
+	/** Every session, each with its newest message not of type
+	 *  `last_msg_excluded_type` as its last message (kNIMMessageTypeUnknown
+	 *  excludes nothing). */
+	static void QueryAllRecentSessionAsync(NIMMessageType last_msg_excluded_type, const QuerySessionListCallabck& cb, const std::string& json_extension = "")
+	{
+		nim_session_query_all_recent_session_with_last_msg_excluded_type_async(json_extension.c_str(), &OnList, last_msg_excluded_type, new QuerySessionListCallabck(cb));
+	}
+
+	/** As above, leaving out several types. */
+	static void QueryAllRecentSessionAsync(const std::list<NIMMessageType>& last_msg_excluded_type_list, const QuerySessionListCallabck& cb, const std::string& json_extension = "")
+	{
+		detail::json v = detail::json::array();
+		for (auto t : last_msg_excluded_type_list)
+			v.push_back((int)t);
+		nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex(json_extension.c_str(), &OnList, v.dump().c_str(), new QuerySessionListCallabck(cb));
+	}
+
+	typedef std::function<void(NIMResCode, const SessionRoamMsgHasMoreTagInfo&)> QueryHasmoreRoammsgCallback;
+	typedef std::function<void(NIMResCode, const std::list<SessionRoamMsgHasMoreTagInfo>&)> QueryAllHasmoreRoammsgCallback;
+	typedef std::function<void(NIMResCode)> UpdateHasmoreRoammsgCallback;
+	typedef std::function<void(NIMResCode)> DeleteHasmoreRoammsgCallback;
+
+	/** A session's has-more-roaming tag (the server keeps messages of it
+	 *  older than the one the tag names). */
+	static void QueryHasmoreRoammsg(const std::string& session_id, NIMSessionType to_type, const QueryHasmoreRoammsgCallback& cb)
+	{
+		SessionMainTagInfo info = MainTag(session_id, to_type);
+		nim_session_query_session_hasmore_roammsg(&info, &OnHasmore, new QueryHasmoreRoammsgCallback(cb));
+	}
+
+	/** Every has-more-roaming tag, newest first. */
+	static void QueryAllHasmoreRoammsg(const QueryAllHasmoreRoammsgCallback& cb)
+	{
+		nim_session_query_all_session_hasmore_roammsg(&OnAllHasmore, new QueryAllHasmoreRoammsgCallback(cb));
+	}
+
+	/** Tags the session of `msg`: the server keeps messages older than it. */
+	static void UpdateHasmoreRoammsg(const IMMessage& msg, const UpdateHasmoreRoammsgCallback& cb)
+	{
+		nim_session_update_session_hasmore_roammsg(msg.ToJsonString(false).c_str(), &OnCode, new UpdateHasmoreRoammsgCallback(cb));
+	}
+
+	/** Removes a session's has-more-roaming tag. */
+	static void DeleteHasmoreRoammsg(const std::string& session_id, NIMSessionType to_type, const DeleteHasmoreRoammsgCallback& cb)
+	{
+		SessionMainTagInfo info = MainTag(session_id, to_type);
+		nim_session_delete_session_hasmore_roammsg(&info, &OnCode, new DeleteHasmoreRoammsgCallback(cb));
+	}
+
 	static void UnregSessionCb() { Change().Set(nullptr); }
 
 private:
@@ -1078,6 +1127,36 @@ private:
 				list.push_back(detail::ParseSession(item));
 		if (*cb)
 			(*cb)((NIMResCode)rescode, list, total);
+		delete cb;
+	}
+	static SessionMainTagInfo MainTag(const std::string& session_id, NIMSessionType to_type)
+	{
+		SessionMainTagInfo info;
+		memset(&info, 0, sizeof info);
+		info.to_type = to_type;
+		memcpy(info.session_id, session_id.data(), std::min(session_id.size(), sizeof info.session_id - 1));
+		return info;
+	}
+	static void OnHasmore(int rescode, const SessionRoamMsgHasMoreTagInfo *tag, const void *user_data)
+	{
+		QueryHasmoreRoammsgCallback *cb = (QueryHasmoreRoammsgCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, *tag);
+		delete cb;
+	}
+	static void OnAllHasmore(int rescode, const SessionRoamMsgHasMoreTagInfo *tags, int size, const void *user_data)
+	{
+		QueryAllHasmoreRoammsgCallback *cb = (QueryAllHasmoreRoammsgCallback *)user_data;
+		std::list<SessionRoamMsgHasMoreTagInfo> list(tags, tags + size);
+		if (*cb)
+			(*cb)((NIMResCode)rescode, list);
+		delete cb;
+	}
+	static void OnCode(int rescode, const void *user_data)
+	{
+		std::function<void(NIMResCode)> *cb = (std::function<void(NIMResCode)> *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode);
 		delete cb;
 	}
 	static void OnById(int rescode, const char *result, const void *user_data)
@@ -1267,6 +1346,16 @@ public:
 		nim_msglog_import_db_async(src_path.c_str(), json_extension.c_str(), &OnDb, new DBFunctionCallback(cb), &OnImportPrg, new ImportDbPrgCallback(prg_cb));
 		return true;
 	}
+	/** Local messages of one session of the given types (NIM 8.x). */
+	static bool QueryMsgOfSpecifiedTypeInASessionAsync(NIMSessionType to_type, const std::string& id, int limit_count, int64_t from_time, int64_t end_time, const std::string& end_client_msg_id, bool reverse, std::list<NIMMessageType> msg_type, const QueryMsgCallback& cb, const std::string& json_extension = "")
+	{
+		detail::json v = detail::json::array();
+		for (auto t : msg_type)
+			v.push_back((int)t);
+		nim_msglog_query_the_message_of_the_specified_type_async(to_type, id.c_str(), limit_count, from_time, end_time, end_client_msg_id.c_str(), reverse, v.dump().c_str(), json_extension.c_str(), &OnQuery, new QueryMsgCallback(cb));
+		return true;
+	}
+
 	static bool QueryMsgByOptionsAsync(NIMMsgLogQueryRange query_range, const std::list<std::string>& ids, int limit_count, int64_t from_time, int64_t end_time, const std::string& end_client_msg_id, bool reverse, NIMMessageType msg_type, const std::string& search_content, const QueryMsgCallback& cb, const std::string& json_extension = "")
 	{
 		detail::json list = ids;

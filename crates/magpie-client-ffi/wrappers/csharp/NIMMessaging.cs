@@ -408,6 +408,9 @@ namespace NIM
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_export_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string dstPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_import_db_async([MarshalAs(UnmanagedType.LPUTF8Str)] string srcPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, ModifyCb cb, IntPtr ud, ImportPrgCb prg, IntPtr prgUd);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_msg_by_options_async(int range, [MarshalAs(UnmanagedType.LPUTF8Str)] string ids, int limit, long fromTime, long endTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string endClientMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, int msgType, [MarshalAs(UnmanagedType.LPUTF8Str)] string searchContent, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, QueryCb cb, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_query_all_recent_session_with_last_msg_excluded_type_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionListCb cb, int lastMsgExcludedType, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionListCb cb, [MarshalAs(UnmanagedType.LPUTF8Str)] string lastMsgExcludedTypeList, IntPtr ud);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_msglog_query_the_message_of_the_specified_type_async(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, int limit, long fromTime, long endTime, [MarshalAs(UnmanagedType.LPUTF8Str)] string endClientMsgId, [MarshalAs(UnmanagedType.I1)] bool reverse, [MarshalAs(UnmanagedType.LPUTF8Str)] string msgTypes, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, QueryCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_delete_all_recent_session_async([MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_top(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.I1)] bool top, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void nim_session_set_extend_data(int toType, [MarshalAs(UnmanagedType.LPUTF8Str)] string id, [MarshalAs(UnmanagedType.LPUTF8Str)] string data, [MarshalAs(UnmanagedType.LPUTF8Str)] string ext, SessionChangeCb cb, IntPtr ud);
@@ -716,6 +719,28 @@ namespace NIM.Session
         public static void QueryAllRecentSession(QueryRecentHandler handler)
         {
             MsgNative.nim_session_query_all_recent_session_async("", ListCb, Handles.Put(handler));
+        }
+
+        /// <summary>Every session, each with its newest message not of
+        /// <paramref name="lastMsgExcludedType"/> as its last message
+        /// (kNIMMessageTypeUnknown excludes nothing).</summary>
+        public static void QueryAllRecentSession(NIMMessageType lastMsgExcludedType, QueryRecentHandler handler)
+        {
+            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async("", ListCb, (int)lastMsgExcludedType, Handles.Put(handler));
+        }
+
+        /// <summary>As above, leaving out several types.</summary>
+        public static void QueryAllRecentSession(List<NIMMessageType> lastMsgExcludedTypes, QueryRecentHandler handler)
+        {
+            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex("", ListCb, TypeList(lastMsgExcludedTypes), Handles.Put(handler));
+        }
+
+        internal static string TypeList(List<NIMMessageType> types)
+        {
+            var sb = new StringBuilder("[");
+            for (int i = 0; types != null && i < types.Count; i++)
+                sb.Append(i > 0 ? "," : "").Append((int)types[i]);
+            return sb.Append(']').ToString();
         }
 
         public static void DeleteRecentSession(NIMSessionType toType, string id, SessionChangeHandler handler)
@@ -1150,6 +1175,15 @@ namespace NIM.Messagelog
         public static void ImportDatabase(string srcPath, CommonOperationResultDelegate action, ImportProgressDelegate prg)
         {
             MsgNative.nim_msglog_import_db_async(srcPath, null, NormalCb, Handles.Put(action), PrgCb, Handles.Put(prg));
+        }
+
+        /// <summary>Local messages of one session whose type is one of
+        /// <paramref name="msgTypes"/>, as NIM's QuerySpecifiedType.</summary>
+        public static void QuerySpecifiedType(NIM.Session.NIMSessionType sessionType, string id, int limit, long fromTime,
+            long endTime, string endClientMsgId, bool reverse, List<NIMMessageType> msgTypes, QueryMsglogResultDelegate cb, string jsonExt = null)
+        {
+            MsgNative.nim_msglog_query_the_message_of_the_specified_type_async((int)sessionType, id, limit, fromTime, endTime,
+                endClientMsgId, reverse, NIM.Session.SessionAPI.TypeList(msgTypes), jsonExt, QueryCb, Handles.Put(cb));
         }
 
         public static void QueryMsglogByCustomCondition(NIMMsgLogQueryRange range, string[] ids, int limit, long sTimetag, long eTimetag,
