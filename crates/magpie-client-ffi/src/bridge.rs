@@ -526,6 +526,22 @@ pub(crate) fn with_sdk<T>(f: impl FnOnce(&Sdk) -> T) -> Option<T> {
     SDK.lock().as_ref().map(f)
 }
 
+/// Runs `work` on the SDK's runtime and hands its result to `then`, unless
+/// cleanup came in between: no one-shot callback fires after cleanup.
+fn spawn_current<T: Send + 'static>(
+    s: &Sdk,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+    then: impl FnOnce(T) + Send + 'static,
+) {
+    let e = epoch();
+    s.runtime.spawn(async move {
+        let r = work.await;
+        if epoch() == e {
+            then(r);
+        }
+    });
+}
+
 /// nim_client_login.
 pub fn login(
     app_key: String,
@@ -591,13 +607,11 @@ pub fn relogin(json_ext: &str) {
 pub fn logout(logout_type: i32, cb: Option<CCallback>) {
     let started = with_sdk(|s| {
         let client = s.client.clone();
-        let e = epoch();
-        s.runtime.spawn(async move {
-            let r = client.logout(logout_type.max(0) as u32).await;
-            if epoch() == e {
-                cb.fire_once(&json!({"err_code": r.err_code}).to_string());
-            }
-        });
+        spawn_current(
+            s,
+            async move { client.logout(logout_type.max(0) as u32).await },
+            move |r| cb.fire_once(&json!({"err_code": r.err_code}).to_string()),
+        );
     });
     if started.is_none() {
         // Not initialised or cleaned up: NIM's logout answers 200 or 500.
@@ -670,13 +684,15 @@ pub fn register_push_sync(cb: Option<PushCb>) {
 pub fn server_time(calc_local: bool, cb: Option<TimeCb>) {
     let started = with_sdk(|s| {
         let client = s.client.clone();
-        let e = epoch();
-        s.runtime.spawn(async move {
-            let r = client.server_current_time(calc_local).await;
-            if let (Some(cb), true) = (cb, epoch() == e) {
-                call_time(cb, r.rescode.0 as i32, r.calc_local, r.time);
-            }
-        });
+        spawn_current(
+            s,
+            async move { client.server_current_time(calc_local).await },
+            move |r| {
+                if let Some(cb) = cb {
+                    call_time(cb, r.rescode.0 as i32, r.calc_local, r.time);
+                }
+            },
+        );
     });
     if started.is_none() {
         if let Some(cb) = cb {
@@ -714,13 +730,14 @@ pub fn push_config(content: Option<String>, cb: Option<PushCb>) {
     };
     let started = with_sdk(|s| {
         let client = s.client.clone();
-        let e = epoch();
-        s.runtime.spawn(async move {
-            let r = match set {
+        let work = async move {
+            match set {
                 Some(v) => client.set_multiport_push_config(v).await,
                 None => client.get_multiport_push_config().await,
-            };
-            if let (Some(cb), true) = (cb, epoch() == e) {
+            }
+        };
+        spawn_current(s, work, move |r| {
+            if let Some(cb) = cb {
                 call_push(cb, r.rescode.0 as i32, r.switch_open);
             }
         });
@@ -792,14 +809,16 @@ pub fn detect_proxy(
     };
     let started = with_sdk(|s| {
         let client = s.client.clone();
-        let e = epoch();
-        s.runtime.spawn(async move {
-            let d = client.detect_proxy(proxy).await;
-            if let (Some(cb), true) = (cb, epoch() == e) {
-                let j = serde_json::to_string(&d).unwrap_or_default();
-                call_proxy(cb, d.connected, &j);
-            }
-        });
+        spawn_current(
+            s,
+            async move { client.detect_proxy(proxy).await },
+            move |d| {
+                if let Some(cb) = cb {
+                    let j = serde_json::to_string(&d).unwrap_or_default();
+                    call_proxy(cb, d.connected, &j);
+                }
+            },
+        );
     });
     if started.is_none() {
         fail("the SDK is not initialised: call nim_client_init first (the detection tries its link address)");

@@ -12,31 +12,6 @@ using NimUtility;
 
 namespace NimUtility
 {
-    /// <summary>One-shot managed delegates passed to C as a number.</summary>
-    internal static class Handles
-    {
-        static readonly Dictionary<long, object> table = new Dictionary<long, object>();
-        static long next = 1;
-
-        public static IntPtr Put(object o)
-        {
-            if (o == null) return IntPtr.Zero;
-            lock (table) { long id = next++; table[id] = o; return new IntPtr(id); }
-        }
-
-        public static T Take<T>(IntPtr p) where T : class
-        {
-            lock (table)
-            {
-                object o;
-                long id = p.ToInt64();
-                if (!table.TryGetValue(id, out o)) return null;
-                table.Remove(id);
-                return o as T;
-            }
-        }
-    }
-
     internal static class JsonOut
     {
         public static void Str(StringBuilder sb, string k, string v) { sb.Append(sb.Length > 1 ? "," : "").Append(Json.Quote(k)).Append(':').Append(Json.Quote(v ?? "")); }
@@ -501,13 +476,13 @@ namespace NIM
             var sb = new StringBuilder("{");
             JsonOut.Num(sb, "to_type", 0);
             JsonOut.Str(sb, "client_msg_id", msgId);
-            MsgNative.nim_talk_recall_msg(sb.Append('}').ToString(), notify, null, RecallOnceCb, Handles.Put(cb));
+            MsgNative.nim_talk_recall_msg(sb.Append('}').ToString(), notify, null, RecallOnceCb, CallbackTable.Put(cb));
         }
 
         /// <summary>Recalls a P2P message I sent.</summary>
         public static void RecallMessage(NIMIMMessage message, string notify, RecallMessageDelegate cb)
         {
-            MsgNative.nim_talk_recall_msg(message.Serialize(), notify, null, RecallOnceCb, Handles.Put(cb));
+            MsgNative.nim_talk_recall_msg(message.Serialize(), notify, null, RecallOnceCb, CallbackTable.Put(cb));
         }
 
         /// <summary>Recalls of messages to me, and of mine made on my other devices.</summary>
@@ -519,7 +494,7 @@ namespace NIM
 
         static void OnRecallOnce(int code, IntPtr content, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<RecallMessageDelegate>(userData);
+            var h = CallbackTable.Take<RecallMessageDelegate>(userData);
             if (h != null) h((ResponseCode)code, RecallNotification.ParseList(Json.FromUtf8(content)));
         }
 
@@ -718,7 +693,7 @@ namespace NIM.Session
 
         public static void QueryAllRecentSession(QueryRecentHandler handler)
         {
-            MsgNative.nim_session_query_all_recent_session_async("", ListCb, Handles.Put(handler));
+            MsgNative.nim_session_query_all_recent_session_async("", ListCb, CallbackTable.Put(handler));
         }
 
         /// <summary>Every session, each with its newest message not of
@@ -726,13 +701,13 @@ namespace NIM.Session
         /// (kNIMMessageTypeUnknown excludes nothing).</summary>
         public static void QueryAllRecentSession(NIMMessageType lastMsgExcludedType, QueryRecentHandler handler)
         {
-            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async("", ListCb, (int)lastMsgExcludedType, Handles.Put(handler));
+            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async("", ListCb, (int)lastMsgExcludedType, CallbackTable.Put(handler));
         }
 
         /// <summary>As above, leaving out several types.</summary>
         public static void QueryAllRecentSession(List<NIMMessageType> lastMsgExcludedTypes, QueryRecentHandler handler)
         {
-            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex("", ListCb, TypeList(lastMsgExcludedTypes), Handles.Put(handler));
+            MsgNative.nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex("", ListCb, TypeList(lastMsgExcludedTypes), CallbackTable.Put(handler));
         }
 
         internal static string TypeList(List<NIMMessageType> types)
@@ -745,32 +720,32 @@ namespace NIM.Session
 
         public static void DeleteRecentSession(NIMSessionType toType, string id, SessionChangeHandler handler)
         {
-            MsgNative.nim_session_delete_recent_session_async((int)toType, id, "", OnceCb, Handles.Put(handler));
+            MsgNative.nim_session_delete_recent_session_async((int)toType, id, "", OnceCb, CallbackTable.Put(handler));
         }
 
         public static void SetUnreadCountZero(NIMSessionType toType, string id, SessionChangeHandler handler)
         {
-            MsgNative.nim_session_set_unread_count_zero_async((int)toType, id, "", OnceCb, Handles.Put(handler));
+            MsgNative.nim_session_set_unread_count_zero_async((int)toType, id, "", OnceCb, CallbackTable.Put(handler));
         }
 
         public static void DeleteAllRecentSession(SessionChangeHandler handler)
         {
-            MsgNative.nim_session_delete_all_recent_session_async("", OnceCb, Handles.Put(handler));
+            MsgNative.nim_session_delete_all_recent_session_async("", OnceCb, CallbackTable.Put(handler));
         }
 
         public static void ResetAllUnreadCount(SessionChangeHandler cb)
         {
-            MsgNative.nim_session_reset_all_unread_count_async(null, OnceCb, Handles.Put(cb));
+            MsgNative.nim_session_reset_all_unread_count_async(null, OnceCb, CallbackTable.Put(cb));
         }
 
         public static void SetSessionExtendData(NIMSessionType to_type, string id, string data, SessionChangeHandler cb)
         {
-            MsgNative.nim_session_set_extend_data((int)to_type, id, data, null, OnceCb, Handles.Put(cb));
+            MsgNative.nim_session_set_extend_data((int)to_type, id, data, null, OnceCb, CallbackTable.Put(cb));
         }
 
         public static void PinSessionOnTop(NIMSessionType to_type, string id, bool top, SessionChangeHandler cb)
         {
-            MsgNative.nim_session_set_top((int)to_type, id, top, null, OnceCb, Handles.Put(cb));
+            MsgNative.nim_session_set_top((int)to_type, id, top, null, OnceCb, CallbackTable.Put(cb));
         }
 
         static void OnChanged(int code, IntPtr info, int unread, IntPtr ext, IntPtr userData)
@@ -781,13 +756,13 @@ namespace NIM.Session
 
         static void OnOnce(int code, IntPtr info, int unread, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<SessionChangeHandler>(userData);
+            var h = CallbackTable.Take<SessionChangeHandler>(userData);
             if (h != null) h(code, SessionInfo.Deserialize(Json.FromUtf8(info)), unread);
         }
 
         static void OnList(int unread, IntPtr result, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<QueryRecentHandler>(userData);
+            var h = CallbackTable.Take<QueryRecentHandler>(userData);
             if (h != null) h(unread, SesssionInfoList.Deserialize(Json.FromUtf8(result)));
         }
     }
@@ -934,12 +909,12 @@ namespace NIM.SysMessage
 
         public static void QueryMessage(int limit, long lastTimetag, QuerySysMsgResult cb)
         {
-            MsgNative.nim_sysmsg_query_msg_async(limit, lastTimetag, null, QueryCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_query_msg_async(limit, lastTimetag, null, QueryCb, CallbackTable.Put(cb));
         }
 
         public static void QueryUnreadCount(CommomOperateResult cb)
         {
-            MsgNative.nim_sysmsg_query_unread_count(null, UnreadCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_query_unread_count(null, UnreadCb, CallbackTable.Put(cb));
         }
 
         static readonly MsgNative.SysResExCb ResExCb = OnResEx;
@@ -947,43 +922,43 @@ namespace NIM.SysMessage
 
         public static void SetMsgStatus(long msgId, NIMSysMsgStatus status, OperateSysMsgExternDelegate cb)
         {
-            MsgNative.nim_sysmsg_set_status_async(msgId, (int)status, null, ResExCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_set_status_async(msgId, (int)status, null, ResExCb, CallbackTable.Put(cb));
         }
 
         public static void SetAllMsgRead(OperateSysMsgDelegate cb)
         {
-            MsgNative.nim_sysmsg_read_all_async(null, ResCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_read_all_async(null, ResCb, CallbackTable.Put(cb));
         }
 
         public static void DeleteByMsgId(long msgId, OperateSysMsgExternDelegate cb)
         {
-            MsgNative.nim_sysmsg_delete_async(msgId, null, ResExCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_delete_async(msgId, null, ResExCb, CallbackTable.Put(cb));
         }
 
         public static void DeleteAll(OperateSysMsgDelegate cb)
         {
-            MsgNative.nim_sysmsg_delete_all_async(null, ResCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_delete_all_async(null, ResCb, CallbackTable.Put(cb));
         }
 
         public static void SetMsgStatusByType(NIMSysMsgType type, NIMSysMsgStatus status, OperateSysMsgDelegate cb)
         {
-            MsgNative.nim_sysmsg_set_logs_status_by_type_async((int)type, (int)status, null, ResCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_set_logs_status_by_type_async((int)type, (int)status, null, ResCb, CallbackTable.Put(cb));
         }
 
         public static void DeleteMsgByType(NIMSysMsgType type, OperateSysMsgDelegate cb)
         {
-            MsgNative.nim_sysmsg_delete_logs_by_type_async((int)type, null, ResCb, Handles.Put(cb));
+            MsgNative.nim_sysmsg_delete_logs_by_type_async((int)type, null, ResCb, CallbackTable.Put(cb));
         }
 
         static void OnResEx(int code, long msgId, int unread, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<OperateSysMsgExternDelegate>(userData);
+            var h = CallbackTable.Take<OperateSysMsgExternDelegate>(userData);
             if (h != null) h(code, msgId, unread, Json.FromUtf8(ext), IntPtr.Zero);
         }
 
         static void OnRes(int code, int unread, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<OperateSysMsgDelegate>(userData);
+            var h = CallbackTable.Take<OperateSysMsgDelegate>(userData);
             if (h != null) h(code, unread, Json.FromUtf8(ext), IntPtr.Zero);
         }
 
@@ -1001,7 +976,7 @@ namespace NIM.SysMessage
 
         static void OnQuery(int count, IntPtr result, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<QuerySysMsgResult>(userData);
+            var h = CallbackTable.Take<QuerySysMsgResult>(userData);
             if (h == null) return;
             var r = NIMSysMsgQueryResult.Deserialize(Json.FromUtf8(result));
             r.Count = count;
@@ -1010,7 +985,7 @@ namespace NIM.SysMessage
 
         static void OnUnread(int code, int unread, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<CommomOperateResult>(userData);
+            var h = CallbackTable.Take<CommomOperateResult>(userData);
             if (h != null) h((ResponseCode)code, unread);
         }
     }
@@ -1061,13 +1036,13 @@ namespace NIM.Messagelog
         /// <summary>Local history, newest first, before msgAnchorTimetag (0: now).</summary>
         public static void QueryMsglogLocally(string accountId, Session.NIMSessionType sType, int limit, long msgAnchorTimetag, QueryMsglogResultDelegate action)
         {
-            MsgNative.nim_msglog_query_msg_async(accountId, (int)sType, limit, msgAnchorTimetag, null, QueryCb, Handles.Put(action));
+            MsgNative.nim_msglog_query_msg_async(accountId, (int)sType, limit, msgAnchorTimetag, null, QueryCb, CallbackTable.Put(action));
         }
 
         /// <summary>The server's history of a session.</summary>
         public static void QueryMsglogOnline(string id, Session.NIMSessionType sType, int limit, long start, long end, long endMsgId, bool reverse, bool saveLocal, QueryMsglogResultDelegate action)
         {
-            MsgNative.nim_msglog_query_msg_online_async(id, (int)sType, limit, start, end, endMsgId, reverse, saveLocal, null, QueryCb, Handles.Put(action));
+            MsgNative.nim_msglog_query_msg_online_async(id, (int)sType, limit, start, end, endMsgId, reverse, saveLocal, null, QueryCb, CallbackTable.Put(action));
         }
 
         static readonly MsgNative.StatusChangedCb StatusOnceCb = OnStatusOnce;
@@ -1077,7 +1052,7 @@ namespace NIM.Messagelog
         /// <summary>Tells the sender of a received P2P message that I read its messages up to this one.</summary>
         public static void SendReceipt(NIMIMMessage msg, MsglogStatusChangedDelegate action)
         {
-            MsgNative.nim_msglog_send_receipt_async(msg.Serialize(), null, StatusOnceCb, Handles.Put(action));
+            MsgNative.nim_msglog_send_receipt_async(msg.Serialize(), null, StatusOnceCb, CallbackTable.Put(action));
         }
 
         /// <summary>Whether the peer has read this message of mine.</summary>
@@ -1101,7 +1076,7 @@ namespace NIM.Messagelog
 
         static void OnStatusOnce(int code, IntPtr result, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<MsglogStatusChangedDelegate>(userData);
+            var h = CallbackTable.Take<MsglogStatusChangedDelegate>(userData);
             if (h != null) h((ResponseCode)code, Json.FromUtf8(result));
         }
 
@@ -1117,64 +1092,64 @@ namespace NIM.Messagelog
 
         public static void MarkMessagesStatusRead(string id, Session.NIMSessionType sType, OperateMsglogResultDelegate action)
         {
-            MsgNative.nim_msglog_batch_status_read_async(id, (int)sType, null, ByObjCb, Handles.Put(action));
+            MsgNative.nim_msglog_batch_status_read_async(id, (int)sType, null, ByObjCb, CallbackTable.Put(action));
         }
 
         public static void BatchDeleteMeglog(string id, Session.NIMSessionType sType, OperateMsglogResultDelegate action) // NIM's spelling
         {
-            MsgNative.nim_msglog_batch_status_delete_async(id, (int)sType, null, ByObjCb, Handles.Put(action));
+            MsgNative.nim_msglog_batch_status_delete_async(id, (int)sType, null, ByObjCb, CallbackTable.Put(action));
         }
 
         public static void SetMsglogStatus(string msgId, NIMMsgLogStatus status, OperateSingleLogResultDelegate action)
         {
-            MsgNative.nim_msglog_set_status_async(msgId, (int)status, null, ByLogCb, Handles.Put(action));
+            MsgNative.nim_msglog_set_status_async(msgId, (int)status, null, ByLogCb, CallbackTable.Put(action));
         }
 
         public static void SetMsglogSubStatus(string msgId, int status, OperateSingleLogResultDelegate action)
         {
-            MsgNative.nim_msglog_set_sub_status_async(msgId, status, null, ByLogCb, Handles.Put(action));
+            MsgNative.nim_msglog_set_sub_status_async(msgId, status, null, ByLogCb, CallbackTable.Put(action));
         }
 
         public static void WriteMsglog(string uid, bool need_update_session, NIMIMMessage msg, OperateSingleLogResultDelegate action)
         {
-            MsgNative.nim_msglog_insert_msglog_async(uid, msg.Serialize(), need_update_session, null, ByLogCb, Handles.Put(action));
+            MsgNative.nim_msglog_insert_msglog_async(uid, msg.Serialize(), need_update_session, null, ByLogCb, CallbackTable.Put(action));
         }
 
         public static void DeleteMsglogsBySessionType(Session.NIMSessionType sType, bool deleteSessions, OperateMsglogResultDelegate action)
         {
-            MsgNative.nim_msglog_delete_by_session_type_async(deleteSessions, (int)sType, null, ByObjCb, Handles.Put(action));
+            MsgNative.nim_msglog_delete_by_session_type_async(deleteSessions, (int)sType, null, ByObjCb, CallbackTable.Put(action));
         }
 
         public static void DeleteSpecifiedMsglog(string sid, Session.NIMSessionType sType, string msgId, OperateSingleLogResultDelegate action)
         {
-            MsgNative.nim_msglog_delete_async(sid, (int)sType, msgId, null, ByLogCb, Handles.Put(action));
+            MsgNative.nim_msglog_delete_async(sid, (int)sType, msgId, null, ByLogCb, CallbackTable.Put(action));
         }
 
         public static void ClearAll(bool deleteSessions, CommonOperationResultDelegate action)
         {
-            MsgNative.nim_msglog_delete_all_async(deleteSessions, null, NormalCb, Handles.Put(action));
+            MsgNative.nim_msglog_delete_all_async(deleteSessions, null, NormalCb, CallbackTable.Put(action));
         }
 
         public static void ReadAll(CommonOperationResultDelegate cb)
         {
-            MsgNative.nim_msglog_read_all_async(null, NormalCb, Handles.Put(cb));
+            MsgNative.nim_msglog_read_all_async(null, NormalCb, CallbackTable.Put(cb));
         }
 
         public static void UpdateLocalExt(string msgId, string localExt, UpdateLocalExtDelegate cb)
         {
-            MsgNative.nim_msglog_update_localext_async(msgId, localExt, null, ByLogCb, Handles.Put(cb));
+            MsgNative.nim_msglog_update_localext_async(msgId, localExt, null, ByLogCb, CallbackTable.Put(cb));
         }
 
         static readonly MsgNative.ImportPrgCb PrgCb = OnPrg;
 
         public static void ExportDatabaseFile(string destPath, CommonOperationResultDelegate action)
         {
-            MsgNative.nim_msglog_export_db_async(destPath, null, NormalCb, Handles.Put(action));
+            MsgNative.nim_msglog_export_db_async(destPath, null, NormalCb, CallbackTable.Put(action));
         }
 
         public static void ImportDatabase(string srcPath, CommonOperationResultDelegate action, ImportProgressDelegate prg)
         {
-            MsgNative.nim_msglog_import_db_async(srcPath, null, NormalCb, Handles.Put(action), PrgCb, Handles.Put(prg));
+            MsgNative.nim_msglog_import_db_async(srcPath, null, NormalCb, CallbackTable.Put(action), PrgCb, CallbackTable.Put(prg));
         }
 
         /// <summary>Local messages of one session whose type is one of
@@ -1183,7 +1158,7 @@ namespace NIM.Messagelog
             long endTime, string endClientMsgId, bool reverse, List<NIMMessageType> msgTypes, QueryMsglogResultDelegate cb, string jsonExt = null)
         {
             MsgNative.nim_msglog_query_the_message_of_the_specified_type_async((int)sessionType, id, limit, fromTime, endTime,
-                endClientMsgId, reverse, NIM.Session.SessionAPI.TypeList(msgTypes), jsonExt, QueryCb, Handles.Put(cb));
+                endClientMsgId, reverse, NIM.Session.SessionAPI.TypeList(msgTypes), jsonExt, QueryCb, CallbackTable.Put(cb));
         }
 
         public static void QueryMsglogByCustomCondition(NIMMsgLogQueryRange range, string[] ids, int limit, long sTimetag, long eTimetag,
@@ -1194,24 +1169,24 @@ namespace NIM.Messagelog
                 sb.Append(i > 0 ? "," : "").Append(Json.Quote(ids[i]));
             sb.Append(']');
             MsgNative.nim_msglog_query_msg_by_options_async((int)range, sb.ToString(), limit, sTimetag, eTimetag, endMsgId,
-                reverse, (int)msgType, searchContent, null, QueryCb, Handles.Put(action));
+                reverse, (int)msgType, searchContent, null, QueryCb, CallbackTable.Put(action));
         }
 
         static void OnPrg(long imported, long total, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<ImportProgressDelegate>(userData);
+            var h = CallbackTable.Take<ImportProgressDelegate>(userData);
             if (h != null) h(imported, total);
         }
 
         static void OnByObj(int code, IntPtr uid, int toType, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<OperateMsglogResultDelegate>(userData);
+            var h = CallbackTable.Take<OperateMsglogResultDelegate>(userData);
             if (h != null) h((ResponseCode)code, Json.FromUtf8(uid), (Session.NIMSessionType)toType);
         }
 
         static void OnByLog(int code, IntPtr msgId, IntPtr ext, IntPtr userData)
         {
-            object o = Handles.Take<object>(userData);
+            object o = CallbackTable.Take<object>(userData);
             var single = o as OperateSingleLogResultDelegate;
             if (single != null) { single((ResponseCode)code, Json.FromUtf8(msgId)); return; }
             var local = o as UpdateLocalExtDelegate;
@@ -1220,13 +1195,13 @@ namespace NIM.Messagelog
 
         static void OnNormal(int code, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<CommonOperationResultDelegate>(userData);
+            var h = CallbackTable.Take<CommonOperationResultDelegate>(userData);
             if (h != null) h((ResponseCode)code);
         }
 
         static void OnQuery(int code, IntPtr id, int toType, IntPtr result, IntPtr ext, IntPtr userData)
         {
-            var h = Handles.Take<QueryMsglogResultDelegate>(userData);
+            var h = CallbackTable.Take<QueryMsglogResultDelegate>(userData);
             if (h != null) h((ResponseCode)code, Json.FromUtf8(id), (Session.NIMSessionType)toType, MsglogQueryResult.Deserialize(Json.FromUtf8(result)));
         }
     }
