@@ -114,6 +114,7 @@ int main(int argc, char **argv)
 		Notify();
 	});
 	nim::Session::RegChangeCb([](nim::NIMResCode, const nim::SessionData &, int) {});
+	nim::Session::RegBadgeCountCb([](const std::string &) { return 0; });
 	// The peer's read receipts of my messages.
 	nim::MsgLog::RegMessageStatusChangedCb([&](const nim::MessageStatusChangedResult &r) {
 		std::lock_guard<std::mutex> g(lock);
@@ -245,6 +246,30 @@ int main(int argc, char **argv)
 			nim::MsgLog::QueryMsgOnlineAsync(peer, nim::kNIMSessionTypeP2P, 50, 0, 0, 0, false, false, report);
 		if (!WaitFor([&] { return done; }, 10))
 			return Fail(which);
+	}
+
+	// The online query with NIM's parameter object: text only, then every
+	// type but text.
+	for (bool exclude : {false, true}) {
+		bool done = false;
+		nim::MsgLog::QueryMsgOnlineAsyncParam param;
+		param.id_ = peer;
+		param.limit_count_ = 50;
+		param.msg_type_list_ = {nim::kNIMMessageTypeText};
+		param.is_exclusion_type_ = exclude;
+		bool started = nim::MsgLog::QueryMsgOnlineAsync(param, [&, exclude](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			std::lock_guard<std::mutex> g(lock);
+			Say(std::string(exclude ? "ONLINE_NOT_TEXT" : "ONLINE_TEXT") + " code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_));
+			done = true;
+			Notify();
+		});
+		if (!started || !WaitFor([&] { return done; }, 10))
+			return Fail("online query with a parameter object");
+	}
+	{
+		nim::MsgLog::QueryMsgOnlineAsyncParam empty;
+		if (nim::MsgLog::QueryMsgOnlineAsync(empty, nullptr))
+			return Fail("an empty id is refused");
 	}
 
 	// Local operations.

@@ -842,6 +842,16 @@ void nim_session_delete_session_hasmore_roammsg(const SessionMainTagInfo *sessio
                                                 const void *user_data);
 
 /**
+ * NIM's SDK asks this callback for the app icon's badge number when an
+ * iOS app goes to the background (NIM's header: iOS only). A desktop SDK
+ * never calls it, Magpie's included: it is accepted so that code shared
+ * with an iOS build compiles and links.
+ */
+void nim_session_reg_badge_count_cb(const char *json_extension,
+                                    nim_session_badge_count_cb_func cb,
+                                    const void *user_data);
+
+/**
  * Registers the callback for peers' read receipts of my messages: `result`
  * is a JSON array of `{"talk_id","msg_timetag","status":7}`; every message
  * of mine to `talk_id` up to `msg_timetag` has been read.

@@ -764,6 +764,11 @@ typedef struct SessionMainTagInfo {
 } SessionMainTagInfo;
 
 /**
+ * `nim_session_badge_count_cb_func`: the app icon's badge number (iOS).
+ */
+typedef int (*nim_session_badge_count_cb_func)(const char *json_extension, const void *user_data);
+
+/**
  * NIM's `SessionRoamMsgHasMoreTagInfo`: the server keeps messages of the
  * session older than this one (time and server id).
  */

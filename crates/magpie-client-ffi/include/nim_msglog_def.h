@@ -14,4 +14,8 @@ NIM_JSON_KEY kNIMMsglogQueryKeyContent = "content";     /**< array of message ob
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyTalkID = "talk_id";         /**< string, the session */
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyMsgTimetag = "msg_timetag"; /**< int64, messages up to this time, ms */
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyStatus = "status";          /**< int, NIMMsgLogStatus (7, receipt) */
+
+/* The json_extension of nim_msglog_query_msg_online_async. */
+NIM_JSON_KEY kNIMMsglogJsonExtKeyNeedAutoDownloadAttachment = "need_auto_download_attachment"; /**< bool (attachments are not downloaded by Magpie's SDK) */
+NIM_JSON_KEY kNIMMsglogJsonExtKeyQueryMsgTypeList = "query_msg_type_list";                     /**< array of NIMMessageType: only these types */
 #endif

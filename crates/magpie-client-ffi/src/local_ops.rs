@@ -1678,3 +1678,20 @@ pub unsafe extern "C" fn nim_session_delete_session_hasmore_roammsg(
         )
     })
 }
+
+/// `nim_session_badge_count_cb_func`: the app icon's badge number (iOS).
+pub type nim_session_badge_count_cb_func =
+    Option<unsafe extern "C" fn(json_extension: *const c_char, user_data: *const c_void) -> c_int>;
+
+/// NIM's SDK asks this callback for the app icon's badge number when an
+/// iOS app goes to the background (NIM's header: iOS only). A desktop SDK
+/// never calls it, Magpie's included: it is accepted so that code shared
+/// with an iOS build compiles and links.
+#[no_mangle]
+pub extern "C" fn nim_session_reg_badge_count_cb(
+    json_extension: *const c_char,
+    cb: nim_session_badge_count_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = (json_extension, cb, user_data);
+}

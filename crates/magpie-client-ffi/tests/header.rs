@@ -30,7 +30,7 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 36] = [
+const TYPES: [&str; 37] = [
     "nim_client_multiport_push_config_cb_func",
     "nim_client_get_server_current_time_cb_func",
     "nim_global_detect_proxy_cb_func",
@@ -44,6 +44,7 @@ const TYPES: [&str; 36] = [
     "nim_msglog_modify_res_cb_func",
     "nim_session_query_sessiondata_by_id_cb_func",
     "SessionMainTagInfo",
+    "nim_session_badge_count_cb_func",
     "SessionRoamMsgHasMoreTagInfo",
     "nim_session_query_session_hasmore_roammsg_cb_func",
     "nim_session_query_all_session_hasmore_roammsg_cb_func",
@@ -68,7 +69,7 @@ const TYPES: [&str; 36] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 97] = [
+const FUNCTIONS: [&str; 98] = [
     "nim_client_get_server_current_time",
     "nim_client_update_apns_token",
     "nim_client_reg_sync_multiport_push_config_cb",
@@ -121,6 +122,7 @@ const FUNCTIONS: [&str; 97] = [
     "nim_session_query_all_session_hasmore_roammsg",
     "nim_session_update_session_hasmore_roammsg",
     "nim_session_delete_session_hasmore_roammsg",
+    "nim_session_reg_badge_count_cb",
     "nim_session_delete_all_recent_session_async",
     "nim_session_set_top",
     "nim_session_set_extend_data",

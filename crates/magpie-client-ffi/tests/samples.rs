@@ -581,6 +581,8 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "TOP code=200 top=1",
             "SYSREADALL code=200 unread=0",
             "SEARCH code=200 count=3",
+            "ONLINE_TEXT code=200 count=5",
+            "ONLINE_NOT_TEXT code=200 count=0",
             "NOTEXT count=1 last=",
             "NOCUSTOM count=1 has_last=1",
             "HASMORESET code=200",

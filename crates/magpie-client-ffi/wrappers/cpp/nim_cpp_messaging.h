@@ -1068,6 +1068,16 @@ public:
 		nim_session_query_all_recent_session_with_last_msg_excluded_type_async_ex(json_extension.c_str(), &OnList, v.dump().c_str(), new QuerySessionListCallabck(cb));
 	}
 
+	typedef std::function<int(const std::string&)> BadgeCountCallback;
+
+	/** The app icon's badge number, asked for by NIM's iOS SDK only: a
+	 *  desktop SDK never calls it. */
+	static void RegBadgeCountCb(const BadgeCountCallback& cb, const std::string& json_extension = "")
+	{
+		Badge().Set(cb);
+		nim_session_reg_badge_count_cb(json_extension.c_str(), &OnBadge, nullptr);
+	}
+
 	typedef std::function<void(NIMResCode, const SessionRoamMsgHasMoreTagInfo&)> QueryHasmoreRoammsgCallback;
 	typedef std::function<void(NIMResCode, const std::list<SessionRoamMsgHasMoreTagInfo>&)> QueryAllHasmoreRoammsgCallback;
 	typedef std::function<void(NIMResCode)> UpdateHasmoreRoammsgCallback;
@@ -1100,7 +1110,7 @@ public:
 		nim_session_delete_session_hasmore_roammsg(&info, &OnCode, new DeleteHasmoreRoammsgCallback(cb));
 	}
 
-	static void UnregSessionCb() { Change().Set(nullptr); }
+	static void UnregSessionCb() { Change().Set(nullptr); Badge().Set(nullptr); }
 
 private:
 	static detail::Holder<ChangeCallback>& Change() { static detail::Holder<ChangeCallback> h; return h; }
@@ -1128,6 +1138,12 @@ private:
 		if (*cb)
 			(*cb)((NIMResCode)rescode, list, total);
 		delete cb;
+	}
+	static detail::Holder<BadgeCountCallback>& Badge() { static detail::Holder<BadgeCountCallback> h; return h; }
+	static int OnBadge(const char *json_extension, const void *)
+	{
+		BadgeCountCallback f = Badge().Get();
+		return f ? f(json_extension ? json_extension : "") : 0;
 	}
 	static SessionMainTagInfo MainTag(const std::string& session_id, NIMSessionType to_type)
 	{
@@ -1262,6 +1278,54 @@ public:
 		QueryMsgCallback *heap = new QueryMsgCallback(cb);
 		nim_msglog_query_msg_online_async(id.c_str(), to_type, limit_count, from_time, end_time, end_msg_id, reverse, need_save_to_local, json_extension.c_str(), &OnQuery, heap);
 		return true;
+	}
+
+	/** NIM's parameters of an online history query (MsgLog::QueryMsgOnlineAsync). */
+	class QueryMsgOnlineAsyncParam
+	{
+	public:
+		std::string id_;                        /**< the peer's accid */
+		NIMSessionType to_type_ = kNIMSessionTypeP2P;
+		int limit_count_ = 20;                  /**< at most 100 */
+		int64_t from_time_ = 0;                 /**< ms */
+		int64_t end_time_ = 0;                  /**< ms */
+		int64_t end_msg_id_ = 0;                /**< server id of the previous page's last message, left out */
+		bool reverse_ = true;                   /**< true: oldest first from from_time_ */
+		bool need_save_to_local_ = true;
+		bool auto_download_attachment_ = true;
+		std::vector<NIMMessageType> msg_type_list_; /**< the types to get, or with is_exclusion_type_ to leave out */
+		bool is_exclusion_type_ = false;
+	};
+
+	/** The online history query with NIM's parameter object: false (and no
+	 *  callback) for an empty id or a limit of 0 or less, as in NIM. A type
+	 *  list asks for those types (every type but them with
+	 *  is_exclusion_type_); with a type list nothing is saved locally. */
+	static bool QueryMsgOnlineAsync(const QueryMsgOnlineAsyncParam& param, const QueryMsgCallback& cb)
+	{
+		if (param.id_.empty() || param.limit_count_ <= 0)
+			return false;
+		static const NIMMessageType all[] = {kNIMMessageTypeText, kNIMMessageTypeImage, kNIMMessageTypeAudio, kNIMMessageTypeVideo,
+			kNIMMessageTypeLocation, kNIMMessageTypeNotification, kNIMMessageTypeFile, kNIMMessageTypeTips, kNIMMessageTypeRobot,
+			kNIMMessageTypeG2NetCall, kNIMMessageTypeCustom};
+		std::vector<NIMMessageType> types;
+		if (!param.is_exclusion_type_)
+			types = param.msg_type_list_;
+		else
+			for (NIMMessageType t : all)
+				if (std::find(param.msg_type_list_.begin(), param.msg_type_list_.end(), t) == param.msg_type_list_.end())
+					types.push_back(t);
+		detail::json ext = detail::json::object();
+		ext[kNIMMsglogJsonExtKeyNeedAutoDownloadAttachment] = param.auto_download_attachment_;
+		if (!types.empty() || param.is_exclusion_type_) {
+			detail::json list = detail::json::array();
+			for (NIMMessageType t : types)
+				list.push_back((int)t);
+			ext[kNIMMsglogJsonExtKeyQueryMsgTypeList] = list;
+		}
+		bool save = param.msg_type_list_.empty() && param.need_save_to_local_;
+		return QueryMsgOnlineAsync(param.id_, param.to_type_, param.limit_count_, param.from_time_, param.end_time_, param.end_msg_id_,
+			param.reverse_, save, cb, ext.dump());
 	}
 
 	typedef std::function<void(NIMResCode, const std::string&, const IMMessage&)> QuerySingleMsgCallback;
