@@ -29,8 +29,7 @@ use tokio::time::Instant;
 /// Largest frame the server writes (4 MiB).
 pub const MAX_SERVER_FRAME: u32 = 4 << 20;
 
-/// Buffers above this capacity are released once drained, and reads of a
-/// logged-in connection go in steps of at least this much. Idle connections
+/// Buffers above this capacity are released once drained. Idle connections
 /// are the common case, so they keep (almost) nothing between frames.
 const KEEP_RBUF: usize = 64;
 
@@ -38,7 +37,8 @@ const KEEP_RBUF: usize = 64;
 /// HELLO and a LOGIN sent together.
 const FIRST_READ: usize = 1024;
 
-/// Largest read step of a client streaming frames.
+/// Largest read of a logged-in connection (the worker thread's scratch
+/// buffer).
 const MAX_READ_STEP: usize = 16 << 10;
 
 /// Queued answers are written once they reach this size, even when more
@@ -70,10 +70,6 @@ struct Conn<S> {
     peer: SocketAddr,
     addr: DeviceAddr,
     rbuf: Vec<u8>,
-    /// Room offered to the next read of a logged-in connection: grows while
-    /// reads fill it (a client streaming frames), back to [`KEEP_RBUF`] as
-    /// soon as one does not (the socket was drained).
-    read_step: usize,
     wbuf: Vec<u8>,
     machine: ServerSession,
     inbox: OutboxReceiver,
@@ -119,7 +115,6 @@ pub(crate) async fn serve<S>(
         peer,
         addr,
         rbuf: Vec::new(),
-        read_step: KEEP_RBUF,
         wbuf: Vec::new(),
         machine,
         inbox,
@@ -142,14 +137,38 @@ pub(crate) async fn serve<S>(
     conn.shared.bus.conns.close(addr.conn);
 }
 
-/// Reads into the spare room of `buf`: (bytes read, room offered).
+thread_local! {
+    /// Each worker thread's read buffer: a read takes what has arrived
+    /// (up to its size) here, and the connection's own buffer grows only by
+    /// what came, so an idle connection keeps almost nothing.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; MAX_READ_STEP].into_boxed_slice());
+}
+
+/// Reads what has arrived, at most `limit` bytes, appending it to `buf`
+/// (0: end of stream). One read per wake-up: a read that does not fill the
+/// room tells tokio the socket is drained, so no second read is spent on
+/// finding it empty.
 async fn read_some<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
-) -> std::io::Result<(usize, usize)> {
-    let room = buf.capacity() - buf.len();
-    let n = stream.read_buf(buf).await?;
-    Ok((n, room))
+    limit: usize,
+) -> std::io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        SCRATCH.with_borrow_mut(|scratch| {
+            let room = limit.min(scratch.len());
+            let mut rb = tokio::io::ReadBuf::new(&mut scratch[..room]);
+            match std::pin::Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    buf.extend_from_slice(rb.filled());
+                    Poll::Ready(Ok(rb.filled().len()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
@@ -183,7 +202,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         let step = if self.machine.session().is_none() {
                             FIRST_READ
                         } else {
-                            self.read_step
+                            KEEP_RBUF
                         };
                         if self.rbuf.is_empty() && self.rbuf.capacity() > step {
                             self.rbuf = Vec::new();
@@ -219,6 +238,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     }
                 }
             }
+            let read_limit = if self.machine.session().is_none() {
+                FIRST_READ
+            } else {
+                MAX_READ_STEP
+            };
             let deadline: Instant = self.machine.deadline().into();
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
@@ -232,16 +256,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     Some(p) => Input::Push(p),
                     None => return,
                 },
-                r = read_some(&mut self.stream, &mut self.rbuf), if self.in_flight < self.max_in_flight() => match r {
-                    Ok((0, _)) => Input::Eof { buffered: self.rbuf.len() },
-                    Ok((n, room)) => {
-                        self.read_step = if n == room {
-                            (self.read_step * 4).min(MAX_READ_STEP)
-                        } else {
-                            KEEP_RBUF
-                        };
-                        continue;
-                    }
+                r = read_some(&mut self.stream, &mut self.rbuf, read_limit), if self.in_flight < self.max_in_flight() => match r {
+                    Ok(0) => Input::Eof { buffered: self.rbuf.len() },
+                    Ok(_) => continue,
                     Err(_) => return,
                 },
                 _ = &mut timer => Input::Timeout,

@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "operators", "009_operators.sql"),
     migration!(10, "push_settings", "010_push_settings.sql"),
     migration!(11, "client_id_index", "011_client_id_index.sql"),
+    migration!(12, "message_ids", "012_message_ids.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -113,12 +114,12 @@ impl Drop for Inner {
 }
 
 /// How often the checkpointer copies the WAL back into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(2000);
 
 /// WAL pages above which the checkpointer makes the WAL start over: under
 /// steady writes a passive checkpoint never finds the WAL idle, so the WAL
 /// would only grow.
-const WAL_RESET_PAGES: i64 = 4_096;
+const WAL_RESET_PAGES: i64 = 16_384;
 
 /// Largest WAL file kept after the WAL starts over, bytes.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
@@ -285,8 +286,8 @@ impl SqliteStore {
     /// Opens the database beside a serving store that may be running (what
     /// `magpie app create` does): apps, accounts and settings as
     /// [`open`](SqliteStore::open) gives them; messages as far as the
-    /// database has them (the serving process copies them in within a
-    /// second), and appending messages is refused.
+    /// database has them (the serving process copies them in within two
+    /// seconds), and appending messages is refused.
     pub fn open_shared(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
         Self::open_with(path.as_ref(), false)
     }
@@ -1487,6 +1488,85 @@ mod tests {
             to_log: true,
             from_log: true,
         })
+    }
+
+    /// Server message ids are never handed out twice, even when the newest
+    /// messages were deleted (retention) before a restart: the high-water
+    /// mark is kept beside the journal's, not taken from the table.
+    #[tokio::test]
+    async fn message_ids_are_not_reused_after_the_newest_rows_are_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.db");
+        let s = SqliteStore::open(&path).unwrap();
+        let app = s.create_app("x", "k", "s").await.unwrap();
+        let mut last = 0;
+        for k in 0..3 {
+            last = s
+                .append(vec![(app.id, text("a", "b", &format!("m{k}")))])
+                .await
+                .unwrap()[0]
+                .server_id;
+        }
+        s.inner.core.settle().await.unwrap();
+        drop(s);
+        Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM messages", [])
+            .unwrap();
+        let s = SqliteStore::open(&path).unwrap();
+        let next = s
+            .append(vec![(app.id, text("a", "b", "m9"))])
+            .await
+            .unwrap()[0]
+            .server_id;
+        assert_eq!(next, last + 1);
+    }
+
+    /// Migration 12 rebuilds `messages` without AUTOINCREMENT: the rows and
+    /// their ids are kept, and so is sqlite_sequence's high-water mark (the
+    /// newest rows deleted before the upgrade do not give their ids again).
+    #[tokio::test]
+    async fn the_message_table_rebuild_keeps_rows_and_the_high_water_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        {
+            let mut c = Connection::open(&path).unwrap();
+            c.execute_batch(migration::TABLE_DDL).unwrap();
+            let tx = c.transaction().unwrap();
+            for m in &MIGRATIONS[..11] {
+                tx.execute_batch(m.sql).unwrap();
+                record(&tx, m).unwrap();
+            }
+            tx.execute(
+                "INSERT INTO apps (app_key, app_secret, name, created_at) VALUES ('k', 's', 'x', 1)",
+                [],
+            )
+            .unwrap();
+            for id in 1..=5 {
+                tx.execute(
+                    "INSERT INTO messages (app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (1, 'a', 'b', ?1, 1, 0, 'a', 'b', 1, ?2, 0, '{}')",
+                    params![format!("m{id}"), id],
+                )
+                .unwrap();
+            }
+            tx.execute("DELETE FROM messages WHERE id > 3", []).unwrap();
+            tx.commit().unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(versions(&s).len(), MIGRATIONS.len());
+        let app = s.app_by_key("k").await.unwrap().unwrap();
+        let found = s
+            .sent_message(app.id, &AccountId::parse("a").unwrap(), "m2")
+            .await
+            .unwrap()
+            .expect("a row from before the rebuild");
+        assert_eq!(found.server_id, 2);
+        let next = s
+            .append(vec![(app.id, text("a", "b", "m6"))])
+            .await
+            .unwrap()[0]
+            .server_id;
+        assert_eq!(next, 6, "ids 4 and 5 were handed out before the upgrade");
     }
 
     /// A first send (no resend flag) is not looked up among the stored
