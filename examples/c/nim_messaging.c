@@ -660,6 +660,26 @@ int main(int argc, char **argv)
 	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "AFTERTIME");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("local history after delete by time");
+	/* The server still has them: a query that does not save leaves the local
+	   history empty, one that saves brings the messages back into it. */
+	queried = 0;
+	nim_msglog_query_msg_online_async(peer, kNIMSessionTypeP2P, 50, 0, 0, 0, false, false, "",
+					  on_query, "NOSAVE");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("server history, not saved");
+	queried = 0;
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "STILLEMPTY");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history after a query that does not save");
+	queried = 0;
+	nim_msglog_query_msg_online_async(peer, kNIMSessionTypeP2P, 50, 0, 0, 0, false, true, "",
+					  on_query, "SAVE");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("server history, saved");
+	queried = 0;
+	nim_msglog_query_msg_async(peer, kNIMSessionTypeP2P, 50, 0, "", on_query, "RESTORED");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("local history after a query that saves");
 	nim_session_delete_recent_session_async_ex(kNIMSessionTypeP2P, peer, true, on_session_op, "DELETEEX");
 	if (!next_step(10))
 		return fail("delete session ex");

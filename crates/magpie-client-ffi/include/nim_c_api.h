@@ -1055,8 +1055,9 @@ void nim_msglog_query_msg_async(const char *account_id,
  * `limit_count` (1 to 100) messages between `from_time` and `end_time`
  * (ms, 0: no bound), leaving out `end_msg_id` (the server id of the
  * previous page's last message); newest first unless `reverse`.
- * `need_save_to_local` is accepted; the messages of a session are already
- * in the local database once synced.
+ * With `need_save_to_local` the messages found are also kept in the local
+ * history (those whose client id is already there are left as they are)
+ * before the callback runs.
  *
  * # Safety
  * As `nim_session_delete_recent_session_async`.

@@ -7,7 +7,8 @@
 //! receive NIM's enum types. Every JSON payload is NIM's.
 
 use crate::bridge::{self, guard, text};
-use magpie_client::{Client, Event, HistoryQuery, ImMessage, SysMsg};
+use magpie_client::{Client, Event, HistoryQuery, ImMessage, LocalOp, SysMsg};
+use magpie_proto::ResCode;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::ffi::{c_char, c_int, c_void, CString};
@@ -1110,8 +1111,9 @@ pub unsafe extern "C" fn nim_msglog_query_msg_async(
 /// `limit_count` (1 to 100) messages between `from_time` and `end_time`
 /// (ms, 0: no bound), leaving out `end_msg_id` (the server id of the
 /// previous page's last message); newest first unless `reverse`.
-/// `need_save_to_local` is accepted; the messages of a session are already
-/// in the local database once synced.
+/// With `need_save_to_local` the messages found are also kept in the local
+/// history (those whose client id is already there are left as they are)
+/// before the callback runs.
 ///
 /// # Safety
 /// As `nim_session_delete_recent_session_async`.
@@ -1130,7 +1132,6 @@ pub unsafe extern "C" fn nim_msglog_query_msg_online_async(
     cb: nim_msglog_query_cb_func,
     user_data: *const c_void,
 ) {
-    let _ = need_save_to_local;
     // SAFETY: the caller's contract.
     let (id, ext) = unsafe { (text(id), text(json_extension)) };
     let ud = user_data as usize;
@@ -1158,8 +1159,22 @@ pub unsafe extern "C" fn nim_msglog_query_msg_online_async(
         let answer = query_answer(cb, ud, id.clone(), t);
         let started = bridge::with_sdk(|s| {
             let client = s.client.clone();
+            let talk_id = q.id.clone();
             s.runtime.spawn(async move {
                 let r = client.query_online_messages(q).await;
+                if need_save_to_local && r.rescode == ResCode::SUCCESS && !r.content.is_empty() {
+                    let op = LocalOp::MsgSave {
+                        talk_id,
+                        msgs: r.content.clone(),
+                    };
+                    let saved = client.local_op(op).await;
+                    if saved.rescode != ResCode::SUCCESS {
+                        tracing::warn!(
+                            rescode = saved.rescode.0,
+                            "keeping the server's history in the local database failed"
+                        );
+                    }
+                }
                 answer(r.rescode.0 as c_int, r.source, r.content);
             });
         });

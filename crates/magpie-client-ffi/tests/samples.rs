@@ -884,6 +884,31 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         after.starts_with(r#"AFTERTIME code=200 id=dog type=0 {"count":0,"#),
         "{after}"
     );
+    let count = |label: &str| -> (u64, Vec<String>) {
+        let l = one(&format!("{label} code=200 id=dog type=0 "));
+        let v: serde_json::Value = serde_json::from_str(l.splitn(5, ' ').nth(4).unwrap()).unwrap();
+        let mut ids: Vec<String> = v["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["client_msg_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        (v["count"].as_u64().unwrap(), ids)
+    };
+    let (on_server, server_ids) = count("NOSAVE");
+    assert_eq!(on_server, 7, "the server keeps what the device deleted");
+    assert_eq!(
+        count("STILLEMPTY").0,
+        0,
+        "a query without need_save_to_local keeps nothing"
+    );
+    assert_eq!(count("SAVE"), (on_server, server_ids.clone()));
+    assert_eq!(
+        count("RESTORED"),
+        (on_server, server_ids),
+        "need_save_to_local put the server's messages into the local history"
+    );
     let ex = one("DELETEEX ");
     assert!(ex.starts_with("DELETEEX code=200 "), "{ex}");
     let gone = one("SESSIONSGONE ");

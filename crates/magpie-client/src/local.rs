@@ -648,7 +648,7 @@ fn write_cursor(tx: &Transaction<'_>, cursor: u64) -> rusqlite::Result<()> {
 
 /// Inserts a message; false when its client id is already there (then
 /// only a missing server id, time and position are filled in).
-fn insert_msg(
+pub(crate) fn insert_msg(
     tx: &Transaction<'_>,
     m: &ImMessage,
     talk: &str,

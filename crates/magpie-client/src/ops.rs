@@ -147,6 +147,17 @@ pub enum LocalOp {
         /// Make it the session's last message.
         update_session: bool,
     },
+    /// Keeps messages of the server's history in the local history
+    /// (`need_save_to_local` of `nim_msglog_query_msg_online_async`): a
+    /// message whose client id is already there is left as it is (NIM's
+    /// `replace_local_message` defaults to false); the sessions are not
+    /// touched. `imported` counts the messages added.
+    MsgSave {
+        /// Session id (the peer).
+        talk_id: String,
+        /// The messages.
+        msgs: Vec<ImMessage>,
+    },
     /// One session (`nim_session_query_sessiondata_by_id_async`).
     SessionById {
         /// NIMSessionType.
@@ -277,7 +288,7 @@ pub struct LocalResult {
     pub unread: u32,
     /// Sessions that changed, for the session change callback.
     pub changed: Vec<SessionData>,
-    /// Messages an import added.
+    /// Messages an import or a save added.
     pub imported: u64,
     /// Messages a search found.
     pub messages: Vec<ImMessage>,
@@ -620,6 +631,22 @@ impl LocalDb {
                     touched.push((talk_id.clone(), msg.to_type, command));
                 }
                 r.message = Some((**msg).clone());
+            }
+            LocalOp::MsgSave { talk_id, msgs } => {
+                if talk_id.is_empty() {
+                    return Ok(LocalResult::code(ResCode::PARAMETER_ERROR));
+                }
+                for m in msgs.iter().filter(|m| !m.client_msg_id.is_empty()) {
+                    // History: what the peer sent is read, what I sent is sent.
+                    let status = if m.from_id.eq_ignore_ascii_case(talk_id) {
+                        msglog_status::READ
+                    } else {
+                        msglog_status::SENT
+                    };
+                    if crate::local::insert_msg(&tx, m, talk_id, status, 0).map_err(sql)? {
+                        r.imported += 1;
+                    }
+                }
             }
             LocalOp::SessionById { to_type, id } => {
                 let exists: Option<i64> = tx
