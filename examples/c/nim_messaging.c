@@ -399,6 +399,46 @@ static void on_recall(int rescode, const char *content, const char *json_extensi
 	say_and_step(line);
 }
 
+/* Stick-top sessions: the results, and what another device of the account did. */
+static int stick_notified;
+
+static void on_stick_session(int rescode, const char *stick_session, const void *user_data)
+{
+	char line[2048];
+	snprintf(line, sizeof line, "%s code=%d %s", (const char *)user_data, rescode, stick_session);
+	say_and_step(line);
+}
+
+static void on_stick_cancel(int rescode, const char *session_id, enum NIMSessionType to_type, const void *user_data)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d id=%s type=%d", (const char *)user_data, rescode, session_id,
+		 (int)to_type);
+	say_and_step(line);
+}
+
+static void on_stick_set_notify(const char *stick_session, const void *user_data)
+{
+	(void)user_data;
+	printf("CB stick_top_set %s\n", stick_session);
+	fflush(stdout);
+	set_flag(&stick_notified, 1);
+}
+
+static void on_stick_update_notify(const char *stick_session, const void *user_data)
+{
+	(void)user_data;
+	printf("CB stick_top_update %s\n", stick_session);
+	fflush(stdout);
+}
+
+static void on_stick_cancel_notify(const char *session_id, enum NIMSessionType to_type, const void *user_data)
+{
+	(void)user_data;
+	printf("CB stick_top_cancel id=%s type=%d\n", session_id, (int)to_type);
+	fflush(stdout);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -428,6 +468,9 @@ int main(int argc, char **argv)
 	nim_sysmsg_reg_custom_notification_ack_cb("", on_sysmsg_ack, NULL);
 	nim_session_reg_change_cb("", on_session_change, NULL);
 	nim_msglog_reg_status_changed_cb("", on_status_changed, NULL);
+	nim_session_reg_set_to_stick_top_notify_cb(on_stick_set_notify, NULL);
+	nim_session_reg_update_stick_top_notify_cb(on_stick_update_notify, NULL);
+	nim_session_reg_cancell_stick_top_notify_cb(on_stick_cancel_notify, NULL);
 
 	nim_client_login(argv[3], argv[4], argv[5], "", on_login, NULL);
 	if (!wait_until(&login_ok, &login_failed, 20))
@@ -494,6 +537,29 @@ int main(int argc, char **argv)
 		return fail("live message");
 	if (!wait_until(&notified, NULL, 30))
 		return fail("notification");
+
+	/* Another device of this account put the peer's session on top; this
+	   one changes the extension, lists, takes it off, and puts it back. */
+	if (!wait_until(&stick_notified, NULL, 30))
+		return fail("stick-top notification");
+	nim_session_update_stick_top(peer, kNIMSessionTypeP2P, "{\"from\":\"C\"}", on_stick_session, "STICKUPD");
+	if (!next_step(10))
+		return fail("update stick top");
+	nim_session_query_stick_top_session_list(on_stick_session, "STICKLIST");
+	if (!next_step(10))
+		return fail("stick-top list");
+	nim_session_cancel_stick_top(peer, kNIMSessionTypeP2P, on_stick_cancel, "STICKCANCEL");
+	if (!next_step(10))
+		return fail("cancel stick top");
+	nim_session_cancel_stick_top(peer, kNIMSessionTypeP2P, on_stick_cancel, "STICKGONE");
+	if (!next_step(10))
+		return fail("cancel stick top again");
+	nim_session_query_stick_top_session_list(on_stick_session, "STICKEMPTY");
+	if (!next_step(10))
+		return fail("stick-top list after cancel");
+	nim_session_set_to_stick_top(peer, kNIMSessionTypeP2P, "", on_stick_session, "STICKSET");
+	if (!next_step(10))
+		return fail("set stick top");
 
 	/* A read receipt for the peer's live message. */
 	int sent_before = nim_msglog_query_receipt_sent(live_msg, "");

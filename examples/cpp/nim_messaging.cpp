@@ -114,6 +114,16 @@ int main(int argc, char **argv)
 		Notify();
 	});
 	nim::Session::RegChangeCb([](nim::NIMResCode, const nim::SessionData &, int) {});
+	bool stuck_elsewhere = false;
+	std::string stuck_ext;
+	nim::Session::RegSetToStickTopSessionNotifyCB([&](const nim::StickTopSession &s) {
+		std::lock_guard<std::mutex> g(lock);
+		stuck_ext = s.stick_top_info_.ext_;
+		stuck_elsewhere = true;
+		Notify();
+	});
+	nim::Session::RegUpdateStickTopSessionNotifyCB([](const nim::StickTopSession &) {});
+	nim::Session::RegCancelStickTopSessionNotifyCB([](const std::string &, nim::NIMSessionType) {});
 	nim::Session::RegBadgeCountCb([](const std::string &) { return 0; });
 	// The peer's read receipts of my messages.
 	nim::MsgLog::RegMessageStatusChangedCb([&](const nim::MessageStatusChangedResult &r) {
@@ -351,6 +361,31 @@ int main(int argc, char **argv)
 		return 1;
 	nim::Session::DeleteHasmoreRoammsg(peer, nim::kNIMSessionTypeP2P, [&](nim::NIMResCode code) { done("HASMOREDEL code=" + std::to_string((int)code)); });
 	if (!next("has-more tag removed"))
+		return 1;
+	// Another device of this account put the peer's session on top.
+	if (!WaitFor([&] { return stuck_elsewhere; }, 30))
+		return Fail("stick-top notification");
+	Say("STICKNOTE ext=" + stuck_ext);
+	nim::Session::UpdateToStickTopSession(peer, nim::kNIMSessionTypeP2P, "{\"from\":\"C++\"}", [&](nim::NIMResCode code, const nim::StickTopSession &s) {
+		done("STICKUPD code=" + std::to_string((int)code) + " ext=" + s.stick_top_info_.ext_ + " session=" + s.session_data_.id_);
+	});
+	if (!next("stick-top update"))
+		return 1;
+	nim::Session::QueryStickTopSessionList([&](nim::NIMResCode code, const nim::StickTopSessionList &l) {
+		done("STICKLIST code=" + std::to_string((int)code) + " size=" + std::to_string(l.sessions_.size()) +
+		     " first=" + (l.sessions_.empty() ? std::string() : l.sessions_.front().stick_top_info_.id_));
+	});
+	if (!next("stick-top list"))
+		return 1;
+	nim::Session::CancelToStickTopSession(peer, nim::kNIMSessionTypeP2P, [&](nim::NIMResCode code, const std::string &id, nim::NIMSessionType t) {
+		done("STICKCANCEL code=" + std::to_string((int)code) + " id=" + id + " type=" + std::to_string((int)t));
+	});
+	if (!next("stick-top cancel"))
+		return 1;
+	nim::Session::SetToStickTopSession(peer, nim::kNIMSessionTypeP2P, "", [&](nim::NIMResCode code, const nim::StickTopSession &s) {
+		done("STICKSET code=" + std::to_string((int)code) + " top=" + std::to_string((int)s.stick_top_info_.top_));
+	});
+	if (!next("stick-top set"))
 		return 1;
 	nim::Session::SetMultiUnreadCountZeroAsync(false, {nim::Session::MultiUnreadCountZeroInfo{peer, nim::kNIMSessionTypeP2P}},
 		[&](nim::NIMResCode code, const std::list<nim::SessionData> &list, int total) {

@@ -8,6 +8,7 @@
 //! log and the receiver's drop it, never a connection.
 
 use crate::addr::DeviceAddr;
+use magpie_proto::frame::StickTopChanged;
 use magpie_proto::msg::{SendMsgAck, SessionChangeAck, SysMsgAck};
 use magpie_proto::types::{Kickout, MultiSpot};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub enum Push {
     SysMsgAck(u32, Box<SysMsgAck>),
     /// The answer to a session change this connection asked for.
     SessionAck(u32, Box<SessionChangeAck>),
+    /// Another device of the account changed a session on top.
+    StickTop(Box<StickTopChanged>),
     /// Another device of the account set the multiport push switch (NIM's
     /// `switch_open`, 1 or 2).
     PushConfig(u32),
@@ -134,6 +137,17 @@ mod tests {
             }),
             Push::Replaced,
             Push::PushConfig(1),
+            Push::StickTop(Box::new(StickTopChanged {
+                action: 1,
+                info: magpie_proto::frame::StickTopInfo {
+                    top: true,
+                    id: "bob".into(),
+                    to_type: 0,
+                    ext: "x".into(),
+                    create_time: 1,
+                    update_time: 2,
+                },
+            })),
         ] {
             let e = Envelope::new(to, push);
             assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);

@@ -1145,6 +1145,89 @@ void nim_talk_reg_recall_msg_cb(const char *json_extension,
                                 const void *user_data);
 
 /**
+ * Puts a session on top for every device of the account, with the app's
+ * `ext`; on a session already on top it replaces the extension (its
+ * `create_time` kept). `cb` gets 200 and the stick-top session; 414 for
+ * an empty or too long id (over 128 bytes) or extension (over 1,024);
+ * 20001/415 when not logged in.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` once, from the SDK's thread.
+ */
+void nim_session_set_to_stick_top(const char *session_id,
+                                  int to_type,
+                                  const char *ext,
+                                  nim_session_set_to_stick_top_cb_func cb,
+                                  const void *user_data);
+
+/**
+ * Changes the extension of a session on top; 404 (kNIMResNotExist) when
+ * it is not on top. Otherwise as [`nim_session_set_to_stick_top`].
+ *
+ * # Safety
+ * As [`nim_session_set_to_stick_top`].
+ */
+void nim_session_update_stick_top(const char *session_id,
+                                  int to_type,
+                                  const char *ext,
+                                  nim_session_update_stick_top_cb_func cb,
+                                  const void *user_data);
+
+/**
+ * Takes a session off the top for every device of the account; `cb` gets
+ * 200 (404 when it was not on top), the session id and type.
+ *
+ * # Safety
+ * As [`nim_session_set_to_stick_top`].
+ */
+void nim_session_cancel_stick_top(const char *session_id,
+                                  int to_type,
+                                  nim_session_cancel_stick_top_cb_func cb,
+                                  const void *user_data);
+
+/**
+ * The account's sessions on top, as the server keeps them (the most
+ * recently set first): `cb` gets 200 and a JSON array of stick-top
+ * sessions (`[]` with a failure).
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` once, from the SDK's thread.
+ */
+void nim_session_query_stick_top_session_list(nim_session_query_stick_top_session_list_cb_func cb,
+                                              const void *user_data);
+
+/**
+ * Registers the callback for sessions another device of the account put
+ * on top (the stick-top session, without `session_data`).
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or until cleanup.
+ */
+void nim_session_reg_set_to_stick_top_notify_cb(nim_session_set_to_stick_top_notify_cb_func cb,
+                                                const void *user_data);
+
+/**
+ * Registers the callback for extensions another device changed.
+ *
+ * # Safety
+ * As [`nim_session_reg_set_to_stick_top_notify_cb`].
+ */
+void nim_session_reg_update_stick_top_notify_cb(nim_session_update_stick_top_notify_cb_func cb,
+                                                const void *user_data);
+
+/**
+ * Registers the callback for sessions another device took off the top
+ * (NIM's name, with its two l's).
+ *
+ * # Safety
+ * As [`nim_session_reg_set_to_stick_top_notify_cb`].
+ */
+void nim_session_reg_cancell_stick_top_notify_cb(nim_session_cancel_stick_top_notify_cb_func cb,
+                                                 const void *user_data);
+
+/**
  * Releases a string this library returned (`nim_talk_create_retweet_msg`,
  * `nim_talk_get_attachment_path_from_msg`). NULL is ignored.
  *

@@ -636,6 +636,61 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * `nim_session_set_to_stick_top_cb_func`: the result of putting a session
+ * on top, and the stick-top session.
+ */
+typedef void (*nim_session_set_to_stick_top_cb_func)(int rescode,
+                                                     const char *stick_session,
+                                                     const void *user_data);
+
+/**
+ * `nim_session_update_stick_top_cb_func`: the result of changing the
+ * extension of a session on top, and the stick-top session.
+ */
+typedef void (*nim_session_update_stick_top_cb_func)(int rescode,
+                                                     const char *stick_session,
+                                                     const void *user_data);
+
+/**
+ * `nim_session_cancel_stick_top_cb_func`: the result of taking a session
+ * off the top.
+ */
+typedef void (*nim_session_cancel_stick_top_cb_func)(int rescode,
+                                                     const char *session_id,
+                                                     enum NIMSessionType to_type,
+                                                     const void *user_data);
+
+/**
+ * `nim_session_query_stick_top_session_list_cb_func`: the sessions on top,
+ * a JSON array.
+ */
+typedef void (*nim_session_query_stick_top_session_list_cb_func)(int rescode,
+                                                                 const char *result,
+                                                                 const void *user_data);
+
+/**
+ * `nim_session_set_to_stick_top_notify_cb_func`: another device put a
+ * session on top.
+ */
+typedef void (*nim_session_set_to_stick_top_notify_cb_func)(const char *stick_session,
+                                                            const void *user_data);
+
+/**
+ * `nim_session_update_stick_top_notify_cb_func`: another device changed
+ * the extension of a session on top.
+ */
+typedef void (*nim_session_update_stick_top_notify_cb_func)(const char *stick_session,
+                                                            const void *user_data);
+
+/**
+ * `nim_session_cancel_stick_top_notify_cb_func`: another device took a
+ * session off the top.
+ */
+typedef void (*nim_session_cancel_stick_top_notify_cb_func)(const char *session_id,
+                                                            enum NIMSessionType to_type,
+                                                            const void *user_data);
+
+/**
  * `nim_client_multiport_push_config_cb_func`: the result of setting or
  * reading the multiport push switch, and its sync from other devices:
  * `rescode`, `content` = `{"switch_open":1|2}`.

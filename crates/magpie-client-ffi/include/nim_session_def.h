@@ -25,4 +25,15 @@ NIM_JSON_KEY kNIMSessionRobotFlag = "robot_session";    /**< bool */
 NIM_JSON_KEY kNIMSessionListCount = "count";
 NIM_JSON_KEY kNIMSessionListUnreadCount = "unread_counts";
 NIM_JSON_KEY kNIMSessionListContent = "content";
+/* A stick-top session (nim_session_set_to_stick_top and its siblings). */
+NIM_JSON_KEY kNIMSessionStickTopInfoTop = "top";                 /**< bool */
+NIM_JSON_KEY kNIMSessionStickTopInfoSessionId = "id";
+NIM_JSON_KEY kNIMSessionStickTopInfoType = "type";               /**< int, NIMSessionType */
+NIM_JSON_KEY kNIMSessionStickTopInfoExt = "ext";
+NIM_JSON_KEY kNIMSessionStickTopInfoCreateTime = "create_time";  /**< int64 ms */
+NIM_JSON_KEY kNIMSessionStickTopInfoUpdateTime = "update_time";  /**< int64 ms */
+NIM_JSON_KEY kNIMSessionStickTopSessionData = "session_data";   /**< object, a session item */
+/* NIM puts a session's stick-top object in its item under this key; Magpie's
+   session items do not carry it (read the list instead). */
+NIM_JSON_KEY kNIMSessionStickTopInfo = "stick_top_info";
 #endif

@@ -180,7 +180,7 @@ pub fn version_string() -> &'static CStr {
 }
 
 fn dispatch(e: &Event) {
-    if crate::msg::dispatch(e) {
+    if crate::msg::dispatch(e) || crate::stick_top::dispatch(e) {
         return;
     }
     if let Event::PushConfigSync(v) = e {
@@ -481,6 +481,7 @@ pub fn cleanup(done: impl FnOnce() + Send + 'static) {
     *PUSH_SYNC.lock() = None;
     LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
     crate::msg::forget();
+    crate::stick_top::forget();
     if on_sdk_thread() {
         let work = std::sync::Arc::new(Mutex::new(Some((sdk, done))));
         let theirs = work.clone();
@@ -528,7 +529,7 @@ pub(crate) fn with_sdk<T>(f: impl FnOnce(&Sdk) -> T) -> Option<T> {
 
 /// Runs `work` on the SDK's runtime and hands its result to `then`, unless
 /// cleanup came in between: no one-shot callback fires after cleanup.
-fn spawn_current<T: Send + 'static>(
+pub(crate) fn spawn_current<T: Send + 'static>(
     s: &Sdk,
     work: impl std::future::Future<Output = T> + Send + 'static,
     then: impl FnOnce(T) + Send + 'static,

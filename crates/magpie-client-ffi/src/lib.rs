@@ -26,6 +26,7 @@ pub mod fuzzing;
 pub mod local_ops;
 pub mod msg;
 pub mod recall;
+pub mod stick_top;
 pub mod talk_extra;
 
 use std::ffi::{c_char, c_int, c_void};

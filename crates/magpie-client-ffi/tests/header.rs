@@ -30,7 +30,14 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 37] = [
+const TYPES: [&str; 44] = [
+    "nim_session_set_to_stick_top_cb_func",
+    "nim_session_update_stick_top_cb_func",
+    "nim_session_cancel_stick_top_cb_func",
+    "nim_session_query_stick_top_session_list_cb_func",
+    "nim_session_set_to_stick_top_notify_cb_func",
+    "nim_session_update_stick_top_notify_cb_func",
+    "nim_session_cancel_stick_top_notify_cb_func",
     "nim_client_multiport_push_config_cb_func",
     "nim_client_get_server_current_time_cb_func",
     "nim_global_detect_proxy_cb_func",
@@ -69,7 +76,14 @@ const TYPES: [&str; 37] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 98] = [
+const FUNCTIONS: [&str; 105] = [
+    "nim_session_set_to_stick_top",
+    "nim_session_update_stick_top",
+    "nim_session_cancel_stick_top",
+    "nim_session_query_stick_top_session_list",
+    "nim_session_reg_set_to_stick_top_notify_cb",
+    "nim_session_reg_update_stick_top_notify_cb",
+    "nim_session_reg_cancell_stick_top_notify_cb",
     "nim_client_get_server_current_time",
     "nim_client_update_apns_token",
     "nim_client_reg_sync_multiport_push_config_cb",

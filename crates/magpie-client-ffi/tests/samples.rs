@@ -390,6 +390,24 @@ async fn run_messaging(
         l
     };
     while !next(&mut seen).await.starts_with("READY") {}
+    // Another device of the sample's account puts dog's session on top.
+    let mut cat_phone = TestClient::new(
+        server
+            .options()
+            .with_device_id("cat-phone")
+            .with_client_type(magpie_proto::types::client_type::IOS),
+    );
+    assert!(cat_phone.login(&app, "cat", "cat-token").await.is_success());
+    let set = cat_phone
+        .client
+        .stick_top(magpie_proto::frame::StickTopRequest {
+            action: magpie_proto::frame::stick_top_action::SET,
+            to_type: 0,
+            id: "dog".into(),
+            ext: "from the phone".into(),
+        })
+        .await;
+    assert_eq!(set.code, magpie_proto::ResCode::SUCCESS, "{set:?}");
     // What the sample sent reached dog: the message and the notification.
     let got = dog
         .events
@@ -468,6 +486,23 @@ async fn run_messaging(
         unreachable!()
     };
     assert_eq!(list[0].status, 7);
+    // A sample that changed the session on top: the phone heard each change.
+    if seen.iter().any(|l| l.starts_with("STICKSET code=200")) {
+        let mut heard = Vec::new();
+        while heard.len() < 3 {
+            if let Event::StickTopChanged(c) = cat_phone
+                .events
+                .until(|e| matches!(e, Event::StickTopChanged(_)))
+                .await
+            {
+                heard.push((c.action, c.info.top, c.info.ext.is_empty()));
+            }
+        }
+        assert_eq!(
+            heard,
+            [(2, true, false), (3, false, false), (1, true, true)]
+        );
+    }
     // A sample that recalled a message: dog got the message and its recall.
     if seen.iter().any(|l| l.starts_with("RECALL code=200")) {
         let got = dog
@@ -589,6 +624,11 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "HASMORE code=200 id=dog server_id=77",
             "HASMOREALL code=200 size=1",
             "HASMOREDEL code=200",
+            "STICKNOTE ext=from the phone",
+            r#"STICKUPD code=200 ext={"from":"C++"} session=dog"#,
+            "STICKLIST code=200 size=1 first=dog",
+            "STICKCANCEL code=200 id=dog type=0",
+            "STICKSET code=200 top=1",
             "MULTI code=200 sessions=1 total_unread=0",
             "EXPORT code=200",
             "DELETEALL code=200",
@@ -909,6 +949,40 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         (on_server, server_ids),
         "need_save_to_local put the server's messages into the local history"
     );
+    // Stick-top sessions: the phone's change arrived, this device's went
+    // through, with NIM's keys and the session item this device has.
+    let set = one("CB stick_top_set ");
+    let v: serde_json::Value =
+        serde_json::from_str(set.trim_start_matches("CB stick_top_set ")).unwrap();
+    assert_eq!(
+        (
+            v["top"].clone(),
+            v["id"].clone(),
+            v["type"].clone(),
+            v["ext"].clone()
+        ),
+        (true.into(), "dog".into(), 0.into(), "from the phone".into())
+    );
+    let created = v["create_time"].as_i64().unwrap();
+    let upd = one("STICKUPD code=200 ");
+    let v: serde_json::Value = serde_json::from_str(upd.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(v["ext"], r#"{"from":"C"}"#);
+    assert_eq!(
+        v["create_time"].as_i64().unwrap(),
+        created,
+        "update keeps the creation time"
+    );
+    assert_eq!(v["session_data"]["id"], "dog", "{upd}");
+    let list = one("STICKLIST code=200 ");
+    let v: serde_json::Value = serde_json::from_str(list.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(v[0]["id"], "dog");
+    assert_eq!(one("STICKCANCEL "), "STICKCANCEL code=200 id=dog type=0");
+    assert_eq!(one("STICKGONE "), "STICKGONE code=404 id=dog type=0");
+    assert_eq!(one("STICKEMPTY "), "STICKEMPTY code=200 []");
+    let again = one("STICKSET code=200 ");
+    let v: serde_json::Value = serde_json::from_str(again.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert!(v["create_time"].as_i64().unwrap() >= created && v["top"] == true);
     let ex = one("DELETEEX ");
     assert!(ex.starts_with("DELETEEX code=200 "), "{ex}");
     let gone = one("SESSIONSGONE ");

@@ -133,6 +133,10 @@ pub enum Event {
     /// The multiport push switch as the server has it, at login and when
     /// another device changes it (nim_client_reg_sync_multiport_push_config_cb).
     PushConfigSync(u32),
+    /// Another device of the account stuck a session on top, changed or
+    /// cancelled that (nim_session_reg_set_to_stick_top_notify_cb and its
+    /// update and cancel siblings).
+    StickTopChanged(magpie_proto::frame::StickTopChanged),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -171,6 +175,7 @@ impl Event {
             Event::MsgStatusChanged(_) => "msg_status_changed",
             Event::Recall(_) => "recall",
             Event::PushConfigSync(_) => "sync_multiport_push_config",
+            Event::StickTopChanged(_) => "stick_top_changed",
         }
     }
 
@@ -201,6 +206,7 @@ impl Event {
             Event::MsgStatusChanged(list) => serde_json::to_value(list),
             Event::Recall(list) => serde_json::to_value(list),
             Event::PushConfigSync(v) => Ok(serde_json::json!({"switch_open": v})),
+            Event::StickTopChanged(c) => serde_json::to_value(c),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -246,6 +252,8 @@ pub enum CallbackKind {
     Recall,
     /// Multiport push switch syncs.
     PushConfigSync,
+    /// Sessions on top changed on another device.
+    StickTopChanged,
 }
 
 impl Event {
@@ -268,13 +276,14 @@ impl Event {
             Event::MsgStatusChanged(_) => CallbackKind::MsgStatusChanged,
             Event::Recall(_) => CallbackKind::Recall,
             Event::PushConfigSync(_) => CallbackKind::PushConfigSync,
+            Event::StickTopChanged(_) => CallbackKind::StickTopChanged,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 17],
+    slots: [RwLock<Option<Callback>>; 18],
     stream: broadcast::Sender<Event>,
 }
 

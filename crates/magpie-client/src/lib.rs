@@ -489,6 +489,44 @@ impl Client {
         }
     }
 
+    /// NIM's stick-top sessions, kept on the server for every device of the
+    /// account: `action` one of `magpie_proto::frame::stick_top_action`
+    /// (SET puts a session on top or replaces its extension, UPDATE
+    /// replaces the extension of one on top, CANCEL takes it off; 404 for
+    /// a session not on top; LIST answers the sessions on top, the most
+    /// recently set first). The account's other online devices hear each
+    /// change through [`on_stick_top_changed`](Client::on_stick_top_changed).
+    /// Needs a session (20001 without); 414 for an empty or too long id or
+    /// extension.
+    pub async fn stick_top(
+        &self,
+        req: magpie_proto::frame::StickTopRequest,
+    ) -> magpie_proto::frame::StickTopAck {
+        match self.messaging(machine::Cmd::StickTop(req)).await {
+            Some(machine::Reply::StickTop(r)) => r,
+            _ => magpie_proto::frame::StickTopAck {
+                code: ResCode::LOCAL_INIT_UNDONE,
+                info: None,
+                list: Vec::new(),
+            },
+        }
+    }
+
+    /// Changes another device of the account made to its sessions on top.
+    pub fn on_stick_top_changed(
+        &self,
+        f: impl Fn(&magpie_proto::frame::StickTopChanged) + Send + Sync + 'static,
+    ) {
+        self.set(
+            CallbackKind::StickTopChanged,
+            Arc::new(move |e| {
+                if let Event::StickTopChanged(c) = e {
+                    f(c)
+                }
+            }),
+        );
+    }
+
     /// NIM's update_apns_token: stores this device's push token (and the
     /// app's push certificate name) on the server, for the push service;
     /// an empty token removes it. Needs a session (20001 without).
@@ -1062,6 +1100,7 @@ impl Client {
             CallbackKind::MsgStatusChanged,
             CallbackKind::Recall,
             CallbackKind::PushConfigSync,
+            CallbackKind::StickTopChanged,
         ] {
             self.set(k, f.clone());
         }

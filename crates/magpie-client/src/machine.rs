@@ -62,6 +62,8 @@ pub(crate) enum Cmd {
     PushConfig(Option<u32>),
     /// Store this device's push token (token, certificate name).
     PushToken(String, String),
+    /// Change or list the sessions on top.
+    StickTop(magpie_proto::frame::StickTopRequest),
     SendMsg(Box<ImMessage>),
     SendSysMsg(Box<SysMsg>),
     SetUnreadZero {
@@ -102,6 +104,7 @@ pub(crate) enum Reply {
     /// The server's clock; `None`: compute it locally (`calc_local`).
     ServerTime(ResCode, Option<i64>),
     PushConfig(PushConfigRes),
+    StickTop(magpie_proto::frame::StickTopAck),
     /// A result that is only a code.
     Code(ResCode),
     SendMsg(SendMsgAck),
@@ -325,6 +328,7 @@ enum Waiting {
     ServerTime,
     PushConfig,
     PushToken,
+    StickTop,
 }
 
 /// Within this long of the last server time query, the time is computed
@@ -550,6 +554,10 @@ impl LoginMachine {
                 };
                 self.request(now, id, Waiting::PushToken, frame, fx)
             }
+            Cmd::StickTop(req) => {
+                let frame = |seq| ClientFrame::StickTop { seq, body: req };
+                self.request(now, id, Waiting::StickTop, frame, fx)
+            }
             other => self.messaging_command(now, id, other, fx),
         }
     }
@@ -714,6 +722,7 @@ impl LoginMachine {
             | Cmd::ServerTime(_)
             | Cmd::PushConfig(_)
             | Cmd::PushToken(..)
+            | Cmd::StickTop(_)
             | Cmd::Cleanup => unreachable!("handled by command()"),
         }
     }
@@ -1337,6 +1346,14 @@ impl LoginMachine {
                         self.switch_open = body.switch_open;
                         fx.push(Effect::Emit(Event::PushConfigSync(body.switch_open)));
                     }
+                    ServerFrame::StickTopAck { seq, body } => {
+                        if let Some(p) = Self::answered(o, seq, Waiting::StickTop) {
+                            fx.push(Effect::Reply(p.cmd, Reply::StickTop(body)));
+                        }
+                    }
+                    ServerFrame::StickTopChanged { body } => {
+                        fx.push(Effect::Emit(Event::StickTopChanged(body)));
+                    }
                     ServerFrame::Error { body, .. }
                         if body.fatal && body.code == ResCode::EXIST =>
                     {
@@ -1460,6 +1477,14 @@ impl LoginMachine {
                 }),
             )),
             Waiting::PushToken => fx.push(Effect::Reply(p.cmd, Reply::Code(code))),
+            Waiting::StickTop => fx.push(Effect::Reply(
+                p.cmd,
+                Reply::StickTop(magpie_proto::frame::StickTopAck {
+                    code,
+                    info: None,
+                    list: Vec::new(),
+                }),
+            )),
         }
     }
 

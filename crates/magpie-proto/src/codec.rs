@@ -294,6 +294,10 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: object(&raw)?,
         },
+        op::STICK_TOP => ClientFrame::StickTop {
+            seq,
+            body: object(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -367,6 +371,11 @@ pub fn decode_server(buf: &[u8], max_frame: u32) -> Result<Decoded<ServerFrame>,
             seq,
             body: json(&raw)?,
         },
+        op::STICK_TOP_ACK => ServerFrame::StickTopAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::STICK_TOP_CHANGED => ServerFrame::StickTopChanged { body: json(&raw)? },
         op::ENTRY => ServerFrame::Entry { body: json(&raw)? },
         op::ERROR => ServerFrame::Error {
             seq,
@@ -438,6 +447,7 @@ pub fn encode_client(
         ClientFrame::History { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Receipt { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Recall { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::StickTop { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 
@@ -465,6 +475,8 @@ pub fn encode_server(
         ServerFrame::SysMsgAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::SessionAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::HistoryResult { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::StickTopAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::StickTopChanged { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Entry { body } => match body {
             EntryWire::Raw(text) => put_parts(out, op, seq, &[text.as_bytes()], max_frame),
             EntryWire::Decoded(e) => put(out, op, seq, Some(e), max_frame),
@@ -644,6 +656,17 @@ mod tests {
                     body: PushToken { token, cer_name },
                 }
             }),
+            (any::<u32>(), 1u32..5, 0u32..2, s(), s()).prop_map(
+                |(seq, action, to_type, id, ext)| ClientFrame::StickTop {
+                    seq,
+                    body: StickTopRequest {
+                        action,
+                        to_type,
+                        id,
+                        ext,
+                    },
+                }
+            ),
         ]
     }
 
@@ -708,6 +731,39 @@ mod tests {
             }),
             any::<u32>().prop_map(|v| ServerFrame::PushConfig {
                 body: PushConfig { switch_open: v }
+            }),
+            (any::<u32>(), any::<u32>(), s(), s(), any::<i64>()).prop_map(
+                |(seq, c, id, ext, t)| {
+                    let info = StickTopInfo {
+                        top: c % 2 == 0,
+                        id,
+                        to_type: c % 3,
+                        ext,
+                        create_time: t,
+                        update_time: t,
+                    };
+                    ServerFrame::StickTopAck {
+                        seq,
+                        body: StickTopAck {
+                            code: ResCode(c),
+                            info: (c % 2 == 0).then(|| info.clone()),
+                            list: if c % 3 == 0 { vec![info] } else { Vec::new() },
+                        },
+                    }
+                }
+            ),
+            (1u32..4, s(), s()).prop_map(|(action, id, ext)| ServerFrame::StickTopChanged {
+                body: StickTopChanged {
+                    action,
+                    info: StickTopInfo {
+                        top: action != 3,
+                        id,
+                        to_type: 0,
+                        ext,
+                        create_time: 1,
+                        update_time: 2,
+                    },
+                },
             }),
             (any::<u32>(), any::<u32>()).prop_map(|(seq, c)| ServerFrame::LogoutAck {
                 seq,

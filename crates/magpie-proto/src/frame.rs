@@ -49,6 +49,9 @@ pub mod op {
     pub const RECEIPT: u8 = 0x17;
     /// Recall a message I sent (answered with SESSION_ACK).
     pub const RECALL: u8 = 0x18;
+    /// Stick a session on top, change or cancel that, or list the stuck
+    /// sessions (answered with STICK_TOP_ACK).
+    pub const STICK_TOP: u8 = 0x19;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -75,6 +78,8 @@ pub mod op {
     pub const SESSION_ACK: u8 = 0x94;
     /// Server answer to HISTORY.
     pub const HISTORY_RESULT: u8 = 0x96;
+    /// Server answer to STICK_TOP.
+    pub const STICK_TOP_ACK: u8 = 0x97;
     /// Push: this device was kicked out.
     pub const KICKOUT: u8 = 0xA0;
     /// Push: another device of the account came or went.
@@ -84,6 +89,9 @@ pub mod op {
     pub const ENTRY: u8 = 0xA2;
     /// Push: another device of the account changed the multiport push switch.
     pub const PUSH_CONFIG: u8 = 0xA3;
+    /// Push: another device of the account stuck a session on top, changed
+    /// or cancelled that.
+    pub const STICK_TOP_CHANGED: u8 = 0xA4;
     /// Server error for a frame it could not accept.
     pub const ERROR: u8 = 0xEE;
 }
@@ -205,6 +213,78 @@ pub struct PushConfigAck {
     pub code: ResCode,
     /// The switch (1 or 2; 0 with a failure).
     pub switch_open: u32,
+}
+
+/// What STICK_TOP asks (`action`, one of [`stick_top_action`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickTopRequest {
+    /// Set, update, cancel or list.
+    pub action: u32,
+    /// NIMSessionType of the session (not for a list).
+    #[serde(default)]
+    pub to_type: u32,
+    /// The session id (not for a list).
+    #[serde(default)]
+    pub id: String,
+    /// The app's extension (set and update).
+    #[serde(default)]
+    pub ext: String,
+}
+
+/// STICK_TOP's actions, also the kind of a STICK_TOP_CHANGED push.
+pub mod stick_top_action {
+    /// Stick a session on top (or, when it is, replace its extension).
+    pub const SET: u32 = 1;
+    /// Change the extension of a session on top.
+    pub const UPDATE: u32 = 2;
+    /// Take a session off the top.
+    pub const CANCEL: u32 = 3;
+    /// The account's sessions on top.
+    pub const LIST: u32 = 4;
+}
+
+/// NIM's stick-top information (`StickTopSessionInfo`), with NIM's keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickTopInfo {
+    /// On top (false in a cancellation).
+    pub top: bool,
+    /// The session id.
+    pub id: String,
+    /// NIMSessionType.
+    #[serde(rename = "type")]
+    pub to_type: u32,
+    /// The app's extension.
+    #[serde(default)]
+    pub ext: String,
+    /// When it was stuck on top, ms.
+    #[serde(default)]
+    pub create_time: i64,
+    /// When it was last set or updated, ms.
+    #[serde(default)]
+    pub update_time: i64,
+}
+
+/// Answer to STICK_TOP: the code, the session's information (set, update,
+/// cancel) or the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickTopAck {
+    /// NIM result code.
+    pub code: ResCode,
+    /// The session as it now is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<StickTopInfo>,
+    /// The account's sessions on top, newest first (LIST).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<StickTopInfo>,
+}
+
+/// Push: a change another device made (`action` SET, UPDATE or CANCEL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickTopChanged {
+    /// What was done.
+    pub action: u32,
+    /// The session as it now is.
+    pub info: StickTopInfo,
 }
 
 /// A device's push token (NIM's `update_apns_token`), kept per device for
@@ -384,6 +464,13 @@ pub enum ClientFrame {
         /// Body.
         body: RecallReq,
     },
+    /// Stick-top sessions.
+    StickTop {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: StickTopRequest,
+    },
 }
 
 impl ClientFrame {
@@ -407,7 +494,8 @@ impl ClientFrame {
             | ClientFrame::SessionDelete { seq, .. }
             | ClientFrame::History { seq, .. }
             | ClientFrame::Receipt { seq, .. }
-            | ClientFrame::Recall { seq, .. } => *seq,
+            | ClientFrame::Recall { seq, .. }
+            | ClientFrame::StickTop { seq, .. } => *seq,
         }
     }
 
@@ -432,6 +520,7 @@ impl ClientFrame {
             ClientFrame::History { .. } => op::HISTORY,
             ClientFrame::Receipt { .. } => op::RECEIPT,
             ClientFrame::Recall { .. } => op::RECALL,
+            ClientFrame::StickTop { .. } => op::STICK_TOP,
         }
     }
 }
@@ -544,6 +633,18 @@ pub enum ServerFrame {
         /// Body (boxed: it may be large).
         body: Box<HistoryResult>,
     },
+    /// Answer to STICK_TOP.
+    StickTopAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body.
+        body: StickTopAck,
+    },
+    /// Push: another device changed a session on top.
+    StickTopChanged {
+        /// Body.
+        body: StickTopChanged,
+    },
     /// Push: an entry of my log (seq 0: for online devices only).
     Entry {
         /// Body.
@@ -575,9 +676,11 @@ impl ServerFrame {
             | ServerFrame::SysMsgAck { seq, .. }
             | ServerFrame::SessionAck { seq, .. }
             | ServerFrame::HistoryResult { seq, .. }
+            | ServerFrame::StickTopAck { seq, .. }
             | ServerFrame::Error { seq, .. } => *seq,
             ServerFrame::Kickout { .. }
             | ServerFrame::PushConfig { .. }
+            | ServerFrame::StickTopChanged { .. }
             | ServerFrame::MultiSpot { .. }
             | ServerFrame::Entry { .. } => 0,
         }
@@ -602,6 +705,8 @@ impl ServerFrame {
             ServerFrame::SysMsgAck { .. } => op::SYSMSG_ACK,
             ServerFrame::SessionAck { .. } => op::SESSION_ACK,
             ServerFrame::HistoryResult { .. } => op::HISTORY_RESULT,
+            ServerFrame::StickTopAck { .. } => op::STICK_TOP_ACK,
+            ServerFrame::StickTopChanged { .. } => op::STICK_TOP_CHANGED,
             ServerFrame::Entry { .. } => op::ENTRY,
             ServerFrame::Error { .. } => op::ERROR,
         }

@@ -22,7 +22,8 @@ pub use frame::{ClientFrame, ServerFrame};
 /// The protocol version this crate speaks. A client names the versions it
 /// speaks in its hello; the server picks the highest one both sides know.
 /// Version 2 adds SERVER_TIME, the multiport push switch (and its PUSH_CONFIG
-/// push, sent to version 2 SDKs only) and PUSH_TOKEN.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// push, sent to version 2 SDKs only) and PUSH_TOKEN; version 3 adds
+/// STICK_TOP (and its STICK_TOP_CHANGED push, sent to version 3 SDKs only).
+pub const PROTOCOL_VERSION: u16 = 3;
 /// The lowest protocol version this crate still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;

@@ -393,6 +393,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         let result = Box::pin(self.push_config(session, set)).await;
                         next = Some(Input::PushConfigDone { seq, result });
                     }
+                    Action::StickTop { seq, session, req } => {
+                        let ack = Box::pin(self.stick_top(session, req)).await;
+                        next = Some(Input::StickTopDone { seq, ack });
+                    }
                     Action::PushToken {
                         seq,
                         session,
@@ -651,6 +655,80 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
+    /// Changes the account's sessions on top and tells its other online
+    /// devices (those offline read the list when they ask), or lists them.
+    async fn stick_top(
+        &self,
+        session: login::LoggedIn,
+        req: magpie_proto::frame::StickTopRequest,
+    ) -> magpie_proto::frame::StickTopAck {
+        use magpie_proto::frame::{stick_top_action as act, StickTopAck, StickTopChanged};
+        use magpie_store::StickTopChange;
+        let accounts = &self.shared.stores.accounts;
+        let (app_id, accid) = (session.key.app_id, &session.key.accid);
+        let failed = |code| StickTopAck {
+            code,
+            info: None,
+            list: Vec::new(),
+        };
+        let busy = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "a stick-top request failed");
+            failed(magpie_proto::ResCode::TOO_BUSY)
+        };
+        let (to_type, session_id) = (req.to_type, req.id);
+        let change = match req.action {
+            act::LIST => {
+                return match accounts.stick_tops(app_id, accid).await {
+                    Ok(list) => StickTopAck {
+                        code: magpie_proto::ResCode::SUCCESS,
+                        info: None,
+                        list: list.into_iter().map(|t| stick_top_info(t, true)).collect(),
+                    },
+                    Err(e) => busy(&e),
+                };
+            }
+            act::SET => StickTopChange::Set {
+                to_type,
+                session_id,
+                ext: req.ext,
+            },
+            act::UPDATE => StickTopChange::Update {
+                to_type,
+                session_id,
+                ext: req.ext,
+            },
+            _ => StickTopChange::Cancel {
+                to_type,
+                session_id,
+            },
+        };
+        let now = magpie_store::now_ms();
+        let info = match accounts.change_stick_top(app_id, accid, change, now).await {
+            Ok(t) => stick_top_info(t, req.action != act::CANCEL),
+            Err(magpie_store::StoreError::NotFound) => {
+                return failed(magpie_proto::ResCode::NOT_EXIST)
+            }
+            Err(e) => return busy(&e),
+        };
+        let push = magpie_bus::Push::StickTop(Box::new(StickTopChanged {
+            action: req.action,
+            info: info.clone(),
+        }));
+        if let Err(e) = self
+            .shared
+            .bus
+            .tell_others(&session.key, self.addr, push)
+            .await
+        {
+            tracing::warn!(error = %e, "telling the other devices of a session on top failed");
+        }
+        StickTopAck {
+            code: magpie_proto::ResCode::SUCCESS,
+            info: Some(info),
+            list: Vec::new(),
+        }
+    }
+
     /// Queues one frame for the next [`Conn::flush`].
     fn queue(&mut self, frame: &ServerFrame) -> Queue {
         let len = self.wbuf.len();
@@ -689,5 +767,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             self.wbuf = Vec::new();
         }
         ok
+    }
+}
+
+/// A stored session on top as the protocol carries it (`top` false for the
+/// entry a cancellation removed).
+fn stick_top_info(t: magpie_store::StickTop, top: bool) -> magpie_proto::frame::StickTopInfo {
+    magpie_proto::frame::StickTopInfo {
+        top,
+        id: t.session_id,
+        to_type: t.to_type,
+        ext: t.ext,
+        create_time: t.create_time,
+        update_time: t.update_time,
     }
 }

@@ -17,7 +17,7 @@ use crate::login::{LoggedIn, LoginOutcome};
 use magpie_bus::Push;
 use magpie_proto::frame::{
     CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest, PushConfig,
-    PushConfigAck, PushToken, ServerTimeAck,
+    PushConfigAck, PushToken, ServerTimeAck, StickTopAck, StickTopRequest,
 };
 use magpie_proto::msg::{
     EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq, Receipt, SendMsgAck,
@@ -50,6 +50,13 @@ pub const MAX_KICK_OTHER: usize = 20;
 
 /// Longest push token or certificate name, bytes.
 pub const MAX_PUSH_TOKEN: usize = 1024;
+
+/// Longest session id of a stick-top request, bytes (NIM's
+/// `SessionMainTagInfo` holds 64; team ids and accids are shorter).
+pub const MAX_STICK_TOP_ID: usize = 128;
+
+/// Longest extension of a session on top, bytes.
+pub const MAX_STICK_TOP_EXT: usize = 1024;
 
 /// Something that happened to the connection.
 #[derive(Debug)]
@@ -95,6 +102,13 @@ pub enum Input {
         seq: u32,
         /// The switch, or why not.
         result: Result<u32, ResCode>,
+    },
+    /// The answer to a STICK_TOP with this `seq`.
+    StickTopDone {
+        /// The request's seq.
+        seq: u32,
+        /// The answer.
+        ack: StickTopAck,
     },
     /// The push token of a PUSH_TOKEN with this `seq` is stored (or the
     /// code of a failure).
@@ -160,6 +174,16 @@ pub enum Action {
         session: LoggedIn,
         /// The new value, or `None` to read it.
         set: Option<u32>,
+    },
+    /// Change or list the account's sessions on top (telling its other
+    /// devices of a change); feed back [`Input::StickTopDone`].
+    StickTop {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// What it asks.
+        req: StickTopRequest,
     },
     /// Store the device's push token; feed back [`Input::PushTokenDone`].
     PushToken {
@@ -421,6 +445,9 @@ impl ServerSession {
                     body: PushConfigAck { code, switch_open },
                 }));
             }
+            Input::StickTopDone { seq, ack } => {
+                out.push(Action::Send(ServerFrame::StickTopAck { seq, body: ack }))
+            }
             Input::PushTokenDone { seq, code } => {
                 out.push(Action::Send(ServerFrame::PushTokenAck {
                     seq,
@@ -565,6 +592,34 @@ impl ServerSession {
                     set: None,
                 }),
             },
+            ClientFrame::StickTop { seq, body } => {
+                use magpie_proto::frame::stick_top_action as act;
+                let refuse = |code| {
+                    Action::Send(ServerFrame::StickTopAck {
+                        seq,
+                        body: StickTopAck {
+                            code,
+                            info: None,
+                            list: Vec::new(),
+                        },
+                    })
+                };
+                let about_a_session = matches!(body.action, act::SET | act::UPDATE | act::CANCEL);
+                let valid = body.action == act::LIST
+                    || (about_a_session
+                        && !body.id.is_empty()
+                        && body.id.len() <= MAX_STICK_TOP_ID
+                        && body.ext.len() <= MAX_STICK_TOP_EXT);
+                match &self.session {
+                    None => out.push(refuse(ResCode::INVALID)),
+                    Some(_) if !valid => out.push(refuse(ResCode::PARAMETER_ERROR)),
+                    Some(s) => out.push(Action::StickTop {
+                        seq,
+                        session: s.clone(),
+                        req: body,
+                    }),
+                }
+            }
             ClientFrame::PushToken { seq, body } => {
                 let refuse = |code| {
                     Action::Send(ServerFrame::PushTokenAck {
@@ -801,6 +856,11 @@ impl ServerSession {
             }
             Push::SessionAck(seq, body) => {
                 out.push(Action::Send(ServerFrame::SessionAck { seq, body: *body }))
+            }
+            // Older SDKs do not know the push: they read the list when asked.
+            Push::StickTop(_) if self.version < 3 => {}
+            Push::StickTop(body) => {
+                out.push(Action::Send(ServerFrame::StickTopChanged { body: *body }))
             }
             Push::Kickout(body) => {
                 // The directory has removed this session already.
@@ -1046,7 +1106,7 @@ mod tests {
         assert!(is_close(&a[1], false));
 
         let mut f = Fake::new();
-        let a = f.feed(0, Input::Frame(hello(9, 3)));
+        let a = f.feed(0, Input::Frame(hello(9, PROTOCOL_VERSION + 1)));
         match &a[0] {
             Action::Send(ServerFrame::HelloAck { body, .. }) => {
                 assert_eq!(
@@ -1083,6 +1143,30 @@ mod tests {
             let a = f.feed(1, Input::Push(Push::PushConfig(1)));
             assert_eq!(
                 matches!(&a[..], [Action::Send(ServerFrame::PushConfig { body })] if body.switch_open == 1),
+                sent,
+                "version {version}: {a:?}"
+            );
+            assert_eq!(a.is_empty(), !sent);
+        }
+    }
+
+    #[test]
+    fn stick_top_changes_reach_only_version_3_sdks() {
+        use magpie_proto::frame::{StickTopChanged, StickTopInfo};
+        for (version, sent) in [(2, false), (3, true)] {
+            let mut f = Fake::new();
+            f.feed(0, Input::Frame(hello(version, 1)));
+            let change = StickTopChanged {
+                action: 1,
+                info: StickTopInfo {
+                    top: true,
+                    id: "bob".into(),
+                    ..Default::default()
+                },
+            };
+            let a = f.feed(1, Input::Push(Push::StickTop(Box::new(change))));
+            assert_eq!(
+                matches!(&a[..], [Action::Send(ServerFrame::StickTopChanged { body })] if body.info.id == "bob"),
                 sent,
                 "version {version}: {a:?}"
             );

@@ -24,8 +24,8 @@ use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting,
-    StoreError, StoreResult, StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting, StickTop,
+    StickTopChange, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "push_settings", "010_push_settings.sql"),
     migration!(11, "client_id_index", "011_client_id_index.sql"),
     migration!(12, "message_ids", "012_message_ids.sql"),
+    migration!(13, "stick_top", "013_stick_top.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -72,6 +73,7 @@ const APP_TABLES: &[&str] = &[
     "stored_notes",
     "event_outbox",
     "push_tokens",
+    "stick_top",
 ];
 
 mod backup;
@@ -954,6 +956,103 @@ impl AccountStore for SqliteStore {
             "UPDATE accounts SET switch_open = ?3, updated_at = ?4 WHERE app_id = ?1 AND accid = ?2",
             (app_id, accid.to_string(), value, now_ms()),
         )
+        .await
+    }
+
+    async fn change_stick_top(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        change: StickTopChange,
+        now: i64,
+    ) -> StoreResult<StickTop> {
+        let accid = accid.to_string();
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let sql = StoreError::backend;
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM accounts WHERE app_id = ?1 AND accid = ?2",
+                    params![app_id, accid],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let (to_type, sid) = change.session();
+            let sid = sid.to_owned();
+            let get = |tx: &rusqlite::Transaction<'_>| -> StoreResult<Option<StickTop>> {
+                tx.query_row(
+                    "SELECT ext, create_time, update_time FROM stick_top WHERE app_id = ?1 AND accid = ?2 AND to_type = ?3 AND session_id = ?4",
+                    params![app_id, accid, to_type, sid],
+                    |r| {
+                        Ok(StickTop {
+                            to_type,
+                            session_id: sid.clone(),
+                            ext: r.get(0)?,
+                            create_time: r.get(1)?,
+                            update_time: r.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(sql)
+            };
+            let out = match &change {
+                StickTopChange::Set { ext, .. } => {
+                    tx.execute(
+                        "INSERT INTO stick_top (app_id, accid, to_type, session_id, ext, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+                         ON CONFLICT (app_id, accid, to_type, session_id) DO UPDATE SET ext = excluded.ext, update_time = excluded.update_time",
+                        params![app_id, accid, to_type, sid, ext, now],
+                    )
+                    .map_err(sql)?;
+                    get(&tx)?.ok_or(StoreError::NotFound)?
+                }
+                StickTopChange::Update { ext, .. } => {
+                    let n = tx
+                        .execute(
+                            "UPDATE stick_top SET ext = ?5, update_time = ?6 WHERE app_id = ?1 AND accid = ?2 AND to_type = ?3 AND session_id = ?4",
+                            params![app_id, accid, to_type, sid, ext, now],
+                        )
+                        .map_err(sql)?;
+                    changed_one(n)?;
+                    get(&tx)?.ok_or(StoreError::NotFound)?
+                }
+                StickTopChange::Cancel { .. } => {
+                    let gone = get(&tx)?.ok_or(StoreError::NotFound)?;
+                    tx.execute(
+                        "DELETE FROM stick_top WHERE app_id = ?1 AND accid = ?2 AND to_type = ?3 AND session_id = ?4",
+                        params![app_id, accid, to_type, sid],
+                    )
+                    .map_err(sql)?;
+                    gone
+                }
+            };
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn stick_tops(&self, app_id: i64, accid: &AccountId) -> StoreResult<Vec<StickTop>> {
+        let accid = accid.to_string();
+        self.read(move |c| {
+            let mut s = c.prepare_cached(
+                "SELECT to_type, session_id, ext, create_time, update_time FROM stick_top WHERE app_id = ?1 AND accid = ?2 ORDER BY update_time DESC, session_id DESC, to_type DESC",
+            )?;
+            let rows = s.query_map(params![app_id, accid], |r| {
+                Ok(StickTop {
+                    to_type: r.get(0)?,
+                    session_id: r.get(1)?,
+                    ext: r.get(2)?,
+                    create_time: r.get(3)?,
+                    update_time: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
         .await
     }
 

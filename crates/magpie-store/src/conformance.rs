@@ -229,6 +229,97 @@ pub mod accounts {
         assert!(s.account(a.id, &id("eve")).await.unwrap().unwrap().blocked);
     }
 
+    /// Sessions on top are per account: set creates (or replaces the
+    /// extension, keeping the creation time), update and cancel need the
+    /// session on top, the list is newest first, and they go with the app.
+    pub async fn stick_tops_are_per_account(s: &Stores) {
+        use crate::StickTopChange as C;
+        let a = s.apps.create_app("a", "ka", "sa").await.unwrap();
+        let acc = &s.accounts;
+        for who in ["gus", "hal"] {
+            acc.create_account(a.id, new_account(who, "t"))
+                .await
+                .unwrap();
+        }
+        let gus = id("gus");
+        let set = |sid: &str, ext: &str| C::Set {
+            to_type: 0,
+            session_id: sid.into(),
+            ext: ext.into(),
+        };
+        let first = acc
+            .change_stick_top(a.id, &gus, set("hal", "x"), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.create_time, first.update_time, first.ext.as_str()),
+            (10, 10, "x")
+        );
+        let again = acc
+            .change_stick_top(a.id, &gus, set("hal", "y"), 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.create_time, again.update_time, again.ext.as_str()),
+            (10, 20, "y")
+        );
+        acc.change_stick_top(a.id, &gus, set("ivy", ""), 30)
+            .await
+            .unwrap();
+        let team = C::Set {
+            to_type: 1,
+            session_id: "hal".into(),
+            ext: String::new(),
+        };
+        acc.change_stick_top(a.id, &gus, team, 5).await.unwrap();
+        let list = acc.stick_tops(a.id, &gus).await.unwrap();
+        let order: Vec<(u32, &str)> = list
+            .iter()
+            .map(|t| (t.to_type, t.session_id.as_str()))
+            .collect();
+        assert_eq!(order, [(0, "ivy"), (0, "hal"), (1, "hal")]);
+        assert!(
+            acc.stick_tops(a.id, &id("hal")).await.unwrap().is_empty(),
+            "per account"
+        );
+        let update = |sid: &str| C::Update {
+            to_type: 0,
+            session_id: sid.into(),
+            ext: "z".into(),
+        };
+        let upd = acc
+            .change_stick_top(a.id, &gus, update("hal"), 40)
+            .await
+            .unwrap();
+        assert_eq!(
+            (upd.create_time, upd.update_time, upd.ext.as_str()),
+            (10, 40, "z")
+        );
+        assert!(matches!(
+            acc.change_stick_top(a.id, &gus, update("nobody"), 41).await,
+            Err(crate::StoreError::NotFound)
+        ));
+        let cancel = |t: u32, sid: &str| C::Cancel {
+            to_type: t,
+            session_id: sid.into(),
+        };
+        let gone = acc
+            .change_stick_top(a.id, &gus, cancel(0, "hal"), 50)
+            .await
+            .unwrap();
+        assert_eq!(gone.ext, "z");
+        assert!(matches!(
+            acc.change_stick_top(a.id, &gus, cancel(0, "hal"), 51).await,
+            Err(crate::StoreError::NotFound)
+        ));
+        assert_eq!(acc.stick_tops(a.id, &gus).await.unwrap().len(), 2);
+        s.apps.delete_app(a.id).await.unwrap();
+        assert!(
+            acc.stick_tops(a.id, &gus).await.unwrap().is_empty(),
+            "gone with the app"
+        );
+    }
+
     /// The multiport push switch is per account (2 by default), and push
     /// tokens are per device: replaced, removed by an empty token, gone
     /// with the app.
@@ -1079,6 +1170,7 @@ macro_rules! store_conformance_suite {
             token_replacement_invalidates_the_old_token,
             block_and_unblock,
             push_settings_are_per_account_and_device,
+            stick_tops_are_per_account,
             profile_patch_changes_only_named_fields,
             blacklists_are_per_owner,
             batch_creation_is_all_or_nothing

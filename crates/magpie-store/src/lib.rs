@@ -25,7 +25,10 @@ pub use message::{
     Append, Appended, EntryKind, HistoryRange, LogEntry, LogPage, NewMessage, NewNote, Pruned,
     SentMessage, StoredMessage,
 };
-pub use record::{Account, AccountPatch, App, NewAccount, PushTokenRecord, SWITCH_OPEN_DEFAULT};
+pub use record::{
+    Account, AccountPatch, App, NewAccount, PushTokenRecord, StickTop, StickTopChange,
+    SWITCH_OPEN_DEFAULT,
+};
 pub use settings::{AppSettings, Setting};
 
 use async_trait::async_trait;
@@ -120,6 +123,21 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Sets the account's multiport push switch (1 or 2). `NotFound` if
     /// there is no such account.
     async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()>;
+    /// Changes the account's sessions on top (NIM's stick-top sessions,
+    /// kept for all its devices) at `now` (ms) and returns the session's
+    /// entry as it now is: `Set` puts a session on top, or replaces the
+    /// extension of one that is (its `create_time` kept); `Update` replaces
+    /// the extension and `Cancel` takes it off (returning the entry it
+    /// removed), both `NotFound` when the session is not on top.
+    async fn change_stick_top(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        change: StickTopChange,
+        now: i64,
+    ) -> StoreResult<StickTop>;
+    /// The account's sessions on top, the most recently set or updated first.
+    async fn stick_tops(&self, app_id: i64, accid: &AccountId) -> StoreResult<Vec<StickTop>>;
     /// Stores a device's push token, replacing the device's earlier one and
     /// removing any other account's token for that device (the device now
     /// belongs to this account); an empty token removes it. `NotFound` if

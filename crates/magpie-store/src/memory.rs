@@ -1,8 +1,8 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
     Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting,
-    StoreError, StoreResult, StoredMessage, TokenHash,
+    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting, StickTop,
+    StickTopChange, StoreError, StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -31,6 +31,8 @@ struct Inner {
     blacklists: HashMap<(i64, AccountId), std::collections::BTreeSet<AccountId>>,
     /// Push tokens by (app, account), by device id.
     push_tokens: HashMap<(i64, AccountId), std::collections::BTreeMap<String, PushTokenRecord>>,
+    /// Sessions on top by (app, account), by (type, session id).
+    stick_tops: HashMap<(i64, AccountId), std::collections::BTreeMap<(u32, String), StickTop>>,
 }
 
 impl MemoryStore {
@@ -123,6 +125,7 @@ impl AppStore for MemoryStore {
             g.accounts.retain(|(app, _), _| *app != app_id);
             g.blacklists.retain(|(app, _), _| *app != app_id);
             g.push_tokens.retain(|(app, _), _| *app != app_id);
+            g.stick_tops.retain(|(app, _), _| *app != app_id);
         }
         self.msgs.lock().remove_apps(&|app| app == app_id);
         Ok(())
@@ -322,6 +325,65 @@ impl AccountStore for MemoryStore {
 
     async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()> {
         self.with_account(app_id, accid, |a| a.switch_open = value)
+    }
+
+    async fn change_stick_top(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        change: StickTopChange,
+        now: i64,
+    ) -> StoreResult<StickTop> {
+        let mut g = self.inner.lock();
+        if !g.accounts.contains_key(&(app_id, accid.clone())) {
+            return Err(StoreError::NotFound);
+        }
+        let tops = g.stick_tops.entry((app_id, accid.clone())).or_default();
+        let (to_type, sid) = change.session();
+        let key = (to_type, sid.to_owned());
+        match change {
+            StickTopChange::Set {
+                to_type,
+                session_id,
+                ext,
+            } => {
+                let e = tops.entry(key).or_insert(StickTop {
+                    to_type,
+                    session_id,
+                    ext: String::new(),
+                    create_time: now,
+                    update_time: now,
+                });
+                e.ext = ext;
+                e.update_time = now;
+                Ok(e.clone())
+            }
+            StickTopChange::Update { ext, .. } => {
+                let e = tops.get_mut(&key).ok_or(StoreError::NotFound)?;
+                e.ext = ext;
+                e.update_time = now;
+                Ok(e.clone())
+            }
+            StickTopChange::Cancel { .. } => tops.remove(&key).ok_or(StoreError::NotFound),
+        }
+    }
+
+    async fn stick_tops(&self, app_id: i64, accid: &AccountId) -> StoreResult<Vec<StickTop>> {
+        let mut list: Vec<StickTop> = self
+            .inner
+            .lock()
+            .stick_tops
+            .get(&(app_id, accid.clone()))
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        list.sort_by(|a, b| {
+            (b.update_time, &b.session_id, b.to_type).cmp(&(
+                a.update_time,
+                &a.session_id,
+                a.to_type,
+            ))
+        });
+        Ok(list)
     }
 
     async fn set_push_token(

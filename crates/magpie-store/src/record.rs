@@ -182,3 +182,71 @@ impl Account {
         a
     }
 }
+
+/// One of an account's sessions on top (NIM's stick-top sessions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StickTop {
+    /// NIMSessionType of the session.
+    pub to_type: u32,
+    /// The session id.
+    pub session_id: String,
+    /// The app's extension.
+    pub ext: String,
+    /// When it was put on top, ms.
+    pub create_time: i64,
+    /// When it was last set or updated, ms.
+    pub update_time: i64,
+}
+
+/// A change to an account's sessions on top (see
+/// [`AccountStore::change_stick_top`](crate::AccountStore::change_stick_top)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StickTopChange {
+    /// Put a session on top, or replace its extension.
+    Set {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The session id.
+        session_id: String,
+        /// The extension.
+        ext: String,
+    },
+    /// Replace the extension of a session on top.
+    Update {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The session id.
+        session_id: String,
+        /// The extension.
+        ext: String,
+    },
+    /// Take a session off the top.
+    Cancel {
+        /// NIMSessionType.
+        to_type: u32,
+        /// The session id.
+        session_id: String,
+    },
+}
+
+impl StickTopChange {
+    /// The session it is about.
+    pub fn session(&self) -> (u32, &str) {
+        match self {
+            StickTopChange::Set {
+                to_type,
+                session_id,
+                ..
+            }
+            | StickTopChange::Update {
+                to_type,
+                session_id,
+                ..
+            }
+            | StickTopChange::Cancel {
+                to_type,
+                session_id,
+            } => (*to_type, session_id),
+        }
+    }
+}

@@ -296,13 +296,21 @@ impl EventLog {
             .expect("client gone")
     }
 
-    /// Skips events until one matches; returns it.
+    /// Skips events until one matches; returns it. Panics after [`WAIT`]
+    /// without an event, naming the events it skipped.
     pub async fn until(&mut self, f: impl Fn(&Event) -> bool) -> Event {
+        let mut skipped = Vec::new();
         loop {
-            let e = self.next().await;
+            let e = match tokio::time::timeout(WAIT, self.rx.recv()).await {
+                Ok(e) => e.expect("client gone"),
+                Err(_) => {
+                    panic!("timed out waiting for a matching SDK event; skipped: {skipped:#?}")
+                }
+            };
             if f(&e) {
                 return e;
             }
+            skipped.push(format!("{e:?}").chars().take(300).collect::<String>());
         }
     }
 

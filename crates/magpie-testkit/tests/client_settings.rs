@@ -129,6 +129,115 @@ async fn the_multiport_push_switch_is_stored_and_synced_to_the_other_devices() {
     assert_eq!(r.rescode, ResCode::LOCAL_LOGIN_UNDONE);
 }
 
+/// Stick-top sessions are kept on the server: a change on one device is
+/// answered with the session as it now is and heard by the account's other
+/// online devices (not by the one that made it); a device that logs in
+/// later reads the same list; update and cancel need the session on top.
+#[tokio::test]
+async fn sessions_on_top_are_kept_on_the_server_and_told_to_the_other_devices() {
+    use magpie_proto::frame::{stick_top_action as act, StickTopRequest};
+    let s = TestServer::start().await;
+    let app = s.app("a").await;
+    s.account(&app, "sal", "t").await;
+    let (mut pc, _) = device(&s, &app, "sal", "pc", ct::PC_WINDOWS).await;
+    let (mut phone, _) = device(&s, &app, "sal", "phone", ct::IOS).await;
+    let req = |action, id: &str, ext: &str| StickTopRequest {
+        action,
+        to_type: 0,
+        id: id.into(),
+        ext: ext.into(),
+    };
+    let set = pc.client.stick_top(req(act::SET, "bob", "pin")).await;
+    assert_eq!(set.code, ResCode::SUCCESS, "{set:?}");
+    let info = set.info.expect("the session as it now is");
+    assert!(info.top && info.id == "bob" && info.ext == "pin" && info.create_time > 0);
+    let heard = changed(&mut phone).await;
+    assert_eq!((heard.action, &heard.info), (act::SET, &info));
+    let upd = phone
+        .client
+        .stick_top(req(act::UPDATE, "bob", "pin2"))
+        .await;
+    let upd_info = upd.info.expect("updated");
+    assert_eq!(
+        (upd.code, upd_info.create_time, upd_info.ext.as_str()),
+        (ResCode::SUCCESS, info.create_time, "pin2")
+    );
+    assert_eq!(changed(&mut pc).await.info, upd_info);
+    assert_eq!(
+        pc.client.stick_top(req(act::SET, "cat", "")).await.code,
+        ResCode::SUCCESS
+    );
+    assert_eq!(changed(&mut phone).await.info.id, "cat");
+    // A device that logs in later reads the list from the server.
+    let (web, _) = device(&s, &app, "sal", "web", ct::WEB).await;
+    let list = web.client.stick_top(req(act::LIST, "", "")).await;
+    assert_eq!(list.code, ResCode::SUCCESS);
+    let ids: Vec<&str> = list.list.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["cat", "bob"], "the most recently set first");
+    // Cancel: the others hear it, with top false.
+    let cancel = web.client.stick_top(req(act::CANCEL, "bob", "")).await;
+    assert_eq!(cancel.code, ResCode::SUCCESS);
+    for c in [&mut pc, &mut phone] {
+        let heard = changed(c).await;
+        assert_eq!(
+            (heard.action, heard.info.top, heard.info.id.as_str()),
+            (act::CANCEL, false, "bob")
+        );
+    }
+    // The one that made a change hears none of its own.
+    let until = tokio::time::Instant::now() + Duration::from_millis(200);
+    let mut web = web;
+    while let Ok(e) = tokio::time::timeout_at(until, web.events.next()).await {
+        assert!(!matches!(e, Event::StickTopChanged(_)), "{e:?}");
+    }
+    // Not on top: 404; bad ids: 414; not logged in: 20001.
+    assert_eq!(
+        web.client.stick_top(req(act::CANCEL, "bob", "")).await.code,
+        ResCode::NOT_EXIST
+    );
+    assert_eq!(
+        web.client
+            .stick_top(req(act::UPDATE, "dan", "x"))
+            .await
+            .code,
+        ResCode::NOT_EXIST
+    );
+    assert_eq!(
+        web.client.stick_top(req(act::SET, "", "x")).await.code,
+        ResCode::PARAMETER_ERROR
+    );
+    assert_eq!(
+        web.client.stick_top(req(9, "bob", "")).await.code,
+        ResCode::PARAMETER_ERROR
+    );
+    let long = "x".repeat(2000);
+    assert_eq!(
+        web.client.stick_top(req(act::SET, "bob", &long)).await.code,
+        ResCode::PARAMETER_ERROR
+    );
+    web.client.logout(1).await;
+    assert_eq!(
+        web.client.stick_top(req(act::LIST, "", "")).await.code,
+        ResCode::LOCAL_LOGIN_UNDONE
+    );
+    let left = pc.client.stick_top(req(act::LIST, "", "")).await;
+    assert_eq!(
+        left.list.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["cat"]
+    );
+}
+
+async fn changed(c: &mut TestClient) -> magpie_proto::frame::StickTopChanged {
+    match c
+        .events
+        .until(|e| matches!(e, Event::StickTopChanged(_)))
+        .await
+    {
+        Event::StickTopChanged(c) => c,
+        _ => unreachable!(),
+    }
+}
+
 #[tokio::test]
 async fn push_tokens_are_kept_per_device() {
     let s = TestServer::start().await;

@@ -903,7 +903,20 @@ private:
 	}
 };
 
-/** A recent session (NIM's SessionData). */
+/** A session's stick-top information (NIM v7.6): kept on the server for
+ *  every device of the account. */
+struct StickTopSessionInfo
+{
+	bool top_ = false;
+	std::string id_;
+	NIMSessionType type_ = kNIMSessionTypeP2P;
+	std::string ext_;
+	int64_t create_time_ = 0;
+	int64_t update_time_ = 0;
+};
+
+/** A recent session (NIM's SessionData). Magpie's session items do not
+ *  carry `stick_top_info_` (it stays empty): read the stick-top list. */
 struct SessionData
 {
 	std::string id_;
@@ -922,6 +935,21 @@ struct SessionData
 	bool placed_on_top_ = false;
 	std::string extend_data_;
 	bool is_robot_session_ = false;
+	StickTopSessionInfo stick_top_info_;
+};
+
+/** A stick-top session: its information, and the session as this device
+ *  has it (empty when it has none). */
+struct StickTopSession
+{
+	StickTopSessionInfo stick_top_info_;
+	SessionData session_data_;
+};
+
+/** The account's stick-top sessions, the most recently set first. */
+struct StickTopSessionList
+{
+	std::list<StickTopSession> sessions_;
 };
 
 /** A list of sessions and the total unread count. */
@@ -953,6 +981,21 @@ inline SessionData ParseSession(const json &v)
 	s.placed_on_top_ = Get<bool>(v, kNIMSessionOnTop, false);
 	s.extend_data_ = Get<std::string>(v, kNIMSessionExtendedData, "");
 	s.is_robot_session_ = Get<bool>(v, kNIMSessionRobotFlag, false);
+	return s;
+}
+
+inline StickTopSession ParseStickTopSession(const json &v)
+{
+	StickTopSession s;
+	s.stick_top_info_.top_ = Get<bool>(v, kNIMSessionStickTopInfoTop, false);
+	s.stick_top_info_.id_ = Get<std::string>(v, kNIMSessionStickTopInfoSessionId, "");
+	s.stick_top_info_.type_ = (NIMSessionType)Get<int>(v, kNIMSessionStickTopInfoType, 0);
+	s.stick_top_info_.ext_ = Get<std::string>(v, kNIMSessionStickTopInfoExt, "");
+	s.stick_top_info_.create_time_ = Get<int64_t>(v, kNIMSessionStickTopInfoCreateTime, 0);
+	s.stick_top_info_.update_time_ = Get<int64_t>(v, kNIMSessionStickTopInfoUpdateTime, 0);
+	auto d = v.find(kNIMSessionStickTopSessionData);
+	if (d != v.end() && d->is_object())
+		s.session_data_ = ParseSession(*d);
 	return s;
 }
 } // namespace detail
@@ -1110,7 +1153,62 @@ public:
 		nim_session_delete_session_hasmore_roammsg(&info, &OnCode, new DeleteHasmoreRoammsgCallback(cb));
 	}
 
-	static void UnregSessionCb() { Change().Set(nullptr); Badge().Set(nullptr); }
+	typedef std::function<void(const StickTopSession&)> SetToStickTopSessionNotifyCallback;
+	typedef std::function<void(const std::string& session_id, NIMSessionType)> CancelStickTopSessionNotifyCallback;
+	typedef std::function<void(const StickTopSession&)> UpdateStickTopSessionNotifyCallback;
+	typedef std::function<void(NIMResCode, const StickTopSession&)> SetToStickTopSessionCallback;
+	typedef std::function<void(NIMResCode, const std::string& session_id, NIMSessionType)> CancelStickTopSessionCallback;
+	typedef std::function<void(NIMResCode, const StickTopSession&)> UpdateStickTopSessionCallback;
+	typedef std::function<void(NIMResCode, const StickTopSessionList&)> QueryStickTopSessionListCallback;
+
+	/** Another device of the account put a session on top. */
+	static void RegSetToStickTopSessionNotifyCB(const SetToStickTopSessionNotifyCallback& cb)
+	{
+		StickSet().Set(cb);
+		nim_session_reg_set_to_stick_top_notify_cb(cb ? &OnStickSet : nullptr, nullptr);
+	}
+	/** Another device of the account took a session off the top. */
+	static void RegCancelStickTopSessionNotifyCB(const CancelStickTopSessionNotifyCallback& cb)
+	{
+		StickCancel().Set(cb);
+		nim_session_reg_cancell_stick_top_notify_cb(cb ? &OnStickCancel : nullptr, nullptr);
+	}
+	/** Another device of the account changed a stick-top extension. */
+	static void RegUpdateStickTopSessionNotifyCB(const UpdateStickTopSessionNotifyCallback& cb)
+	{
+		StickUpdate().Set(cb);
+		nim_session_reg_update_stick_top_notify_cb(cb ? &OnStickUpdate : nullptr, nullptr);
+	}
+	/** The account's stick-top sessions, as the server keeps them. */
+	static void QueryStickTopSessionList(const QueryStickTopSessionListCallback& cb)
+	{
+		nim_session_query_stick_top_session_list(&OnStickList, new QueryStickTopSessionListCallback(cb));
+	}
+	/** Puts a session on top for every device of the account (or replaces
+	 *  the extension of one on top). */
+	static void SetToStickTopSession(const std::string& session_id, NIMSessionType to_type, const std::string& ext, const SetToStickTopSessionCallback& cb)
+	{
+		nim_session_set_to_stick_top(session_id.c_str(), to_type, ext.c_str(), &OnStickOne, new SetToStickTopSessionCallback(cb));
+	}
+	/** Changes the extension of a session on top (404 when it is not). */
+	static void UpdateToStickTopSession(const std::string& session_id, NIMSessionType to_type, const std::string& ext, const UpdateStickTopSessionCallback& cb)
+	{
+		nim_session_update_stick_top(session_id.c_str(), to_type, ext.c_str(), &OnStickOne, new UpdateStickTopSessionCallback(cb));
+	}
+	/** Takes a session off the top (404 when it is not on top). */
+	static void CancelToStickTopSession(const std::string& session_id, NIMSessionType to_type, const CancelStickTopSessionCallback& cb)
+	{
+		nim_session_cancel_stick_top(session_id.c_str(), to_type, &OnStickCancelled, new CancelStickTopSessionCallback(cb));
+	}
+
+	static void UnregSessionCb()
+	{
+		Change().Set(nullptr);
+		Badge().Set(nullptr);
+		RegSetToStickTopSessionNotifyCB(nullptr);
+		RegCancelStickTopSessionNotifyCB(nullptr);
+		RegUpdateStickTopSessionNotifyCB(nullptr);
+	}
 
 private:
 	static detail::Holder<ChangeCallback>& Change() { static detail::Holder<ChangeCallback> h; return h; }
@@ -1140,6 +1238,50 @@ private:
 		delete cb;
 	}
 	static detail::Holder<BadgeCountCallback>& Badge() { static detail::Holder<BadgeCountCallback> h; return h; }
+	static detail::Holder<SetToStickTopSessionNotifyCallback>& StickSet() { static detail::Holder<SetToStickTopSessionNotifyCallback> h; return h; }
+	static detail::Holder<CancelStickTopSessionNotifyCallback>& StickCancel() { static detail::Holder<CancelStickTopSessionNotifyCallback> h; return h; }
+	static detail::Holder<UpdateStickTopSessionNotifyCallback>& StickUpdate() { static detail::Holder<UpdateStickTopSessionNotifyCallback> h; return h; }
+	static void OnStickSet(const char *stick_session, const void *)
+	{
+		auto f = StickSet().Get();
+		if (f) f(detail::ParseStickTopSession(detail::Parse(stick_session)));
+	}
+	static void OnStickUpdate(const char *stick_session, const void *)
+	{
+		auto f = StickUpdate().Get();
+		if (f) f(detail::ParseStickTopSession(detail::Parse(stick_session)));
+	}
+	static void OnStickCancel(const char *session_id, NIMSessionType to_type, const void *)
+	{
+		auto f = StickCancel().Get();
+		if (f) f(session_id ? session_id : "", to_type);
+	}
+	static void OnStickOne(int rescode, const char *stick_session, const void *user_data)
+	{
+		SetToStickTopSessionCallback *cb = (SetToStickTopSessionCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, detail::ParseStickTopSession(detail::Parse(stick_session)));
+		delete cb;
+	}
+	static void OnStickCancelled(int rescode, const char *session_id, NIMSessionType to_type, const void *user_data)
+	{
+		CancelStickTopSessionCallback *cb = (CancelStickTopSessionCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, session_id ? session_id : "", to_type);
+		delete cb;
+	}
+	static void OnStickList(int rescode, const char *result, const void *user_data)
+	{
+		QueryStickTopSessionListCallback *cb = (QueryStickTopSessionListCallback *)user_data;
+		StickTopSessionList list;
+		detail::json v = detail::Parse(result);
+		if (v.is_array())
+			for (const auto &item : v)
+				list.sessions_.push_back(detail::ParseStickTopSession(item));
+		if (*cb)
+			(*cb)((NIMResCode)rescode, list);
+		delete cb;
+	}
 	static int OnBadge(const char *json_extension, const void *)
 	{
 		BadgeCountCallback f = Badge().Get();
