@@ -67,22 +67,17 @@ async fn a_login_refused_while_one_runs_answers_20002_to_its_own_callback() {
     // type and lives for the whole test.
     unsafe {
         assert!(nim_client_init(d.as_ptr(), none.as_ptr(), j.as_ptr()));
-        nim_client_login(
-            k.as_ptr(),
-            a.as_ptr(),
-            t.as_ptr(),
-            none.as_ptr(),
-            Some(heard),
-            1 as _,
-        );
-        nim_client_login(
-            k.as_ptr(),
-            a.as_ptr(),
-            t.as_ptr(),
-            none.as_ptr(),
-            Some(heard),
-            2 as _,
-        );
+        // The same login twice, told apart by the user data.
+        for ud in [1usize, 2] {
+            nim_client_login(
+                k.as_ptr(),
+                a.as_ptr(),
+                t.as_ptr(),
+                none.as_ptr(),
+                Some(heard),
+                ud as _,
+            );
+        }
     }
     until(
         "the first login ends at step 3 and the second is refused",

@@ -408,34 +408,33 @@ async fn run_messaging(
         })
         .await;
     assert_eq!(set.code, magpie_proto::ResCode::SUCCESS, "{set:?}");
-    // What the sample sent reached dog: the message and the notification.
-    let got = dog
-        .events
-        .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == msg_id))
-        .await;
-    let Event::Receive(m) = got else {
-        unreachable!()
-    };
+    // What the sample sent reached dog: the message, the notification and
+    // whatever else it sent before READY. Entries applied together give
+    // their messages' callbacks before their notifications', so the
+    // notification may come after a message sent after it: wait for all.
+    let mut received = std::collections::HashMap::new();
+    let mut note = None;
+    while received.len() < 1 + also.len() || note.is_none() {
+        match dog.events.next().await {
+            Event::Receive(m)
+                if m.content.client_msg_id == msg_id
+                    || also.iter().any(|(id, _)| *id == m.content.client_msg_id) =>
+            {
+                let id = m.content.client_msg_id.clone();
+                assert!(received.insert(id, m).is_none(), "received twice");
+            }
+            Event::SysMsg(n) if n.content.client_msg_id == note_id => note = Some(n),
+            _ => {}
+        }
+    }
+    let m = received[msg_id].clone();
     assert_eq!(m.content.msg_body, body);
     assert_eq!(m.content.from_id, "cat");
-    let got = dog
-        .events
-        .until(|e| matches!(e, Event::SysMsg(n) if n.content.client_msg_id == note_id))
-        .await;
-    let Event::SysMsg(n) = got else {
-        unreachable!()
-    };
+    let n = note.expect("the notification");
     assert_eq!(n.content.attach, r#"{"typing":true}"#);
     assert_eq!(n.content.custom_save_flag, 1);
-    // Whatever else the sample sent before READY, with its body.
     for (id, want) in also {
-        let got = dog
-            .events
-            .until(|e| matches!(e, Event::Receive(m) if m.content.client_msg_id == *id))
-            .await;
-        let Event::Receive(m) = got else {
-            unreachable!()
-        };
+        let m = &received[*id];
         assert_eq!(m.content.msg_body, *want, "{id}");
         assert_eq!(m.content.from_id, "cat", "{id}");
         if *id == "c-re-1" {
