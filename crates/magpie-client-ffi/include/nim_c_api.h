@@ -1149,7 +1149,8 @@ void nim_talk_reg_recall_msg_cb(const char *json_extension,
  * `ext`; on a session already on top it replaces the extension (its
  * `create_time` kept). `cb` gets 200 and the stick-top session; 414 for
  * an empty or too long id (over 128 bytes) or extension (over 1,024);
- * 20001/415 when not logged in.
+ * 419 (kNIMResOverrun) when the account has 1,000 sessions on top
+ * already; 20001/415 when not logged in.
  *
  * # Safety
  * Strings are NULL or valid C strings; `cb` is NULL or callable with

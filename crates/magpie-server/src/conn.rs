@@ -708,6 +708,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Err(magpie_store::StoreError::NotFound) => {
                 return failed(magpie_proto::ResCode::NOT_EXIST)
             }
+            Err(magpie_store::StoreError::Conflict) => {
+                return failed(magpie_proto::ResCode::OVERRUN)
+            }
             Err(e) => return busy(&e),
         };
         let push = magpie_bus::Push::StickTop(Box::new(StickTopChanged {

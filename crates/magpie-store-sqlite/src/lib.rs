@@ -1002,6 +1002,16 @@ impl AccountStore for SqliteStore {
             };
             let out = match &change {
                 StickTopChange::Set { ext, .. } => {
+                    let held: i64 = tx
+                        .query_row(
+                            "SELECT count(*) FROM stick_top WHERE app_id = ?1 AND accid = ?2",
+                            params![app_id, accid],
+                            |r| r.get(0),
+                        )
+                        .map_err(sql)?;
+                    if held as usize >= magpie_store::MAX_STICK_TOPS && get(&tx)?.is_none() {
+                        return Err(StoreError::Conflict);
+                    }
                     tx.execute(
                         "INSERT INTO stick_top (app_id, accid, to_type, session_id, ext, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
                          ON CONFLICT (app_id, accid, to_type, session_id) DO UPDATE SET ext = excluded.ext, update_time = excluded.update_time",

@@ -313,6 +313,24 @@ pub mod accounts {
             Err(crate::StoreError::NotFound)
         ));
         assert_eq!(acc.stick_tops(a.id, &gus).await.unwrap().len(), 2);
+        // At most MAX_STICK_TOPS: one more is refused, one already there
+        // may still be set again.
+        for k in 2..crate::MAX_STICK_TOPS {
+            let c = set(&format!("s{k}"), "");
+            acc.change_stick_top(a.id, &gus, c, 60).await.unwrap();
+        }
+        assert!(matches!(
+            acc.change_stick_top(a.id, &gus, set("one-more", ""), 61)
+                .await,
+            Err(crate::StoreError::Conflict)
+        ));
+        acc.change_stick_top(a.id, &gus, set("ivy", "again"), 62)
+            .await
+            .unwrap();
+        assert_eq!(
+            acc.stick_tops(a.id, &gus).await.unwrap().len(),
+            crate::MAX_STICK_TOPS
+        );
         s.apps.delete_app(a.id).await.unwrap();
         assert!(
             acc.stick_tops(a.id, &gus).await.unwrap().is_empty(),

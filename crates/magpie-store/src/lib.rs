@@ -56,6 +56,10 @@ impl StoreError {
     }
 }
 
+/// Most sessions one account may have on top: the list is answered in one
+/// frame, so it must stay bounded.
+pub const MAX_STICK_TOPS: usize = 1000;
+
 /// Result alias of the store layer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -125,10 +129,11 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn set_switch_open(&self, app_id: i64, accid: &AccountId, value: u32) -> StoreResult<()>;
     /// Changes the account's sessions on top (NIM's stick-top sessions,
     /// kept for all its devices) at `now` (ms) and returns the session's
-    /// entry as it now is: `Set` puts a session on top, or replaces the
-    /// extension of one that is (its `create_time` kept); `Update` replaces
-    /// the extension and `Cancel` takes it off (returning the entry it
-    /// removed), both `NotFound` when the session is not on top.
+    /// entry as it now is: `Set` puts a session on top (`Conflict` when the
+    /// account has [`MAX_STICK_TOPS`] already), or replaces the extension of
+    /// one that is (its `create_time` kept); `Update` replaces the extension
+    /// and `Cancel` takes it off (returning the entry it removed), both
+    /// `NotFound` when the session is not on top.
     async fn change_stick_top(
         &self,
         app_id: i64,

@@ -347,6 +347,9 @@ impl AccountStore for MemoryStore {
                 session_id,
                 ext,
             } => {
+                if !tops.contains_key(&key) && tops.len() >= crate::MAX_STICK_TOPS {
+                    return Err(StoreError::Conflict);
+                }
                 let e = tops.entry(key).or_insert(StickTop {
                     to_type,
                     session_id,

@@ -225,6 +225,23 @@ async fn sessions_on_top_are_kept_on_the_server_and_told_to_the_other_devices() 
         left.list.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
         ["cat"]
     );
+    // At most 1,000 on top: the next one gets 419; one there may be set again.
+    for k in 1..magpie_store::MAX_STICK_TOPS {
+        let r = pc
+            .client
+            .stick_top(req(act::SET, &format!("s{k}"), ""))
+            .await;
+        assert_eq!(r.code, ResCode::SUCCESS, "{k}");
+    }
+    let over = pc.client.stick_top(req(act::SET, "one-more", "")).await;
+    assert_eq!(over.code, ResCode::OVERRUN);
+    let again = pc.client.stick_top(req(act::SET, "cat", "x")).await;
+    assert_eq!(again.code, ResCode::SUCCESS);
+    let full = pc.client.stick_top(req(act::LIST, "", "")).await;
+    assert_eq!(
+        (full.code, full.list.len()),
+        (ResCode::SUCCESS, magpie_store::MAX_STICK_TOPS)
+    );
 }
 
 async fn changed(c: &mut TestClient) -> magpie_proto::frame::StickTopChanged {
