@@ -3,11 +3,15 @@
 //! for it (its memory stays far below the size of the flood), and the
 //! account catches up by sync when it logs in again.
 //!
-//! The memory compared is the server's anonymous memory during the flood
-//! against what it held after an equal flood to an account that is
-//! offline: that first flood brings the store's bounded buffers (page
-//! cache, messages waiting for the ingester) and the allocator to their
-//! working size, so what remains is what delivering to Bob costs.
+//! The memory compared is the server's peak anonymous memory during the
+//! flood against its peak during an equal flood to an account that is
+//! offline, sampled at the same points: that first flood brings the
+//! store's bounded buffers (page cache, messages waiting for the ingester)
+//! and the allocator to their working size, and shows how far they swing
+//! on their own (about 9 MiB from chunk to chunk on this 2-core machine,
+//! more under load), so what remains is what delivering to Bob costs. An
+//! unbounded queue would hold the whole flood (39 MiB); the bound is half
+//! of it.
 
 use futures::future::join_all;
 use magpie_client::{Client, ClientOptions, ImMessage, LoginParams};
@@ -84,15 +88,16 @@ async fn a_reader_that_stops_reading_is_cut_off_and_catches_up_by_sync() {
             msg_types: Vec::new(),
         })
     };
-    // The same flood to Carl, who is offline, then the baseline.
+    // The same flood to Carl, who is offline: the baseline is its peak.
+    let mut base = 0;
     for chunk in (0..FLOOD).collect::<Vec<_>>().chunks(200) {
         for ack in join_all(chunk.iter().map(|&i| send("carl", i))).await {
             assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
         }
+        base = base.max(anon_kib(pid));
         settle().await;
     }
-    let base = anon_kib(pid);
-    let mut peak = base;
+    let mut peak = 0;
     for chunk in (0..FLOOD).collect::<Vec<_>>().chunks(200) {
         for ack in join_all(chunk.iter().map(|&i| send("bob", i))).await {
             assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
@@ -101,9 +106,9 @@ async fn a_reader_that_stops_reading_is_cut_off_and_catches_up_by_sync() {
         settle().await;
     }
     let flood_kib = (FLOOD * BODY / 1024) as u64;
-    println!("slow reader: flood {flood_kib} KiB; server anonymous memory {base} KiB before, peak {peak} KiB during");
+    println!("slow reader: flood {flood_kib} KiB; server anonymous memory at its peak {base} KiB with the reader offline, {peak} KiB with it online");
     assert!(
-        peak - base < flood_kib / 4,
+        peak.saturating_sub(base) < flood_kib / 2,
         "the server grew by {} KiB for a {flood_kib} KiB flood",
         peak - base
     );
