@@ -439,6 +439,32 @@ static void on_stick_cancel_notify(const char *session_id, enum NIMSessionType t
 	fflush(stdout);
 }
 
+/* Deletions for this account only: one message (one way), the server's
+   history of a session, and what another device of the account deleted. */
+static int delete_self_notified;
+
+static void on_delete_self(int res_code, const void *user_data)
+{
+	char line[64];
+	snprintf(line, sizeof line, "%s code=%d", (const char *)user_data, res_code);
+	say_and_step(line);
+}
+
+static void on_delete_history(int res_code, const char *accid, const void *user_data)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d accid=%s", (const char *)user_data, res_code, accid);
+	say_and_step(line);
+}
+
+static void on_delete_self_notify(const char *infos, const void *user_data)
+{
+	(void)user_data;
+	printf("CB delete_self %s\n", infos);
+	fflush(stdout);
+	set_flag(&delete_self_notified, 1);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -471,6 +497,7 @@ int main(int argc, char **argv)
 	nim_session_reg_set_to_stick_top_notify_cb(on_stick_set_notify, NULL);
 	nim_session_reg_update_stick_top_notify_cb(on_stick_update_notify, NULL);
 	nim_session_reg_cancell_stick_top_notify_cb(on_stick_cancel_notify, NULL);
+	nim_msglog_register_delete_msgs_self_callback(on_delete_self_notify, NULL);
 
 	nim_client_login(argv[3], argv[4], argv[5], "", on_login, NULL);
 	if (!wait_until(&login_ok, &login_failed, 20))
@@ -768,6 +795,28 @@ int main(int argc, char **argv)
 	nim_talk_recall_msg(oops, "cat took it back", "", on_recall, "RECALL");
 	if (!next_step(10))
 		return fail("recall");
+
+	/* Dog's live message deleted for this account only: gone here, still
+	   dog's. Then this account's server history of dog, roaming included. */
+	nim_msglog_delete_message_self_async(live_msg, "from C", "", on_delete_self, "DELSELF");
+	if (!next_step(10))
+		return fail("one-way deletion");
+	nim_msglog_query_msg_by_id_async("dog-live-1", "", on_by_id, "DELSELFGONE");
+	if (!next_step(10))
+		return fail("query the message deleted one way");
+	nim_msglog_delete_history_online_async(peer, true, "", on_delete_history, "DELHISTORY");
+	if (!next_step(10))
+		return fail("delete the server history");
+	queried = 0;
+	nim_msglog_query_msg_online_async(peer, kNIMSessionTypeP2P, 50, 0, 0, 0, false, false, "",
+					  on_query, "CLEARED");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("server history after deleting it");
+	/* Another device of this account deletes a message one way. */
+	printf("DELETE_SELF_READY\n");
+	fflush(stdout);
+	if (!wait_until(&delete_self_notified, NULL, 30))
+		return fail("one-way deletion notification");
 
 	nim_client_logout(kNIMLogoutAppExit, "", on_logout, NULL);
 	if (!wait_until(&logged_out, NULL, 20))

@@ -125,6 +125,16 @@ int main(int argc, char **argv)
 	nim::Session::RegUpdateStickTopSessionNotifyCB([](const nim::StickTopSession &) {});
 	nim::Session::RegCancelStickTopSessionNotifyCB([](const std::string &, nim::NIMSessionType) {});
 	nim::Session::RegBadgeCountCb([](const std::string &) { return 0; });
+	// Messages another device of this account deleted one way.
+	bool deleted_elsewhere = false;
+	std::string deleted_items;
+	nim::MsgLog::RegDeleteMsglogSelfNotify([&](const nim::DeleteMsglogSelfNotifyParam &p) {
+		std::lock_guard<std::mutex> g(lock);
+		for (const auto &i : p.item_list)
+			deleted_items += (deleted_items.empty() ? "" : ",") + i.session_id_ + "/" + i.client_id_ + "/" + i.ext_;
+		deleted_elsewhere = true;
+		Notify();
+	});
 	// The peer's read receipts of my messages.
 	nim::MsgLog::RegMessageStatusChangedCb([&](const nim::MessageStatusChangedResult &r) {
 		std::lock_guard<std::mutex> g(lock);
@@ -413,6 +423,28 @@ int main(int argc, char **argv)
 	const nim::IMMessageThreadInfo &no_thread = parsed.thread_info_; // a retweet is no reply
 	(void)no_thread;
 	Say("RETWEET to=" + parsed.receiver_accid_ + " id=" + parsed.client_msg_id_ + " body=" + parsed.content_ + " push=" + std::to_string((int)parsed.msg_setting_.need_push_));
+
+	// The peer's live message deleted for this account only (the peer keeps
+	// it), then this account's server history of the peer, roaming included.
+	nim::MsgLog::DeleteMessageSelfAsync(live_msg, "from C++", [&](nim::NIMResCode code) { done("DELSELF code=" + std::to_string((int)code)); });
+	if (!next("one-way deletion"))
+		return 1;
+	nim::MsgLog::DeleteHistoryOnlineAsync(peer, true, "", [&](const nim::NIMResCode code, const std::string &accid) {
+		done("DELHISTORY code=" + std::to_string((int)code) + " accid=" + accid);
+	});
+	if (!next("server history deleted"))
+		return 1;
+	nim::MsgLog::QueryMsgOnlineAsync(peer, nim::kNIMSessionTypeP2P, 50, 0, 0, 0, false, false,
+		[&](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			done("CLEARED code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_));
+		});
+	if (!next("server history after deleting it"))
+		return 1;
+	// Another device of this account deletes a message one way.
+	Say("DELETE_SELF_READY");
+	if (!WaitFor([&] { return deleted_elsewhere; }, 30))
+		return Fail("one-way deletion notification");
+	Say("DELSELFNOTE " + deleted_items);
 
 	nim::Client::Logout(nim::kNIMLogoutAppExit, [&](nim::NIMResCode) {
 		std::lock_guard<std::mutex> g(lock);

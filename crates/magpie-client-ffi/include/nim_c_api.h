@@ -280,6 +280,54 @@ void nim_global_detect_proxy(enum NIMProxyType type,
                              const void *user_data);
 
 /**
+ * Clears my server history of the P2P session with `account_id`; with
+ * `delete_roaming` its messages also leave the sync of my devices that
+ * have not received them (NIM's roaming messages). Local histories and
+ * the peer's stay. `cb` gets 200, 414 for a bad accid, 20001/415 when not
+ * logged in, with `account_id` as given.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` once, from the SDK's thread.
+ */
+void nim_msglog_delete_history_online_async(const char *account_id,
+                                            bool delete_roaming,
+                                            const char *json_extension,
+                                            nim_msglog_delete_history_online_res_cb_func cb,
+                                            const void *user_data);
+
+/**
+ * Deletes a P2P message (`json_msg`, as the SDK gave it: at least
+ * `client_msg_id`, `from_id`, `to_accid`) for me only: from this device,
+ * my server history and my devices' sync; my other devices delete it too
+ * and get `ext` through their notify callback; the peer keeps it. `cb`
+ * gets 200, 404 when the server has no such message in that session, 414
+ * for bad JSON, a team message or an `ext` over 1,024 characters,
+ * 20001/415 when not logged in.
+ *
+ * # Safety
+ * As [`nim_msglog_delete_history_online_async`].
+ */
+void nim_msglog_delete_message_self_async(const char *json_msg,
+                                          const char *ext,
+                                          const char *json_extension,
+                                          nim_msglog_delete_message_self_res_cb_func cb,
+                                          const void *user_data);
+
+/**
+ * Registers the callback for messages another device of the account
+ * deleted one way (NULL to stop): a JSON array of
+ * `{"session_id","client_id","ext"}`, called after they left this
+ * device's history.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or cleaned up.
+ */
+void nim_msglog_register_delete_msgs_self_callback(nim_msglog_delete_message_self_notify_cb_func cb,
+                                                   const void *user_data);
+
+/**
  * One message of the local history by its client id; `result` is the
  * message JSON (with `log_status`), empty when it is not there (code 0).
  *

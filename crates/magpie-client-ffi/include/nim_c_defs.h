@@ -636,6 +636,28 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * `nim_msglog_delete_history_online_res_cb_func`: a cleared server
+ * history's result and the peer's accid as it was given.
+ */
+typedef void (*nim_msglog_delete_history_online_res_cb_func)(int res_code,
+                                                             const char *accid,
+                                                             const void *user_data);
+
+/**
+ * `nim_msglog_delete_message_self_res_cb_func`: a one-way deletion's
+ * result.
+ */
+typedef void (*nim_msglog_delete_message_self_res_cb_func)(int res_code, const void *user_data);
+
+/**
+ * `nim_msglog_delete_message_self_notify_cb_func`: messages another
+ * device of the account deleted one way (already deleted here): a JSON
+ * array of `{"session_id","client_id","ext"}`.
+ */
+typedef void (*nim_msglog_delete_message_self_notify_cb_func)(const char *infos,
+                                                              const void *user_data);
+
+/**
  * `nim_session_set_to_stick_top_cb_func`: the result of putting a session
  * on top, and the stick-top session.
  */

@@ -1,7 +1,7 @@
 /* NIM's message history definitions: enum NIMMsglogQuerySource, the
-   callback typedefs nim_msglog_query_cb_func and
-   nim_msglog_status_changed_cb_func from the generated nim_c_defs.h, and
-   the JSON keys of a query result and of a status change. */
+   callback typedefs (nim_msglog_query_cb_func, nim_msglog_status_changed_cb_func,
+   the deletion callbacks) from the generated nim_c_defs.h, and the JSON keys
+   of a query result, a status change and a one-way deletion. */
 #ifndef NIM_MSGLOG_DEF_H
 #define NIM_MSGLOG_DEF_H
 #include "nim_talk_def.h"
@@ -14,6 +14,12 @@ NIM_JSON_KEY kNIMMsglogQueryKeyContent = "content";     /**< array of message ob
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyTalkID = "talk_id";         /**< string, the session */
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyMsgTimetag = "msg_timetag"; /**< int64, messages up to this time, ms */
 NIM_JSON_KEY kNIMMsglogStatusChangedKeyStatus = "status";          /**< int, NIMMsgLogStatus (7, receipt) */
+
+/* A one-way deletion another device made (nim_msglog_register_delete_msgs_self_callback):
+   an array of these objects. */
+NIM_JSON_KEY kNIMDELMSGSelfNotifyKeySessionID = "session_id";  /**< string, the session (the peer) */
+NIM_JSON_KEY kNIMDELMSGSelfNotifyKeyMsgClientID = "client_id"; /**< string, the message's client id */
+NIM_JSON_KEY kNIMDELMSGSelfNotifyKeyEXT = "ext";               /**< string, the app's extension */
 
 /* The json_extension of nim_msglog_query_msg_online_async. */
 NIM_JSON_KEY kNIMMsglogJsonExtKeyNeedAutoDownloadAttachment = "need_auto_download_attachment"; /**< bool (attachments are not downloaded by Magpie's SDK) */

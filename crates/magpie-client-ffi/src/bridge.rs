@@ -180,7 +180,7 @@ pub fn version_string() -> &'static CStr {
 }
 
 fn dispatch(e: &Event) {
-    if crate::msg::dispatch(e) || crate::stick_top::dispatch(e) {
+    if crate::msg::dispatch(e) || crate::stick_top::dispatch(e) || crate::delete_self::dispatch(e) {
         return;
     }
     if let Event::PushConfigSync(v) = e {
@@ -482,6 +482,7 @@ pub fn cleanup(done: impl FnOnce() + Send + 'static) {
     LOGIN_IN_FLIGHT.store(false, Ordering::SeqCst);
     crate::msg::forget();
     crate::stick_top::forget();
+    crate::delete_self::forget();
     if on_sdk_thread() {
         let work = std::sync::Arc::new(Mutex::new(Some((sdk, done))));
         let theirs = work.clone();

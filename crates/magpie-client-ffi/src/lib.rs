@@ -22,6 +22,7 @@
 
 mod bridge;
 #[doc(hidden)]
+pub mod delete_self;
 pub mod fuzzing;
 pub mod local_ops;
 pub mod msg;

@@ -30,7 +30,10 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 44] = [
+const TYPES: [&str; 47] = [
+    "nim_msglog_delete_history_online_res_cb_func",
+    "nim_msglog_delete_message_self_res_cb_func",
+    "nim_msglog_delete_message_self_notify_cb_func",
     "nim_session_set_to_stick_top_cb_func",
     "nim_session_update_stick_top_cb_func",
     "nim_session_cancel_stick_top_cb_func",
@@ -76,7 +79,10 @@ const TYPES: [&str; 44] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 105] = [
+const FUNCTIONS: [&str; 108] = [
+    "nim_msglog_delete_history_online_async",
+    "nim_msglog_delete_message_self_async",
+    "nim_msglog_register_delete_msgs_self_callback",
     "nim_session_set_to_stick_top",
     "nim_session_update_stick_top",
     "nim_session_cancel_stick_top",

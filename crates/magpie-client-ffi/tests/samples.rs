@@ -475,7 +475,29 @@ async fn run_messaging(
         })
         .await;
     assert_eq!(ack.rescode, magpie_proto::ResCode::SUCCESS);
-    while !next(&mut seen).await.starts_with("DONE") {}
+    loop {
+        let l = next(&mut seen).await;
+        if l.starts_with("DONE") {
+            break;
+        }
+        // The sample waits for another device of its account to delete a
+        // message one way.
+        if l.starts_with("DELETE_SELF_READY") {
+            let gone = ImMessage {
+                to_accid: "cat".into(),
+                from_id: "dog".into(),
+                client_msg_id: "dog-offline-2".into(),
+                ..Default::default()
+            };
+            assert_eq!(
+                cat_phone
+                    .client
+                    .delete_message_self(&gone, "from the phone")
+                    .await,
+                magpie_proto::ResCode::SUCCESS
+            );
+        }
+    }
     // The sample's read receipt for dog's live message reached dog.
     let got = dog
         .events
@@ -501,6 +523,21 @@ async fn run_messaging(
             heard,
             [(2, true, false), (3, false, false), (1, true, true)]
         );
+    }
+    // A sample that deleted dog's live message one way: the phone heard it.
+    if seen.iter().any(|l| l.starts_with("DELSELF code=200")) {
+        let got = cat_phone
+            .events
+            .until(|e| matches!(e, Event::DeleteSelf(_)))
+            .await;
+        let Event::DeleteSelf(list) = got else {
+            unreachable!()
+        };
+        assert_eq!(
+            (list[0].session_id.as_str(), list[0].client_id.as_str()),
+            ("dog", "dog-live-1")
+        );
+        assert!(list[0].ext.starts_with("from C"), "{list:?}");
     }
     // A sample that recalled a message: dog got the message and its recall.
     if seen.iter().any(|l| l.starts_with("RECALL code=200")) {
@@ -633,6 +670,10 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "DELETEALL code=200",
             "IMPORT code=200 imported=5",
             "RETWEET to=dog id=cpp-rt-1 body=offline 0 push=0",
+            "DELSELF code=200",
+            "DELHISTORY code=200 accid=dog",
+            "CLEARED code=200 count=0",
+            "DELSELFNOTE dog/dog-offline-2/from the phone",
         ],
     );
 }
@@ -775,6 +816,29 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(one("RECEIPT_SENT "), "RECEIPT_SENT before=0 after=1");
     assert_eq!(one("BE_READED "), "BE_READED 1");
     assert_eq!(one("RECALL "), "RECALL code=200 msg_id=c-recall-1 exist=1");
+    // Dog's live message deleted one way: gone here; the server history
+    // deleted with roaming: the online query finds nothing; the phone's
+    // one-way deletion reached the sample.
+    assert_eq!(one("DELSELF "), "DELSELF code=200");
+    assert_eq!(
+        one("DELSELFGONE "),
+        "DELSELFGONE code=0 id=dog-live-1 body= local_ext="
+    );
+    assert_eq!(one("DELHISTORY "), "DELHISTORY code=200 accid=dog");
+    let l = one("CLEARED code=200 id=dog type=0 ");
+    let v: serde_json::Value = serde_json::from_str(l.splitn(5, ' ').nth(4).unwrap()).unwrap();
+    assert_eq!(
+        (v["count"].as_i64(), v["source"].as_i64()),
+        (Some(0), Some(1)),
+        "{l}"
+    );
+    let l = one("CB delete_self ");
+    let v: serde_json::Value =
+        serde_json::from_str(l.trim_start_matches("CB delete_self ")).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"session_id": "dog", "client_id": "dog-offline-2", "ext": "from the phone"}])
+    );
     assert_eq!(one("LOCALEXT "), "LOCALEXT code=200 id=dog-offline-1");
     assert_eq!(
         one("BYID "),

@@ -137,6 +137,10 @@ pub enum Event {
     /// cancelled that (nim_session_reg_set_to_stick_top_notify_cb and its
     /// update and cancel siblings).
     StickTopChanged(magpie_proto::frame::StickTopChanged),
+    /// Messages another device of the account deleted one way (for the
+    /// account only), deleted here too
+    /// (nim_msglog_register_delete_msgs_self_callback).
+    DeleteSelf(Vec<magpie_proto::msg::DeleteSelfNotify>),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -176,6 +180,7 @@ impl Event {
             Event::Recall(_) => "recall",
             Event::PushConfigSync(_) => "sync_multiport_push_config",
             Event::StickTopChanged(_) => "stick_top_changed",
+            Event::DeleteSelf(_) => "delete_self",
         }
     }
 
@@ -207,6 +212,7 @@ impl Event {
             Event::Recall(list) => serde_json::to_value(list),
             Event::PushConfigSync(v) => Ok(serde_json::json!({"switch_open": v})),
             Event::StickTopChanged(c) => serde_json::to_value(c),
+            Event::DeleteSelf(list) => serde_json::to_value(list),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -254,6 +260,8 @@ pub enum CallbackKind {
     PushConfigSync,
     /// Sessions on top changed on another device.
     StickTopChanged,
+    /// Messages deleted one way on another device.
+    DeleteSelf,
 }
 
 impl Event {
@@ -277,13 +285,14 @@ impl Event {
             Event::Recall(_) => CallbackKind::Recall,
             Event::PushConfigSync(_) => CallbackKind::PushConfigSync,
             Event::StickTopChanged(_) => CallbackKind::StickTopChanged,
+            Event::DeleteSelf(_) => CallbackKind::DeleteSelf,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 18],
+    slots: [RwLock<Option<Callback>>; 19],
     stream: broadcast::Sender<Event>,
 }
 

@@ -684,6 +684,62 @@ impl Client {
         (ResCode::SUCCESS, Some(note))
     }
 
+    /// NIM's one-way deletion (nim_msglog_delete_message_self_async) of a
+    /// P2P message I sent or received: it leaves this device, my server
+    /// history and the sync of my devices that have not received it, my
+    /// other devices delete it too (their [`Client::on_delete_self`]
+    /// callback gets `ext`), and the peer keeps it. The answer: 200; 404
+    /// when the server has no such message in that session; 414 for a
+    /// non-P2P message or an `ext` over 1,024 characters; 20001/415 when
+    /// not logged in.
+    pub async fn delete_message_self(&self, msg: &ImMessage, ext: &str) -> ResCode {
+        if msg.to_type != magpie_proto::msg::session_type::P2P || msg.client_msg_id.is_empty() {
+            return ResCode::PARAMETER_ERROR;
+        }
+        let me = self.inner.status.borrow().account.clone();
+        // No sender: a message of mine (as the app built it).
+        let from = if msg.from_id.is_empty() {
+            me.clone()
+        } else {
+            msg.from_id.clone()
+        };
+        // The session: the other end of the message.
+        let peer = if from.eq_ignore_ascii_case(&me) {
+            &msg.to_accid
+        } else {
+            &from
+        };
+        let r = magpie_proto::msg::DeleteSelfReq {
+            to_type: msg.to_type,
+            id: peer.clone(),
+            from_id: from.clone(),
+            client_msg_id: msg.client_msg_id.clone(),
+            ext: ext.to_owned(),
+        };
+        match self.messaging(machine::Cmd::DeleteSelf(r)).await {
+            Some(machine::Reply::Local(r)) => r.rescode,
+            _ => ResCode::LOCAL_INIT_UNDONE,
+        }
+    }
+
+    /// NIM's nim_msglog_delete_history_online_async: clears my server
+    /// history of the P2P session with `peer` (the online history query no
+    /// longer returns its messages up to now); with `delete_roaming` they
+    /// also leave the sync of my devices that have not received them. This
+    /// device's local history and the peer's history stay. The answer: 200;
+    /// 414 for a bad accid; 20001/415 when not logged in.
+    pub async fn delete_history_online(&self, peer: &str, delete_roaming: bool) -> ResCode {
+        let r = magpie_proto::msg::ClearHistoryReq {
+            to_type: magpie_proto::msg::session_type::P2P,
+            id: peer.to_owned(),
+            delete_roaming,
+        };
+        match self.messaging(machine::Cmd::ClearHistory(r)).await {
+            Some(machine::Reply::Local(r)) => r.rescode,
+            _ => ResCode::LOCAL_INIT_UNDONE,
+        }
+    }
+
     /// NIM's query_be_readed: has the peer sent a read receipt covering
     /// this message of mine (as this device knows). Reads the local
     /// database directly, so it may be called from any thread, callbacks
@@ -878,6 +934,22 @@ impl Client {
             CallbackKind::Recall,
             Arc::new(move |e| {
                 if let Event::Recall(list) = e {
+                    f(list)
+                }
+            }),
+        );
+    }
+
+    /// Messages another device of the account deleted one way, already
+    /// deleted here (nim_msglog_register_delete_msgs_self_callback).
+    pub fn on_delete_self(
+        &self,
+        f: impl Fn(&[magpie_proto::msg::DeleteSelfNotify]) + Send + Sync + 'static,
+    ) {
+        self.set(
+            CallbackKind::DeleteSelf,
+            Arc::new(move |e| {
+                if let Event::DeleteSelf(list) = e {
                     f(list)
                 }
             }),
@@ -1101,6 +1173,7 @@ impl Client {
             CallbackKind::Recall,
             CallbackKind::PushConfigSync,
             CallbackKind::StickTopChanged,
+            CallbackKind::DeleteSelf,
         ] {
             self.set(k, f.clone());
         }

@@ -168,6 +168,8 @@ pub struct Applied {
     pub receipts: Vec<crate::event::MsgStatusChanged>,
     /// Recalls, for the recall callback.
     pub recalls: Vec<magpie_proto::msg::RecallNotify>,
+    /// One-way deletions made on another device, for their callback.
+    pub deleted_self: Vec<magpie_proto::msg::DeleteSelfNotify>,
 }
 
 /// How entries came.
@@ -340,6 +342,13 @@ impl LocalDb {
                 } => {
                     receipt_sent(&tx, &id.to_ascii_lowercase(), *to_type, *msg_timetag)
                         .map_err(sql_err)?;
+                }
+                EntryBody::DeleteSelf(n) => {
+                    let talk = n.session_id.to_ascii_lowercase();
+                    if delete_message(&tx, &talk, n.to_type, &n.client_id).map_err(sql_err)? {
+                        touched.push((talk, n.to_type, session_command::UPDATE));
+                    }
+                    out.deleted_self.push(n.clone());
                 }
                 EntryBody::DeleteSession { to_type, id } => {
                     let id = id.to_ascii_lowercase();

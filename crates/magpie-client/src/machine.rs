@@ -79,6 +79,10 @@ pub(crate) enum Cmd {
     Receipt(magpie_proto::msg::Receipt),
     /// A recall of a message I sent.
     Recall(magpie_proto::msg::RecallReq),
+    /// A one-way deletion.
+    DeleteSelf(magpie_proto::msg::DeleteSelfReq),
+    /// A cleared server history.
+    ClearHistory(magpie_proto::msg::ClearHistoryReq),
     /// One of NIM's local operations.
     Local(Box<crate::ops::LocalOp>),
     QueryLocal {
@@ -637,17 +641,20 @@ impl LoginMachine {
             Cmd::Sessions if has_account => self.msgs.local(DbJob::Sessions { cmd: id }, fx),
             Cmd::Receipt(r) if online => self.msgs.send_receipt(&mut link, id, r, fx),
             Cmd::Recall(r) if online => self.msgs.send_recall(&mut link, id, r, fx),
-            Cmd::Receipt(_) | Cmd::Recall(_) => fx.push(Effect::Reply(
-                id,
-                Reply::Local(Box::new(crate::ops::LocalResult {
-                    rescode: if relogging {
-                        ResCode::CONNECTION_ERROR
-                    } else {
-                        not_logged_in
-                    },
-                    ..Default::default()
-                })),
-            )),
+            Cmd::DeleteSelf(r) if online => self.msgs.send_delete_self(&mut link, id, r, fx),
+            Cmd::ClearHistory(r) if online => self.msgs.send_clear_history(&mut link, id, r, fx),
+            Cmd::Receipt(_) | Cmd::Recall(_) | Cmd::DeleteSelf(_) | Cmd::ClearHistory(_) => fx
+                .push(Effect::Reply(
+                    id,
+                    Reply::Local(Box::new(crate::ops::LocalResult {
+                        rescode: if relogging {
+                            ResCode::CONNECTION_ERROR
+                        } else {
+                            not_logged_in
+                        },
+                        ..Default::default()
+                    })),
+                )),
             Cmd::Local(op) if has_account => self.msgs.local(DbJob::Local { cmd: id, op }, fx),
             Cmd::Local(_) => fx.push(Effect::Reply(
                 id,

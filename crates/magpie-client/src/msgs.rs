@@ -677,6 +677,41 @@ impl Msgs {
         self.noted.insert(seq, (cmd, op));
     }
 
+    /// Sends a one-way deletion; answered through `session_ack`, then the
+    /// message leaves this device too.
+    pub fn send_delete_self(
+        &mut self,
+        link: &mut Link<'_>,
+        cmd: CmdId,
+        r: magpie_proto::msg::DeleteSelfReq,
+        fx: &mut Vec<Effect>,
+    ) {
+        let seq = link.next();
+        let op = crate::ops::LocalOp::DeletedSelf {
+            client_msg_id: r.client_msg_id.clone(),
+        };
+        fx.push(Effect::Send(vec![ClientFrame::DeleteSelf { seq, body: r }]));
+        self.noted.insert(seq, (cmd, op));
+    }
+
+    /// Clears my server history of a session; answered through
+    /// `session_ack` (nothing changes here).
+    pub fn send_clear_history(
+        &mut self,
+        link: &mut Link<'_>,
+        cmd: CmdId,
+        r: magpie_proto::msg::ClearHistoryReq,
+        fx: &mut Vec<Effect>,
+    ) {
+        let seq = link.next();
+        fx.push(Effect::Send(vec![ClientFrame::ClearHistory {
+            seq,
+            body: r,
+        }]));
+        self.noted
+            .insert(seq, (cmd, crate::ops::LocalOp::ServerOnly));
+    }
+
     /// Sends a P2P read receipt; answered through [`MsgState::session_ack`].
     pub fn send_receipt(
         &mut self,
@@ -1076,6 +1111,9 @@ impl Msgs {
         }
         if !a.recalls.is_empty() {
             fx.push(Effect::Emit(Event::Recall(a.recalls.clone())));
+        }
+        if !a.deleted_self.is_empty() {
+            fx.push(Effect::Emit(Event::DeleteSelf(a.deleted_self.clone())));
         }
     }
 }

@@ -20,6 +20,15 @@ pub enum LocalOp {
         /// The message's client id.
         client_msg_id: String,
     },
+    /// A one-way deletion the server took: the message leaves this
+    /// device's history (`Client::delete_message_self`).
+    DeletedSelf {
+        /// The message's client id.
+        client_msg_id: String,
+    },
+    /// A change the server made and this device keeps nothing of (a
+    /// cleared server history, `Client::delete_history_online`).
+    ServerOnly,
     /// Records that a read receipt to `id` up to `msg_timetag` went out
     /// (after the server took it; `Client::send_receipt`).
     ReceiptSent {
@@ -801,7 +810,8 @@ impl LocalDb {
                     r.rescode = ResCode::ERROR;
                 }
             }
-            LocalOp::Recalled { client_msg_id } => {
+            LocalOp::ServerOnly => {}
+            LocalOp::Recalled { client_msg_id } | LocalOp::DeletedSelf { client_msg_id } => {
                 let found: Option<(String, u32, String)> = tx
                     .query_row(
                         "SELECT talk_id, to_type, json FROM msglog WHERE client_msg_id = ?1",

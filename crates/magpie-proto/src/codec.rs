@@ -298,6 +298,14 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: object(&raw)?,
         },
+        op::DELETE_SELF => ClientFrame::DeleteSelf {
+            seq,
+            body: object(&raw)?,
+        },
+        op::CLEAR_HISTORY => ClientFrame::ClearHistory {
+            seq,
+            body: object(&raw)?,
+        },
         other => {
             return Err(DecodeError::UnknownOp {
                 op: other,
@@ -447,6 +455,8 @@ pub fn encode_client(
         ClientFrame::History { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Receipt { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::Recall { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::DeleteSelf { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::ClearHistory { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::StickTop { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }

@@ -5,8 +5,9 @@
 
 use crate::code::ResCode;
 use crate::msg::{
-    CursorAck, EntryWire, HistoryQuery, HistoryResult, RecallReq, Receipt, SendMsg, SendMsgAck,
-    SendSysMsg, SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsgAck,
+    ClearHistoryReq, CursorAck, DeleteSelfReq, EntryWire, HistoryQuery, HistoryResult, RecallReq,
+    Receipt, SendMsg, SendMsgAck, SendSysMsg, SessionChange, SessionChangeAck, SyncBatch,
+    SyncRequest, SysMsgAck,
 };
 use crate::types::{Kickout, MultiSpot, Presence};
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,11 @@ pub mod op {
     /// Stick a session on top, change or cancel that, or list the stuck
     /// sessions (answered with STICK_TOP_ACK).
     pub const STICK_TOP: u8 = 0x19;
+    /// Delete one message for me only, here and on the server (answered
+    /// with SESSION_ACK).
+    pub const DELETE_SELF: u8 = 0x1A;
+    /// Clear my server history of a session (answered with SESSION_ACK).
+    pub const CLEAR_HISTORY: u8 = 0x1B;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -471,6 +477,20 @@ pub enum ClientFrame {
         /// Body.
         body: StickTopRequest,
     },
+    /// Delete one message for me only.
+    DeleteSelf {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: DeleteSelfReq,
+    },
+    /// Clear my server history of a session.
+    ClearHistory {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: ClearHistoryReq,
+    },
 }
 
 impl ClientFrame {
@@ -495,7 +515,9 @@ impl ClientFrame {
             | ClientFrame::History { seq, .. }
             | ClientFrame::Receipt { seq, .. }
             | ClientFrame::Recall { seq, .. }
-            | ClientFrame::StickTop { seq, .. } => *seq,
+            | ClientFrame::StickTop { seq, .. }
+            | ClientFrame::DeleteSelf { seq, .. }
+            | ClientFrame::ClearHistory { seq, .. } => *seq,
         }
     }
 
@@ -521,6 +543,8 @@ impl ClientFrame {
             ClientFrame::Receipt { .. } => op::RECEIPT,
             ClientFrame::Recall { .. } => op::RECALL,
             ClientFrame::StickTop { .. } => op::STICK_TOP,
+            ClientFrame::DeleteSelf { .. } => op::DELETE_SELF,
+            ClientFrame::ClearHistory { .. } => op::CLEAR_HISTORY,
         }
     }
 }

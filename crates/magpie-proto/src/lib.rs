@@ -23,7 +23,9 @@ pub use frame::{ClientFrame, ServerFrame};
 /// speaks in its hello; the server picks the highest one both sides know.
 /// Version 2 adds SERVER_TIME, the multiport push switch (and its PUSH_CONFIG
 /// push, sent to version 2 SDKs only) and PUSH_TOKEN; version 3 adds
-/// STICK_TOP (and its STICK_TOP_CHANGED push, sent to version 3 SDKs only).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// STICK_TOP (and its STICK_TOP_CHANGED push, sent to version 3 SDKs only);
+/// version 4 adds DELETE_SELF and CLEAR_HISTORY, and the `delete_self` log
+/// entry (left out of the sync of older SDKs).
+pub const PROTOCOL_VERSION: u16 = 4;
 /// The lowest protocol version this crate still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;

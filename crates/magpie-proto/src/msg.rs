@@ -376,6 +376,9 @@ pub enum EntryBody {
     },
     /// A message to or from the account was recalled.
     Recall(RecallNotify),
+    /// One of the account's devices deleted a message for the account
+    /// only (NIM's one-way deletion): its other devices delete it too.
+    DeleteSelf(DeleteSelfNotify),
 }
 
 /// One entry of an account's ordered log.
@@ -607,6 +610,62 @@ pub struct RecallNotify {
 
 fn yes() -> bool {
     true
+}
+
+/// DELETE_SELF: delete a P2P message for me only (NIM's
+/// nim_msglog_delete_message_self_async): it leaves my server history and
+/// the sync of my devices that have not received it yet, and my other
+/// devices delete it too; the peer keeps it. Answered with SESSION_ACK: 200
+/// and the position of the deletion in my log; 404 when no such message
+/// is between me and `id`; 414 for a bad request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteSelfReq {
+    /// NIMSessionType: P2P (0) only.
+    pub to_type: u32,
+    /// The session: the peer.
+    pub id: String,
+    /// The message's sender (me or the peer).
+    pub from_id: String,
+    /// The message's client id.
+    pub client_msg_id: String,
+    /// The app's extension, told to my other devices.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ext: String,
+}
+
+/// A one-way deletion as my devices learn it, with NIM's keys (the items
+/// of `nim_msglog_delete_message_self_notify_cb_func`'s array).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteSelfNotify {
+    /// NIMSessionType.
+    #[serde(default)]
+    pub to_type: u32,
+    /// The session id (the peer).
+    pub session_id: String,
+    /// The message's client id.
+    pub client_id: String,
+    /// The app's extension.
+    #[serde(default)]
+    pub ext: String,
+    /// When it was deleted, ms.
+    #[serde(default)]
+    pub time: i64,
+}
+
+/// CLEAR_HISTORY: clear my server history of a P2P session (NIM's
+/// nim_msglog_delete_history_online_async): the peer keeps its own.
+/// Answered with SESSION_ACK (200, `seq` 0: nothing enters the log; 414
+/// for a bad request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearHistoryReq {
+    /// NIMSessionType: P2P (0) only.
+    pub to_type: u32,
+    /// The session: the peer.
+    pub id: String,
+    /// Also leave out the session's messages from the sync of my devices
+    /// that have not received them yet (NIM's roaming messages).
+    #[serde(default)]
+    pub delete_roaming: bool,
 }
 
 /// The answer to a session change: its position in my log.

@@ -513,6 +513,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                             &key.accid,
                             req.cursor,
                             req.limit,
+                            self.machine.version(),
                         );
                         let batch = Box::pin(sync).await;
                         next = Some(Input::SyncDone { seq, batch });

@@ -16,9 +16,9 @@ use crate::ratelimit::RateLimiter;
 use crate::state::Shared;
 use magpie_bus::{AccountKey, DeviceAddr, Envelope, Push};
 use magpie_proto::msg::{
-    message_feature, message_type, session_type, EntryWire, HistoryQuery, HistoryResult, ImMessage,
-    RecallReq, Receipt, SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SysMsg, SysMsgAck,
-    RES_IN_BLACK,
+    message_feature, message_type, session_type, ClearHistoryReq, DeleteSelfReq, EntryWire,
+    HistoryQuery, HistoryResult, ImMessage, RecallReq, Receipt, SendMsgAck, SessionChange,
+    SessionChangeAck, SyncBatch, SysMsg, SysMsgAck, RES_IN_BLACK,
 };
 use magpie_proto::ResCode;
 use magpie_store::message::SERVER_ID_PLACEHOLDER;
@@ -124,6 +124,8 @@ enum Then {
         /// The device that made the change.
         except: Option<DeviceAddr>,
     },
+    /// Answer the device that asked (200, no log position).
+    Done { origin: Origin },
     /// Nothing to tell anyone.
     Nothing,
 }
@@ -159,6 +161,9 @@ pub const RECALL_WINDOW_MS: i64 = 120_000;
 /// Most characters of a recall's notification text and attachment.
 const MAX_RECALL_NOTIFY: u32 = 500;
 const MAX_RECALL_ATTACH: u32 = 5_000;
+
+/// Most characters of a one-way deletion's extension.
+pub const MAX_DELETE_SELF_EXT: u32 = 1_024;
 
 /// A text field within its limit of characters, or 414 naming the field.
 fn within(field: &str, value: &str, max: u32) -> Result<(), Refused> {
@@ -609,7 +614,137 @@ impl Messaging {
             crate::session::NoteRequest::Recall(r) => {
                 self.recall(shared, app_id, origin, me, r, true).await
             }
+            crate::session::NoteRequest::DeleteSelf(r) => {
+                self.delete_self(shared, app_id, origin, me, r).await
+            }
+            crate::session::NoteRequest::ClearHistory(r) => {
+                self.clear_history(app_id, origin, me, r)
+            }
         }
+    }
+
+    /// Deletes a P2P message for me only (NIM's one-way deletion): it
+    /// leaves my server history and the sync of my devices that have not
+    /// received it, and a note in my log tells my other devices (NIM's
+    /// keys `session_id`, `client_id`, `ext`). The peer keeps it. A
+    /// repeated deletion (a device that lost the answer) stores nothing new.
+    pub async fn delete_self(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        origin: Origin,
+        me: &AccountId,
+        r: DeleteSelfReq,
+    ) -> Result<(), Refused> {
+        if r.to_type != session_type::P2P {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "only P2P messages can be deleted one way (to_type 0)",
+            );
+        }
+        let (Ok(peer), Ok(from)) = (AccountId::parse(&r.id), AccountId::parse(&r.from_id)) else {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "the deletion's session id and sender must be accids",
+            );
+        };
+        if r.client_msg_id.is_empty() {
+            return refuse(ResCode::PARAMETER_ERROR, "client_msg_id is required");
+        }
+        within("ext", &r.ext, MAX_DELETE_SELF_EXT)?;
+        let found = match shared
+            .stores
+            .messages
+            .sent_message(app_id, &from, &r.client_msg_id)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a message to delete failed");
+                return refuse(ResCode::TOO_BUSY, "storage unavailable");
+            }
+        };
+        let between = |m: &magpie_store::SentMessage| {
+            (m.from == *me && m.to == peer) || (m.from == peer && m.to == *me)
+        };
+        if !found.as_ref().is_some_and(between) {
+            return refuse(
+                ResCode::NOT_EXIST,
+                format!(
+                    "no message {} from {} in your session with {}",
+                    r.client_msg_id, r.from_id, r.id
+                ),
+            );
+        }
+        let now = magpie_store::now_ms();
+        let notify = serde_json::json!({
+            "to_type": r.to_type,
+            "session_id": peer.as_str(),
+            "client_id": r.client_msg_id,
+            "ext": r.ext,
+            "time": now,
+        })
+        .to_string();
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Hide {
+                account: me.clone(),
+                from: from.clone(),
+                client_msg_id: r.client_msg_id.clone(),
+            }),
+            then: Then::Nothing,
+        })?;
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(NewNote {
+                account: me.clone(),
+                kind: EntryKind::DeleteSelf,
+                json: notify,
+                // One deletion per message and log, however often it is asked.
+                dedup: Some((
+                    me.clone(),
+                    format!("delete-self:{from}:{}", r.client_msg_id),
+                )),
+                time: now,
+            })),
+            then: Then::Session {
+                origin,
+                account: AccountKey::new(app_id, me.clone()),
+                kind: "delete_self",
+            },
+        })
+    }
+
+    /// Clears my server history of a P2P session up to now (NIM's
+    /// nim_msglog_delete_history_online_async); with `delete_roaming` the
+    /// messages also leave the sync of my devices that have not received
+    /// them. My devices keep what they hold; the peer keeps its history.
+    pub fn clear_history(
+        &self,
+        app_id: i64,
+        origin: Origin,
+        me: &AccountId,
+        r: ClearHistoryReq,
+    ) -> Result<(), Refused> {
+        if r.to_type != session_type::P2P {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                "only P2P histories can be cleared (to_type 0)",
+            );
+        }
+        let Ok(peer) = AccountId::parse(&r.id) else {
+            return refuse(ResCode::PARAMETER_ERROR, "the session id is not an accid");
+        };
+        self.submit(Job {
+            app_id,
+            write: Some(Append::ClearHistory {
+                account: me.clone(),
+                peer,
+                upto: magpie_store::now_ms(),
+                sync: r.delete_roaming,
+            }),
+            then: Then::Done { origin },
+        })
     }
 
     /// Recalls a P2P message I sent: within [`RECALL_WINDOW_MS`] of its
@@ -823,6 +958,7 @@ impl Messaging {
         me: &AccountId,
         cursor: u64,
         limit: u32,
+        version: u16,
     ) -> SyncBatch {
         // 0 (the key left out) asks for a full batch.
         let limit = if limit == 0 {
@@ -853,7 +989,19 @@ impl Messaging {
         );
         let mut entries = Vec::with_capacity(page.entries.len());
         let mut bytes = 0;
+        let mut from = page.from;
         for e in page.entries {
+            // Messages deleted for me, and what the device cannot read, are
+            // left out: a batch holds no gaps, so it ends before one, and
+            // one that starts with them starts after them (the device moves
+            // its cursor past them, as past entries retention removed).
+            if e.hidden || (version < 4 && e.kind == EntryKind::DeleteSelf) {
+                if entries.is_empty() {
+                    from = e.seq + 1;
+                    continue;
+                }
+                break;
+            }
             let text = entry_text(&e, me, delivered);
             bytes += text.len();
             entries.push(EntryWire::Raw(text.into()));
@@ -864,7 +1012,7 @@ impl Messaging {
         SyncBatch {
             code: ResCode::SUCCESS,
             entries,
-            from: page.from,
+            from,
             head: page.head,
         }
     }
@@ -948,6 +1096,7 @@ fn entry_text(e: &LogEntry, me: &AccountId, delivered: u64) -> String {
         EntryKind::Receipt => note_text(e.seq, "receipt", &e.json),
         EntryKind::ReceiptSent => note_text(e.seq, "receipt_sent", &e.json),
         EntryKind::Recall => note_text(e.seq, "recall", &e.json),
+        EntryKind::DeleteSelf => note_text(e.seq, "delete_self", &e.json),
     }
 }
 
@@ -1153,7 +1302,9 @@ async fn writer(
                                 talk_id: to.accid.to_string(),
                             },
                         ),
-                        Then::Session { origin, .. } => (origin, RefusedWhat::Session),
+                        Then::Session { origin, .. } | Then::Done { origin } => {
+                            (origin, RefusedWhat::Session)
+                        }
                         Then::Nothing | Then::Note { .. } => continue,
                     };
                     envs.extend(refused_answer(&what.0, what.1, &r));
@@ -1314,6 +1465,23 @@ async fn after(
                 }
             }
         }
+        Then::Done { origin } => match &origin {
+            Origin::Device { addr, seq, .. } => envs.push(Envelope::new(
+                *addr,
+                Push::SessionAck(
+                    *seq,
+                    Box::new(SessionChangeAck {
+                        rescode: ResCode::SUCCESS,
+                        seq: 0,
+                    }),
+                ),
+            )),
+            Origin::Server { reply } => {
+                if let Some(tx) = reply.lock().take() {
+                    let _ = tx.send(Ok(a.clone()));
+                }
+            }
+        },
         Then::Nothing => {}
     }
 }
@@ -1331,6 +1499,7 @@ mod tests {
             kind,
             json: json.into(),
             from: from.cloned(),
+            hidden: false,
         };
         let parse = |t: String| serde_json::from_str::<magpie_proto::msg::Entry>(&t).unwrap();
         let m = r#"{"server_msg_id":3,"to_type":0,"to_accid":"bob","from_id":"ann","msg_type":0,"client_msg_id":"c"}"#;

@@ -20,8 +20,9 @@ use magpie_proto::frame::{
     PushConfigAck, PushToken, ServerTimeAck, StickTopAck, StickTopRequest,
 };
 use magpie_proto::msg::{
-    EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq, Receipt, SendMsgAck,
-    SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsg, SysMsgAck,
+    ClearHistoryReq, DeleteSelfReq, EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq,
+    Receipt, SendMsgAck, SessionChange, SessionChangeAck, SyncBatch, SyncRequest, SysMsg,
+    SysMsgAck,
 };
 use magpie_proto::types::{auth_type, logout_type, Kickout};
 use magpie_proto::{
@@ -136,6 +137,10 @@ pub enum NoteRequest {
     Receipt(Receipt),
     /// A recall.
     Recall(RecallReq),
+    /// A one-way deletion.
+    DeleteSelf(DeleteSelfReq),
+    /// A cleared server history.
+    ClearHistory(ClearHistoryReq),
 }
 
 /// What the connection task is asked to do, in order.
@@ -323,6 +328,11 @@ enum Phase {
     Closed,
 }
 
+/// What marks a one-way deletion's entry text (`note_text` in messaging):
+/// JSON quotes inside a message's strings are escaped, so only the entry's
+/// own key matches.
+pub(crate) const DELETE_SELF_KIND: &str = r#","kind":"delete_self""#;
+
 /// One connection's protocol state.
 #[derive(Debug)]
 pub struct ServerSession {
@@ -363,6 +373,11 @@ impl ServerSession {
     /// When the connection times out unless a frame arrives first.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// The protocol version agreed in the hello.
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// The logged-in session, if any.
@@ -718,10 +733,15 @@ impl ServerSession {
                     });
                 }
             }
-            ClientFrame::Recall { seq, .. } | ClientFrame::Receipt { seq, .. } => {
+            ClientFrame::Recall { seq, .. }
+            | ClientFrame::Receipt { seq, .. }
+            | ClientFrame::DeleteSelf { seq, .. }
+            | ClientFrame::ClearHistory { seq, .. } => {
                 let req = match f {
                     ClientFrame::Recall { body, .. } => NoteRequest::Recall(body),
                     ClientFrame::Receipt { body, .. } => NoteRequest::Receipt(body),
+                    ClientFrame::DeleteSelf { body, .. } => NoteRequest::DeleteSelf(body),
+                    ClientFrame::ClearHistory { body, .. } => NoteRequest::ClearHistory(body),
                     _ => unreachable!("matched above"),
                 };
                 match &self.session {
@@ -845,6 +865,9 @@ impl ServerSession {
             Push::PushConfig(switch_open) => out.push(Action::Send(ServerFrame::PushConfig {
                 body: PushConfig { switch_open },
             })),
+            // Version 3 SDKs cannot read a one-way deletion: left out here
+            // and from their sync.
+            Push::Entry(text) if self.version < 4 && text.contains(DELETE_SELF_KIND) => {}
             Push::Entry(text) => out.push(Action::Send(ServerFrame::Entry {
                 body: EntryWire::Raw(text),
             })),
@@ -1171,6 +1194,26 @@ mod tests {
                 "version {version}: {a:?}"
             );
             assert_eq!(a.is_empty(), !sent);
+        }
+    }
+
+    #[test]
+    fn one_way_deletions_reach_only_version_4_sdks() {
+        let note = r#"{"seq":7,"kind":"delete_self","to_type":0,"session_id":"bob","client_id":"c1","ext":"","time":1}"#;
+        // A message whose text quotes the same words is no deletion.
+        let msg =
+            r#"{"seq":8,"kind":"msg","msg":{"msg_body":"{\"seq\":1,\"kind\":\"delete_self\"}"}}"#;
+        assert!(serde_json::from_str::<serde_json::Value>(msg).is_ok());
+        for (version, sent) in [(3, false), (4, true)] {
+            let mut f = Fake::new();
+            f.feed(0, Input::Frame(hello(version, 1)));
+            let a = f.feed(1, Input::Push(Push::Entry(note.into())));
+            assert_eq!(a.is_empty(), !sent, "version {version}: {a:?}");
+            let a = f.feed(1, Input::Push(Push::Entry(msg.into())));
+            assert!(
+                matches!(&a[..], [Action::Send(ServerFrame::Entry { .. })]),
+                "version {version}: {a:?}"
+            );
         }
     }
 

@@ -10,7 +10,7 @@
 //! database has every record appended before they started ([`Core::settle`]).
 
 use crate::journal::{Journal, Op};
-use magpie_store::message::with_server_id;
+use magpie_store::message::{hidden, with_server_id};
 use magpie_store::{AccountId, Append, Appended, EntryKind, StoreError, StoreResult};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -275,6 +275,38 @@ impl Core {
                         client_msg_id: key.3,
                     });
                     out.push(Appended::bare(server_id));
+                }
+                Append::Hide {
+                    account,
+                    from,
+                    client_msg_id,
+                } => {
+                    let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
+                    let server_id = stored(Some(reader), &dups, &p.dups, &key)
+                        .map_err(sql)?
+                        .map_or(0, |a| a.server_id);
+                    ops.push(Op::Hide {
+                        app_id,
+                        from: key.2,
+                        client_msg_id: key.3,
+                        account: account.as_str().to_owned(),
+                    });
+                    out.push(Appended::bare(server_id));
+                }
+                Append::ClearHistory {
+                    account,
+                    peer,
+                    upto,
+                    sync,
+                } => {
+                    ops.push(Op::Clear {
+                        app_id,
+                        account: account.as_str().to_owned(),
+                        peer: peer.as_str().to_owned(),
+                        upto,
+                        sync,
+                    });
+                    out.push(Appended::bare(0));
                 }
                 Append::Delivered { account, upto } => {
                     ops.push(Op::Delivered {
@@ -625,6 +657,58 @@ fn apply<'a>(
                         "UPDATE messages SET history = 0 WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
                     )?
                     .execute(params![app_id, from, client_msg_id])?;
+                }
+                Op::Hide {
+                    app_id,
+                    from,
+                    client_msg_id,
+                    account,
+                } => {
+                    // The bits for the sender, the receiver or both (a
+                    // message to oneself); nothing when the account is
+                    // neither.
+                    tx.prepare_cached(
+                        "UPDATE messages SET hidden = hidden \
+                         | (CASE WHEN from_accid = ?4 THEN ?5 ELSE 0 END) \
+                         | (CASE WHEN to_accid = ?4 THEN ?6 ELSE 0 END) \
+                         WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
+                    )?
+                    .execute(params![
+                        app_id,
+                        from,
+                        client_msg_id,
+                        account,
+                        hidden::bits(true, false, true),
+                        hidden::bits(false, true, true)
+                    ])?;
+                }
+                Op::Clear {
+                    app_id,
+                    account,
+                    peer,
+                    upto,
+                    sync,
+                } => {
+                    let (lo, hi) = if account <= peer {
+                        (account, peer)
+                    } else {
+                        (peer, account)
+                    };
+                    tx.prepare_cached(
+                        "UPDATE messages SET hidden = hidden \
+                         | (CASE WHEN from_accid = ?4 THEN ?6 ELSE 0 END) \
+                         | (CASE WHEN to_accid = ?4 THEN ?7 ELSE 0 END) \
+                         WHERE app_id = ?1 AND conv_lo = ?2 AND conv_hi = ?3 AND time <= ?5",
+                    )?
+                    .execute(params![
+                        app_id,
+                        lo,
+                        hi,
+                        account,
+                        upto,
+                        hidden::bits(true, false, *sync),
+                        hidden::bits(false, true, *sync)
+                    ])?;
                 }
                 Op::Delivered {
                     app_id,

@@ -86,6 +86,31 @@ pub(crate) enum Op {
         /// Its client id.
         client_msg_id: String,
     },
+    /// A message is hidden from one of its accounts (`bits` of
+    /// `magpie_store::message::hidden`).
+    Hide {
+        /// App.
+        app_id: i64,
+        /// The sender.
+        from: String,
+        /// Its client id.
+        client_msg_id: String,
+        /// The account it is hidden from.
+        account: String,
+    },
+    /// An account's history of a conversation is cleared up to a time.
+    Clear {
+        /// App.
+        app_id: i64,
+        /// Whose history.
+        account: String,
+        /// The other side.
+        peer: String,
+        /// Up to this time, ms.
+        upto: i64,
+        /// Its sync too.
+        sync: bool,
+    },
     /// A device applied its log up to `upto`.
     Delivered {
         /// App.
@@ -163,6 +188,32 @@ pub(crate) fn encode(ops: &[Op], out: &mut Vec<u8>) {
                 put_str(out, from);
                 put_str(out, client_msg_id);
             }
+            Op::Hide {
+                app_id,
+                from,
+                client_msg_id,
+                account,
+            } => {
+                out.push(5);
+                put_i64(out, *app_id);
+                put_str(out, from);
+                put_str(out, client_msg_id);
+                put_str(out, account);
+            }
+            Op::Clear {
+                app_id,
+                account,
+                peer,
+                upto,
+                sync,
+            } => {
+                out.push(6);
+                put_i64(out, *app_id);
+                put_str(out, account);
+                put_str(out, peer);
+                put_i64(out, *upto);
+                out.push(u8::from(*sync));
+            }
             Op::Delivered {
                 app_id,
                 account,
@@ -222,6 +273,23 @@ pub(crate) fn decode(mut b: &[u8]) -> Option<Vec<Op>> {
                 app_id: get_i64(&mut b)?,
                 from: get_str(&mut b)?,
                 client_msg_id: get_str(&mut b)?,
+            },
+            5 => Op::Hide {
+                app_id: get_i64(&mut b)?,
+                from: get_str(&mut b)?,
+                client_msg_id: get_str(&mut b)?,
+                account: get_str(&mut b)?,
+            },
+            6 => Op::Clear {
+                app_id: get_i64(&mut b)?,
+                account: get_str(&mut b)?,
+                peer: get_str(&mut b)?,
+                upto: get_i64(&mut b)?,
+                sync: match get_u8(&mut b)? {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                },
             },
             _ => return None,
         };
@@ -598,6 +666,19 @@ mod tests {
                 app_id: 1,
                 from: "alice".into(),
                 client_msg_id: "c1".into(),
+            },
+            Op::Hide {
+                app_id: 1,
+                from: "alice".into(),
+                client_msg_id: "c1".into(),
+                account: "bob".into(),
+            },
+            Op::Clear {
+                app_id: 1,
+                account: "bob".into(),
+                peer: "alice".into(),
+                upto: 77,
+                sync: true,
             },
         ]
     }

@@ -20,6 +20,7 @@
 //! `user_version`, are adopted on open.
 
 use async_trait::async_trait;
+use magpie_store::message::hidden;
 use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
@@ -60,6 +61,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "client_id_index", "011_client_id_index.sql"),
     migration!(12, "message_ids", "012_message_ids.sql"),
     migration!(13, "stick_top", "013_stick_top.sql"),
+    migration!(14, "hidden_messages", "014_hidden_messages.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -1239,7 +1241,7 @@ impl MessageStore for SqliteStore {
             let mut entries = Vec::new();
             {
                 let mut q = tx.prepare_cached(
-                    "SELECT l.seq, l.kind, l.json, m.json, m.from_accid FROM account_log l LEFT JOIN messages m ON m.id = l.msg_id WHERE l.app_id = ?1 AND l.accid = ?2 AND l.seq > ?3 ORDER BY l.seq LIMIT ?4",
+                    "SELECT l.seq, l.kind, l.json, m.json, m.from_accid, m.hidden FROM account_log l LEFT JOIN messages m ON m.id = l.msg_id WHERE l.app_id = ?1 AND l.accid = ?2 AND l.seq > ?3 ORDER BY l.seq LIMIT ?4",
                 )?;
                 let mut rows = q.query(params![app_id, accid.as_str(), after as i64, limit as i64])?;
                 while let Some(r) = rows.next()? {
@@ -1247,11 +1249,16 @@ impl MessageStore for SqliteStore {
                     let note: Option<String> = r.get(2)?;
                     let msg: Option<String> = r.get(3)?;
                     let from: Option<String> = r.get(4)?;
+                    let mark: Option<i64> = r.get(5)?;
+                    let hidden = mark.is_some_and(|mark| {
+                        hidden::applies(mark, from.as_deref() == Some(accid.as_str()), true)
+                    });
                     entries.push(LogEntry {
                         seq: r.get::<_, i64>(0)? as u64,
                         kind,
                         json: msg.or(note).unwrap_or_default(),
                         from: from.and_then(|f| AccountId::parse(&f).ok()),
+                        hidden,
                     });
                 }
             }
@@ -1321,6 +1328,7 @@ impl MessageStore for SqliteStore {
         r: HistoryRange,
     ) -> StoreResult<Vec<StoredMessage>> {
         self.inner.core.settle().await?;
+        let me = a.clone();
         let (lo, hi) = if a <= b {
             (a.clone(), b.clone())
         } else {
@@ -1340,11 +1348,14 @@ impl MessageStore for SqliteStore {
             let sql = format!(
                 "SELECT id, time, msg_type, json FROM messages WHERE app_id = ?1 AND conv_lo = ?2 AND conv_hi = ?3 AND history = 1 \
                  AND time >= ?4 AND time <= ?5 AND (?6 = 0 OR (time, id) {cmp} (coalesce((SELECT time FROM messages WHERE id = ?6), ?7), ?6)) \
-                 ORDER BY time {order}, id {order}"
+                 AND hidden & (CASE WHEN from_accid = ?8 THEN {from_bit} ELSE {to_bit} END) = 0 \
+                 ORDER BY time {order}, id {order}",
+                from_bit = hidden::FROM_HISTORY,
+                to_bit = hidden::TO_HISTORY,
             );
             let end = if r.end_time > 0 { r.end_time } else { i64::MAX };
             let mut q = c.prepare_cached(&sql)?;
-            let mut rows = q.query(params![app_id, lo.as_str(), hi.as_str(), r.from_time, end, r.end_msg_id, anchor_time])?;
+            let mut rows = q.query(params![app_id, lo.as_str(), hi.as_str(), r.from_time, end, r.end_msg_id, anchor_time, me.as_str()])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
                 let m = StoredMessage {

@@ -634,6 +634,108 @@ pub mod messages {
         }
     }
 
+    /// A one-way deletion hides a message from one of its two accounts
+    /// (history and sync), a cleared history hides a conversation up to a
+    /// time from one account's history (and with `sync` its sync); the
+    /// other account keeps everything and the positions stay.
+    pub async fn messages_deleted_for_one_account_leave_only_its_history_and_sync(s: &Stores) {
+        let app = s.apps.create_app("a", "k", "s").await.unwrap().id;
+        let m = &s.messages;
+        let sent = m
+            .append(vec![
+                (app, msg("ann", "bob", "c1", 10)),
+                (app, msg("ann", "bob", "c2", 20)),
+                (app, msg("bob", "ann", "c3", 30)),
+                (app, msg("ann", "bob", "c4", 40)),
+                (app, msg("ann", "carl", "c5", 15)),
+            ])
+            .await
+            .unwrap();
+        let ids = |v: &[usize]| v.iter().map(|&i| sent[i].server_id).collect::<Vec<_>>();
+        let history = |a: &'static str, b: &'static str| async move {
+            m.history(app, &id(a), &id(b), range(10, true))
+                .await
+                .unwrap()
+                .iter()
+                .map(|x| x.server_id)
+                .collect::<Vec<_>>()
+        };
+        let hidden = |a: &'static str| async move {
+            m.log(app, &id(a), 0, 10)
+                .await
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| e.hidden)
+                .collect::<Vec<_>>()
+        };
+        let hide = |account: &str, from: &str, client: &str| Append::Hide {
+            account: id(account),
+            from: id(from),
+            client_msg_id: client.into(),
+        };
+        // Bob deletes ann's c1 for himself; ann deletes bob's c3 (received).
+        let r = m
+            .append(vec![
+                (app, hide("bob", "ann", "c1")),
+                (app, hide("ann", "bob", "c3")),
+                (app, hide("bob", "ann", "c9")),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            r.iter().map(|a| a.server_id).collect::<Vec<_>>(),
+            [sent[0].server_id, sent[2].server_id, 0]
+        );
+        assert_eq!(history("bob", "ann").await, ids(&[1, 2, 3]));
+        assert_eq!(history("ann", "bob").await, ids(&[0, 1, 3]));
+        assert_eq!(hidden("bob").await, [true, false, false, false]);
+        assert_eq!(hidden("ann").await, [false, false, true, false, false]);
+        // Ann clears her history with bob up to 20, keeping her sync.
+        m.append(vec![(
+            app,
+            Append::ClearHistory {
+                account: id("ann"),
+                peer: id("bob"),
+                upto: 20,
+                sync: false,
+            },
+        )])
+        .await
+        .unwrap();
+        assert_eq!(history("ann", "bob").await, ids(&[3]));
+        assert_eq!(
+            history("ann", "carl").await,
+            ids(&[4]),
+            "other sessions stay"
+        );
+        assert_eq!(hidden("ann").await, [false, false, true, false, false]);
+        assert_eq!(
+            history("bob", "ann").await,
+            ids(&[1, 2, 3]),
+            "bob keeps his"
+        );
+        // Bob clears all of it, with his sync.
+        m.append(vec![(
+            app,
+            Append::ClearHistory {
+                account: id("bob"),
+                peer: id("ann"),
+                upto: 40,
+                sync: true,
+            },
+        )])
+        .await
+        .unwrap();
+        assert_eq!(history("bob", "ann").await, ids(&[]));
+        assert_eq!(hidden("bob").await, [true; 4]);
+        assert_eq!(history("ann", "bob").await, ids(&[3]), "ann keeps hers");
+        assert_eq!(
+            m.log(app, &id("bob"), 0, 10).await.unwrap().entries.len(),
+            4
+        );
+    }
+
     /// A message is found by its sender and client id; a recall takes it
     /// out of the server's history and leaves the logs alone.
     pub async fn recalled_messages_leave_history(s: &Stores) {
@@ -1178,6 +1280,7 @@ macro_rules! store_conformance_suite {
             delivered_marks_only_rise,
             history_pages_one_conversation,
             recalled_messages_leave_history,
+            messages_deleted_for_one_account_leave_only_its_history_and_sync,
             retention_keeps_positions,
             apps_are_renamed_rotated_and_deleted_with_all_they_hold
         );

@@ -182,7 +182,8 @@ pub trait MessageStore: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> StoreResult<LogPage>;
-    /// Messages between two accounts kept for history, by time.
+    /// Messages between two accounts kept for history, by time, as `a`
+    /// sees them (without those `a` deleted for itself).
     async fn history(
         &self,
         app_id: i64,

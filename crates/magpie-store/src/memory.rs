@@ -460,6 +460,8 @@ struct MsgRow {
     time: i64,
     msg_type: i32,
     history: bool,
+    /// The bits of [`crate::message::hidden`].
+    hidden: i64,
     to_seq: u64,
     from_seq: u64,
     json: String,
@@ -574,6 +576,7 @@ impl Msgs {
                         time: m.time,
                         msg_type: m.msg_type,
                         history: m.history,
+                        hidden: 0,
                         to_seq,
                         from_seq,
                         json: json.clone(),
@@ -597,6 +600,33 @@ impl Msgs {
                     m.history = false;
                 }
                 Appended::bare(found.unwrap_or(0))
+            }
+            Append::Hide {
+                account,
+                from,
+                client_msg_id,
+            } => {
+                let found = self.by_client.get(&(app_id, from, client_msg_id)).copied();
+                if let Some(m) = found.and_then(|id| self.messages.get_mut(&id)) {
+                    m.hidden |=
+                        crate::message::hidden::bits(m.from == account, m.to == account, true);
+                }
+                Appended::bare(found.unwrap_or(0))
+            }
+            Append::ClearHistory {
+                account,
+                peer,
+                upto,
+                sync,
+            } => {
+                for m in self.messages.values_mut() {
+                    let sent = m.from == account && m.to == peer;
+                    let received = m.to == account && m.from == peer;
+                    if m.app_id == app_id && m.time <= upto && (sent || received) {
+                        m.hidden |= crate::message::hidden::bits(sent, received, sync);
+                    }
+                }
+                Appended::bare(0)
             }
             Append::Delivered { account, upto } => {
                 let d = self.delivered.entry((app_id, account)).or_default();
@@ -672,18 +702,21 @@ impl MessageStore for MemoryStore {
                 from = *first;
             }
             for (seq, row) in log.range(after + 1..).take(limit as usize) {
-                let (json, sender) = match row.msg_id {
+                let (json, sender, hidden) = match row.msg_id {
                     Some(id) => {
                         let m = &g.messages[&id];
-                        (m.json.clone(), Some(m.from.clone()))
+                        let gone =
+                            crate::message::hidden::applies(m.hidden, m.from == *accid, true);
+                        (m.json.clone(), Some(m.from.clone()), gone)
                     }
-                    None => (row.json.clone().unwrap_or_default(), None),
+                    None => (row.json.clone().unwrap_or_default(), None, false),
                 };
                 entries.push(LogEntry {
                     seq: *seq,
                     kind: row.kind,
                     json,
                     from: sender,
+                    hidden,
                 });
             }
         } else if head > after {
@@ -731,6 +764,7 @@ impl MessageStore for MemoryStore {
                 m.app_id == app_id
                     && m.history
                     && ((m.from == *a && m.to == *b) || (m.from == *b && m.to == *a))
+                    && !crate::message::hidden::applies(m.hidden, m.from == *a, false)
                     && (r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type))
             })
             .collect();

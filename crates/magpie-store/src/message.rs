@@ -28,6 +28,8 @@ pub enum EntryKind {
     ReceiptSent = 6,
     /// A message was recalled (in the receiver's and the sender's log).
     Recall = 7,
+    /// A device of the account deleted a message for the account only.
+    DeleteSelf = 8,
 }
 
 impl EntryKind {
@@ -41,6 +43,7 @@ impl EntryKind {
             5 => EntryKind::Receipt,
             6 => EntryKind::ReceiptSent,
             7 => EntryKind::Recall,
+            8 => EntryKind::DeleteSelf,
             _ => return None,
         })
     }
@@ -118,6 +121,29 @@ pub enum Append {
         /// Its client id.
         client_msg_id: String,
     },
+    /// A message leaves one of its two accounts' history and that account's
+    /// sync (NIM's one-way deletion); the other account keeps it, and the
+    /// log entries stay (positions never change).
+    Hide {
+        /// The account it is deleted for: its sender or its receiver.
+        account: AccountId,
+        /// The message's sender.
+        from: AccountId,
+        /// Its client id.
+        client_msg_id: String,
+    },
+    /// Every message between `account` and `peer` up to `upto` leaves
+    /// `account`'s history, and with `sync` its sync too; `peer` keeps them.
+    ClearHistory {
+        /// Whose history.
+        account: AccountId,
+        /// The other side of the conversation.
+        peer: AccountId,
+        /// Messages at or before this time, ms.
+        upto: i64,
+        /// Also leave them out of the account's sync.
+        sync: bool,
+    },
     /// A device of the account applied its log up to `upto` (the highest
     /// report wins; it decides whether a synced message counts as offline
     /// or roaming).
@@ -173,6 +199,48 @@ pub struct LogEntry {
     pub json: String,
     /// For a message: its sender.
     pub from: Option<AccountId>,
+    /// A message deleted for this log's account (one-way or with its
+    /// history and roaming): the position stays, sync leaves it out.
+    pub hidden: bool,
+}
+
+/// Which of a message's two accounts it is hidden for, and from what: the
+/// bits of a message's `hidden` mark.
+pub mod hidden {
+    /// Out of the sender's history.
+    pub const FROM_HISTORY: i64 = 1;
+    /// Out of the receiver's history.
+    pub const TO_HISTORY: i64 = 2;
+    /// Out of the sender's sync.
+    pub const FROM_SYNC: i64 = 4;
+    /// Out of the receiver's sync.
+    pub const TO_SYNC: i64 = 8;
+
+    /// The bits that hide a message from `account`'s history, and with
+    /// `sync` its sync, given whether the account sent and received it.
+    pub fn bits(sent: bool, received: bool, sync: bool) -> i64 {
+        let mut b = 0;
+        if sent {
+            b |= FROM_HISTORY | if sync { FROM_SYNC } else { 0 };
+        }
+        if received {
+            b |= TO_HISTORY | if sync { TO_SYNC } else { 0 };
+        }
+        b
+    }
+
+    /// Whether a message with the mark `mark` is out of the history (or
+    /// with `sync`, the sync) of the account that sent it (`sent`) or
+    /// received it.
+    pub fn applies(mark: i64, sent: bool, sync: bool) -> bool {
+        let bit = match (sent, sync) {
+            (true, false) => FROM_HISTORY,
+            (false, false) => TO_HISTORY,
+            (true, true) => FROM_SYNC,
+            (false, true) => TO_SYNC,
+        };
+        mark & bit != 0
+    }
 }
 
 /// A page of an account's log.

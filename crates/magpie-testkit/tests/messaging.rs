@@ -439,21 +439,16 @@ async fn read_receipts_reach_the_sender_and_the_readers_other_devices() {
     assert!(a2.c.client.is_read_by_peer(&mine));
 }
 
-/// NIM's recall: the sender takes a message back; the receiver's devices
-/// and the sender's other devices get the recall callback and lose the
-/// message from their history, the server's history drops it, a repeated
-/// recall changes nothing, a device that logs in later gets the recall by
-/// sync, and recalling what I did not send is 404.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
-    let s = TestServer::start().await;
-    let app = s.app("recall").await;
+/// An app with ann on two devices (a1, a2) and bob on one (b1), all
+/// logged in and synced.
+async fn ann_twice_and_bob(s: &TestServer, name: &str) -> (TestApp, Device, Device, Device) {
+    let app = s.app(name).await;
     for a in ["ann", "bob"] {
         s.account(&app, a, "t").await;
     }
-    let mut a1 = device(&s, "a1");
-    let mut a2 = device(&s, "a2");
-    let mut b1 = device(&s, "b1");
+    let mut a1 = device(s, "a1");
+    let mut a2 = device(s, "a2");
+    let mut b1 = device(s, "b1");
     for (d, who) in [(&a1, "ann"), (&a2, "ann"), (&b1, "bob")] {
         login(d, &app, who).await;
     }
@@ -462,6 +457,18 @@ async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
             .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
             .await;
     }
+    (app, a1, a2, b1)
+}
+
+/// NIM's recall: the sender takes a message back; the receiver's devices
+/// and the sender's other devices get the recall callback and lose the
+/// message from their history, the server's history drops it, a repeated
+/// recall changes nothing, a device that logs in later gets the recall by
+/// sync, and recalling what I did not send is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
+    let s = TestServer::start().await;
+    let (app, a1, mut a2, mut b1) = ann_twice_and_bob(&s, "recall").await;
     for (id, body) in [("k1", "oops"), ("k2", "fine")] {
         let ack = a1.c.client.send_message(text("bob", id, body)).await;
         assert_eq!(ack.rescode, ResCode::SUCCESS);
@@ -567,4 +574,157 @@ async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["k2", "k3"]);
+}
+
+/// The server's history of `peer` as `d`'s account sees it, oldest first.
+async fn server_history(d: &Device, peer: &str) -> Vec<String> {
+    let q =
+        d.c.client
+            .query_online_messages(HistoryQuery {
+                to_type: 0,
+                id: peer.into(),
+                limit_count: 100,
+                from_time: 0,
+                end_time: 0,
+                end_msg_id: 0,
+                reverse: true,
+                msg_types: Vec::new(),
+            })
+            .await;
+    assert_eq!(q.rescode, ResCode::SUCCESS);
+    q.content.into_iter().map(|m| m.client_msg_id).collect()
+}
+
+/// The local history of `peer` on `d`, sorted by client id.
+async fn local_ids(d: &Device, peer: &str) -> Vec<String> {
+    let page = d.c.client.query_local_messages(0, peer, 100, 0).await;
+    let mut ids: Vec<String> = page.content.into_iter().map(|m| m.client_msg_id).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_way_deletions_and_cleared_histories_leave_only_my_side() {
+    let s = TestServer::start().await;
+    let (app, mut a1, mut a2, mut b1) = ann_twice_and_bob(&s, "oneway").await;
+    for (id, body) in [("k1", "one"), ("k2", "two")] {
+        let ack = a1.c.client.send_message(text("bob", id, body)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+    }
+    let ack = b1.c.client.send_message(text("ann", "k3", "three")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    let got = receive(&mut a1.c.events, 1).await;
+    let k3 = got[0].content.clone();
+    receive(&mut a2.c.events, 3).await;
+    receive(&mut b1.c.events, 2).await;
+
+    // Ann deletes her k1 and bob's k3 for herself, from a1.
+    let mut k1 = text("bob", "k1", "one");
+    k1.from_id = "ann".into();
+    assert_eq!(
+        a1.c.client.delete_message_self(&k1, "tidy").await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(
+        a1.c.client.delete_message_self(&k3, "").await,
+        ResCode::SUCCESS
+    );
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        if let Event::DeleteSelf(list) =
+            a2.c.events
+                .until(|e| matches!(e, Event::DeleteSelf(_)))
+                .await
+        {
+            heard.extend(list);
+        }
+    }
+    let told: Vec<(&str, &str, &str)> = heard
+        .iter()
+        .map(|n| (n.session_id.as_str(), n.client_id.as_str(), n.ext.as_str()))
+        .collect();
+    assert_eq!(told, [("bob", "k1", "tidy"), ("bob", "k3", "")]);
+    for d in [&a1, &a2] {
+        assert_eq!(local_ids(d, "bob").await, ["k2"], "gone from ann's devices");
+    }
+    assert_eq!(server_history(&a1, "bob").await, ["k2"]);
+    // Bob keeps everything.
+    assert_eq!(local_ids(&b1, "ann").await, ["k1", "k2", "k3"]);
+    assert_eq!(server_history(&b1, "ann").await, ["k1", "k2", "k3"]);
+    // Again (a lost answer): 200. No such message in the session: 404;
+    // not P2P: 414.
+    assert_eq!(
+        a1.c.client.delete_message_self(&k1, "tidy").await,
+        ResCode::SUCCESS
+    );
+    let mut nope = k1.clone();
+    nope.client_msg_id = "nope".into();
+    assert_eq!(
+        a1.c.client.delete_message_self(&nope, "").await,
+        ResCode::NOT_EXIST
+    );
+    let mut team = k1.clone();
+    team.to_type = 1;
+    assert_eq!(
+        a1.c.client.delete_message_self(&team, "").await,
+        ResCode::PARAMETER_ERROR
+    );
+    let long = "x".repeat(2000);
+    assert_eq!(
+        a1.c.client.delete_message_self(&k1, &long).await,
+        ResCode::PARAMETER_ERROR
+    );
+
+    // A device of ann's that logs in later does not get what she deleted.
+    let mut a3 = device(&s, "a3");
+    login(&a3, &app, "ann").await;
+    let (synced, _) = batches(&mut a3, 1).await;
+    assert_eq!(bodies(&synced), ["two"]);
+    a3.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    assert_eq!(local_ids(&a3, "bob").await, ["k2"]);
+
+    // Bob clears his server history, keeping roaming: his history is
+    // empty, ann's is as it was, and a new device of his still syncs all.
+    assert_eq!(
+        b1.c.client.delete_history_online("ann", false).await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(server_history(&b1, "ann").await, Vec::<String>::new());
+    assert_eq!(server_history(&a1, "bob").await, ["k2"]);
+    assert_eq!(
+        local_ids(&b1, "ann").await,
+        ["k1", "k2", "k3"],
+        "b1 keeps its own"
+    );
+    let mut b2 = device(&s, "b2");
+    login(&b2, &app, "bob").await;
+    let (synced, _) = batches(&mut b2, 3).await;
+    assert_eq!(bodies(&synced), ["one", "two", "three"]);
+    // Ann clears hers with roaming: a new device of hers syncs nothing of
+    // it; what comes later is kept.
+    assert_eq!(
+        a1.c.client.delete_history_online("bob", true).await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(server_history(&a1, "bob").await, Vec::<String>::new());
+    let ack = b1.c.client.send_message(text("ann", "k4", "four")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    receive(&mut a1.c.events, 1).await;
+    assert_eq!(server_history(&a1, "bob").await, ["k4"]);
+    let mut a4 = device(&s, "a4");
+    login(&a4, &app, "ann").await;
+    let (synced, _) = batches(&mut a4, 1).await;
+    assert_eq!(bodies(&synced), ["four"]);
+    assert_eq!(local_ids(&a4, "bob").await, ["k4"]);
+    assert_eq!(
+        server_history(&b1, "ann").await,
+        ["k4"],
+        "bob's own clear stays"
+    );
+    assert_eq!(
+        a1.c.client.delete_history_online("", true).await,
+        ResCode::PARAMETER_ERROR
+    );
 }

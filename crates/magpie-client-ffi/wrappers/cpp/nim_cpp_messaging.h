@@ -1379,10 +1379,47 @@ struct MessageStatusChangedResult
 	}
 };
 
+/** One message another device of the account deleted one way. */
+struct DeleteMsglogSelfNotifyItemInfo
+{
+	std::string session_id_; /**< the session (the peer) */
+	std::string client_id_;  /**< the message's client id */
+	std::string ext_;        /**< the app's extension */
+};
+
+/** What the one-way deletion callback gets. */
+struct DeleteMsglogSelfNotifyParam
+{
+	std::list<DeleteMsglogSelfNotifyItemInfo> item_list; /**< the messages deleted */
+};
+
 class MsgLog
 {
 public:
 	typedef std::function<void(const MessageStatusChangedResult&)> MessageStatusChangedCallback;
+	typedef std::function<void(const DeleteMsglogSelfNotifyParam&)> DeleteMsglogSelfNotifyCallback;
+	typedef std::function<void(NIMResCode res_code)> DeleteMsglogSelfCallback;
+	typedef std::function<void(const NIMResCode res_code, const std::string& accid)> DeleteHistoryOnLineAsyncCallback;
+
+	/** Messages another device of the account deleted one way (already gone here). */
+	static void RegDeleteMsglogSelfNotify(const DeleteMsglogSelfNotifyCallback& cb)
+	{
+		DeleteSelfNotify().Set(cb);
+		nim_msglog_register_delete_msgs_self_callback(cb ? &OnDeleteSelfNotify : nullptr, nullptr);
+	}
+	/** Clears my server history of the P2P session with `accid` (with `delete_roaming`,
+	 *  my devices that have not received its messages never will); local histories and
+	 *  the peer's stay. */
+	static void DeleteHistoryOnlineAsync(const std::string& accid, bool delete_roaming, const std::string& json_extension, const DeleteHistoryOnLineAsyncCallback& cb)
+	{
+		nim_msglog_delete_history_online_async(accid.c_str(), delete_roaming, json_extension.c_str(), &OnDeleteHistory, new DeleteHistoryOnLineAsyncCallback(cb));
+	}
+	/** Deletes `msg` for me only: here, on the server and on my other devices (which get
+	 *  `ext`); the peer keeps it. */
+	static void DeleteMessageSelfAsync(const IMMessage& msg, const std::string ext, const DeleteMsglogSelfCallback& cb)
+	{
+		nim_msglog_delete_message_self_async(msg.ToJsonString(false).c_str(), ext.c_str(), "", &OnDeleteSelf, new DeleteMsglogSelfCallback(cb));
+	}
 
 	/** Sends the sender of `json_msg` (a received P2P message) a read receipt up to its time. */
 	static void SendReceiptAsync(const std::string& json_msg, const MessageStatusChangedCallback& cb)
@@ -1571,6 +1608,38 @@ public:
 
 private:
 	static detail::Holder<MessageStatusChangedCallback>& StatusChanged() { static detail::Holder<MessageStatusChangedCallback> h; return h; }
+	static detail::Holder<DeleteMsglogSelfNotifyCallback>& DeleteSelfNotify() { static detail::Holder<DeleteMsglogSelfNotifyCallback> h; return h; }
+	static void OnDeleteSelfNotify(const char *infos, const void *)
+	{
+		DeleteMsglogSelfNotifyCallback f = DeleteSelfNotify().Get();
+		if (!f)
+			return;
+		DeleteMsglogSelfNotifyParam p;
+		detail::json v = detail::Parse(infos);
+		if (v.is_array())
+			for (const auto &o : v) {
+				DeleteMsglogSelfNotifyItemInfo i;
+				i.session_id_ = detail::Get<std::string>(o, kNIMDELMSGSelfNotifyKeySessionID, "");
+				i.client_id_ = detail::Get<std::string>(o, kNIMDELMSGSelfNotifyKeyMsgClientID, "");
+				i.ext_ = detail::Get<std::string>(o, kNIMDELMSGSelfNotifyKeyEXT, "");
+				p.item_list.push_back(i);
+			}
+		f(p);
+	}
+	static void OnDeleteSelf(int res_code, const void *user_data)
+	{
+		DeleteMsglogSelfCallback *cb = (DeleteMsglogSelfCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code);
+		delete cb;
+	}
+	static void OnDeleteHistory(int res_code, const char *accid, const void *user_data)
+	{
+		DeleteHistoryOnLineAsyncCallback *cb = (DeleteHistoryOnLineAsyncCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, accid ? accid : "");
+		delete cb;
+	}
 	static void OnStatusChanged(int rescode, const char *result, const char *, const void *)
 	{
 		MessageStatusChangedCallback f = StatusChanged().Get();

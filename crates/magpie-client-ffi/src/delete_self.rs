@@ -1,0 +1,180 @@
+//! NIM's deletions on the server for my side only: a message deleted one
+//! way (`nim_msglog_delete_message_self_async`, my other devices told
+//! through `nim_msglog_register_delete_msgs_self_callback`) and a cleared
+//! server history of a session (`nim_msglog_delete_history_online_async`).
+
+use crate::bridge::{self, guard, text};
+use magpie_client::ImMessage;
+use magpie_proto::ResCode;
+use parking_lot::Mutex;
+use std::ffi::{c_char, c_int, c_void, CString};
+
+/// `nim_msglog_delete_history_online_res_cb_func`: a cleared server
+/// history's result and the peer's accid as it was given.
+#[allow(non_camel_case_types)]
+pub type nim_msglog_delete_history_online_res_cb_func =
+    Option<unsafe extern "C" fn(res_code: c_int, accid: *const c_char, user_data: *const c_void)>;
+
+/// `nim_msglog_delete_message_self_res_cb_func`: a one-way deletion's
+/// result.
+#[allow(non_camel_case_types)]
+pub type nim_msglog_delete_message_self_res_cb_func =
+    Option<unsafe extern "C" fn(res_code: c_int, user_data: *const c_void)>;
+
+/// `nim_msglog_delete_message_self_notify_cb_func`: messages another
+/// device of the account deleted one way (already deleted here): a JSON
+/// array of `{"session_id","client_id","ext"}`.
+#[allow(non_camel_case_types)]
+pub type nim_msglog_delete_message_self_notify_cb_func =
+    Option<unsafe extern "C" fn(infos: *const c_char, user_data: *const c_void)>;
+
+type NotifyFn = unsafe extern "C" fn(*const c_char, *const c_void);
+
+#[derive(Clone, Copy)]
+struct Reg {
+    f: NotifyFn,
+    ud: usize,
+}
+
+static NOTIFY: Mutex<Option<Reg>> = Mutex::new(None);
+
+/// Forgets the notify callback (cleanup).
+pub(crate) fn forget() {
+    *NOTIFY.lock() = None;
+}
+
+fn cs(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Clears my server history of the P2P session with `account_id`; with
+/// `delete_roaming` its messages also leave the sync of my devices that
+/// have not received them (NIM's roaming messages). Local histories and
+/// the peer's stay. `cb` gets 200, 414 for a bad accid, 20001/415 when not
+/// logged in, with `account_id` as given.
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` is NULL or callable with
+/// `user_data` once, from the SDK's thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_history_online_async(
+    account_id: *const c_char,
+    delete_roaming: bool,
+    json_extension: *const c_char,
+    cb: nim_msglog_delete_history_online_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let accid = unsafe { text(account_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode, accid: &str| {
+            if let Some(f) = cb {
+                let a = cs(accid);
+                // SAFETY: the app passed `f` for this signature with `ud`;
+                // the string outlives the call.
+                unsafe { f(code.0 as c_int, a.as_ptr(), ud as *const c_void) }
+            }
+        };
+        let peer = accid.clone();
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            s.runtime.spawn(async move {
+                let code = client.delete_history_online(&peer, delete_roaming).await;
+                answer(code, &peer);
+            });
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE, &accid);
+        }
+    })
+}
+
+/// Deletes a P2P message (`json_msg`, as the SDK gave it: at least
+/// `client_msg_id`, `from_id`, `to_accid`) for me only: from this device,
+/// my server history and my devices' sync; my other devices delete it too
+/// and get `ext` through their notify callback; the peer keeps it. `cb`
+/// gets 200, 404 when the server has no such message in that session, 414
+/// for bad JSON, a team message or an `ext` over 1,024 characters,
+/// 20001/415 when not logged in.
+///
+/// # Safety
+/// As [`nim_msglog_delete_history_online_async`].
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_message_self_async(
+    json_msg: *const c_char,
+    ext: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_msglog_delete_message_self_res_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let (json, ext) = unsafe { (text(json_msg), text(ext)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode| {
+            if let Some(f) = cb {
+                // SAFETY: the app passed `f` for this signature with `ud`.
+                unsafe { f(code.0 as c_int, ud as *const c_void) }
+            }
+        };
+        let Ok(m) = serde_json::from_str::<ImMessage>(&json) else {
+            return answer(ResCode::PARAMETER_ERROR);
+        };
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            s.runtime.spawn(async move {
+                answer(client.delete_message_self(&m, &ext).await);
+            });
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE);
+        }
+    })
+}
+
+/// Registers the callback for messages another device of the account
+/// deleted one way (NULL to stop): a JSON array of
+/// `{"session_id","client_id","ext"}`, called after they left this
+/// device's history.
+///
+/// # Safety
+/// `cb` is NULL or callable with `user_data` from the SDK's thread until
+/// replaced or cleaned up.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_register_delete_msgs_self_callback(
+    cb: nim_msglog_delete_message_self_notify_cb_func,
+    user_data: *const c_void,
+) {
+    let ud = user_data as usize;
+    guard((), || *NOTIFY.lock() = cb.map(|f| Reg { f, ud }))
+}
+
+/// Delivers one-way deletions of another device; false when the event is
+/// not one.
+pub(crate) fn dispatch(e: &magpie_client::Event) -> bool {
+    let magpie_client::Event::DeleteSelf(list) = e else {
+        return false;
+    };
+    // Copied out: the callback may register again.
+    let reg = *NOTIFY.lock();
+    if let Some(r) = reg {
+        let items: Vec<serde_json::Value> = list
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "session_id": n.session_id,
+                    "client_id": n.client_id,
+                    "ext": n.ext,
+                })
+            })
+            .collect();
+        let infos = cs(&serde_json::Value::from(items).to_string());
+        // SAFETY: the app registered `f` for this signature with `ud`; the
+        // string outlives the call.
+        unsafe { (r.f)(infos.as_ptr(), r.ud as *const c_void) }
+    }
+    true
+}
