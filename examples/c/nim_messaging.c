@@ -457,6 +457,13 @@ static void on_delete_history(int res_code, const char *accid, const void *user_
 	say_and_step(line);
 }
 
+static void on_delete_roaming(int rescode, const char *to_type, const char *id, const void *user_data)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d type=%s id=%s", (const char *)user_data, rescode, to_type, id);
+	say_and_step(line);
+}
+
 static void on_delete_self_notify(const char *infos, const void *user_data)
 {
 	(void)user_data;
@@ -812,6 +819,9 @@ int main(int argc, char **argv)
 					  on_query, "CLEARED");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("server history after deleting it");
+	nim_session_delete_session_roaming_async(kNIMSessionTypeP2P, peer, "", on_delete_roaming, "DELROAM");
+	if (!next_step(10))
+		return fail("delete the session's roaming messages");
 	/* Another device of this account deletes a message one way. */
 	printf("DELETE_SELF_READY\n");
 	fflush(stdout);

@@ -440,6 +440,11 @@ int main(int argc, char **argv)
 		});
 	if (!next("server history after deleting it"))
 		return 1;
+	nim::Session::DeleteSessionRoamingMessage(nim::kNIMSessionTypeP2P, peer, [&](nim::NIMResCode code, nim::NIMSessionType t, const std::string &id) {
+		done("DELROAM code=" + std::to_string((int)code) + " type=" + std::to_string((int)t) + " id=" + id);
+	});
+	if (!next("roaming messages deleted"))
+		return 1;
 	// Another device of this account deletes a message one way.
 	Say("DELETE_SELF_READY");
 	if (!WaitFor([&] { return deleted_elsewhere; }, 30))

@@ -328,6 +328,22 @@ void nim_msglog_register_delete_msgs_self_callback(nim_msglog_delete_message_sel
                                                    const void *user_data);
 
 /**
+ * Deletes the roaming messages of a session: its messages up to now
+ * leave the sync of my devices that have not received them (a device
+ * that logs in later does not get them); the server's history and the
+ * local one stay. `cb` gets 200, 414 for a session that is not P2P or a
+ * bad accid, 20001/415 when not logged in.
+ *
+ * # Safety
+ * As [`nim_msglog_delete_history_online_async`].
+ */
+void nim_session_delete_session_roaming_async(int to_type,
+                                              const char *session_id,
+                                              const char *json_extension,
+                                              nim_session_delete_session_roaming_cb_func cb,
+                                              const void *user_data);
+
+/**
  * One message of the local history by its client id; `result` is the
  * message JSON (with `log_status`), empty when it is not there (code 0).
  *
@@ -714,8 +730,11 @@ void nim_session_set_multi_unread_count_zero_async(bool super_team,
 
 /**
  * As `nim_session_delete_recent_session_async`; with `delete_roaming`
- * the session's messages on this device go too (the server's history of
- * the session is kept: Magpie has no per-session roaming deletion yet).
+ * the session's messages go too: from this device, and from the sync of
+ * the account's devices that have not received them (as
+ * `nim_session_delete_session_roaming_async`; the server's history is
+ * kept). When that server part fails (not logged in, 414), the callback
+ * gets its code; the local deletions are done either way.
  *
  * # Safety
  * As `nim_msglog_query_msg_by_id_async`.

@@ -636,6 +636,16 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * `nim_session_delete_session_roaming_cb_func`: a roaming deletion's
+ * result, with the session type as decimal text (NIM's signature) and id
+ * as given.
+ */
+typedef void (*nim_session_delete_session_roaming_cb_func)(int rescode,
+                                                           const char *to_type,
+                                                           const char *id,
+                                                           const void *user_data);
+
+/**
  * `nim_msglog_delete_history_online_res_cb_func`: a cleared server
  * history's result and the peer's accid as it was given.
  */

@@ -178,3 +178,59 @@ pub(crate) fn dispatch(e: &magpie_client::Event) -> bool {
     }
     true
 }
+
+/// `nim_session_delete_session_roaming_cb_func`: a roaming deletion's
+/// result, with the session type as decimal text (NIM's signature) and id
+/// as given.
+#[allow(non_camel_case_types)]
+pub type nim_session_delete_session_roaming_cb_func = Option<
+    unsafe extern "C" fn(
+        rescode: c_int,
+        to_type: *const c_char,
+        id: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// Deletes the roaming messages of a session: its messages up to now
+/// leave the sync of my devices that have not received them (a device
+/// that logs in later does not get them); the server's history and the
+/// local one stay. `cb` gets 200, 414 for a session that is not P2P or a
+/// bad accid, 20001/415 when not logged in.
+///
+/// # Safety
+/// As [`nim_msglog_delete_history_online_async`].
+#[no_mangle]
+pub unsafe extern "C" fn nim_session_delete_session_roaming_async(
+    to_type: c_int,
+    session_id: *const c_char,
+    json_extension: *const c_char,
+    cb: nim_session_delete_session_roaming_cb_func,
+    user_data: *const c_void,
+) {
+    let _ = json_extension;
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(session_id) };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode, id: &str| {
+            if let Some(f) = cb {
+                let (t, i) = (cs(&to_type.to_string()), cs(id));
+                // SAFETY: the app passed `f` for this signature with `ud`;
+                // the strings outlive the call.
+                unsafe { f(code.0 as c_int, t.as_ptr(), i.as_ptr(), ud as *const c_void) }
+            }
+        };
+        let sid = id.clone();
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            s.runtime.spawn(async move {
+                let t = u32::try_from(to_type).unwrap_or(u32::MAX);
+                answer(client.delete_session_roaming(t, &sid).await, &sid);
+            });
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE, &id);
+        }
+    })
+}

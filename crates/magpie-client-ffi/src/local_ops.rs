@@ -1072,8 +1072,11 @@ pub unsafe extern "C" fn nim_session_set_multi_unread_count_zero_async(
 }
 
 /// As `nim_session_delete_recent_session_async`; with `delete_roaming`
-/// the session's messages on this device go too (the server's history of
-/// the session is kept: Magpie has no per-session roaming deletion yet).
+/// the session's messages go too: from this device, and from the sync of
+/// the account's devices that have not received them (as
+/// `nim_session_delete_session_roaming_async`; the server's history is
+/// kept). When that server part fails (not logged in, 414), the callback
+/// gets its code; the local deletions are done either way.
 ///
 /// # Safety
 /// As `nim_msglog_query_msg_by_id_async`.
@@ -1112,6 +1115,7 @@ pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
             let client = s.client.clone();
             let sid = sid.clone();
             s.runtime.spawn(async move {
+                let mut roaming = ResCode::SUCCESS;
                 if delete_roaming {
                     client
                         .local_op(LocalOp::MsgSessionDelete {
@@ -1119,8 +1123,13 @@ pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
                             id: sid.clone(),
                         })
                         .await;
+                    roaming = client.delete_session_roaming(t, &sid).await;
                 }
-                answer(client.delete_recent_session(t, &sid).await);
+                let mut r = client.delete_recent_session(t, &sid).await;
+                if r.rescode.is_success() && !roaming.is_success() {
+                    r.rescode = roaming;
+                }
+                answer(r);
             });
         });
         if started.is_none() {

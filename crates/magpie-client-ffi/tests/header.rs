@@ -30,7 +30,8 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 47] = [
+const TYPES: [&str; 48] = [
+    "nim_session_delete_session_roaming_cb_func",
     "nim_msglog_delete_history_online_res_cb_func",
     "nim_msglog_delete_message_self_res_cb_func",
     "nim_msglog_delete_message_self_notify_cb_func",
@@ -79,7 +80,8 @@ const TYPES: [&str; 47] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 108] = [
+const FUNCTIONS: [&str; 109] = [
+    "nim_session_delete_session_roaming_async",
     "nim_msglog_delete_history_online_async",
     "nim_msglog_delete_message_self_async",
     "nim_msglog_register_delete_msgs_self_callback",

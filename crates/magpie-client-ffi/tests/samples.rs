@@ -673,6 +673,7 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "DELSELF code=200",
             "DELHISTORY code=200 accid=dog",
             "CLEARED code=200 count=0",
+            "DELROAM code=200 type=0 id=dog",
             "DELSELFNOTE dog/dog-offline-2/from the phone",
         ],
     );
@@ -825,6 +826,7 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
         "DELSELFGONE code=0 id=dog-live-1 body= local_ext="
     );
     assert_eq!(one("DELHISTORY "), "DELHISTORY code=200 accid=dog");
+    assert_eq!(one("DELROAM "), "DELROAM code=200 type=0 id=dog");
     let l = one("CLEARED code=200 id=dog type=0 ");
     let v: serde_json::Value = serde_json::from_str(l.splitn(5, ' ').nth(4).unwrap()).unwrap();
     assert_eq!(

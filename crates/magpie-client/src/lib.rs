@@ -729,11 +729,32 @@ impl Client {
     /// device's local history and the peer's history stay. The answer: 200;
     /// 414 for a bad accid; 20001/415 when not logged in.
     pub async fn delete_history_online(&self, peer: &str, delete_roaming: bool) -> ResCode {
-        let r = magpie_proto::msg::ClearHistoryReq {
+        self.clear_history(magpie_proto::msg::ClearHistoryReq {
             to_type: magpie_proto::msg::session_type::P2P,
             id: peer.to_owned(),
             delete_roaming,
-        };
+            keep_history: false,
+        })
+        .await
+    }
+
+    /// NIM's nim_session_delete_session_roaming_async: the session's
+    /// messages up to now leave the sync of my devices that have not
+    /// received them (NIM's roaming messages: a device that logs in later
+    /// does not get them); the server's history and this device's stay.
+    /// The answer: 200; 414 for a session that is not P2P or a bad accid;
+    /// 20001/415 when not logged in.
+    pub async fn delete_session_roaming(&self, to_type: u32, id: &str) -> ResCode {
+        self.clear_history(magpie_proto::msg::ClearHistoryReq {
+            to_type,
+            id: id.to_owned(),
+            delete_roaming: true,
+            keep_history: true,
+        })
+        .await
+    }
+
+    async fn clear_history(&self, r: magpie_proto::msg::ClearHistoryReq) -> ResCode {
         match self.messaging(machine::Cmd::ClearHistory(r)).await {
             Some(machine::Reply::Local(r)) => r.rescode,
             _ => ResCode::LOCAL_INIT_UNDONE,

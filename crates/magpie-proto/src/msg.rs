@@ -653,9 +653,10 @@ pub struct DeleteSelfNotify {
 }
 
 /// CLEAR_HISTORY: clear my server history of a P2P session (NIM's
-/// nim_msglog_delete_history_online_async): the peer keeps its own.
-/// Answered with SESSION_ACK (200, `seq` 0: nothing enters the log; 414
-/// for a bad request).
+/// nim_msglog_delete_history_online_async), or with `keep_history` only
+/// its roaming copies (nim_session_delete_session_roaming_async): the peer
+/// keeps its own. Answered with SESSION_ACK (200, `seq` 0: nothing enters
+/// the log; 414 for a bad request).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearHistoryReq {
     /// NIMSessionType: P2P (0) only.
@@ -666,6 +667,9 @@ pub struct ClearHistoryReq {
     /// that have not received them yet (NIM's roaming messages).
     #[serde(default)]
     pub delete_roaming: bool,
+    /// Leave the history query as it is (only the roaming copies go).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_history: bool,
 }
 
 /// The answer to a session change: its position in my log.

@@ -718,7 +718,9 @@ impl Messaging {
     /// Clears my server history of a P2P session up to now (NIM's
     /// nim_msglog_delete_history_online_async); with `delete_roaming` the
     /// messages also leave the sync of my devices that have not received
-    /// them. My devices keep what they hold; the peer keeps its history.
+    /// them (with `keep_history`, only that: NIM's
+    /// nim_session_delete_session_roaming_async). My devices keep what they
+    /// hold; the peer keeps its history.
     pub fn clear_history(
         &self,
         app_id: i64,
@@ -741,6 +743,7 @@ impl Messaging {
                 account: me.clone(),
                 peer,
                 upto: magpie_store::now_ms(),
+                history: !r.keep_history,
                 sync: r.delete_roaming,
             }),
             then: Then::Done { origin },

@@ -297,6 +297,7 @@ impl Core {
                     account,
                     peer,
                     upto,
+                    history,
                     sync,
                 } => {
                     ops.push(Op::Clear {
@@ -304,6 +305,7 @@ impl Core {
                         account: account.as_str().to_owned(),
                         peer: peer.as_str().to_owned(),
                         upto,
+                        history,
                         sync,
                     });
                     out.push(Appended::bare(0));
@@ -678,8 +680,8 @@ fn apply<'a>(
                         from,
                         client_msg_id,
                         account,
-                        hidden::bits(true, false, true),
-                        hidden::bits(false, true, true)
+                        hidden::bits(true, false, true, true),
+                        hidden::bits(false, true, true, true)
                     ])?;
                 }
                 Op::Clear {
@@ -687,6 +689,7 @@ fn apply<'a>(
                     account,
                     peer,
                     upto,
+                    history,
                     sync,
                 } => {
                     let (lo, hi) = if account <= peer {
@@ -706,8 +709,8 @@ fn apply<'a>(
                         hi,
                         account,
                         upto,
-                        hidden::bits(true, false, *sync),
-                        hidden::bits(false, true, *sync)
+                        hidden::bits(true, false, *history, *sync),
+                        hidden::bits(false, true, *history, *sync)
                     ])?;
                 }
                 Op::Delivered {

@@ -108,7 +108,9 @@ pub(crate) enum Op {
         peer: String,
         /// Up to this time, ms.
         upto: i64,
-        /// Its sync too.
+        /// Out of its history.
+        history: bool,
+        /// Out of its sync.
         sync: bool,
     },
     /// A device applied its log up to `upto`.
@@ -205,6 +207,7 @@ pub(crate) fn encode(ops: &[Op], out: &mut Vec<u8>) {
                 account,
                 peer,
                 upto,
+                history,
                 sync,
             } => {
                 out.push(6);
@@ -212,7 +215,7 @@ pub(crate) fn encode(ops: &[Op], out: &mut Vec<u8>) {
                 put_str(out, account);
                 put_str(out, peer);
                 put_i64(out, *upto);
-                out.push(u8::from(*sync));
+                out.push(u8::from(*history) | u8::from(*sync) << 1);
             }
             Op::Delivered {
                 app_id,
@@ -280,17 +283,25 @@ pub(crate) fn decode(mut b: &[u8]) -> Option<Vec<Op>> {
                 client_msg_id: get_str(&mut b)?,
                 account: get_str(&mut b)?,
             },
-            6 => Op::Clear {
-                app_id: get_i64(&mut b)?,
-                account: get_str(&mut b)?,
-                peer: get_str(&mut b)?,
-                upto: get_i64(&mut b)?,
-                sync: match get_u8(&mut b)? {
-                    0 => false,
-                    1 => true,
+            6 => {
+                let (app_id, account, peer, upto) = (
+                    get_i64(&mut b)?,
+                    get_str(&mut b)?,
+                    get_str(&mut b)?,
+                    get_i64(&mut b)?,
+                );
+                match get_u8(&mut b)? {
+                    flags @ 0..=3 => Op::Clear {
+                        app_id,
+                        account,
+                        peer,
+                        upto,
+                        history: flags & 1 != 0,
+                        sync: flags & 2 != 0,
+                    },
                     _ => return None,
-                },
-            },
+                }
+            }
             _ => return None,
         };
         ops.push(op);
@@ -678,6 +689,7 @@ mod tests {
                 account: "bob".into(),
                 peer: "alice".into(),
                 upto: 77,
+                history: false,
                 sync: true,
             },
         ]

@@ -698,6 +698,7 @@ pub mod messages {
                 account: id("ann"),
                 peer: id("bob"),
                 upto: 20,
+                history: true,
                 sync: false,
             },
         )])
@@ -722,6 +723,7 @@ pub mod messages {
                 account: id("bob"),
                 peer: id("ann"),
                 upto: 40,
+                history: true,
                 sync: true,
             },
         )])
@@ -734,6 +736,21 @@ pub mod messages {
             m.log(app, &id("bob"), 0, 10).await.unwrap().entries.len(),
             4
         );
+        // Ann deletes her roaming copies only: her history stays.
+        m.append(vec![(
+            app,
+            Append::ClearHistory {
+                account: id("ann"),
+                peer: id("bob"),
+                upto: 40,
+                history: false,
+                sync: true,
+            },
+        )])
+        .await
+        .unwrap();
+        assert_eq!(history("ann", "bob").await, ids(&[3]));
+        assert_eq!(hidden("ann").await, [true, true, true, true, false]);
     }
 
     /// A message is found by its sender and client id; a recall takes it

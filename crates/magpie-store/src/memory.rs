@@ -608,8 +608,12 @@ impl Msgs {
             } => {
                 let found = self.by_client.get(&(app_id, from, client_msg_id)).copied();
                 if let Some(m) = found.and_then(|id| self.messages.get_mut(&id)) {
-                    m.hidden |=
-                        crate::message::hidden::bits(m.from == account, m.to == account, true);
+                    m.hidden |= crate::message::hidden::bits(
+                        m.from == account,
+                        m.to == account,
+                        true,
+                        true,
+                    );
                 }
                 Appended::bare(found.unwrap_or(0))
             }
@@ -617,13 +621,14 @@ impl Msgs {
                 account,
                 peer,
                 upto,
+                history,
                 sync,
             } => {
                 for m in self.messages.values_mut() {
                     let sent = m.from == account && m.to == peer;
                     let received = m.to == account && m.from == peer;
                     if m.app_id == app_id && m.time <= upto && (sent || received) {
-                        m.hidden |= crate::message::hidden::bits(sent, received, sync);
+                        m.hidden |= crate::message::hidden::bits(sent, received, history, sync);
                     }
                 }
                 Appended::bare(0)

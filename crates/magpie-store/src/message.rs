@@ -133,7 +133,8 @@ pub enum Append {
         client_msg_id: String,
     },
     /// Every message between `account` and `peer` up to `upto` leaves
-    /// `account`'s history, and with `sync` its sync too; `peer` keeps them.
+    /// `account`'s history (with `history`) and its sync (with `sync`);
+    /// `peer` keeps them.
     ClearHistory {
         /// Whose history.
         account: AccountId,
@@ -141,7 +142,9 @@ pub enum Append {
         peer: AccountId,
         /// Messages at or before this time, ms.
         upto: i64,
-        /// Also leave them out of the account's sync.
+        /// Leave them out of the account's history query.
+        history: bool,
+        /// Leave them out of the account's sync.
         sync: bool,
     },
     /// A device of the account applied its log up to `upto` (the highest
@@ -216,15 +219,17 @@ pub mod hidden {
     /// Out of the receiver's sync.
     pub const TO_SYNC: i64 = 8;
 
-    /// The bits that hide a message from `account`'s history, and with
-    /// `sync` its sync, given whether the account sent and received it.
-    pub fn bits(sent: bool, received: bool, sync: bool) -> i64 {
+    /// The bits that hide a message from an account's history (with
+    /// `history`) and its sync (with `sync`), given whether the account
+    /// sent and received it.
+    pub fn bits(sent: bool, received: bool, history: bool, sync: bool) -> i64 {
+        let pick = |on: bool, bit: i64| if on { bit } else { 0 };
         let mut b = 0;
         if sent {
-            b |= FROM_HISTORY | if sync { FROM_SYNC } else { 0 };
+            b |= pick(history, FROM_HISTORY) | pick(sync, FROM_SYNC);
         }
         if received {
-            b |= TO_HISTORY | if sync { TO_SYNC } else { 0 };
+            b |= pick(history, TO_HISTORY) | pick(sync, TO_SYNC);
         }
         b
     }

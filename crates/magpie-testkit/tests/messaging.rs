@@ -727,4 +727,111 @@ async fn one_way_deletions_and_cleared_histories_leave_only_my_side() {
         a1.c.client.delete_history_online("", true).await,
         ResCode::PARAMETER_ERROR
     );
+    // Bob deletes the session's roaming messages only: his history keeps
+    // k4, a new device of his syncs none of the session, and what comes
+    // later reaches it.
+    assert_eq!(
+        b1.c.client.delete_session_roaming(0, "ann").await,
+        ResCode::SUCCESS
+    );
+    assert_eq!(server_history(&b1, "ann").await, ["k4"]);
+    let mut b3 = device(&s, "b3");
+    login(&b3, &app, "bob").await;
+    b3.c.events
+        .until(|e| matches!(e, Event::DataSync(d) if d.sync_type == 2))
+        .await;
+    assert_eq!(local_ids(&b3, "ann").await, Vec::<String>::new());
+    assert!(b3.batches.try_recv().is_err(), "nothing synced");
+    let ack = a1.c.client.send_message(text("bob", "k5", "five")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    let got = receive(&mut b3.c.events, 1).await;
+    assert_eq!(got[0].content.client_msg_id, "k5");
+    assert_eq!(
+        b1.c.client.delete_session_roaming(1, "ann").await,
+        ResCode::PARAMETER_ERROR
+    );
+}
+
+/// A version 3 SDK cannot read a one-way deletion: the server leaves the
+/// entry out of its sync (the batch after it starts past it) and out of
+/// its live pushes, and leaves out the message deleted too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_device_never_sees_a_one_way_deletion() {
+    use magpie_proto::frame::Hello;
+    use magpie_proto::msg::{EntryBody, SyncRequest};
+    use magpie_proto::{ClientFrame, ServerFrame};
+    let s = TestServer::start().await;
+    let (app, mut a1, _a2, b1) = ann_twice_and_bob(&s, "v3").await;
+    for (id, body) in [("k1", "one"), ("k2", "two")] {
+        let ack = b1.c.client.send_message(text("ann", id, body)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+    }
+    let got = receive(&mut a1.c.events, 2).await;
+    assert_eq!(
+        a1.c.client.delete_message_self(&got[0].content, "").await,
+        ResCode::SUCCESS
+    );
+    // Ann's log: k1 (hidden), k2, the deletion.
+    let mut raw = RawPeer::connect(s.addr()).await;
+    let seq = raw.next_seq();
+    raw.send(&ClientFrame::Hello {
+        seq,
+        body: Hello {
+            version: 3,
+            min_version: 1,
+            sdk_version: "v3".into(),
+        },
+    })
+    .await;
+    assert!(matches!(
+        raw.recv().await,
+        Some(ServerFrame::HelloAck { body, .. }) if body.version == 3
+    ));
+    assert!(matches!(
+        raw.login(login_request(&app, "ann", "t", "raw3")).await,
+        ServerFrame::LoginAck { body, .. } if body.code == ResCode::SUCCESS
+    ));
+    let sync = async |raw: &mut RawPeer, cursor: u64| {
+        let seq = raw.next_seq();
+        raw.send(&ClientFrame::Sync {
+            seq,
+            body: SyncRequest { cursor, limit: 0 },
+        })
+        .await;
+        loop {
+            if let Some(ServerFrame::SyncBatch { body, .. }) = raw.recv().await {
+                let ids: Vec<String> = body
+                    .entries
+                    .into_iter()
+                    .map(|e| match e.into_entry().unwrap().body {
+                        EntryBody::Msg { msg } => msg.client_msg_id,
+                        other => panic!("a version 3 SDK got {other:?}"),
+                    })
+                    .collect();
+                return (ids, body.from, body.head);
+            }
+        }
+    };
+    assert_eq!(sync(&mut raw, 0).await, (vec!["k2".to_owned()], 2, 3));
+    assert_eq!(sync(&mut raw, 2).await, (vec![], 4, 3));
+    // Live: another deletion is not pushed; the next message is.
+    assert_eq!(
+        a1.c.client.delete_message_self(&got[1].content, "").await,
+        ResCode::SUCCESS
+    );
+    let ack = b1.c.client.send_message(text("ann", "k3", "three")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    loop {
+        match raw.recv().await {
+            Some(ServerFrame::Entry { body }) => match body.into_entry().unwrap().body {
+                EntryBody::Msg { msg } => {
+                    assert_eq!(msg.client_msg_id, "k3");
+                    break;
+                }
+                other => panic!("a version 3 SDK got {other:?}"),
+            },
+            Some(_) => {}
+            None => panic!("the server closed the version 3 connection"),
+        }
+    }
 }

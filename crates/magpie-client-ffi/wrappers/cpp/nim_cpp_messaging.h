@@ -1027,14 +1027,27 @@ public:
 		return true;
 	}
 
-	/** As DeleteRecentSession; with `delete_roaming` the session's messages on
-	 *  this device go too (Magpie keeps the server's history). false (and no
-	 *  callback) for an empty id, as in NIM. */
+	/** As DeleteRecentSession; with `delete_roaming` the session's messages go
+	 *  too: on this device and the server's roaming copies (the server's history
+	 *  stays). false (and no callback) for an empty id, as in NIM. */
 	static bool DeleteRecentSessionEx(NIMSessionType to_type, const std::string& id, const DeleteRecentSessionCallabck& cb, bool delete_roaming)
 	{
 		if (id.empty())
 			return false;
 		nim_session_delete_recent_session_async_ex(to_type, id.c_str(), delete_roaming, &OnOnce, new ChangeCallback(cb));
+		return true;
+	}
+
+	typedef std::function<void(NIMResCode, NIMSessionType, const std::string& session_id)> DeleteSessionRoammsgCallback;
+
+	/** The session's roaming messages leave the server: devices of this account that
+	 *  log in later do not get them (the server's history and the local one stay).
+	 *  false (and no callback) for an empty id, as in NIM. */
+	static bool DeleteSessionRoamingMessage(NIMSessionType to_type, const std::string& id, const DeleteSessionRoammsgCallback& cb, const std::string& json_extension = "")
+	{
+		if (id.empty())
+			return false;
+		nim_session_delete_session_roaming_async(to_type, id.c_str(), json_extension.c_str(), &OnRoamingDeleted, new DeleteSessionRoammsgCallback(cb));
 		return true;
 	}
 
@@ -1308,6 +1321,13 @@ private:
 		std::list<SessionRoamMsgHasMoreTagInfo> list(tags, tags + size);
 		if (*cb)
 			(*cb)((NIMResCode)rescode, list);
+		delete cb;
+	}
+	static void OnRoamingDeleted(int rescode, const char *to_type, const char *id, const void *user_data)
+	{
+		DeleteSessionRoammsgCallback *cb = (DeleteSessionRoammsgCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode, (NIMSessionType)atoi(to_type ? to_type : "0"), id ? id : "");
 		delete cb;
 	}
 	static void OnCode(int rescode, const void *user_data)
