@@ -144,10 +144,27 @@ fn request(
                     Some(i) => Some(stick_session(i, session_item(&client, i).await)),
                     None => None,
                 };
-                let mut list = Vec::with_capacity(ack.list.len());
-                for i in &ack.list {
-                    list.push(stick_session(i, session_item(&client, i).await));
-                }
+                // The list's session items in one local job.
+                let items = if ack.list.is_empty() {
+                    Vec::new()
+                } else {
+                    let keys = ack.list.iter().map(|i| (i.to_type, i.id.clone())).collect();
+                    client
+                        .local_op(LocalOp::SessionsByIds { keys })
+                        .await
+                        .sessions
+                };
+                let list = ack
+                    .list
+                    .iter()
+                    .map(|i| {
+                        let item = items
+                            .iter()
+                            .find(|s| s.to_type == i.to_type && s.id == i.id)
+                            .and_then(|s| serde_json::to_value(s).ok());
+                        stick_session(i, item)
+                    })
+                    .collect();
                 (ack.code, one, list)
             },
             move |(code, one, list)| {

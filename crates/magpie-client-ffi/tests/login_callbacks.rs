@@ -63,12 +63,11 @@ async fn a_login_refused_while_one_runs_answers_20002_to_its_own_callback() {
     let c = |s: &str| CString::new(s).unwrap();
     let (d, j) = (c(dir.path().to_str().unwrap()), c(&init.to_string()));
     let (k, a, t, none) = (c(&app.key), c("lena"), c("t"), c(""));
-    // SAFETY: valid C strings for each call; `heard` matches the callback
-    // type and lives for the whole test.
-    unsafe {
-        assert!(nim_client_init(d.as_ptr(), none.as_ptr(), j.as_ptr()));
-        // The same login twice, told apart by the user data.
-        for ud in [1usize, 2] {
+    // The same login, told apart by the user data.
+    let login = |ud: usize| {
+        // SAFETY: valid C strings that outlive the call; `heard` matches
+        // the callback type and lives for the whole test.
+        unsafe {
             nim_client_login(
                 k.as_ptr(),
                 a.as_ptr(),
@@ -76,9 +75,13 @@ async fn a_login_refused_while_one_runs_answers_20002_to_its_own_callback() {
                 none.as_ptr(),
                 Some(heard),
                 ud as _,
-            );
+            )
         }
-    }
+    };
+    // SAFETY: valid C strings.
+    assert!(unsafe { nim_client_init(d.as_ptr(), none.as_ptr(), j.as_ptr()) });
+    login(1);
+    login(2);
     until(
         "the first login ends at step 3 and the second is refused",
         || {
@@ -99,17 +102,7 @@ async fn a_login_refused_while_one_runs_answers_20002_to_its_own_callback() {
         heard_by(2)
     );
     // Logged in: one more login is refused the same way.
-    // SAFETY: as above.
-    unsafe {
-        nim_client_login(
-            k.as_ptr(),
-            a.as_ptr(),
-            t.as_ptr(),
-            none.as_ptr(),
-            Some(heard),
-            3 as _,
-        );
-    }
+    login(3);
     until("a login while logged in answers 20002", || {
         heard_by(3).iter().any(|v| v["err_code"] == 20002)
     })

@@ -1042,6 +1042,8 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     let v: serde_json::Value = serde_json::from_str(list.splitn(3, ' ').nth(2).unwrap()).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(v[0]["id"], "dog");
+    // With the session item this device has.
+    assert_eq!(v[0]["session_data"]["id"], "dog", "{list}");
     assert_eq!(one("STICKCANCEL "), "STICKCANCEL code=200 id=dog type=0");
     assert_eq!(one("STICKGONE "), "STICKGONE code=404 id=dog type=0");
     assert_eq!(one("STICKEMPTY "), "STICKEMPTY code=200 []");

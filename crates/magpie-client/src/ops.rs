@@ -174,6 +174,13 @@ pub enum LocalOp {
         /// Session id.
         id: String,
     },
+    /// The sessions of a list this device has, in the list's order, each
+    /// as [`LocalOp::SessionById`] gives it (one job for the sessions on
+    /// top, `nim_session_query_stick_top_session_list`).
+    SessionsByIds {
+        /// (NIMSessionType, session id) pairs.
+        keys: Vec<(u32, String)>,
+    },
     /// The newest sessions (`nim_session_query_last_few_session_async`).
     SessionsLastFew {
         /// How many.
@@ -676,6 +683,20 @@ impl LocalDb {
                 } else {
                     r.rescode = ResCode::ERROR;
                 }
+            }
+            LocalOp::SessionsByIds { keys } => {
+                let mut present = Vec::new();
+                {
+                    let mut q = tx
+                        .prepare("SELECT 1 FROM sessions WHERE id = ?1 AND type = ?2")
+                        .map_err(sql)?;
+                    for (to_type, id) in keys {
+                        if q.exists(params![id, to_type]).map_err(sql)? {
+                            present.push((id.clone(), *to_type, session_command::ADD));
+                        }
+                    }
+                }
+                r.sessions = crate::local::changed_sessions(&tx, &present).map_err(sql)?;
             }
             LocalOp::SessionsLastFew { limit } => {
                 drop(tx);

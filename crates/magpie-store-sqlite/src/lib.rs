@@ -1004,14 +1004,15 @@ impl AccountStore for SqliteStore {
             };
             let out = match &change {
                 StickTopChange::Set { ext, .. } => {
-                    let held: i64 = tx
+                    // How many are on top, and whether this one is, at once.
+                    let (held, this): (i64, bool) = tx
                         .query_row(
-                            "SELECT count(*) FROM stick_top WHERE app_id = ?1 AND accid = ?2",
-                            params![app_id, accid],
-                            |r| r.get(0),
+                            "SELECT count(*), coalesce(max(to_type = ?3 AND session_id = ?4), 0) FROM stick_top WHERE app_id = ?1 AND accid = ?2",
+                            params![app_id, accid, to_type, sid],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
                         )
                         .map_err(sql)?;
-                    if held as usize >= magpie_store::MAX_STICK_TOPS && get(&tx)?.is_none() {
+                    if held as usize >= magpie_store::MAX_STICK_TOPS && !this {
                         return Err(StoreError::Conflict);
                     }
                     tx.execute(
