@@ -80,10 +80,13 @@ pub unsafe extern "C" fn nim_msglog_delete_history_online_async(
         let peer = accid.clone();
         let started = bridge::with_sdk(|s| {
             let client = s.client.clone();
-            s.runtime.spawn(async move {
-                let code = client.delete_history_online(&peer, delete_roaming).await;
-                answer(code, &peer);
-            });
+            let asked = peer.clone();
+            // Not called once the SDK is cleaned up.
+            bridge::spawn_current(
+                s,
+                async move { client.delete_history_online(&asked, delete_roaming).await },
+                move |code| answer(code, &peer),
+            );
         });
         if started.is_none() {
             answer(ResCode::LOCAL_INIT_UNDONE, &accid);
@@ -125,9 +128,11 @@ pub unsafe extern "C" fn nim_msglog_delete_message_self_async(
         };
         let started = bridge::with_sdk(|s| {
             let client = s.client.clone();
-            s.runtime.spawn(async move {
-                answer(client.delete_message_self(&m, &ext).await);
-            });
+            bridge::spawn_current(
+                s,
+                async move { client.delete_message_self(&m, &ext).await },
+                answer,
+            );
         });
         if started.is_none() {
             answer(ResCode::LOCAL_INIT_UNDONE);
@@ -224,10 +229,13 @@ pub unsafe extern "C" fn nim_session_delete_session_roaming_async(
         let sid = id.clone();
         let started = bridge::with_sdk(|s| {
             let client = s.client.clone();
-            s.runtime.spawn(async move {
-                let t = u32::try_from(to_type).unwrap_or(u32::MAX);
-                answer(client.delete_session_roaming(t, &sid).await, &sid);
-            });
+            let asked = sid.clone();
+            let t = u32::try_from(to_type).unwrap_or(u32::MAX);
+            bridge::spawn_current(
+                s,
+                async move { client.delete_session_roaming(t, &asked).await },
+                move |code| answer(code, &sid),
+            );
         });
         if started.is_none() {
             answer(ResCode::LOCAL_INIT_UNDONE, &id);

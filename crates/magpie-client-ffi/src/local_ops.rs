@@ -1116,6 +1116,7 @@ pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
             let sid = sid.clone();
             s.runtime.spawn(async move {
                 let mut roaming = ResCode::SUCCESS;
+                // The server keeps roaming copies of P2P sessions only.
                 if delete_roaming {
                     client
                         .local_op(LocalOp::MsgSessionDelete {
@@ -1123,7 +1124,9 @@ pub unsafe extern "C" fn nim_session_delete_recent_session_async_ex(
                             id: sid.clone(),
                         })
                         .await;
-                    roaming = client.delete_session_roaming(t, &sid).await;
+                    if t == magpie_proto::msg::session_type::P2P {
+                        roaming = client.delete_session_roaming(t, &sid).await;
+                    }
                 }
                 let mut r = client.delete_recent_session(t, &sid).await;
                 if r.rescode.is_success() && !roaming.is_success() {

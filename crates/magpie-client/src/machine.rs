@@ -1409,6 +1409,8 @@ impl LoginMachine {
                             let p = o.pending.swap_remove(i);
                             tracing::info!(code = %body.code, desc = %body.desc, "the server refused a request");
                             Self::fail_request(p, body.code, fx);
+                        } else if self.msgs.refused(seq, body.code, fx) {
+                            tracing::info!(code = %body.code, desc = %body.desc, "the server refused a request");
                         }
                     }
                     _ => {}
@@ -1742,6 +1744,48 @@ mod tests {
             assert!(replied(&fx, 1).is_some_and(|r| matches!(r, Reply::Login(l) if l.is_success())));
             3
         }
+    }
+
+    #[test]
+    fn a_deletion_an_older_server_refuses_is_answered_at_once() {
+        use magpie_proto::frame::ErrorBody;
+        let mut f = Fake::new(cfg());
+        let t = f.online();
+        let req = magpie_proto::msg::DeleteSelfReq {
+            to_type: 0,
+            id: "bob".into(),
+            from_id: "bob".into(),
+            client_msg_id: "c1".into(),
+            ext: String::new(),
+        };
+        let fx = f.feed(t + 1, Input::Command(9, Cmd::DeleteSelf(req)));
+        let seq = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send(frames) => frames.iter().find_map(|fr| match fr {
+                    ClientFrame::DeleteSelf { seq, .. } => Some(*seq),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .expect("DELETE_SELF sent");
+        assert!(replied(&fx, 9).is_none());
+        // A version 3 server does not know the operation.
+        let fx = f.feed(
+            t + 2,
+            Input::Frame(ServerFrame::Error {
+                seq,
+                body: ErrorBody {
+                    code: ResCode(998),
+                    desc: "unknown operation".into(),
+                    fatal: false,
+                },
+            }),
+        );
+        assert!(
+            matches!(replied(&fx, 9), Some(Reply::Local(r)) if r.rescode == ResCode(998)),
+            "{fx:?}"
+        );
     }
 
     fn hello_ack() -> ServerFrame {

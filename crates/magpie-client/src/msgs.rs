@@ -730,6 +730,21 @@ impl Msgs {
         self.noted.insert(seq, (cmd, op));
     }
 
+    /// The server answered a request of [`MsgState::session_ack`]'s kind
+    /// with ERROR (an older server that does not know it, such as
+    /// DELETE_SELF before protocol version 4): its caller gets the code now.
+    /// False when `seq` is not such a request.
+    pub fn refused(&mut self, seq: u32, code: ResCode, fx: &mut Vec<Effect>) -> bool {
+        let Some((cmd, _)) = self.noted.remove(&seq) else {
+            return false;
+        };
+        fx.push(Effect::Reply(
+            cmd,
+            Reply::Local(Box::new(crate::ops::LocalResult::code(code))),
+        ));
+        true
+    }
+
     /// A session change's answer arrived: applied here, and the position it
     /// took is this device's own.
     pub fn session_ack(

@@ -328,10 +328,13 @@ enum Phase {
     Closed,
 }
 
-/// What marks a one-way deletion's entry text (`note_text` in messaging):
-/// JSON quotes inside a message's strings are escaped, so only the entry's
-/// own key matches.
-pub(crate) const DELETE_SELF_KIND: &str = r#","kind":"delete_self""#;
+/// Whether an entry's text is a one-way deletion: its own `kind`, the key
+/// right after `seq` (`note_text` in messaging), not one a message carries.
+fn is_delete_self(text: &str) -> bool {
+    text.strip_prefix(r#"{"seq":"#)
+        .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+        .is_some_and(|rest| rest.starts_with(r#","kind":"delete_self""#))
+}
 
 /// One connection's protocol state.
 #[derive(Debug)]
@@ -867,7 +870,7 @@ impl ServerSession {
             })),
             // Version 3 SDKs cannot read a one-way deletion: left out here
             // and from their sync.
-            Push::Entry(text) if self.version < 4 && text.contains(DELETE_SELF_KIND) => {}
+            Push::Entry(text) if self.version < 4 && is_delete_self(&text) => {}
             Push::Entry(text) => out.push(Action::Send(ServerFrame::Entry {
                 body: EntryWire::Raw(text),
             })),
@@ -1200,9 +1203,10 @@ mod tests {
     #[test]
     fn one_way_deletions_reach_only_version_4_sdks() {
         let note = r#"{"seq":7,"kind":"delete_self","to_type":0,"session_id":"bob","client_id":"c1","ext":"","time":1}"#;
-        // A message whose text quotes the same words is no deletion.
-        let msg =
-            r#"{"seq":8,"kind":"msg","msg":{"msg_body":"{\"seq\":1,\"kind\":\"delete_self\"}"}}"#;
+        // A message whose text quotes the same words, or that carries such
+        // a key of its own (messages keep the keys they were sent with), is
+        // no deletion.
+        let msg = r#"{"seq":8,"kind":"msg","msg":{"msg_body":"{\"seq\":1,\"kind\":\"delete_self\"}","kind":"delete_self"}}"#;
         assert!(serde_json::from_str::<serde_json::Value>(msg).is_ok());
         for (version, sent) in [(3, false), (4, true)] {
             let mut f = Fake::new();
