@@ -24,6 +24,7 @@
 #include "nim_talk.h"
 #include "nim_sysmsg.h"
 #include "nim_session.h"
+#include "nim_session_online_service.h"
 #include "nim_msglog.h"
 #include "nim_data_sync.h"
 
@@ -472,6 +473,32 @@ static void on_delete_self_notify(const char *infos, const void *user_data)
 	set_flag(&delete_self_notified, 1);
 }
 
+/* The server's sessions (NIM's session service): results, and a change
+   another device of the account made. */
+static int olsess_notified;
+
+static void on_olsess_result(int rescode, const char *result, const void *user_data)
+{
+	char line[8192];
+	snprintf(line, sizeof line, "%s code=%d %s", (const char *)user_data, rescode, result);
+	say_and_step(line);
+}
+
+static void on_olsess_code(int rescode, const void *user_data)
+{
+	char line[128];
+	snprintf(line, sizeof line, "%s code=%d", (const char *)user_data, rescode);
+	say_and_step(line);
+}
+
+static void on_olsess_changed(const char *session_info, const void *user_data)
+{
+	(void)user_data;
+	printf("CB olsess_changed %s\n", session_info);
+	fflush(stdout);
+	set_flag(&olsess_notified, 1);
+}
+
 static int fail(const char *what)
 {
 	printf("FAILED %s\n", what);
@@ -504,6 +531,7 @@ int main(int argc, char **argv)
 	nim_session_reg_set_to_stick_top_notify_cb(on_stick_set_notify, NULL);
 	nim_session_reg_update_stick_top_notify_cb(on_stick_update_notify, NULL);
 	nim_session_reg_cancell_stick_top_notify_cb(on_stick_cancel_notify, NULL);
+	nim_session_online_service_reg_session_changed(on_olsess_changed, NULL);
 	nim_msglog_register_delete_msgs_self_callback(on_delete_self_notify, NULL);
 
 	nim_client_login(argv[3], argv[4], argv[5], "", on_login, NULL);
@@ -594,6 +622,31 @@ int main(int argc, char **argv)
 	nim_session_set_to_stick_top(peer, kNIMSessionTypeP2P, "", on_stick_session, "STICKSET");
 	if (!next_step(10))
 		return fail("set stick top");
+
+	/* The server's sessions: the phone gave the peer's session an
+	   extension; this device lists, changes and deletes it. */
+	if (!wait_until(&olsess_notified, NULL, 30))
+		return fail("server session notification");
+	nim_session_online_service_query_session_list(0, 0, true, 10, on_olsess_result, "OLLIST");
+	if (!next_step(10))
+		return fail("server session list");
+	nim_session_online_service_update_session(kNIMSessionTypeP2P, peer, "{\"from\":\"C\"}", on_olsess_code, "OLUPD");
+	if (!next_step(10))
+		return fail("server session update");
+	nim_session_online_service_query_session(kNIMSessionTypeP2P, peer, on_olsess_result, "OLGET");
+	if (!next_step(10))
+		return fail("server session");
+	{
+		char list[256];
+		snprintf(list, sizeof list, "[{\"%s\":%d,\"%s\":\"%s\"}]", kMINSessionOLSRVDeleteType,
+			 (int)kNIMSessionTypeP2P, kMINSessionOLSRVDeleteID, peer);
+		nim_session_online_service_delete_session(list, on_olsess_code, "OLDEL");
+	}
+	if (!next_step(10))
+		return fail("server session delete");
+	nim_session_online_service_query_session(kNIMSessionTypeP2P, peer, on_olsess_result, "OLGONE");
+	if (!next_step(10))
+		return fail("server session after delete");
 
 	/* A read receipt for the peer's live message. */
 	int sent_before = nim_msglog_query_receipt_sent(live_msg, "");

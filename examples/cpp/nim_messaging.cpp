@@ -124,6 +124,15 @@ int main(int argc, char **argv)
 	});
 	nim::Session::RegUpdateStickTopSessionNotifyCB([](const nim::StickTopSession &) {});
 	nim::Session::RegCancelStickTopSessionNotifyCB([](const std::string &, nim::NIMSessionType) {});
+	// A server session another device of this account changed.
+	bool olsess_changed = false;
+	std::string olsess_note;
+	nim::SessionOnLineService::RegSessionChanged([&](const nim::SessionOnLineServiceHelper::SessionInfo &i) {
+		std::lock_guard<std::mutex> g(lock);
+		olsess_note = "OLNOTE id=" + i.id_ + " ext=" + i.ext_;
+		olsess_changed = true;
+		Notify();
+	});
 	nim::Session::RegBadgeCountCb([](const std::string &) { return 0; });
 	// Messages another device of this account deleted one way.
 	bool deleted_elsewhere = false;
@@ -396,6 +405,44 @@ int main(int argc, char **argv)
 		done("STICKSET code=" + std::to_string((int)code) + " top=" + std::to_string((int)s.stick_top_info_.top_));
 	});
 	if (!next("stick-top set"))
+		return 1;
+	// The server's sessions: the phone gave the peer's session an extension.
+	if (!WaitFor([&] { return olsess_changed; }, 30))
+		return Fail("server session notification");
+	Say(olsess_note);
+	nim::SessionOnLineService::QuerySessionList(0, 0, true, 10, [&](const nim::SessionOnLineServiceHelper::QuerySessionListResult &r) {
+		std::string first, type, last;
+		if (!r.session_list_.empty()) {
+			const auto &s = r.session_list_.front();
+			first = s.id_;
+			type = std::to_string((int)s.type_);
+			last = std::to_string(s.last_message_type_);
+		}
+		done("OLLIST code=" + std::to_string((int)r.res_code) + " has_more=" + std::to_string((int)r.has_more_) +
+		     " first=" + first + " type=" + type + " last=" + last);
+	});
+	if (!next("server session list"))
+		return 1;
+	nim::SessionOnLineService::UpdateSession(nim::kNIMSessionTypeP2P, peer, "{\"from\":\"C++\"}", [&](nim::NIMResCode code) {
+		done("OLUPD code=" + std::to_string((int)code));
+	});
+	if (!next("server session update"))
+		return 1;
+	nim::SessionOnLineService::QuerySession(nim::kNIMSessionTypeP2P, peer, [&](nim::NIMResCode code, const nim::SessionOnLineServiceHelper::SessionInfo &i) {
+		done("OLGET code=" + std::to_string((int)code) + " id=" + i.id_ + " ext=" + i.ext_ +
+		     " last=" + (i.GetLastMessage<0>().client_msg_id_.empty() ? "none" : "message"));
+	});
+	if (!next("server session"))
+		return 1;
+	nim::SessionOnLineServiceHelper::DeleteSessionParam del;
+	del.AddSession(nim::kNIMSessionTypeP2P, peer);
+	nim::SessionOnLineService::DeleteSession(del, [&](nim::NIMResCode code) { done("OLDEL code=" + std::to_string((int)code)); });
+	if (!next("server session delete"))
+		return 1;
+	nim::SessionOnLineService::QuerySession(nim::kNIMSessionTypeP2P, peer, [&](nim::NIMResCode code, const nim::SessionOnLineServiceHelper::SessionInfo &) {
+		done("OLGONE code=" + std::to_string((int)code));
+	});
+	if (!next("server session after delete"))
 		return 1;
 	nim::Session::SetMultiUnreadCountZeroAsync(false, {nim::Session::MultiUnreadCountZeroInfo{peer, nim::kNIMSessionTypeP2P}},
 		[&](nim::NIMResCode code, const std::list<nim::SessionData> &list, int total) {

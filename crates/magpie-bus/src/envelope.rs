@@ -8,7 +8,7 @@
 //! log and the receiver's drop it, never a connection.
 
 use crate::addr::DeviceAddr;
-use magpie_proto::frame::StickTopChanged;
+use magpie_proto::frame::{ServerSessionChanged, StickTopChanged};
 use magpie_proto::msg::{SendMsgAck, SessionChangeAck, SysMsgAck};
 use magpie_proto::types::{Kickout, MultiSpot};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,8 @@ pub enum Push {
     SessionAck(u32, Box<SessionChangeAck>),
     /// Another device of the account changed a session on top.
     StickTop(Box<StickTopChanged>),
+    /// Another device of the account changed a server-side session.
+    ServerSession(Box<ServerSessionChanged>),
     /// Another device of the account set the multiport push switch (NIM's
     /// `switch_open`, 1 or 2).
     PushConfig(u32),
@@ -137,6 +139,14 @@ mod tests {
             }),
             Push::Replaced,
             Push::PushConfig(1),
+            Push::ServerSession(Box::new(ServerSessionChanged {
+                info: magpie_proto::frame::ServerSessionInfo {
+                    id: "bob".into(),
+                    update_time: 3,
+                    ext: "e".into(),
+                    ..Default::default()
+                },
+            })),
             Push::StickTop(Box::new(StickTopChanged {
                 action: 1,
                 info: magpie_proto::frame::StickTopInfo {

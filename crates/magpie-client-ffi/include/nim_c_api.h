@@ -1212,6 +1212,84 @@ void nim_talk_reg_recall_msg_cb(const char *json_extension,
                                 const void *user_data);
 
 /**
+ * A page of the account's sessions on the server, the most recently
+ * updated first: those updated between `min_time` and `max_time` (ms,
+ * both inclusive; 0 for no bound), at most `limit` (1 to 100; 0 or more
+ * than 100 is 100), each with its last message when `need_last_msg`. `cb`
+ * gets 200 and `{"query_list_res_code","query_list_has_more",
+ * "query_list_sessions"}`; with `query_list_has_more` ask again with
+ * `max_time` the last session's `info_update_time` (sessions of that
+ * millisecond come again). 20001/415 when not logged in.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` once, from the SDK's thread.
+ */
+void nim_session_online_service_query_session_list(uint64_t min_time,
+                                                   uint64_t max_time,
+                                                   bool need_last_msg,
+                                                   int limit,
+                                                   nim_session_online_service_query_session_list_cb_func cb,
+                                                   const void *user_data);
+
+/**
+ * One of the account's sessions on the server, with its last message:
+ * `cb` gets 200 and the session, 404 (kNIMResNotExist) and `{}` when the
+ * account has no session with `session_id`; 414 for an empty id;
+ * 20001/415 when not logged in.
+ *
+ * # Safety
+ * `session_id` is NULL or a valid C string; `cb` as in
+ * [`nim_session_online_service_query_session_list`].
+ */
+void nim_session_online_service_query_session(int to_type,
+                                              const char *session_id,
+                                              nim_session_online_service_query_session_cb_func cb,
+                                              const void *user_data);
+
+/**
+ * Sets the extension of a P2P session on the server (creating the session
+ * when the account has none with that peer yet); the account's other
+ * online devices get it through their change callback. `cb` gets 200,
+ * 414 for a team session, a bad accid or an extension over 4,096 bytes,
+ * 20001/415 when not logged in.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` as in
+ * [`nim_session_online_service_query_session_list`].
+ */
+void nim_session_online_service_update_session(int to_type,
+                                               const char *session_id,
+                                               const char *ext,
+                                               nim_session_online_service_update_session_cb_func cb,
+                                               const void *user_data);
+
+/**
+ * Takes sessions off the account's list on the server (a new message
+ * brings a session back); `session_list` is a JSON array of
+ * `{"delete_session_type","delete_session_id"}`, 1 to 100 of them. `cb`
+ * gets 200, 414 for a list that is not such an array, 20001/415 when not
+ * logged in.
+ *
+ * # Safety
+ * As [`nim_session_online_service_update_session`].
+ */
+void nim_session_online_service_delete_session(const char *session_list,
+                                               nim_session_online_service_delete_session_cb_func cb,
+                                               const void *user_data);
+
+/**
+ * Registers the callback for sessions another device of the account
+ * changed on the server (a new extension): the session without its last
+ * message.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or until cleanup.
+ */
+void nim_session_online_service_reg_session_changed(nim_session_online_service_session_changed_cb_func cb,
+                                                    const void *user_data);
+
+/**
  * Puts a session on top for every device of the account, with the app's
  * `ext`; on a session already on top it replaces the extension (its
  * `create_time` kept). `cb` gets 200 and the stick-top session; 414 for

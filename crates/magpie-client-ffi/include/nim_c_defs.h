@@ -636,6 +636,42 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * `nim_session_online_service_query_session_list_cb_func`: a page of
+ * sessions, `{"query_list_res_code","query_list_has_more",
+ * "query_list_sessions":[...]}`.
+ */
+typedef void (*nim_session_online_service_query_session_list_cb_func)(int rescode,
+                                                                      const char *result,
+                                                                      const void *user_data);
+
+/**
+ * `nim_session_online_service_query_session_cb_func`: one session (`{}`
+ * with a failure).
+ */
+typedef void (*nim_session_online_service_query_session_cb_func)(int rescode,
+                                                                 const char *result,
+                                                                 const void *user_data);
+
+/**
+ * `nim_session_online_service_update_session_cb_func`: an extension's
+ * result.
+ */
+typedef void (*nim_session_online_service_update_session_cb_func)(int rescode, const void *user_data);
+
+/**
+ * `nim_session_online_service_delete_session_cb_func`: a deletion's
+ * result.
+ */
+typedef void (*nim_session_online_service_delete_session_cb_func)(int rescode, const void *user_data);
+
+/**
+ * `nim_session_online_service_session_changed_cb_func`: a session
+ * another device of the account changed (without its last message).
+ */
+typedef void (*nim_session_online_service_session_changed_cb_func)(const char *session_info,
+                                                                   const void *user_data);
+
+/**
  * `nim_session_delete_session_roaming_cb_func`: a roaming deletion's
  * result, with the session type as decimal text (NIM's signature) and id
  * as given.

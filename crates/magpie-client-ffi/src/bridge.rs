@@ -180,7 +180,11 @@ pub fn version_string() -> &'static CStr {
 }
 
 fn dispatch(e: &Event) {
-    if crate::msg::dispatch(e) || crate::stick_top::dispatch(e) || crate::delete_self::dispatch(e) {
+    if crate::msg::dispatch(e)
+        || crate::stick_top::dispatch(e)
+        || crate::delete_self::dispatch(e)
+        || crate::session_online::dispatch(e)
+    {
         return;
     }
     if let Event::PushConfigSync(v) = e {
@@ -483,6 +487,7 @@ pub fn cleanup(done: impl FnOnce() + Send + 'static) {
     crate::msg::forget();
     crate::stick_top::forget();
     crate::delete_self::forget();
+    crate::session_online::forget();
     if on_sdk_thread() {
         let work = std::sync::Arc::new(Mutex::new(Some((sdk, done))));
         let theirs = work.clone();

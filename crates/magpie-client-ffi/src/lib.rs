@@ -27,6 +27,7 @@ pub mod fuzzing;
 pub mod local_ops;
 pub mod msg;
 pub mod recall;
+pub mod session_online;
 pub mod stick_top;
 pub mod talk_extra;
 

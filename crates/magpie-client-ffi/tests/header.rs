@@ -30,7 +30,12 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 48] = [
+const TYPES: [&str; 53] = [
+    "nim_session_online_service_query_session_list_cb_func",
+    "nim_session_online_service_query_session_cb_func",
+    "nim_session_online_service_update_session_cb_func",
+    "nim_session_online_service_delete_session_cb_func",
+    "nim_session_online_service_session_changed_cb_func",
     "nim_session_delete_session_roaming_cb_func",
     "nim_msglog_delete_history_online_res_cb_func",
     "nim_msglog_delete_message_self_res_cb_func",
@@ -80,7 +85,12 @@ const TYPES: [&str; 48] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 109] = [
+const FUNCTIONS: [&str; 114] = [
+    "nim_session_online_service_query_session_list",
+    "nim_session_online_service_query_session",
+    "nim_session_online_service_update_session",
+    "nim_session_online_service_delete_session",
+    "nim_session_online_service_reg_session_changed",
     "nim_session_delete_session_roaming_async",
     "nim_msglog_delete_history_online_async",
     "nim_msglog_delete_message_self_async",

@@ -408,6 +408,17 @@ async fn run_messaging(
         })
         .await;
     assert_eq!(set.code, magpie_proto::ResCode::SUCCESS, "{set:?}");
+    // ... and gives the server's session with dog an extension.
+    let upd = cat_phone
+        .client
+        .server_session(magpie_proto::frame::ServerSessionRequest {
+            action: magpie_proto::frame::server_session_action::UPDATE,
+            id: "dog".into(),
+            ext: "from the phone".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(upd.code, magpie_proto::ResCode::SUCCESS, "{upd:?}");
     // What the sample sent reached dog: the message, the notification and
     // whatever else it sent before READY. Entries applied together give
     // their messages' callbacks before their notifications', so the
@@ -523,6 +534,18 @@ async fn run_messaging(
             heard,
             [(2, true, false), (3, false, false), (1, true, true)]
         );
+    }
+    // A sample that set the server session's extension: the phone heard it.
+    if seen.iter().any(|l| l.starts_with("OLUPD code=200")) {
+        let got = cat_phone
+            .events
+            .until(|e| matches!(e, Event::ServerSessionChanged(i) if i.ext != "from the phone"))
+            .await;
+        let Event::ServerSessionChanged(info) = got else {
+            unreachable!()
+        };
+        assert_eq!(info.id, "dog");
+        assert!(info.ext.starts_with("{\"from\":\"C"), "{info:?}");
     }
     // A sample that deleted dog's live message one way: the phone heard it.
     if seen.iter().any(|l| l.starts_with("DELSELF code=200")) {
@@ -665,6 +688,12 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "STICKLIST code=200 size=1 first=dog",
             "STICKCANCEL code=200 id=dog type=0",
             "STICKSET code=200 top=1",
+            "OLNOTE id=dog ext=from the phone",
+            "OLLIST code=200 has_more=0 first=dog type=0 last=0",
+            r#"OLUPD code=200"#,
+            r#"OLGET code=200 id=dog ext={"from":"C++"} last=message"#,
+            "OLDEL code=200",
+            "OLGONE code=404",
             "MULTI code=200 sessions=1 total_unread=0",
             "EXPORT code=200",
             "DELETEALL code=200",
@@ -1050,6 +1079,35 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     let again = one("STICKSET code=200 ");
     let v: serde_json::Value = serde_json::from_str(again.splitn(3, ' ').nth(2).unwrap()).unwrap();
     assert!(v["create_time"].as_i64().unwrap() >= created && v["top"] == true);
+    // The server's sessions: the phone's extension arrived, the list and
+    // the session came with NIM's keys and the last message, the sample's
+    // extension and deletion went through.
+    let note = one("CB olsess_changed ");
+    let v: serde_json::Value =
+        serde_json::from_str(note.trim_start_matches("CB olsess_changed ")).unwrap();
+    assert_eq!(
+        (
+            v["info_session_id"].clone(),
+            v["info_ext"].clone(),
+            v["info_session_type"].clone()
+        ),
+        ("dog".into(), "from the phone".into(), 0.into())
+    );
+    let list = one("OLLIST code=200 ");
+    let v: serde_json::Value = serde_json::from_str(list.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(v["query_list_res_code"], 200, "{list}");
+    let first = &v["query_list_sessions"][0];
+    assert_eq!(first["info_session_id"], "dog", "{list}");
+    let last: serde_json::Value =
+        serde_json::from_str(first["info_last_msg"].as_str().unwrap()).unwrap();
+    assert_eq!(last["rescode"], 200, "{list}");
+    assert!(last["content"]["client_msg_id"].is_string(), "{list}");
+    assert_eq!(one("OLUPD "), "OLUPD code=200");
+    let get = one("OLGET code=200 ");
+    let v: serde_json::Value = serde_json::from_str(get.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    assert_eq!(v["info_ext"], r#"{"from":"C"}"#, "{get}");
+    assert_eq!(one("OLDEL "), "OLDEL code=200");
+    assert_eq!(one("OLGONE "), "OLGONE code=404 {}");
     let ex = one("DELETEEX ");
     assert!(ex.starts_with("DELETEEX code=200 "), "{ex}");
     let gone = one("SESSIONSGONE ");

@@ -141,6 +141,9 @@ pub enum Event {
     /// account only), deleted here too
     /// (nim_msglog_register_delete_msgs_self_callback).
     DeleteSelf(Vec<magpie_proto::msg::DeleteSelfNotify>),
+    /// Another device of the account changed a server-side session's
+    /// extension (nim_session_online_service_reg_session_changed).
+    ServerSessionChanged(magpie_proto::frame::ServerSessionInfo),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -181,6 +184,7 @@ impl Event {
             Event::PushConfigSync(_) => "sync_multiport_push_config",
             Event::StickTopChanged(_) => "stick_top_changed",
             Event::DeleteSelf(_) => "delete_self",
+            Event::ServerSessionChanged(_) => "server_session_changed",
         }
     }
 
@@ -213,6 +217,7 @@ impl Event {
             Event::PushConfigSync(v) => Ok(serde_json::json!({"switch_open": v})),
             Event::StickTopChanged(c) => serde_json::to_value(c),
             Event::DeleteSelf(list) => serde_json::to_value(list),
+            Event::ServerSessionChanged(c) => serde_json::to_value(c),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -262,6 +267,8 @@ pub enum CallbackKind {
     StickTopChanged,
     /// Messages deleted one way on another device.
     DeleteSelf,
+    /// A server-side session changed on another device.
+    ServerSessionChanged,
 }
 
 impl Event {
@@ -286,13 +293,14 @@ impl Event {
             Event::PushConfigSync(_) => CallbackKind::PushConfigSync,
             Event::StickTopChanged(_) => CallbackKind::StickTopChanged,
             Event::DeleteSelf(_) => CallbackKind::DeleteSelf,
+            Event::ServerSessionChanged(_) => CallbackKind::ServerSessionChanged,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 19],
+    slots: [RwLock<Option<Callback>>; 20],
     stream: broadcast::Sender<Event>,
 }
 

@@ -49,6 +49,7 @@ pub use event::{
 };
 pub use link::{LinkError, SDK_VERSION};
 pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
+pub use machine::server_session_failed;
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
 pub use ops::{LocalOp, LocalResult, RoamHasMoreOp, RoamTag};
@@ -510,6 +511,46 @@ impl Client {
                 list: Vec::new(),
             },
         }
+    }
+
+    /// NIM's session service (`nim_session_online_service_*`): the
+    /// account's sessions as the server keeps them, one per peer, moved up
+    /// by every message. `action` is one of
+    /// `magpie_proto::frame::server_session_action`: LIST answers a page
+    /// newest first (`min_time`/`max_time` bound the update time, both
+    /// inclusive, 0 for none; `limit` 1 to 100, 0 for 100; `has_more` when
+    /// more match: ask again with `max_time` the last one's update time),
+    /// GET one session (404 when the account has none with that peer),
+    /// UPDATE sets a P2P session's extension (creating the session) and
+    /// tells the account's other online devices through
+    /// [`on_server_session_changed`](Client::on_server_session_changed),
+    /// DELETE takes sessions off the list until the next message. Needs a
+    /// session (20001 without); 414 for a request without what its action
+    /// needs.
+    pub async fn server_session(
+        &self,
+        req: magpie_proto::frame::ServerSessionRequest,
+    ) -> magpie_proto::frame::ServerSessionAck {
+        match self.messaging(machine::Cmd::ServerSession(req)).await {
+            Some(machine::Reply::ServerSession(r)) => *r,
+            _ => machine::server_session_failed(ResCode::LOCAL_INIT_UNDONE),
+        }
+    }
+
+    /// Changes another device of the account made to its server-side
+    /// sessions.
+    pub fn on_server_session_changed(
+        &self,
+        f: impl Fn(&magpie_proto::frame::ServerSessionInfo) + Send + Sync + 'static,
+    ) {
+        self.set(
+            CallbackKind::ServerSessionChanged,
+            Arc::new(move |e| {
+                if let Event::ServerSessionChanged(c) = e {
+                    f(c)
+                }
+            }),
+        );
     }
 
     /// Changes another device of the account made to its sessions on top.
@@ -1195,6 +1236,7 @@ impl Client {
             CallbackKind::PushConfigSync,
             CallbackKind::StickTopChanged,
             CallbackKind::DeleteSelf,
+            CallbackKind::ServerSessionChanged,
         ] {
             self.set(k, f.clone());
         }

@@ -64,6 +64,8 @@ pub(crate) enum Cmd {
     PushToken(String, String),
     /// Change or list the sessions on top.
     StickTop(magpie_proto::frame::StickTopRequest),
+    /// NIM's session service.
+    ServerSession(magpie_proto::frame::ServerSessionRequest),
     SendMsg(Box<ImMessage>),
     SendSysMsg(Box<SysMsg>),
     SetUnreadZero {
@@ -109,6 +111,7 @@ pub(crate) enum Reply {
     ServerTime(ResCode, Option<i64>),
     PushConfig(PushConfigRes),
     StickTop(magpie_proto::frame::StickTopAck),
+    ServerSession(Box<magpie_proto::frame::ServerSessionAck>),
     /// A result that is only a code.
     Code(ResCode),
     SendMsg(SendMsgAck),
@@ -333,6 +336,7 @@ enum Waiting {
     PushConfig,
     PushToken,
     StickTop,
+    ServerSession,
 }
 
 /// Within this long of the last server time query, the time is computed
@@ -562,6 +566,10 @@ impl LoginMachine {
                 let frame = |seq| ClientFrame::StickTop { seq, body: req };
                 self.request(now, id, Waiting::StickTop, frame, fx)
             }
+            Cmd::ServerSession(req) => {
+                let frame = |seq| ClientFrame::ServerSession { seq, body: req };
+                self.request(now, id, Waiting::ServerSession, frame, fx)
+            }
             other => self.messaging_command(now, id, other, fx),
         }
     }
@@ -730,6 +738,7 @@ impl LoginMachine {
             | Cmd::PushConfig(_)
             | Cmd::PushToken(..)
             | Cmd::StickTop(_)
+            | Cmd::ServerSession(_)
             | Cmd::Cleanup => unreachable!("handled by command()"),
         }
     }
@@ -1361,6 +1370,14 @@ impl LoginMachine {
                     ServerFrame::StickTopChanged { body } => {
                         fx.push(Effect::Emit(Event::StickTopChanged(body)));
                     }
+                    ServerFrame::ServerSessionAck { seq, body } => {
+                        if let Some(p) = Self::answered(o, seq, Waiting::ServerSession) {
+                            fx.push(Effect::Reply(p.cmd, Reply::ServerSession(body)));
+                        }
+                    }
+                    ServerFrame::ServerSessionChanged { body } => {
+                        fx.push(Effect::Emit(Event::ServerSessionChanged(body.info)));
+                    }
                     ServerFrame::Error { body, .. }
                         if body.fatal && body.code == ResCode::EXIST =>
                     {
@@ -1493,6 +1510,10 @@ impl LoginMachine {
                     info: None,
                     list: Vec::new(),
                 }),
+            )),
+            Waiting::ServerSession => fx.push(Effect::Reply(
+                p.cmd,
+                Reply::ServerSession(Box::new(server_session_failed(code))),
             )),
         }
     }
@@ -1653,6 +1674,16 @@ impl LoginMachine {
             }
             _ => {}
         }
+    }
+}
+
+/// The answer of a session-service request that failed with `code`.
+pub fn server_session_failed(code: ResCode) -> magpie_proto::frame::ServerSessionAck {
+    magpie_proto::frame::ServerSessionAck {
+        code,
+        info: None,
+        list: Vec::new(),
+        has_more: false,
     }
 }
 

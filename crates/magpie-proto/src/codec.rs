@@ -298,6 +298,10 @@ pub fn decode_client(buf: &[u8], max_frame: u32) -> Result<Decoded<ClientFrame>,
             seq,
             body: object(&raw)?,
         },
+        op::SERVER_SESSION => ClientFrame::ServerSession {
+            seq,
+            body: object(&raw)?,
+        },
         op::DELETE_SELF => ClientFrame::DeleteSelf {
             seq,
             body: object(&raw)?,
@@ -384,6 +388,11 @@ pub fn decode_server(buf: &[u8], max_frame: u32) -> Result<Decoded<ServerFrame>,
             body: json(&raw)?,
         },
         op::STICK_TOP_CHANGED => ServerFrame::StickTopChanged { body: json(&raw)? },
+        op::SERVER_SESSION_ACK => ServerFrame::ServerSessionAck {
+            seq,
+            body: json(&raw)?,
+        },
+        op::SERVER_SESSION_CHANGED => ServerFrame::ServerSessionChanged { body: json(&raw)? },
         op::ENTRY => ServerFrame::Entry { body: json(&raw)? },
         op::ERROR => ServerFrame::Error {
             seq,
@@ -458,6 +467,7 @@ pub fn encode_client(
         ClientFrame::DeleteSelf { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::ClearHistory { body, .. } => put(out, op, seq, Some(body), max_frame),
         ClientFrame::StickTop { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ClientFrame::ServerSession { body, .. } => put(out, op, seq, Some(body), max_frame),
     }
 }
 
@@ -487,6 +497,8 @@ pub fn encode_server(
         ServerFrame::HistoryResult { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::StickTopAck { body, .. } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::StickTopChanged { body } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::ServerSessionAck { body, .. } => put(out, op, seq, Some(body), max_frame),
+        ServerFrame::ServerSessionChanged { body } => put(out, op, seq, Some(body), max_frame),
         ServerFrame::Entry { body } => match body {
             EntryWire::Raw(text) => put_parts(out, op, seq, &[text.as_bytes()], max_frame),
             EntryWire::Decoded(e) => put(out, op, seq, Some(e), max_frame),
@@ -666,6 +678,26 @@ mod tests {
                     body: PushToken { token, cer_name },
                 }
             }),
+            (any::<u32>(), 1u32..5, any::<i64>(), any::<u32>(), s(), s()).prop_map(
+                |(seq, action, t, limit, id, ext)| ClientFrame::ServerSession {
+                    seq,
+                    body: ServerSessionRequest {
+                        action,
+                        min_time: t,
+                        max_time: t / 2,
+                        need_last_msg: limit % 2 == 0,
+                        limit,
+                        to_type: limit % 3,
+                        id: id.clone(),
+                        ext,
+                        sessions: if action == 4 {
+                            vec![SessionKey { to_type: 0, id }]
+                        } else {
+                            Vec::new()
+                        },
+                    },
+                }
+            ),
             (any::<u32>(), 1u32..5, 0u32..2, s(), s()).prop_map(
                 |(seq, action, to_type, id, ext)| ClientFrame::StickTop {
                     seq,
@@ -762,6 +794,36 @@ mod tests {
                     }
                 }
             ),
+            (any::<u32>(), any::<u32>(), s(), s(), any::<i64>()).prop_map(
+                |(seq, c, id, ext, t)| {
+                    let info = ServerSessionInfo {
+                        to_type: c % 3,
+                        id,
+                        update_time: t,
+                        ext: ext.clone(),
+                        last_msg: (c % 2 == 0).then_some(ext),
+                        last_msg_type: c % 2,
+                    };
+                    ServerFrame::ServerSessionAck {
+                        seq,
+                        body: Box::new(ServerSessionAck {
+                            code: ResCode(c),
+                            info: (c % 2 == 0).then(|| info.clone()),
+                            list: if c % 3 == 0 { vec![info] } else { Vec::new() },
+                            has_more: c % 5 == 0,
+                        }),
+                    }
+                }
+            ),
+            (s(), any::<i64>()).prop_map(|(id, t)| ServerFrame::ServerSessionChanged {
+                body: ServerSessionChanged {
+                    info: ServerSessionInfo {
+                        id,
+                        update_time: t,
+                        ..Default::default()
+                    },
+                },
+            }),
             (1u32..4, s(), s()).prop_map(|(action, id, ext)| ServerFrame::StickTopChanged {
                 body: StickTopChanged {
                     action,

@@ -58,6 +58,9 @@ pub mod op {
     pub const DELETE_SELF: u8 = 0x1A;
     /// Clear my server history of a session (answered with SESSION_ACK).
     pub const CLEAR_HISTORY: u8 = 0x1B;
+    /// List, read, change or delete my server-side sessions (answered with
+    /// SERVER_SESSION_ACK).
+    pub const SERVER_SESSION: u8 = 0x1C;
     /// Server answer to HELLO.
     pub const HELLO_ACK: u8 = 0x81;
     /// Server answer to LOGIN.
@@ -86,6 +89,8 @@ pub mod op {
     pub const HISTORY_RESULT: u8 = 0x96;
     /// Server answer to STICK_TOP.
     pub const STICK_TOP_ACK: u8 = 0x97;
+    /// Server answer to SERVER_SESSION.
+    pub const SERVER_SESSION_ACK: u8 = 0x98;
     /// Push: this device was kicked out.
     pub const KICKOUT: u8 = 0xA0;
     /// Push: another device of the account came or went.
@@ -98,6 +103,9 @@ pub mod op {
     /// Push: another device of the account stuck a session on top, changed
     /// or cancelled that.
     pub const STICK_TOP_CHANGED: u8 = 0xA4;
+    /// Push: another device of the account changed a server-side session's
+    /// extension.
+    pub const SERVER_SESSION_CHANGED: u8 = 0xA5;
     /// Server error for a frame it could not accept.
     pub const ERROR: u8 = 0xEE;
 }
@@ -293,6 +301,102 @@ pub struct StickTopChanged {
     pub info: StickTopInfo,
 }
 
+/// SERVER_SESSION: NIM's session service (`nim_session_online_service_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSessionRequest {
+    /// One of [`server_session_action`].
+    pub action: u32,
+    /// LIST: earliest update time, ms (0: no bound).
+    #[serde(default)]
+    pub min_time: i64,
+    /// LIST: latest update time, ms, inclusive (0: now).
+    #[serde(default)]
+    pub max_time: i64,
+    /// LIST: with each session's last message.
+    #[serde(default)]
+    pub need_last_msg: bool,
+    /// LIST: most sessions (0: the most, 100).
+    #[serde(default)]
+    pub limit: u32,
+    /// GET and UPDATE: NIMSessionType.
+    #[serde(default)]
+    pub to_type: u32,
+    /// GET and UPDATE: the session id.
+    #[serde(default)]
+    pub id: String,
+    /// UPDATE: the app's extension.
+    #[serde(default)]
+    pub ext: String,
+    /// DELETE: the sessions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<SessionKey>,
+}
+
+/// SERVER_SESSION's actions.
+pub mod server_session_action {
+    /// A page of the account's sessions, newest first.
+    pub const LIST: u32 = 1;
+    /// One session.
+    pub const GET: u32 = 2;
+    /// Set a session's extension.
+    pub const UPDATE: u32 = 3;
+    /// Delete sessions.
+    pub const DELETE: u32 = 4;
+}
+
+/// A session named by type and id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// NIMSessionType.
+    pub to_type: u32,
+    /// The session id.
+    pub id: String,
+}
+
+/// One server-side session as the protocol carries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSessionInfo {
+    /// NIMSessionType.
+    pub to_type: u32,
+    /// The session id.
+    pub id: String,
+    /// Its last message or extension change, ms.
+    pub update_time: i64,
+    /// The app's extension.
+    #[serde(default)]
+    pub ext: String,
+    /// The last message's JSON, as delivered (absent when not asked for,
+    /// deleted for this account or removed by retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_msg: Option<String>,
+    /// 1 when the last message was recalled (NIM's `last_message_type`).
+    #[serde(default)]
+    pub last_msg_type: u32,
+}
+
+/// Answer to SERVER_SESSION.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSessionAck {
+    /// NIM result code.
+    pub code: ResCode,
+    /// GET: the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<ServerSessionInfo>,
+    /// LIST: the page, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<ServerSessionInfo>,
+    /// LIST: more sessions beyond this page.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// Push: another device of the account changed a session's extension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSessionChanged {
+    /// The session as it now is (without its last message).
+    pub info: ServerSessionInfo,
+}
+
 /// A device's push token (NIM's `update_apns_token`), kept per device for
 /// the push service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -477,6 +581,13 @@ pub enum ClientFrame {
         /// Body.
         body: StickTopRequest,
     },
+    /// NIM's session service.
+    ServerSession {
+        /// Sequence number.
+        seq: u32,
+        /// Body.
+        body: ServerSessionRequest,
+    },
     /// Delete one message for me only.
     DeleteSelf {
         /// Sequence number.
@@ -516,6 +627,7 @@ impl ClientFrame {
             | ClientFrame::Receipt { seq, .. }
             | ClientFrame::Recall { seq, .. }
             | ClientFrame::StickTop { seq, .. }
+            | ClientFrame::ServerSession { seq, .. }
             | ClientFrame::DeleteSelf { seq, .. }
             | ClientFrame::ClearHistory { seq, .. } => *seq,
         }
@@ -543,6 +655,7 @@ impl ClientFrame {
             ClientFrame::Receipt { .. } => op::RECEIPT,
             ClientFrame::Recall { .. } => op::RECALL,
             ClientFrame::StickTop { .. } => op::STICK_TOP,
+            ClientFrame::ServerSession { .. } => op::SERVER_SESSION,
             ClientFrame::DeleteSelf { .. } => op::DELETE_SELF,
             ClientFrame::ClearHistory { .. } => op::CLEAR_HISTORY,
         }
@@ -664,6 +777,18 @@ pub enum ServerFrame {
         /// Body.
         body: StickTopAck,
     },
+    /// Answer to SERVER_SESSION.
+    ServerSessionAck {
+        /// Sequence number of the request.
+        seq: u32,
+        /// Body (boxed: a page is large).
+        body: Box<ServerSessionAck>,
+    },
+    /// Push: another device changed a server-side session.
+    ServerSessionChanged {
+        /// Body.
+        body: ServerSessionChanged,
+    },
     /// Push: another device changed a session on top.
     StickTopChanged {
         /// Body.
@@ -701,10 +826,12 @@ impl ServerFrame {
             | ServerFrame::SessionAck { seq, .. }
             | ServerFrame::HistoryResult { seq, .. }
             | ServerFrame::StickTopAck { seq, .. }
+            | ServerFrame::ServerSessionAck { seq, .. }
             | ServerFrame::Error { seq, .. } => *seq,
             ServerFrame::Kickout { .. }
             | ServerFrame::PushConfig { .. }
             | ServerFrame::StickTopChanged { .. }
+            | ServerFrame::ServerSessionChanged { .. }
             | ServerFrame::MultiSpot { .. }
             | ServerFrame::Entry { .. } => 0,
         }
@@ -731,6 +858,8 @@ impl ServerFrame {
             ServerFrame::HistoryResult { .. } => op::HISTORY_RESULT,
             ServerFrame::StickTopAck { .. } => op::STICK_TOP_ACK,
             ServerFrame::StickTopChanged { .. } => op::STICK_TOP_CHANGED,
+            ServerFrame::ServerSessionAck { .. } => op::SERVER_SESSION_ACK,
+            ServerFrame::ServerSessionChanged { .. } => op::SERVER_SESSION_CHANGED,
             ServerFrame::Entry { .. } => op::ENTRY,
             ServerFrame::Error { .. } => op::ERROR,
         }

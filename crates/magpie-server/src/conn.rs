@@ -397,6 +397,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                         let ack = Box::pin(self.stick_top(session, req)).await;
                         next = Some(Input::StickTopDone { seq, ack });
                     }
+                    Action::ServerSession { seq, session, req } => {
+                        let ack = Box::pin(self.server_session(session, req)).await;
+                        next = Some(Input::ServerSessionDone { seq, ack });
+                    }
                     Action::PushToken {
                         seq,
                         session,
@@ -733,6 +737,124 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
+    /// NIM's session service: lists or reads the account's server-side
+    /// sessions, or changes them through the message writer (telling the
+    /// account's other online devices of a new extension).
+    async fn server_session(
+        &self,
+        session: login::LoggedIn,
+        req: magpie_proto::frame::ServerSessionRequest,
+    ) -> magpie_proto::frame::ServerSessionAck {
+        use magpie_proto::frame::{
+            server_session_action as act, ServerSessionAck, ServerSessionChanged,
+        };
+        use magpie_proto::ResCode;
+        use magpie_store::{Append, SessionQuery};
+        let messages = &self.shared.stores.messages;
+        let (app_id, accid) = (session.key.app_id, &session.key.accid);
+        let answer = |code| ServerSessionAck {
+            code,
+            info: None,
+            list: Vec::new(),
+            has_more: false,
+        };
+        let busy = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "a server-side session request failed");
+            answer(ResCode::TOO_BUSY)
+        };
+        match req.action {
+            act::LIST => {
+                let limit = match req.limit {
+                    0 => magpie_store::message::MAX_SESSION_PAGE,
+                    n => n.min(magpie_store::message::MAX_SESSION_PAGE),
+                };
+                let q = SessionQuery {
+                    min_time: req.min_time,
+                    max_time: req.max_time,
+                    limit,
+                };
+                match messages.server_sessions(app_id, accid, q).await {
+                    Ok(page) => ServerSessionAck {
+                        list: page
+                            .sessions
+                            .into_iter()
+                            .map(|s| server_session_info(s, req.need_last_msg))
+                            .collect(),
+                        has_more: page.has_more,
+                        ..answer(ResCode::SUCCESS)
+                    },
+                    Err(e) => busy(&e),
+                }
+            }
+            act::GET => match messages
+                .server_session(app_id, accid, req.to_type, &req.id)
+                .await
+            {
+                Ok(Some(s)) => ServerSessionAck {
+                    info: Some(server_session_info(s, true)),
+                    ..answer(ResCode::SUCCESS)
+                },
+                Ok(None) => answer(ResCode::NOT_EXIST),
+                Err(e) => busy(&e),
+            },
+            act::UPDATE => {
+                let write = Append::SessionExt {
+                    account: accid.clone(),
+                    to_type: req.to_type,
+                    session_id: req.id.clone(),
+                    ext: req.ext,
+                    time: magpie_store::now_ms(),
+                };
+                if let Err(r) = self
+                    .shared
+                    .messaging
+                    .change_sessions(app_id, vec![write])
+                    .await
+                {
+                    return answer(r.code);
+                }
+                match messages
+                    .server_session(app_id, accid, req.to_type, &req.id)
+                    .await
+                {
+                    Ok(Some(s)) => {
+                        let push =
+                            magpie_bus::Push::ServerSession(Box::new(ServerSessionChanged {
+                                info: server_session_info(s, false),
+                            }));
+                        if let Err(e) = self
+                            .shared
+                            .bus
+                            .tell_others(&session.key, self.addr, push)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "telling the other devices of a session change failed");
+                        }
+                        answer(ResCode::SUCCESS)
+                    }
+                    // Deleted again in between: the change is done.
+                    Ok(None) => answer(ResCode::SUCCESS),
+                    Err(e) => busy(&e),
+                }
+            }
+            _ => {
+                let writes = req
+                    .sessions
+                    .into_iter()
+                    .map(|k| Append::DropSession {
+                        account: accid.clone(),
+                        to_type: k.to_type,
+                        session_id: k.id,
+                    })
+                    .collect();
+                match self.shared.messaging.change_sessions(app_id, writes).await {
+                    Ok(()) => answer(ResCode::SUCCESS),
+                    Err(r) => answer(r.code),
+                }
+            }
+        }
+    }
+
     /// Queues one frame for the next [`Conn::flush`].
     fn queue(&mut self, frame: &ServerFrame) -> Queue {
         let len = self.wbuf.len();
@@ -771,6 +893,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             self.wbuf = Vec::new();
         }
         ok
+    }
+}
+
+/// A server-side session as the protocol carries it, with its last
+/// message when asked.
+fn server_session_info(
+    s: magpie_store::ServerSession,
+    with_last: bool,
+) -> magpie_proto::frame::ServerSessionInfo {
+    let recalled = s.last.as_ref().is_some_and(|l| l.recalled);
+    magpie_proto::frame::ServerSessionInfo {
+        to_type: s.to_type,
+        id: s.session_id,
+        update_time: s.update_time,
+        ext: s.ext,
+        last_msg_type: u32::from(with_last && recalled),
+        last_msg: s.last.filter(|_| with_last).map(|l| l.json),
     }
 }
 

@@ -750,6 +750,30 @@ impl Messaging {
         })
     }
 
+    /// Writes changes of server-side sessions (NIM's session service)
+    /// through the message writer, in order with the messages around them;
+    /// returns once they are committed.
+    pub async fn change_sessions(&self, app_id: i64, writes: Vec<Append>) -> Result<(), Refused> {
+        let (origin, rx) = Origin::server();
+        let mut origin = Some(origin);
+        let n = writes.len();
+        for (i, w) in writes.into_iter().enumerate() {
+            let then = match (i + 1 == n).then(|| origin.take()).flatten() {
+                Some(origin) => Then::Done { origin },
+                None => Then::Nothing,
+            };
+            self.submit(Job {
+                app_id,
+                write: Some(w),
+                then,
+            })?;
+        }
+        if origin.is_some() {
+            return Ok(());
+        }
+        server_answer(rx).await.map(drop)
+    }
+
     /// Recalls a P2P message I sent: within [`RECALL_WINDOW_MS`] of its
     /// time it leaves the server's history, and a recall notification
     /// enters the receiver's log and mine (my other devices). A repeated

@@ -17,7 +17,8 @@ use crate::login::{LoggedIn, LoginOutcome};
 use magpie_bus::Push;
 use magpie_proto::frame::{
     CodeAck, ErrorBody, Hello, HelloAck, KickOtherAck, KickOtherRequest, LoginRequest, PushConfig,
-    PushConfigAck, PushToken, ServerTimeAck, StickTopAck, StickTopRequest,
+    PushConfigAck, PushToken, ServerSessionAck, ServerSessionRequest, ServerTimeAck, StickTopAck,
+    StickTopRequest,
 };
 use magpie_proto::msg::{
     ClearHistoryReq, DeleteSelfReq, EntryWire, HistoryQuery, HistoryResult, ImMessage, RecallReq,
@@ -58,6 +59,13 @@ pub const MAX_STICK_TOP_ID: usize = 128;
 
 /// Longest extension of a session on top, bytes.
 pub const MAX_STICK_TOP_EXT: usize = 1024;
+
+/// Longest extension of a server-side session, bytes (NIM's local
+/// session extension holds as much).
+pub const MAX_SERVER_SESSION_EXT: usize = 4096;
+
+/// Most sessions one SERVER_SESSION deletes.
+pub const MAX_SERVER_SESSION_DELETE: usize = 100;
 
 /// Something that happened to the connection.
 #[derive(Debug)]
@@ -110,6 +118,13 @@ pub enum Input {
         seq: u32,
         /// The answer.
         ack: StickTopAck,
+    },
+    /// The answer to a SERVER_SESSION with this `seq`.
+    ServerSessionDone {
+        /// The request's seq.
+        seq: u32,
+        /// The answer.
+        ack: ServerSessionAck,
     },
     /// The push token of a PUSH_TOKEN with this `seq` is stored (or the
     /// code of a failure).
@@ -189,6 +204,17 @@ pub enum Action {
         session: LoggedIn,
         /// What it asks.
         req: StickTopRequest,
+    },
+    /// List, read, change or delete the account's server-side sessions
+    /// (telling its other devices of a change); feed back
+    /// [`Input::ServerSessionDone`].
+    ServerSession {
+        /// The request's seq.
+        seq: u32,
+        /// The device's session.
+        session: LoggedIn,
+        /// What it asks.
+        req: ServerSessionRequest,
     },
     /// Store the device's push token; feed back [`Input::PushTokenDone`].
     PushToken {
@@ -466,6 +492,12 @@ impl ServerSession {
             Input::StickTopDone { seq, ack } => {
                 out.push(Action::Send(ServerFrame::StickTopAck { seq, body: ack }))
             }
+            Input::ServerSessionDone { seq, ack } => {
+                out.push(Action::Send(ServerFrame::ServerSessionAck {
+                    seq,
+                    body: Box::new(ack),
+                }))
+            }
             Input::PushTokenDone { seq, code } => {
                 out.push(Action::Send(ServerFrame::PushTokenAck {
                     seq,
@@ -632,6 +664,30 @@ impl ServerSession {
                     None => out.push(refuse(ResCode::INVALID)),
                     Some(_) if !valid => out.push(refuse(ResCode::PARAMETER_ERROR)),
                     Some(s) => out.push(Action::StickTop {
+                        seq,
+                        session: s.clone(),
+                        req: body,
+                    }),
+                }
+            }
+            ClientFrame::ServerSession { seq, body } => {
+                let refuse = |code| {
+                    Action::Send(ServerFrame::ServerSessionAck {
+                        seq,
+                        body: Box::new(ServerSessionAck {
+                            code,
+                            info: None,
+                            list: Vec::new(),
+                            has_more: false,
+                        }),
+                    })
+                };
+                match &self.session {
+                    None => out.push(refuse(ResCode::INVALID)),
+                    Some(_) if !server_session_valid(&body) => {
+                        out.push(refuse(ResCode::PARAMETER_ERROR))
+                    }
+                    Some(s) => out.push(Action::ServerSession {
                         seq,
                         session: s.clone(),
                         req: body,
@@ -888,6 +944,12 @@ impl ServerSession {
             Push::StickTop(body) => {
                 out.push(Action::Send(ServerFrame::StickTopChanged { body: *body }))
             }
+            Push::ServerSession(_) if self.version < 5 => {}
+            Push::ServerSession(body) => {
+                out.push(Action::Send(ServerFrame::ServerSessionChanged {
+                    body: *body,
+                }))
+            }
             Push::Kickout(body) => {
                 // The directory has removed this session already.
                 self.session = None;
@@ -909,6 +971,29 @@ impl ServerSession {
             }
             other => tracing::warn!(push = ?other, "a push this server does not handle"),
         }
+    }
+}
+
+/// Whether a SERVER_SESSION names what its action needs: a session id
+/// for GET and UPDATE (an extension within bounds), 1 to
+/// [`MAX_SERVER_SESSION_DELETE`] sessions for DELETE.
+fn server_session_valid(r: &ServerSessionRequest) -> bool {
+    use magpie_proto::frame::server_session_action as act;
+    let id_ok = |id: &str| !id.is_empty() && id.len() <= MAX_STICK_TOP_ID;
+    match r.action {
+        act::LIST => r.min_time >= 0 && r.max_time >= 0,
+        act::GET => id_ok(&r.id),
+        // Magpie keeps P2P sessions only (it has no teams).
+        act::UPDATE => {
+            r.to_type == 0
+                && magpie_store::AccountId::parse(&r.id).is_ok()
+                && r.ext.len() <= MAX_SERVER_SESSION_EXT
+        }
+        act::DELETE => {
+            (1..=MAX_SERVER_SESSION_DELETE).contains(&r.sessions.len())
+                && r.sessions.iter().all(|k| id_ok(&k.id))
+        }
+        _ => false,
     }
 }
 
@@ -1169,6 +1254,29 @@ mod tests {
             let a = f.feed(1, Input::Push(Push::PushConfig(1)));
             assert_eq!(
                 matches!(&a[..], [Action::Send(ServerFrame::PushConfig { body })] if body.switch_open == 1),
+                sent,
+                "version {version}: {a:?}"
+            );
+            assert_eq!(a.is_empty(), !sent);
+        }
+    }
+
+    #[test]
+    fn server_session_changes_reach_only_version_5_sdks() {
+        use magpie_proto::frame::{ServerSessionChanged, ServerSessionInfo};
+        for (version, sent) in [(4, false), (5, true)] {
+            let mut f = Fake::new();
+            f.feed(0, Input::Frame(hello(version, 1)));
+            let change = ServerSessionChanged {
+                info: ServerSessionInfo {
+                    id: "bob".into(),
+                    ext: "e".into(),
+                    ..Default::default()
+                },
+            };
+            let a = f.feed(1, Input::Push(Push::ServerSession(Box::new(change))));
+            assert_eq!(
+                matches!(&a[..], [Action::Send(ServerFrame::ServerSessionChanged { body })] if body.info.ext == "e"),
                 sent,
                 "version {version}: {a:?}"
             );

@@ -310,6 +310,36 @@ impl Core {
                     });
                     out.push(Appended::bare(0));
                 }
+                Append::SessionExt {
+                    account,
+                    to_type,
+                    session_id,
+                    ext,
+                    time,
+                } => {
+                    ops.push(Op::SessionExt {
+                        app_id,
+                        account: account.as_str().to_owned(),
+                        to_type,
+                        session_id,
+                        ext,
+                        time,
+                    });
+                    out.push(Appended::bare(0));
+                }
+                Append::DropSession {
+                    account,
+                    to_type,
+                    session_id,
+                } => {
+                    ops.push(Op::DropSession {
+                        app_id,
+                        account: account.as_str().to_owned(),
+                        to_type,
+                        session_id,
+                    });
+                    out.push(Appended::bare(0));
+                }
                 Append::Delivered { account, upto } => {
                     ops.push(Op::Delivered {
                         app_id,
@@ -576,8 +606,14 @@ fn apply<'a>(
         // the same B-tree pages (each account's tail) instead of jumping
         // between accounts message by message.
         let mut log: Vec<LogRow<'_>> = Vec::new();
+        // Server-side sessions the messages move up, written once per
+        // session and group (before any op that reads or changes them).
+        let mut sessions: Sessions<'_> = HashMap::new();
         let mut last_id = 0i64;
         for op in ops {
+            if !matches!(op, Op::Msg { .. } | Op::Note { .. } | Op::Delivered { .. }) {
+                touch_sessions(&tx, &mut sessions)?;
+            }
             match op {
                 Op::Msg {
                     id,
@@ -618,6 +654,10 @@ fn apply<'a>(
                         json: None,
                         time: *time,
                     };
+                    for (who, peer) in [(from, to), (to, from)] {
+                        let s = sessions.entry((*app_id, who, peer)).or_insert((*time, *id));
+                        *s = ((*time).max(s.0), *id);
+                    }
                     if *to_seq > 0 {
                         log.push(row(to, *to_seq));
                     }
@@ -659,6 +699,47 @@ fn apply<'a>(
                         "UPDATE messages SET history = 0 WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
                     )?
                     .execute(params![app_id, from, client_msg_id])?;
+                    // The sessions whose last message it is show a recall.
+                    let found: Option<(i64, String)> = tx
+                        .prepare_cached(
+                            "SELECT id, to_accid FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3 ORDER BY id LIMIT 1",
+                        )?
+                        .query_row(params![app_id, from, client_msg_id], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    if let Some((id, to)) = found {
+                        let mut mark = tx.prepare_cached(
+                            "UPDATE server_sessions SET last_recalled = 1 WHERE app_id = ?1 AND accid = ?2 AND to_type = 0 AND session_id = ?3 AND last_msg_id = ?4",
+                        )?;
+                        mark.execute(params![app_id, from, to, id])?;
+                        mark.execute(params![app_id, to, from, id])?;
+                    }
+                }
+                Op::SessionExt {
+                    app_id,
+                    account,
+                    to_type,
+                    session_id,
+                    ext,
+                    time,
+                } => {
+                    tx.prepare_cached(
+                        "INSERT INTO server_sessions (app_id, accid, to_type, session_id, update_time, ext) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                         ON CONFLICT (app_id, accid, to_type, session_id) DO UPDATE SET ext = excluded.ext, update_time = max(update_time, excluded.update_time)",
+                    )?
+                    .execute(params![app_id, account, to_type, session_id, time, ext])?;
+                }
+                Op::DropSession {
+                    app_id,
+                    account,
+                    to_type,
+                    session_id,
+                } => {
+                    tx.prepare_cached(
+                        "DELETE FROM server_sessions WHERE app_id = ?1 AND accid = ?2 AND to_type = ?3 AND session_id = ?4",
+                    )?
+                    .execute(params![app_id, account, to_type, session_id])?;
                 }
                 Op::Hide {
                     app_id,
@@ -725,6 +806,7 @@ fn apply<'a>(
                 }
             }
         }
+        touch_sessions(&tx, &mut sessions)?;
         log.sort_unstable_by(|a, b| (a.app_id, a.accid, a.seq).cmp(&(b.app_id, b.accid, b.seq)));
         let mut insert_log = tx.prepare_cached(
             "INSERT INTO account_log (app_id, accid, seq, kind, msg_id, json, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -746,6 +828,31 @@ fn apply<'a>(
         .execute(params![upto as i64, last_id])?;
     }
     tx.commit()
+}
+
+/// The server-side sessions a group of messages moves up: (app, account,
+/// peer) to (update time, last message).
+type Sessions<'a> = HashMap<(i64, &'a str, &'a str), (i64, i64)>;
+
+/// Writes the sessions gathered so far, in key order (neighbouring rows
+/// share B-tree pages), and empties the map.
+fn touch_sessions(
+    tx: &rusqlite::Transaction<'_>,
+    sessions: &mut Sessions<'_>,
+) -> rusqlite::Result<()> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<_> = sessions.drain().collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO server_sessions (app_id, accid, to_type, session_id, update_time, last_msg_id) VALUES (?1, ?2, 0, ?3, ?4, ?5) \
+         ON CONFLICT (app_id, accid, to_type, session_id) DO UPDATE SET update_time = max(update_time, excluded.update_time), last_msg_id = excluded.last_msg_id, last_recalled = 0",
+    )?;
+    for ((app_id, who, peer), (time, id)) in rows {
+        upsert.execute(params![app_id, who, peer, time, id])?;
+    }
+    Ok(())
 }
 
 /// One row of account_log, as [`apply`] inserts it.

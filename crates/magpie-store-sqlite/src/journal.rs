@@ -113,6 +113,32 @@ pub(crate) enum Op {
         /// Out of its sync.
         sync: bool,
     },
+    /// One of an account's server-side sessions gets an extension.
+    SessionExt {
+        /// App.
+        app_id: i64,
+        /// Whose session.
+        account: String,
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer.
+        session_id: String,
+        /// The extension.
+        ext: String,
+        /// Server time, ms.
+        time: i64,
+    },
+    /// One of an account's server-side sessions is dropped.
+    DropSession {
+        /// App.
+        app_id: i64,
+        /// Whose session.
+        account: String,
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer.
+        session_id: String,
+    },
     /// A device applied its log up to `upto`.
     Delivered {
         /// App.
@@ -217,6 +243,34 @@ pub(crate) fn encode(ops: &[Op], out: &mut Vec<u8>) {
                 put_i64(out, *upto);
                 out.push(u8::from(*history) | u8::from(*sync) << 1);
             }
+            Op::SessionExt {
+                app_id,
+                account,
+                to_type,
+                session_id,
+                ext,
+                time,
+            } => {
+                out.push(7);
+                put_i64(out, *app_id);
+                put_str(out, account);
+                put_i64(out, i64::from(*to_type));
+                put_str(out, session_id);
+                put_str(out, ext);
+                put_i64(out, *time);
+            }
+            Op::DropSession {
+                app_id,
+                account,
+                to_type,
+                session_id,
+            } => {
+                out.push(8);
+                put_i64(out, *app_id);
+                put_str(out, account);
+                put_i64(out, i64::from(*to_type));
+                put_str(out, session_id);
+            }
             Op::Delivered {
                 app_id,
                 account,
@@ -302,6 +356,20 @@ pub(crate) fn decode(mut b: &[u8]) -> Option<Vec<Op>> {
                     _ => return None,
                 }
             }
+            7 => Op::SessionExt {
+                app_id: get_i64(&mut b)?,
+                account: get_str(&mut b)?,
+                to_type: u32::try_from(get_i64(&mut b)?).ok()?,
+                session_id: get_str(&mut b)?,
+                ext: get_str(&mut b)?,
+                time: get_i64(&mut b)?,
+            },
+            8 => Op::DropSession {
+                app_id: get_i64(&mut b)?,
+                account: get_str(&mut b)?,
+                to_type: u32::try_from(get_i64(&mut b)?).ok()?,
+                session_id: get_str(&mut b)?,
+            },
             _ => return None,
         };
         ops.push(op);
@@ -683,6 +751,20 @@ mod tests {
                 from: "alice".into(),
                 client_msg_id: "c1".into(),
                 account: "bob".into(),
+            },
+            Op::SessionExt {
+                app_id: 1,
+                account: "bob".into(),
+                to_type: 0,
+                session_id: "alice".into(),
+                ext: "{\"x\":1}".into(),
+                time: 8,
+            },
+            Op::DropSession {
+                app_id: 1,
+                account: "bob".into(),
+                to_type: 1,
+                session_id: "t1".into(),
             },
             Op::Clear {
                 app_id: 1,

@@ -24,9 +24,10 @@ use magpie_store::message::hidden;
 use magpie_store::migration::{self, Migration};
 use magpie_store::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
-    Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting, StickTop,
-    StickTopChange, StoreError, StoreResult, StoredMessage, TokenHash,
+    Appended, EntryKind, EventOutbox, HistoryRange, LastMessage, LogEntry, LogPage, MessageStore,
+    NewAccount, Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage,
+    ServerSession, SessionPage, SessionQuery, Setting, StickTop, StickTopChange, StoreError,
+    StoreResult, StoredMessage, TokenHash,
 };
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -62,6 +63,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(12, "message_ids", "012_message_ids.sql"),
     migration!(13, "stick_top", "013_stick_top.sql"),
     migration!(14, "hidden_messages", "014_hidden_messages.sql"),
+    migration!(15, "server_sessions", "015_server_sessions.sql"),
 ];
 
 /// Tables whose rows belong to one app (`app_id`), removed with the app.
@@ -76,6 +78,7 @@ const APP_TABLES: &[&str] = &[
     "event_outbox",
     "push_tokens",
     "stick_top",
+    "server_sessions",
 ];
 
 mod backup;
@@ -413,6 +416,34 @@ impl SqliteStore {
         .await
         .map_err(StoreError::backend)?
     }
+}
+
+/// The columns [`session_row`] reads: a server-side session of account ?2
+/// of app ?1 with its last message.
+const SESSION_SELECT: &str = "SELECT s.to_type, s.session_id, s.update_time, s.ext, s.last_recalled, m.json, m.hidden, m.from_accid \
+     FROM server_sessions s LEFT JOIN messages m ON m.id = s.last_msg_id AND s.last_msg_id > 0 \
+     WHERE s.app_id = ?1 AND s.accid = ?2";
+
+/// One row of [`SESSION_SELECT`], as `who` sees it: no last message when
+/// it was deleted for `who` (or removed by retention).
+fn session_row(r: &rusqlite::Row<'_>, who: &AccountId) -> rusqlite::Result<ServerSession> {
+    let json: Option<String> = r.get(5)?;
+    let mark: Option<i64> = r.get(6)?;
+    let from: Option<String> = r.get(7)?;
+    let sent = from.as_deref() == Some(who.as_str());
+    let last = json
+        .filter(|_| !hidden::applies(mark.unwrap_or(0), sent, false))
+        .map(|json| LastMessage {
+            json,
+            recalled: r.get::<_, i64>(4).map(|v| v != 0).unwrap_or(false),
+        });
+    Ok(ServerSession {
+        to_type: r.get(0)?,
+        session_id: r.get(1)?,
+        update_time: r.get(2)?,
+        ext: r.get(3)?,
+        last,
+    })
 }
 
 /// An INSERT's error: a constraint violation (a taken key) is `Conflict`.
@@ -1321,6 +1352,55 @@ impl MessageStore for SqliteStore {
         .await
     }
 
+    async fn server_sessions(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        q: SessionQuery,
+    ) -> StoreResult<SessionPage> {
+        self.inner.core.settle().await?;
+        let accid = accid.clone();
+        self.read(move |c| {
+            let limit = q.limit.clamp(1, magpie_store::message::MAX_SESSION_PAGE);
+            let max = if q.max_time > 0 { q.max_time } else { i64::MAX };
+            let mut sessions = c
+                .prepare_cached(&format!(
+                    "{SESSION_SELECT} AND s.update_time >= ?3 AND s.update_time <= ?4 \
+                     ORDER BY s.update_time DESC, s.to_type DESC, s.session_id DESC LIMIT ?5"
+                ))?
+                .query_map(
+                    params![app_id, accid.as_str(), q.min_time, max, limit + 1],
+                    |r| session_row(r, &accid),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            let has_more = sessions.len() > limit as usize;
+            sessions.truncate(limit as usize);
+            Ok(SessionPage { sessions, has_more })
+        })
+        .await
+    }
+
+    async fn server_session(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        to_type: u32,
+        session_id: &str,
+    ) -> StoreResult<Option<ServerSession>> {
+        self.inner.core.settle().await?;
+        let (accid, session_id) = (accid.clone(), session_id.to_owned());
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "{SESSION_SELECT} AND s.to_type = ?3 AND s.session_id = ?4"
+            ))?
+            .query_row(params![app_id, accid.as_str(), to_type, session_id], |r| {
+                session_row(r, &accid)
+            })
+            .optional()?)
+        })
+        .await
+    }
+
     async fn history(
         &self,
         app_id: i64,
@@ -1460,6 +1540,11 @@ impl MessageStore for SqliteStore {
                     .map_err(sql)? as u64;
                 tx.execute(
                     "DELETE FROM stored_notes WHERE app_id = ?1 AND time < ?2",
+                    params![app_id, t],
+                )
+                .map_err(sql)?;
+                tx.execute(
+                    "DELETE FROM server_sessions WHERE app_id = ?1 AND update_time < ?2",
                     params![app_id, t],
                 )
                 .map_err(sql)?;
@@ -1688,6 +1773,64 @@ mod tests {
             .unwrap()[0]
             .server_id;
         assert_eq!(next, 6, "ids 4 and 5 were handed out before the upgrade");
+    }
+
+    /// Migration 015 gives the messages already stored their server-side
+    /// sessions: both accounts', each with the newest message between them.
+    #[tokio::test]
+    async fn the_server_sessions_of_stored_messages_are_filled_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v14.db");
+        {
+            let mut c = Connection::open(&path).unwrap();
+            c.execute_batch(migration::TABLE_DDL).unwrap();
+            let tx = c.transaction().unwrap();
+            for m in &MIGRATIONS[..14] {
+                tx.execute_batch(m.sql).unwrap();
+                record(&tx, m).unwrap();
+            }
+            tx.execute(
+                "INSERT INTO apps (app_key, app_secret, name, created_at) VALUES ('k', 's', 'x', 1)",
+                [],
+            )
+            .unwrap();
+            for (id, from, to, time) in [(1, "a", "b", 10), (2, "b", "a", 20), (3, "a", "c", 15)] {
+                let (lo, hi) = if from < to { (from, to) } else { (to, from) };
+                tx.execute(
+                    "INSERT INTO messages (id, app_id, from_accid, to_accid, client_msg_id, time, msg_type, conv_lo, conv_hi, history, to_seq, from_seq, json) VALUES (?1, 1, ?2, ?3, ?4, ?5, 0, ?6, ?7, 1, 0, 0, ?8)",
+                    params![id, from, to, format!("m{id}"), time, lo, hi, format!("{{\"n\":{id}}}")],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let app = s.app_by_key("k").await.unwrap().unwrap();
+        let q = SessionQuery {
+            min_time: 0,
+            max_time: 0,
+            limit: 10,
+        };
+        let page = |who: &str| {
+            let who = AccountId::parse(who).unwrap();
+            let s = &s;
+            async move {
+                s.server_sessions(app.id, &who, q)
+                    .await
+                    .unwrap()
+                    .sessions
+                    .into_iter()
+                    .map(|x| (x.session_id, x.update_time, x.last.map(|l| l.json)))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let last = |n: i64| Some(format!("{{\"n\":{n}}}"));
+        assert_eq!(
+            page("a").await,
+            [("b".to_owned(), 20, last(2)), ("c".to_owned(), 15, last(3))]
+        );
+        assert_eq!(page("b").await, [("a".to_owned(), 20, last(2))]);
+        assert_eq!(page("c").await, [("a".to_owned(), 15, last(3))]);
     }
 
     /// A first send (no resend flag) is not looked up among the stored

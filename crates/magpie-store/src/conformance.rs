@@ -753,6 +753,209 @@ pub mod messages {
         assert_eq!(hidden("ann").await, [true, true, true, true, false]);
     }
 
+    /// Every message makes (or moves up) a server-side session of each of
+    /// its accounts with the other, newest first, paged by update time; the
+    /// extension is set (creating a session), a session is dropped until
+    /// the next message; a recall marks the last message, a one-way
+    /// deletion hides it from one side, retention takes old sessions.
+    pub async fn server_sessions_follow_messages(s: &Stores) {
+        use crate::{SessionQuery, StoreResult};
+        /// (peer, update time, extension, last message: (recalled, is c3)).
+        type Seen = (String, i64, String, Option<(bool, bool)>);
+        let app = s.apps.create_app("a", "k", "s").await.unwrap().id;
+        let m = &s.messages;
+        let sent = m
+            .append(vec![
+                (app, msg("ann", "bob", "c1", 10)),
+                (app, msg("ann", "cat", "c2", 20)),
+                (app, msg("bob", "ann", "c3", 30)),
+            ])
+            .await
+            .unwrap();
+        let page = |who: &'static str, min_time: i64, max_time: i64, limit: u32| async move {
+            let p: StoreResult<_> = m
+                .server_sessions(
+                    app,
+                    &id(who),
+                    SessionQuery {
+                        min_time,
+                        max_time,
+                        limit,
+                    },
+                )
+                .await;
+            let p = p.unwrap();
+            let list: Vec<Seen> = p
+                .sessions
+                .iter()
+                .map(|x| {
+                    assert_eq!(x.to_type, 0);
+                    (
+                        x.session_id.clone(),
+                        x.update_time,
+                        x.ext.clone(),
+                        x.last.as_ref().map(|l| (l.recalled, l.json.contains("c3"))),
+                    )
+                })
+                .collect();
+            (list, p.has_more)
+        };
+        let s3 =
+            |p: &str, t: i64, last: Option<(bool, bool)>| (p.to_owned(), t, String::new(), last);
+        assert_eq!(
+            page("ann", 0, 0, 100).await,
+            (
+                vec![
+                    s3("bob", 30, Some((false, true))),
+                    s3("cat", 20, Some((false, false)))
+                ],
+                false
+            )
+        );
+        assert_eq!(
+            page("ann", 0, 0, 1).await,
+            (vec![s3("bob", 30, Some((false, true)))], true)
+        );
+        assert_eq!(
+            page("ann", 0, 20, 1).await,
+            (vec![s3("cat", 20, Some((false, false)))], false),
+            "the next page"
+        );
+        assert_eq!(page("ann", 25, 0, 10).await.0.len(), 1, "min_time");
+        assert_eq!(
+            page("bob", 0, 0, 10).await.0,
+            vec![s3("ann", 30, Some((false, true)))]
+        );
+        assert_eq!(
+            page("cat", 0, 0, 10).await.0,
+            vec![s3("ann", 20, Some((false, false)))]
+        );
+        let c1 = m
+            .server_session(app, &id("ann"), 0, "cat")
+            .await
+            .unwrap()
+            .expect("ann-cat");
+        assert!(c1
+            .last
+            .unwrap()
+            .json
+            .contains(&format!("\"server_msg_id\":{}", sent[1].server_id)));
+        assert_eq!(
+            m.server_session(app, &id("ann"), 1, "cat").await.unwrap(),
+            None,
+            "by type"
+        );
+        assert_eq!(
+            m.server_session(app, &id("dan"), 0, "ann").await.unwrap(),
+            None
+        );
+
+        let ext = |who: &str, peer: &str, ext: &str, time| {
+            (
+                app,
+                Append::SessionExt {
+                    account: id(who),
+                    to_type: 0,
+                    session_id: peer.into(),
+                    ext: ext.into(),
+                    time,
+                },
+            )
+        };
+        m.append(vec![
+            ext("ann", "cat", "e", 40),
+            ext("ann", "dan", "new", 41),
+        ])
+        .await
+        .unwrap();
+        let (list, _) = page("ann", 0, 0, 10).await;
+        assert_eq!(
+            list,
+            vec![
+                ("dan".to_owned(), 41, "new".to_owned(), None),
+                ("cat".to_owned(), 40, "e".to_owned(), Some((false, false))),
+                s3("bob", 30, Some((false, true))),
+            ]
+        );
+        assert_eq!(
+            page("cat", 0, 0, 10).await.0,
+            vec![s3("ann", 20, Some((false, false)))],
+            "one side only"
+        );
+
+        let recall = Append::Recall {
+            from: id("bob"),
+            client_msg_id: "c3".into(),
+        };
+        let hide = Append::Hide {
+            account: id("ann"),
+            from: id("ann"),
+            client_msg_id: "c2".into(),
+        };
+        m.append(vec![(app, recall), (app, hide)]).await.unwrap();
+        assert_eq!(
+            page("bob", 0, 0, 10).await.0,
+            vec![s3("ann", 30, Some((true, true)))],
+            "recalled"
+        );
+        let (list, _) = page("ann", 0, 0, 10).await;
+        assert_eq!(
+            list[1],
+            ("cat".to_owned(), 40, "e".to_owned(), None),
+            "deleted for ann"
+        );
+        assert_eq!(
+            page("cat", 0, 0, 10).await.0,
+            vec![s3("ann", 20, Some((false, false)))],
+            "cat keeps it"
+        );
+
+        let drop = Append::DropSession {
+            account: id("ann"),
+            to_type: 0,
+            session_id: "bob".into(),
+        };
+        m.append(vec![(app, drop)]).await.unwrap();
+        let names = |l: Vec<Seen>| l.into_iter().map(|x| x.0).collect::<Vec<_>>();
+        assert_eq!(names(page("ann", 0, 0, 10).await.0), ["dan", "cat"]);
+        assert_eq!(
+            names(page("bob", 0, 0, 10).await.0),
+            ["ann"],
+            "bob keeps his"
+        );
+        m.append(vec![(app, msg("bob", "ann", "c4", 50))])
+            .await
+            .unwrap();
+        assert_eq!(
+            names(page("ann", 0, 0, 10).await.0),
+            ["bob", "dan", "cat"],
+            "back with a message"
+        );
+
+        let other = s.apps.create_app("b", "k2", "s2").await.unwrap().id;
+        let none = m
+            .server_sessions(
+                other,
+                &id("ann"),
+                SessionQuery {
+                    min_time: 0,
+                    max_time: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(none.sessions.is_empty() && !none.has_more, "per app");
+
+        m.prune(app, Some(41), None).await.unwrap();
+        assert_eq!(
+            names(page("ann", 0, 0, 10).await.0),
+            ["bob", "dan"],
+            "retention"
+        );
+        assert!(page("cat", 0, 0, 10).await.0.is_empty());
+    }
+
     /// A message is found by its sender and client id; a recall takes it
     /// out of the server's history and leaves the logs alone.
     pub async fn recalled_messages_leave_history(s: &Stores) {
@@ -1297,6 +1500,7 @@ macro_rules! store_conformance_suite {
             delivered_marks_only_rise,
             history_pages_one_conversation,
             recalled_messages_leave_history,
+            server_sessions_follow_messages,
             messages_deleted_for_one_account_leave_only_its_history_and_sync,
             retention_keeps_positions,
             apps_are_renamed_rotated_and_deleted_with_all_they_hold

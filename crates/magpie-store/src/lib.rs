@@ -22,8 +22,8 @@ pub use credential::{generate_key, TokenHash};
 pub use id::{AccountId, AccountIdError};
 pub use memory::MemoryStore;
 pub use message::{
-    Append, Appended, EntryKind, HistoryRange, LogEntry, LogPage, NewMessage, NewNote, Pruned,
-    SentMessage, StoredMessage,
+    Append, Appended, EntryKind, HistoryRange, LastMessage, LogEntry, LogPage, NewMessage, NewNote,
+    Pruned, SentMessage, ServerSession, SessionPage, SessionQuery, StoredMessage,
 };
 pub use record::{
     Account, AccountPatch, App, NewAccount, PushTokenRecord, StickTop, StickTopChange,
@@ -200,6 +200,23 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> StoreResult<Option<SentMessage>>;
     /// The message with this server id, if stored.
     async fn message_by_id(&self, app_id: i64, server_id: i64) -> StoreResult<Option<SentMessage>>;
+    /// A page of the account's server-side sessions (see
+    /// [`message::ServerSession`]), newest first. Every message between two
+    /// accounts makes (or moves up) a session of each with the other.
+    async fn server_sessions(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        query: SessionQuery,
+    ) -> StoreResult<SessionPage>;
+    /// One of the account's server-side sessions, if it has it.
+    async fn server_session(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        to_type: u32,
+        session_id: &str,
+    ) -> StoreResult<Option<ServerSession>>;
     /// Removes messages older than `before_ms` (with their log entries) and
     /// log entries beyond the newest `keep_entries` (at least 1) of each
     /// account of the app. Positions never start over: a log emptied by

@@ -1,8 +1,9 @@
 use crate::{
     now_ms, Account, AccountId, AccountPatch, AccountStore, App, AppSettings, AppStore, Append,
-    Appended, EntryKind, EventOutbox, HistoryRange, LogEntry, LogPage, MessageStore, NewAccount,
-    Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage, Setting, StickTop,
-    StickTopChange, StoreError, StoreResult, StoredMessage, TokenHash,
+    Appended, EntryKind, EventOutbox, HistoryRange, LastMessage, LogEntry, LogPage, MessageStore,
+    NewAccount, Operator, OperatorStore, OutboxEvent, Pruned, PushTokenRecord, SentMessage,
+    ServerSession, SessionPage, SessionQuery, Setting, StickTop, StickTopChange, StoreError,
+    StoreResult, StoredMessage, TokenHash,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -450,6 +451,18 @@ pub(crate) struct Msgs {
     last_seq: HashMap<(i64, AccountId), u64>,
     delivered: HashMap<(i64, AccountId), u64>,
     notes_by_client: HashMap<(i64, AccountId, String), (u64, i64, String)>,
+    /// Server-side sessions per account, by (type, peer).
+    sessions: HashMap<(i64, AccountId), std::collections::BTreeMap<(u32, String), SessionRow>>,
+}
+
+/// One server-side session of the memory store.
+#[derive(Default)]
+struct SessionRow {
+    update_time: i64,
+    ext: String,
+    /// Its last message (0: none yet).
+    last_msg_id: i64,
+    recalled: bool,
 }
 
 struct MsgRow {
@@ -486,6 +499,7 @@ impl Msgs {
         self.last_seq.retain(|(app, _), _| !gone(*app));
         self.delivered.retain(|(app, _), _| !gone(*app));
         self.notes_by_client.retain(|(app, _, _), _| !gone(*app));
+        self.sessions.retain(|(app, _), _| !gone(*app));
         let after = self.messages.len()
             + self.logs.values().map(|l| l.len()).sum::<usize>()
             + self.notes_by_client.len();
@@ -504,6 +518,49 @@ impl Msgs {
                 time: r.time,
                 in_history: r.history,
             })
+    }
+
+    /// A message `id` at `time` between `who` and `peer` makes (or moves
+    /// up) `who`'s P2P session with `peer`.
+    fn touch_session(
+        &mut self,
+        app_id: i64,
+        who: &AccountId,
+        peer: &AccountId,
+        time: i64,
+        id: i64,
+    ) {
+        let s = self
+            .sessions
+            .entry((app_id, who.clone()))
+            .or_default()
+            .entry((0, peer.as_str().to_owned()))
+            .or_default();
+        s.update_time = s.update_time.max(time);
+        s.last_msg_id = id;
+        s.recalled = false;
+    }
+
+    /// A stored session as the store answers it, as `who` sees it.
+    fn session(&self, who: &AccountId, key: &(u32, String), s: &SessionRow) -> ServerSession {
+        let last = self
+            .messages
+            .get(&s.last_msg_id)
+            .filter(|m| {
+                let sent = &m.from == who;
+                !crate::message::hidden::applies(m.hidden, sent, false)
+            })
+            .map(|m| LastMessage {
+                json: m.json.clone(),
+                recalled: s.recalled,
+            });
+        ServerSession {
+            to_type: key.0,
+            session_id: key.1.clone(),
+            update_time: s.update_time,
+            ext: s.ext.clone(),
+            last,
+        }
     }
 
     fn next_seq(&mut self, app_id: i64, accid: &AccountId) -> u64 {
@@ -566,6 +623,8 @@ impl Msgs {
                     (t, f)
                 };
                 self.by_client.insert(key, id);
+                self.touch_session(app_id, &m.from, &m.to, m.time, id);
+                self.touch_session(app_id, &m.to, &m.from, m.time, id);
                 self.messages.insert(
                     id,
                     MsgRow {
@@ -598,6 +657,17 @@ impl Msgs {
                 let found = self.by_client.get(&(app_id, from, client_msg_id)).copied();
                 if let Some(m) = found.and_then(|id| self.messages.get_mut(&id)) {
                     m.history = false;
+                    let id = found.unwrap_or(0);
+                    for (who, peer) in [(&m.from, &m.to), (&m.to, &m.from)] {
+                        if let Some(s) = self
+                            .sessions
+                            .get_mut(&(app_id, who.clone()))
+                            .and_then(|l| l.get_mut(&(0, peer.as_str().to_owned())))
+                            .filter(|s| s.last_msg_id == id)
+                        {
+                            s.recalled = true;
+                        }
+                    }
                 }
                 Appended::bare(found.unwrap_or(0))
             }
@@ -630,6 +700,33 @@ impl Msgs {
                     if m.app_id == app_id && m.time <= upto && (sent || received) {
                         m.hidden |= crate::message::hidden::bits(sent, received, history, sync);
                     }
+                }
+                Appended::bare(0)
+            }
+            Append::SessionExt {
+                account,
+                to_type,
+                session_id,
+                ext,
+                time,
+            } => {
+                let s = self
+                    .sessions
+                    .entry((app_id, account))
+                    .or_default()
+                    .entry((to_type, session_id))
+                    .or_default();
+                s.ext = ext;
+                s.update_time = s.update_time.max(time);
+                Appended::bare(0)
+            }
+            Append::DropSession {
+                account,
+                to_type,
+                session_id,
+            } => {
+                if let Some(l) = self.sessions.get_mut(&(app_id, account)) {
+                    l.remove(&(to_type, session_id));
                 }
                 Appended::bare(0)
             }
@@ -797,6 +894,48 @@ impl MessageStore for MemoryStore {
             .collect())
     }
 
+    async fn server_sessions(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        q: SessionQuery,
+    ) -> StoreResult<SessionPage> {
+        let g = self.msgs.lock();
+        let Some(list) = g.sessions.get(&(app_id, accid.clone())) else {
+            return Ok(SessionPage::default());
+        };
+        let max = if q.max_time > 0 { q.max_time } else { i64::MAX };
+        let mut found: Vec<_> = list
+            .iter()
+            .filter(|(_, s)| s.update_time >= q.min_time && s.update_time <= max)
+            .collect();
+        found.sort_by(|a, b| (b.1.update_time, &b.0).cmp(&(a.1.update_time, &a.0)));
+        let limit = q.limit.clamp(1, crate::message::MAX_SESSION_PAGE) as usize;
+        Ok(SessionPage {
+            has_more: found.len() > limit,
+            sessions: found
+                .into_iter()
+                .take(limit)
+                .map(|(k, s)| g.session(accid, k, s))
+                .collect(),
+        })
+    }
+
+    async fn server_session(
+        &self,
+        app_id: i64,
+        accid: &AccountId,
+        to_type: u32,
+        session_id: &str,
+    ) -> StoreResult<Option<ServerSession>> {
+        let g = self.msgs.lock();
+        let key = (to_type, session_id.to_owned());
+        Ok(g.sessions
+            .get(&(app_id, accid.clone()))
+            .and_then(|l| l.get(&key))
+            .map(|s| g.session(accid, &key, s)))
+    }
+
     async fn purge_deleted_apps(&self) -> StoreResult<u64> {
         let deleted = self.inner.lock().deleted_apps.clone();
         if deleted.is_empty() {
@@ -845,6 +984,11 @@ impl MessageStore for MemoryStore {
             }
             g.notes_by_client
                 .retain(|(app, _, _), (_, time, _)| *app != app_id || *time >= t);
+            for ((app, _), l) in g.sessions.iter_mut() {
+                if *app == app_id {
+                    l.retain(|_, s| s.update_time >= t);
+                }
+            }
         }
         if let Some(keep) = keep_entries {
             for ((app, _), log) in g.logs.iter_mut() {

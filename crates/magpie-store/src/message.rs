@@ -147,6 +147,31 @@ pub enum Append {
         /// Leave them out of the account's sync.
         sync: bool,
     },
+    /// Sets the extension of one of the account's server-side sessions
+    /// (NIM's session service), creating the session when the account has
+    /// none with that peer yet; its update time becomes `time`.
+    SessionExt {
+        /// Whose session.
+        account: AccountId,
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer (an accid for a P2P session).
+        session_id: String,
+        /// The app's extension.
+        ext: String,
+        /// Server time, ms.
+        time: i64,
+    },
+    /// Takes a session out of the account's server-side list; the next
+    /// message with that peer brings it back (without the extension).
+    DropSession {
+        /// Whose session.
+        account: AccountId,
+        /// NIMSessionType.
+        to_type: u32,
+        /// The peer.
+        session_id: String,
+    },
     /// A device of the account applied its log up to `upto` (the highest
     /// report wins; it decides whether a synced message counts as offline
     /// or roaming).
@@ -318,4 +343,56 @@ pub struct Pruned {
     pub messages: u64,
     /// Log entries removed.
     pub entries: u64,
+}
+
+/// The most sessions one page of [`crate::MessageStore::server_sessions`]
+/// returns (NIM's limit for the session service and its server API).
+pub const MAX_SESSION_PAGE: u32 = 100;
+
+/// One of an account's server-side sessions (NIM's session service,
+/// "服务端会话服务"): kept by the server for every peer the account
+/// exchanged a message with, newest first, with the app's extension.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSession {
+    /// NIMSessionType (0: P2P).
+    pub to_type: u32,
+    /// The peer.
+    pub session_id: String,
+    /// The time of its last message or extension change, ms.
+    pub update_time: i64,
+    /// The app's extension ("" until set).
+    pub ext: String,
+    /// Its last message, unless it was deleted for this account or removed
+    /// by retention.
+    pub last: Option<LastMessage>,
+}
+
+/// The last message of a server-side session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastMessage {
+    /// Its JSON as delivered.
+    pub json: String,
+    /// It was recalled (NIM's `last_message_type` 1).
+    pub recalled: bool,
+}
+
+/// A page of server-side sessions, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Earliest update time, ms, inclusive (0: no bound).
+    pub min_time: i64,
+    /// Latest update time, ms, inclusive (0: now); the next page asks with
+    /// the last update time of the previous one.
+    pub max_time: i64,
+    /// Most sessions (1 to [`MAX_SESSION_PAGE`]).
+    pub limit: u32,
+}
+
+/// What [`crate::MessageStore::server_sessions`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionPage {
+    /// Newest first.
+    pub sessions: Vec<ServerSession>,
+    /// More sessions match beyond this page.
+    pub has_more: bool,
 }

@@ -835,3 +835,164 @@ async fn a_version_3_device_never_sees_a_one_way_deletion() {
         }
     }
 }
+
+/// NIM's session service: the server keeps one session per peer for each
+/// account, newest first, moved up by every message, with its last message
+/// (recalled ones marked); paging by update time; an extension set on one
+/// device is heard by the account's other devices; a deleted session stays
+/// away until the next message; bad requests get 414 and 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_keeps_each_accounts_sessions_with_their_last_message() {
+    use magpie_proto::frame::{server_session_action as act, ServerSessionRequest, SessionKey};
+    let s = TestServer::start().await;
+    let (app, a1, mut a2, mut b1) = ann_twice_and_bob(&s, "olsess").await;
+    s.account(&app, "cat", "t").await;
+    for (to, id) in [("bob", "s1"), ("cat", "s2"), ("bob", "s3")] {
+        let ack = a1.c.client.send_message(text(to, id, id)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS, "{ack:?}");
+    }
+    receive(&mut b1.c.events, 2).await;
+    let list = |limit, max_time, need_last_msg| ServerSessionRequest {
+        action: act::LIST,
+        limit,
+        max_time,
+        need_last_msg,
+        ..Default::default()
+    };
+    let page = a2.c.client.server_session(list(0, 0, true)).await;
+    assert_eq!(page.code, ResCode::SUCCESS, "{page:?}");
+    let ids: Vec<&str> = page.list.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!((ids, page.has_more), (vec!["bob", "cat"], false));
+    let bob = &page.list[0];
+    let last: serde_json::Value =
+        serde_json::from_str(bob.last_msg.as_deref().expect("the last message")).unwrap();
+    assert_eq!(
+        (last["client_msg_id"].as_str(), bob.last_msg_type),
+        (Some("s3"), 0)
+    );
+    // Paging: one at a time; the next page asks up to the last one's time
+    // (inclusive, so sessions of the same millisecond are not lost).
+    let first = a2.c.client.server_session(list(1, 0, false)).await;
+    assert_eq!((first.list.len(), first.has_more), (1, true));
+    assert_eq!(first.list[0].last_msg, None, "not asked for");
+    let t = first.list[0].update_time;
+    let next = a2.c.client.server_session(list(100, t, true)).await;
+    let mut ids: Vec<&str> = next.list.iter().map(|x| x.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!((ids, next.has_more), (vec!["bob", "cat"], false));
+    // bob's side has one session, with ann.
+    let theirs = b1.c.client.server_session(list(0, 0, true)).await;
+    assert_eq!(
+        theirs
+            .list
+            .iter()
+            .map(|x| x.id.as_str())
+            .collect::<Vec<_>>(),
+        ["ann"]
+    );
+
+    // An extension set on a1 is heard on a2, and read back.
+    let update = ServerSessionRequest {
+        action: act::UPDATE,
+        id: "cat".into(),
+        ext: "{\"pinned\":1}".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        a1.c.client.server_session(update).await.code,
+        ResCode::SUCCESS
+    );
+    let heard = match a2
+        .c
+        .events
+        .until(|e| matches!(e, Event::ServerSessionChanged(_)))
+        .await
+    {
+        Event::ServerSessionChanged(i) => i,
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (heard.id.as_str(), heard.ext.as_str()),
+        ("cat", "{\"pinned\":1}")
+    );
+    let get = |id: &str| ServerSessionRequest {
+        action: act::GET,
+        id: id.into(),
+        ..Default::default()
+    };
+    let cat = a2.c.client.server_session(get("cat")).await;
+    let info = cat.info.expect("the session");
+    assert_eq!(
+        (cat.code, info.ext.as_str()),
+        (ResCode::SUCCESS, "{\"pinned\":1}")
+    );
+    assert!(info.update_time >= heard.update_time && info.last_msg.is_some());
+
+    // A recall marks the last message.
+    let (code, _) = a1.c.client.recall(&text("bob", "s3", ""), "", "").await;
+    assert_eq!(code, ResCode::SUCCESS);
+    let bob = a2.c.client.server_session(get("bob")).await.info.unwrap();
+    assert_eq!(bob.last_msg_type, 1, "{bob:?}");
+
+    // Deleted: gone until the next message.
+    let delete = ServerSessionRequest {
+        action: act::DELETE,
+        sessions: vec![SessionKey {
+            to_type: 0,
+            id: "bob".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        a2.c.client.server_session(delete).await.code,
+        ResCode::SUCCESS
+    );
+    assert_eq!(
+        a1.c.client.server_session(get("bob")).await.code,
+        ResCode::NOT_EXIST
+    );
+    assert_eq!(
+        b1.c.client.server_session(get("ann")).await.code,
+        ResCode::SUCCESS,
+        "bob keeps his"
+    );
+    let ack = b1.c.client.send_message(text("ann", "s4", "back")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    let back = a1.c.client.server_session(get("bob")).await;
+    assert_eq!(back.code, ResCode::SUCCESS, "a message brings it back");
+
+    // Bad requests.
+    for bad in [
+        ServerSessionRequest {
+            action: 9,
+            ..Default::default()
+        },
+        get(""),
+        ServerSessionRequest {
+            action: act::DELETE,
+            ..Default::default()
+        },
+        ServerSessionRequest {
+            action: act::UPDATE,
+            to_type: 1,
+            id: "t1".into(),
+            ..Default::default()
+        },
+        ServerSessionRequest {
+            action: act::UPDATE,
+            id: "cat".into(),
+            ext: "x".repeat(5000),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            a1.c.client.server_session(bad.clone()).await.code,
+            ResCode::PARAMETER_ERROR,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        a1.c.client.server_session(get("nobody")).await.code,
+        ResCode::NOT_EXIST
+    );
+}

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,7 @@ namespace nim
 #include "../../include/nim_talk_def.h"
 #include "../../include/nim_sysmsg_def.h"
 #include "../../include/nim_session_def.h"
+#include "../../include/nim_session_online_service_def.h"
 #include "../../include/nim_msglog_def.h"
 #include "../../include/nim_data_sync_def.h"
 

@@ -395,28 +395,32 @@ struct RecallMsgNotify
 
 namespace detail
 {
+inline RecallMsgNotify ParseRecallNotify(const json &o)
+{
+	RecallMsgNotify n;
+	n.from_id_ = Get<std::string>(o, kNIMRecallMsgKeyFromAccID, "");
+	n.to_id_ = Get<std::string>(o, kNIMRecallMsgKeyToAccID, "");
+	n.msg_id_ = Get<std::string>(o, kNIMRecallMsgKeyMsgId, "");
+	n.notify_ = Get<std::string>(o, kNIMRecallMsgKeyNotify, "");
+	n.from_nick_ = Get<std::string>(o, kNIMRecallMsgKeyMsgFromNick, "");
+	n.operator_id_ = Get<std::string>(o, kNIMRecallMsgKeyOpeAccID, "");
+	n.attach_ = Get<std::string>(o, kNIMRecallMsgKeyAttach, "");
+	n.session_type_ = (NIMSessionType)Get<int>(o, kNIMRecallMsgKeyToType, 0);
+	n.notify_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyTime, 0);
+	n.notify_feature_ = (NIMMessageFeature)Get<int>(o, kNIMRecallMsgKeyNotifyFeature, 0);
+	n.msglog_exist_ = Get<bool>(o, kNIMRecallMsgKeyMsgExist, true);
+	n.msglog_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyMsgTime, 0);
+	return n;
+}
+
 inline std::list<RecallMsgNotify> ParseRecallNotifys(const char *content)
 {
 	std::list<RecallMsgNotify> out;
 	json v = Parse(content);
 	if (!v.is_array())
 		return out;
-	for (const auto &o : v) {
-		RecallMsgNotify n;
-		n.from_id_ = Get<std::string>(o, kNIMRecallMsgKeyFromAccID, "");
-		n.to_id_ = Get<std::string>(o, kNIMRecallMsgKeyToAccID, "");
-		n.msg_id_ = Get<std::string>(o, kNIMRecallMsgKeyMsgId, "");
-		n.notify_ = Get<std::string>(o, kNIMRecallMsgKeyNotify, "");
-		n.from_nick_ = Get<std::string>(o, kNIMRecallMsgKeyMsgFromNick, "");
-		n.operator_id_ = Get<std::string>(o, kNIMRecallMsgKeyOpeAccID, "");
-		n.attach_ = Get<std::string>(o, kNIMRecallMsgKeyAttach, "");
-		n.session_type_ = (NIMSessionType)Get<int>(o, kNIMRecallMsgKeyToType, 0);
-		n.notify_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyTime, 0);
-		n.notify_feature_ = (NIMMessageFeature)Get<int>(o, kNIMRecallMsgKeyNotifyFeature, 0);
-		n.msglog_exist_ = Get<bool>(o, kNIMRecallMsgKeyMsgExist, true);
-		n.msglog_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyMsgTime, 0);
-		out.push_back(n);
-	}
+	for (const auto &o : v)
+		out.push_back(ParseRecallNotify(o));
 	return out;
 }
 } // namespace detail
@@ -1756,6 +1760,181 @@ private:
 	}
 };
 
+/** NIM's session service helpers: the session object, the list result and
+ *  the deletion parameter. */
+class SessionOnLineServiceHelper
+{
+public:
+	/** A session as the server keeps it. */
+	struct SessionInfo
+	{
+		SessionInfo() : type_(kNIMSessionTypeP2P), update_time_(0), last_message_type_(0) {}
+		std::string id_;
+		NIMSessionType type_;
+		/** The app's extension. */
+		std::string ext_;
+		/** The last message's JSON (see GetLastMessage). */
+		std::string last_message_;
+		/** The last message or extension change, ms. */
+		uint64_t update_time_;
+		/** 0 a message, 1 the recall notification of one. */
+		int last_message_type_;
+		/** The last message: GetLastMessage<0>() a message, GetLastMessage<1>() a recall. */
+		template <int type>
+		auto GetLastMessage() const -> typename std::enable_if<type == 0, IMMessage>::type
+		{
+			return detail::ParseReceived(detail::Parse(last_message_.c_str()));
+		}
+		template <int type>
+		auto GetLastMessage() const -> typename std::enable_if<type == 1, RecallMsgNotify>::type
+		{
+			return detail::ParseRecallNotify(detail::Parse(last_message_.c_str()));
+		}
+	};
+	typedef std::list<SessionInfo> SessionList;
+
+	/** A page of sessions. */
+	struct QuerySessionListResult
+	{
+		QuerySessionListResult() : res_code(kNIMResSuccess), has_more_(false) {}
+		NIMResCode res_code;
+		SessionList session_list_;
+		bool has_more_;
+	};
+	typedef QuerySessionListResult QureySessionListResult; // NIM's older spelling
+
+	/** The sessions to delete. */
+	struct DeleteSessionParam
+	{
+		void AddSession(NIMSessionType to_type, std::string session_id) { delete_list_.emplace_back(to_type, session_id); }
+		std::list<std::pair<NIMSessionType, std::string>> delete_list_;
+	};
+
+	static bool ParseSessionInfo(const std::string& session_json, SessionInfo& session)
+	{
+		detail::json v = detail::Parse(session_json.c_str());
+		if (!v.is_object())
+			return false;
+		session = Info(v);
+		return true;
+	}
+	static bool ParseQuerySessionListResult(const std::string& result_json, QuerySessionListResult& result)
+	{
+		detail::json v = detail::Parse(result_json.c_str());
+		if (!v.is_object())
+			return false;
+		result.res_code = (NIMResCode)detail::Get<int>(v, kMINSessionOLSRVQueryListRESCode, (int)result.res_code);
+		result.has_more_ = detail::Get<bool>(v, kMINSessionOLSRVQueryListHasMore, false);
+		auto list = v.find(kMINSessionOLSRVQueryListInfos);
+		if (list != v.end() && list->is_array())
+			for (const auto &item : *list)
+				result.session_list_.push_back(Info(item));
+		return true;
+	}
+	static bool ParseQureySessionListResult(const std::string& result_json, QuerySessionListResult& result) // NIM's older spelling
+	{
+		return ParseQuerySessionListResult(result_json, result);
+	}
+	static std::string DeleteSessionParamToJsonString(const DeleteSessionParam& param)
+	{
+		detail::json list = detail::json::array();
+		for (const auto &it : param.delete_list_)
+			list.push_back({{kMINSessionOLSRVDeleteType, (int)it.first}, {kMINSessionOLSRVDeleteID, it.second}});
+		return list.dump();
+	}
+
+private:
+	static SessionInfo Info(const detail::json &v)
+	{
+		SessionInfo s;
+		s.type_ = (NIMSessionType)detail::Get<int>(v, kMINSessionOLSRVInfoType, 0);
+		s.id_ = detail::Get<std::string>(v, kMINSessionOLSRVInfoID, "");
+		s.update_time_ = detail::Get<uint64_t>(v, kMINSessionOLSRVInfoUpdateT, 0);
+		s.ext_ = detail::Get<std::string>(v, kMINSessionOLSRVInfoEXT, "");
+		s.last_message_ = detail::Get<std::string>(v, kMINSessionOLSRVInfoLastMSG, "");
+		s.last_message_type_ = detail::Get<int>(v, kMINSessionOLSRVInfoLastMSGType, 0);
+		return s;
+	}
+};
+
+/** NIM's session service: the account's sessions as the server keeps them. */
+class SessionOnLineService
+{
+public:
+	typedef std::function<void(NIMResCode, const SessionOnLineServiceHelper::SessionInfo&)> QuerySessionInfoCallback;
+	typedef std::function<void(const SessionOnLineServiceHelper::QuerySessionListResult&)> QuerySessionListCallabck; // NIM's spelling
+	typedef std::function<void(NIMResCode)> UpdateSessionInfoCallback;
+	typedef std::function<void(NIMResCode)> DeleteSessionInfoCallback;
+	typedef std::function<void(const SessionOnLineServiceHelper::SessionInfo&)> SessionChangedCallback;
+
+	/** Sessions another device of the account changed (a new extension). */
+	static void RegSessionChanged(const SessionChangedCallback& cb)
+	{
+		Changed().Set(cb);
+		nim_session_online_service_reg_session_changed(cb ? &OnChanged : nullptr, nullptr);
+	}
+	/** A page, newest first: update times from min_time to max_time (0: no
+	 *  bound), at most limit (100 at most and by default). */
+	static void QuerySessionList(uint64_t min_time, uint64_t max_time, bool need_last_msg, int limit, const QuerySessionListCallabck& cb)
+	{
+		nim_session_online_service_query_session_list(min_time, max_time, need_last_msg, limit, &OnList, new QuerySessionListCallabck(cb));
+	}
+	/** One session (404 when the account has none with that peer). */
+	static void QuerySession(NIMSessionType to_type, const std::string& session_id, const QuerySessionInfoCallback& cb)
+	{
+		nim_session_online_service_query_session(to_type, session_id.c_str(), &OnOne, new QuerySessionInfoCallback(cb));
+	}
+	/** Sets a session's extension for every device of the account. */
+	static void UpdateSession(NIMSessionType to_type, const std::string& session_id, const std::string& ext, const UpdateSessionInfoCallback& cb)
+	{
+		nim_session_online_service_update_session(to_type, session_id.c_str(), ext.c_str(), &OnCode, new UpdateSessionInfoCallback(cb));
+	}
+	/** Takes sessions off the list (until their next message). */
+	static void DeleteSession(const SessionOnLineServiceHelper::DeleteSessionParam& param, const DeleteSessionInfoCallback& cb)
+	{
+		std::string list = SessionOnLineServiceHelper::DeleteSessionParamToJsonString(param);
+		nim_session_online_service_delete_session(list.c_str(), &OnCode, new DeleteSessionInfoCallback(cb));
+	}
+	static void UnregSessionOnLineServiceCb() { RegSessionChanged(nullptr); }
+
+private:
+	static detail::Holder<SessionChangedCallback>& Changed() { static detail::Holder<SessionChangedCallback> h; return h; }
+	static void OnChanged(const char *session_info, const void *)
+	{
+		auto f = Changed().Get();
+		SessionOnLineServiceHelper::SessionInfo info;
+		SessionOnLineServiceHelper::ParseSessionInfo(session_info ? session_info : "", info);
+		if (f) f(info);
+	}
+	static void OnList(int rescode, const char *result, const void *user_data)
+	{
+		QuerySessionListCallabck *cb = (QuerySessionListCallabck *)user_data;
+		SessionOnLineServiceHelper::QuerySessionListResult list;
+		list.res_code = (NIMResCode)rescode;
+		SessionOnLineServiceHelper::ParseQuerySessionListResult(result ? result : "", list);
+		list.res_code = (NIMResCode)rescode;
+		if (*cb)
+			(*cb)(list);
+		delete cb;
+	}
+	static void OnOne(int rescode, const char *result, const void *user_data)
+	{
+		QuerySessionInfoCallback *cb = (QuerySessionInfoCallback *)user_data;
+		SessionOnLineServiceHelper::SessionInfo info;
+		SessionOnLineServiceHelper::ParseSessionInfo(result ? result : "", info);
+		if (*cb)
+			(*cb)((NIMResCode)rescode, info);
+		delete cb;
+	}
+	static void OnCode(int rescode, const void *user_data)
+	{
+		UpdateSessionInfoCallback *cb = (UpdateSessionInfoCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)rescode);
+		delete cb;
+	}
+};
+
 /** NIM's UnregNIMCallback: clears every callback the wrapper holds (client,
  * talk, system messages, sessions, data sync). */
 inline void UnregNIMCallback()
@@ -1764,6 +1943,7 @@ inline void UnregNIMCallback()
 	Talk::UnregTalkCb();
 	SystemMsg::UnregSysmsgCb();
 	Session::UnregSessionCb();
+	SessionOnLineService::UnregSessionOnLineServiceCb();
 	DataSync::UnregDataSyncCb();
 }
 
