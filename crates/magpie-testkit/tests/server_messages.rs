@@ -594,3 +594,162 @@ async fn the_app_server_sends_read_receipts() {
         .await;
     assert_eq!(v["code"], 404, "{v}");
 }
+
+/// NIM's history API: the app server reads a conversation's messages (both
+/// directions, newest first or oldest first, by type, at most `limit`) and
+/// an account's server-side sessions with their last messages; bad times
+/// and limits are 414.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_server_reads_a_conversations_history_and_an_accounts_sessions() {
+    let s = TestServer::start().await;
+    let app = s.app("hist").await;
+    for a in ["ann", "bob", "cat"] {
+        s.account(&app, a, "t").await;
+    }
+    let admin = s.admin(&app);
+    let send = |from: &'static str, to: &'static str, kind: &'static str, body: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let v = admin
+                .form(
+                    "/nimserver/msg/sendMsg.action",
+                    &[("from", from), ("to", to), ("type", kind), ("body", body)],
+                )
+                .await;
+            assert_eq!(v["code"], 200, "{v}");
+            v["data"]["msgid"].as_i64().unwrap()
+        }
+    };
+    let m1 = send("ann", "bob", "0", r#"{"msg":"one"}"#).await;
+    let m2 = send("bob", "ann", "100", r#"{"card":2}"#).await;
+    let m3 = send("ann", "bob", "0", r#"{"msg":"three"}"#).await;
+    send("ann", "cat", "0", r#"{"msg":"other"}"#).await;
+    let end = (magpie_store::now_ms() + 60_000).to_string();
+    let query = |extra: &[(&'static str, &'static str)]| {
+        let admin = admin.clone();
+        let mut form = vec![
+            ("from", "ann"),
+            ("to", "bob"),
+            ("begintime", "0"),
+            ("endtime", end.as_str()),
+        ];
+        form.extend_from_slice(extra);
+        let form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            admin
+                .form("/nimserver/history/querySessionMsg.action", &pairs)
+                .await
+        }
+    };
+    let ids = |v: &Value| -> Vec<i64> {
+        v["msgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["msgid"].as_i64().unwrap())
+            .collect()
+    };
+    let v = query(&[]).await;
+    assert_eq!(
+        (v["code"].as_i64(), v["size"].as_i64()),
+        (Some(200), Some(3)),
+        "{v}"
+    );
+    assert_eq!(ids(&v), [m3, m2, m1], "newest first, both directions");
+    let first = &v["msgs"][2];
+    assert_eq!(
+        (
+            first["from"].as_str(),
+            first["type"].as_i64(),
+            first["body"]["msg"].as_str()
+        ),
+        (Some("ann"), Some(0), Some("one"))
+    );
+    assert_eq!(v["msgs"][1]["body"]["card"], 2, "a custom message's body");
+    assert!(first["msgidclient"].is_string() && first["sendtime"].as_i64().unwrap() > 0);
+    assert_eq!(
+        ids(&query(&[("reverse", "1"), ("limit", "2")]).await),
+        [m1, m2]
+    );
+    assert_eq!(ids(&query(&[("type", "100")]).await), [m2]);
+    for bad in [
+        vec![("limit", "0")],
+        vec![("limit", "101")],
+        vec![("reverse", "3")],
+        vec![("type", "x")],
+    ] {
+        let v = query(&bad).await;
+        assert_eq!(v["code"], 414, "{bad:?}: {v}");
+    }
+    let v = admin
+        .form(
+            "/nimserver/history/querySessionMsg.action",
+            &[
+                ("from", "ann"),
+                ("to", "bob"),
+                ("begintime", "5"),
+                ("endtime", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(v["code"], 414, "bad time: {v}");
+
+    // ann's sessions: cat (the newest), then bob, each with its last message.
+    let v = admin
+        .form(
+            "/nimserver/history/querySessionList.action",
+            &[("accid", "ann")],
+        )
+        .await;
+    assert_eq!(
+        (v["code"].as_i64(), v["hasMore"].as_bool()),
+        (Some(200), Some(false)),
+        "{v}"
+    );
+    let sessions = v["sessions"].as_array().unwrap();
+    let to: Vec<&str> = sessions.iter().map(|x| x["to"].as_str().unwrap()).collect();
+    let mut sorted = to.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["bob", "cat"], "{v}");
+    let bob = sessions.iter().find(|x| x["to"] == "bob").unwrap();
+    assert_eq!(
+        (
+            bob["lastMsg"]["msgid"].as_i64(),
+            bob["lastMsgType"].as_i64()
+        ),
+        (Some(m3), Some(0))
+    );
+    let v = admin
+        .form(
+            "/nimserver/history/querySessionList.action",
+            &[("accid", "ann"), ("limit", "1"), ("needLastMsg", "0")],
+        )
+        .await;
+    assert_eq!(
+        (
+            v["sessions"].as_array().unwrap().len(),
+            v["hasMore"].as_bool()
+        ),
+        (1, Some(true))
+    );
+    assert!(v["sessions"][0].get("lastMsg").is_none(), "{v}");
+    let v = admin
+        .form(
+            "/nimserver/history/querySessionList.action",
+            &[("accid", "bob"), ("limit", "500")],
+        )
+        .await;
+    assert_eq!(v["code"], 414, "{v}");
+    let v = admin
+        .form(
+            "/nimserver/history/querySessionList.action",
+            &[("accid", "bob")],
+        )
+        .await;
+    assert_eq!(v["sessions"][0]["to"], "ann", "{v}");
+}

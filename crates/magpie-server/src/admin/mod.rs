@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod error;
+mod history;
 mod msg;
 pub mod ops;
 pub mod serve;
@@ -78,6 +79,14 @@ pub(crate) fn app_routes() -> Router<Arc<Shared>> {
         )
         .route("/nimserver/msg/recall.action", post(msg::recall))
         .route("/nimserver/msg/markReadMsg.action", post(msg::mark_read))
+        .route(
+            "/nimserver/history/querySessionMsg.action",
+            post(history::query_session_msg),
+        )
+        .route(
+            "/nimserver/history/querySessionList.action",
+            post(history::query_session_list),
+        )
         .route(
             "/im/v2/messages/actions/p2p_read_receipt",
             post(msg::v2_receipt),
