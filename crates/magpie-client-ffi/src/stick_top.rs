@@ -154,13 +154,17 @@ fn request(
                         .await
                         .sessions
                 };
+                let by_key: std::collections::HashMap<(u32, &str), &magpie_client::SessionData> =
+                    items
+                        .iter()
+                        .map(|s| ((s.to_type, s.id.as_str()), s))
+                        .collect();
                 let list = ack
                     .list
                     .iter()
                     .map(|i| {
-                        let item = items
-                            .iter()
-                            .find(|s| s.to_type == i.to_type && s.id == i.id)
+                        let item = by_key
+                            .get(&(i.to_type, i.id.as_str()))
                             .and_then(|s| serde_json::to_value(s).ok());
                         stick_session(i, item)
                     })

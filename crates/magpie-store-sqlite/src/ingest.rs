@@ -264,11 +264,9 @@ impl Core {
                     from,
                     client_msg_id,
                 } => {
-                    // The message, whether in the database or not yet.
-                    let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
-                    let server_id = stored(Some(reader), &dups, &p.dups, &key)
-                        .map_err(sql)?
-                        .map_or(0, |a| a.server_id);
+                    let (key, server_id) =
+                        message_id(reader, &dups, &p.dups, app_id, &from, client_msg_id)
+                            .map_err(sql)?;
                     ops.push(Op::Recall {
                         app_id,
                         from: key.2,
@@ -281,10 +279,9 @@ impl Core {
                     from,
                     client_msg_id,
                 } => {
-                    let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
-                    let server_id = stored(Some(reader), &dups, &p.dups, &key)
-                        .map_err(sql)?
-                        .map_or(0, |a| a.server_id);
+                    let (key, server_id) =
+                        message_id(reader, &dups, &p.dups, app_id, &from, client_msg_id)
+                            .map_err(sql)?;
                     ops.push(Op::Hide {
                         app_id,
                         from: key.2,
@@ -516,6 +513,22 @@ impl Core {
             }
         }
     }
+}
+
+/// The server id of the message `from` sent with `client_msg_id`, whether
+/// in the database, pending or earlier in this batch (0: none), and its
+/// duplicate key.
+fn message_id(
+    reader: &Connection,
+    batch: &HashMap<DupKey, Appended>,
+    pending: &HashMap<DupKey, Appended>,
+    app_id: i64,
+    from: &AccountId,
+    client_msg_id: String,
+) -> rusqlite::Result<(DupKey, i64)> {
+    let key: DupKey = (app_id, 1, from.as_str().to_owned(), client_msg_id);
+    let id = stored(Some(reader), batch, pending, &key)?.map_or(0, |a| a.server_id);
+    Ok((key, id))
 }
 
 /// What a (sender, client id) already is: a write of this batch, one not
