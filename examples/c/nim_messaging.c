@@ -458,6 +458,15 @@ static void on_delete_history(int res_code, const char *accid, const void *user_
 	say_and_step(line);
 }
 
+static void on_delete_history_ex(int res_code, const char *accid, enum NIMSessionType to_type, uint64_t time,
+				 const char *ext, const void *user_data)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s code=%d accid=%s type=%d ext=%s timed=%d", (const char *)user_data, res_code,
+		 accid, (int)to_type, ext, time > 0);
+	say_and_step(line);
+}
+
 static void on_delete_roaming(int rescode, const char *to_type, const char *id, const void *user_data)
 {
 	char line[256];
@@ -712,6 +721,37 @@ int main(int argc, char **argv)
 					      kNIMMessageTypeUnknown, "OFFLINE", "", on_query, "SEARCH");
 	if (!wait_until(&queried, NULL, 10))
 		return fail("search");
+	/* The same search with its options in JSON; the server's history of
+	   text messages only (the options in NIM's struct); a keyword search
+	   of the server's history. */
+	queried = 0;
+	nim_msglog_query_msg_by_options_async_ex(
+		"{\"query_range\":101,\"ids\":[],\"limit_count\":10,\"msg_type\":1000,\"search_content\":\"OFFLINE\"}",
+		on_query, "SEARCHEX");
+	if (!wait_until(&queried, NULL, 10))
+		return fail("search by JSON options");
+	{
+		enum NIMMessageType only_text[] = {kNIMMessageTypeText};
+		NIMQueryMsgOnlineAsyncParam op;
+		memset(&op, 0, sizeof op);
+		op.to_type_ = kNIMSessionTypeP2P;
+		op.limit_count_ = 50;
+		op.msg_type_list_ = only_text;
+		op.type_list_length_ = 1;
+		queried = 0;
+		nim_msglog_query_msg_online_async2(peer, op, on_query, "ONLINE2");
+		if (!wait_until(&queried, NULL, 10))
+			return fail("server history by type");
+		NIMQueryMsgByKeywordOnlineAsyncParam kp;
+		memset(&kp, 0, sizeof kp);
+		kp.to_type_ = kNIMSessionTypeP2P;
+		kp.limit = 10;
+		kp.reverse_ = true;
+		queried = 0;
+		nim_msglog_query_msg_by_keyword_online_async(peer, "offline", kp, on_query, "KEYWORD");
+		if (!wait_until(&queried, NULL, 10))
+			return fail("server history by keyword");
+	}
 	/* An old custom message, so the session's messages are not all text. */
 	char custom[300];
 	snprintf(custom, sizeof custom,
@@ -875,6 +915,11 @@ int main(int argc, char **argv)
 	nim_session_delete_session_roaming_async(kNIMSessionTypeP2P, peer, "", on_delete_roaming, "DELROAM");
 	if (!next_step(10))
 		return fail("delete the session's roaming messages");
+	/* NIM 8's form: this account's other devices are told. */
+	nim_msglog_delete_history_online_async_ex(peer, kNIMSessionTypeP2P, true, "from C", on_delete_history_ex,
+						  "DELHISTEX");
+	if (!next_step(10))
+		return fail("delete the server history, telling the other devices");
 	/* Another device of this account deletes a message one way. */
 	printf("DELETE_SELF_READY\n");
 	fflush(stdout);

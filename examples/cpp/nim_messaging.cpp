@@ -295,6 +295,37 @@ int main(int argc, char **argv)
 		if (!started || !WaitFor([&] { return done; }, 10))
 			return Fail("online query with a parameter object");
 	}
+	// A keyword search of the server's history, and a local search with
+	// its options in one object.
+	{
+		bool done = false;
+		nim::MsgLog::QueryMsgByKeywordOnlineParam kp;
+		kp.id_ = peer;
+		kp.keyword_ = "OFFLINE";
+		kp.limit_count_ = 10;
+		bool started = nim::MsgLog::QueryMsgByKeywordOnlineAsync(kp, [&](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			std::lock_guard<std::mutex> g(lock);
+			Say("KEYWORD code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_) +
+			    " first=" + (r.msglogs_.empty() ? std::string() : r.msglogs_.front().content_));
+			done = true;
+			Notify();
+		});
+		if (!started || !WaitFor([&] { return done; }, 10))
+			return Fail("keyword search");
+		done = false;
+		nim::MsgLog::QueryMsgByOptionsAsyncParam op;
+		op.query_range_ = nim::kNIMMsgLogQueryRangeAllP2P;
+		op.limit_count_ = 10;
+		op.search_content_ = "offline";
+		nim::MsgLog::QueryMsgByOptionsAsyncEx(op, [&](nim::NIMResCode code, const std::string &, nim::NIMSessionType, const nim::QueryMsglogResult &r) {
+			std::lock_guard<std::mutex> g(lock);
+			Say("SEARCHEX code=" + std::to_string((int)code) + " count=" + std::to_string(r.count_));
+			done = true;
+			Notify();
+		});
+		if (!WaitFor([&] { return done; }, 10))
+			return Fail("search with an options object");
+	}
 	{
 		nim::MsgLog::QueryMsgOnlineAsyncParam empty;
 		if (nim::MsgLog::QueryMsgOnlineAsync(empty, nullptr))

@@ -15,7 +15,9 @@ Commands read from standard input, one per line:
   sysmsg ACCID JSON [--stored]  send a custom system notification; --stored keeps it
                                 for ACCID's next login when offline
   sessions                      print the recent sessions and unread counts
-  history ACCID [--limit N]     print the server-side history with ACCID (N: 1-100, default 20)
+  history ACCID [--limit N] [--keyword WORD]
+                                print the server-side history with ACCID (N: 1-100, default 20;
+                                WORD: only messages whose text or file name holds it)
   read ACCID                    mark the session with ACCID read (synced to my other devices)
   kick-other DEVICE_ID...       kick my other devices by device id
   relogin                       drop the link and log in again automatically
@@ -181,7 +183,7 @@ fn parse_client_type(s: &str) -> Result<u32, String> {
 }
 
 /// The commands `magpie client` reads from standard input.
-pub const COMMANDS: &str = "use `send ACCID TEXT`, `sysmsg ACCID JSON [--stored]`, `sessions`, `history ACCID [--limit N]`, `read ACCID`, `kick-other DEVICE_ID...`, `relogin`, `logout change_account|kickout|app_exit|relogin` or `quit` (`magpie client --help` explains each)";
+pub const COMMANDS: &str = "use `send ACCID TEXT`, `sysmsg ACCID JSON [--stored]`, `sessions`, `history ACCID [--limit N] [--keyword WORD]`, `read ACCID`, `kick-other DEVICE_ID...`, `relogin`, `logout change_account|kickout|app_exit|relogin` or `quit` (`magpie client --help` explains each)";
 
 fn print_line(cb: &str, json: serde_json::Value) {
     let line = serde_json::json!({"cb": cb, "json": json});
@@ -415,20 +417,26 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<u8> {
                 );
             }
             ["history", peer, opts @ ..] => {
-                let limit = match opts {
-                    [] => 20,
-                    ["--limit", n] => match n.parse::<u32>() {
-                        Ok(n) if (1..=100).contains(&n) => n,
+                let (mut limit, mut keyword, mut bad) = (20u32, String::new(), false);
+                for pair in opts.chunks(2) {
+                    match pair {
+                        ["--limit", n] => match n.parse::<u32>() {
+                            Ok(n) if (1..=100).contains(&n) => limit = n,
+                            _ => {
+                                eprintln!("history: --limit takes 1 to 100");
+                                bad = true;
+                            }
+                        },
+                        ["--keyword", k] => keyword = k.to_string(),
                         _ => {
-                            eprintln!("history: --limit takes 1 to 100");
-                            continue;
+                            eprintln!("history: use `history ACCID [--limit N] [--keyword WORD]`");
+                            bad = true;
                         }
-                    },
-                    _ => {
-                        eprintln!("history: use `history ACCID [--limit N]`");
-                        continue;
                     }
-                };
+                }
+                if bad {
+                    continue;
+                }
                 let r = client
                     .query_online_messages(HistoryQuery {
                         to_type: session_type::P2P,
@@ -439,6 +447,7 @@ pub async fn run(a: ClientArgs) -> anyhow::Result<u8> {
                         end_msg_id: 0,
                         reverse: false,
                         msg_types: Vec::new(),
+                        keyword,
                     })
                     .await;
                 print_line(

@@ -86,6 +86,7 @@ async fn a_reader_that_stops_reading_is_cut_off_and_catches_up_by_sync() {
             end_msg_id: 0,
             reverse: false,
             msg_types: Vec::new(),
+            keyword: String::new(),
         })
     };
     // The same flood to Carl, who is offline: the baseline is its peak.

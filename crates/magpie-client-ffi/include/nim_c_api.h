@@ -280,6 +280,40 @@ void nim_global_detect_proxy(enum NIMProxyType type,
                              const void *user_data);
 
 /**
+ * NIM 8's deletion of a session's server history: my server history of
+ * the P2P session with `account_id` up to now goes, its roaming copies
+ * too; with `notify_self` my other devices (now, and those that log in
+ * later) get it through
+ * [`nim_msglog_register_delete_history_messages_callback`] with `ext`.
+ * Local histories stay. `cb` gets 200 (414 for a team session, a bad
+ * accid or an `ext` over 1,023 bytes; 201 from a server older than
+ * protocol version 5 when `notify_self`; 20001/415 when not logged in),
+ * the session as given, the time of the deletion (ms) and `ext`.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` is NULL or callable with
+ * `user_data` once, from the SDK's thread.
+ */
+void nim_msglog_delete_history_online_async_ex(const char *account_id,
+                                               int to_type,
+                                               bool notify_self,
+                                               const char *ext,
+                                               nim_msglog_delete_history_online_res_cb_func_ex cb,
+                                               const void *user_data);
+
+/**
+ * Registers the callback for server histories another device of the
+ * account cleared with `notify_self` (NIM 8): an array of
+ * `NIMDeleteSessionHistoryMessagesNotifyInfo`.
+ *
+ * # Safety
+ * `cb` is NULL or callable with `user_data` from the SDK's thread until
+ * replaced or until cleanup.
+ */
+void nim_msglog_register_delete_history_messages_callback(nim_msglog_delete_history_online_notify_cb_func cb,
+                                                          const void *user_data);
+
+/**
  * Clears my server history of the P2P session with `account_id`; with
  * `delete_roaming` its messages also leave the sync of my devices that
  * have not received them (NIM's roaming messages). Local histories and
@@ -772,6 +806,22 @@ void nim_msglog_query_msg_by_options_async(int query_range,
                                            const void *user_data);
 
 /**
+ * As [`nim_msglog_query_msg_by_options_async`], the options in one JSON
+ * object with NIM's keys: `query_range`, `ids` (an array), `limit_count`,
+ * `from_time`, `end_time`, `end_client_msg_id`, `reverse`, `msg_type`
+ * (default kNIMMessageTypeUnknown, every type), `msg_sub_type` (0; another
+ * sub-type answers 414: Magpie's messages carry none) and
+ * `search_content`. A `json_param` that is not a JSON object answers 414.
+ *
+ * # Safety
+ * `json_param` is NULL or a valid C string; `cb` as in
+ * [`nim_msglog_query_msg_by_options_async`].
+ */
+void nim_msglog_query_msg_by_options_async_ex(const char *json_param,
+                                              nim_msglog_query_cb_func cb,
+                                              const void *user_data);
+
+/**
  * Sends the peer a P2P read receipt for a received message (`json_msg`):
  * the peer learns I read its messages up to this one's time. `cb` gets the
  * code (200; 414 for a message that is not a received P2P one; 404 when
@@ -1140,6 +1190,40 @@ void nim_msglog_query_msg_online_async(const char *id,
                                        const char *json_extension,
                                        nim_msglog_query_cb_func cb,
                                        const void *user_data);
+
+/**
+ * The server's history of a session, with NIM's options in one struct:
+ * as [`nim_msglog_query_msg_online_async`], only the types in
+ * `msg_type_list_` (or with `is_exclusion_type_` every other type; as in
+ * NIM, a query by type never saves to the local history).
+ *
+ * # Safety
+ * `id` is NULL or a valid C string; `msg_type_list_` is NULL or points to
+ * `type_list_length_` values; `cb` as in
+ * [`nim_msglog_query_msg_online_async`].
+ */
+void nim_msglog_query_msg_online_async2(const char *id,
+                                        NIMQueryMsgOnlineAsyncParam query_param,
+                                        nim_msglog_query_cb_func cb,
+                                        const void *user_data);
+
+/**
+ * Searches the server's history of a session for `keyword` (in a text's
+ * body or a file's name, ignoring case): at most `limit` (1 to 100)
+ * messages between `from_time_` and `end_time_`, newest first unless
+ * `reverse_`; answered like [`nim_msglog_query_msg_online_async`]. 414
+ * for an empty keyword; 201 (kNIMResVersionError) from a server older
+ * than the SDK's protocol version 5, which cannot search.
+ *
+ * # Safety
+ * Strings are NULL or valid C strings; `cb` as in
+ * [`nim_msglog_query_msg_online_async`].
+ */
+void nim_msglog_query_msg_by_keyword_online_async(const char *id,
+                                                  const char *keyword,
+                                                  NIMQueryMsgByKeywordOnlineAsyncParam query_param,
+                                                  nim_msglog_query_cb_func cb,
+                                                  const void *user_data);
 
 /**
  * Registers the data-sync callback: after each login it fires as each

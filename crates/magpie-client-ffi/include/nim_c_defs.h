@@ -636,6 +636,128 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * NIM's `NIMDeleteSessionHistoryMessagesNotifyInfo`: one server history
+ * another device of the account cleared.
+ */
+typedef struct NIMDeleteSessionHistoryMessagesNotifyInfo {
+  /**
+   * The session's type.
+   */
+  enum NIMSessionType to_type;
+  /**
+   * The session id, NUL-terminated.
+   */
+  char id[128];
+  /**
+   * When it was cleared (messages up to then), ms.
+   */
+  int64_t time;
+  /**
+   * The app's extension, NUL-terminated.
+   */
+  char ext[1024];
+} NIMDeleteSessionHistoryMessagesNotifyInfo;
+
+/**
+ * `nim_msglog_delete_history_online_res_cb_func_ex`: a cleared server
+ * history's result, the session as given, the time of the deletion and
+ * the extension.
+ */
+typedef void (*nim_msglog_delete_history_online_res_cb_func_ex)(int res_code,
+                                                                const char *accid,
+                                                                enum NIMSessionType to_type,
+                                                                uint64_t time,
+                                                                const char *ext,
+                                                                const void *user_data);
+
+/**
+ * `nim_msglog_delete_history_online_notify_cb_func`: server histories
+ * another device of the account cleared: `node_count` items from
+ * `info_list_head_node`, valid during the call.
+ */
+typedef void (*nim_msglog_delete_history_online_notify_cb_func)(struct NIMDeleteSessionHistoryMessagesNotifyInfo *info_list_head_node,
+                                                                int node_count,
+                                                                const void *user_data);
+
+/**
+ * NIM's `NIMQueryMsgOnlineAsyncParam`: the online query's options, passed
+ * by value to [`nim_msglog_query_msg_online_async2`].
+ */
+typedef struct NIMQueryMsgOnlineAsyncParam {
+  /**
+   * NIMSessionType (0 P2P).
+   */
+  int to_type_;
+  /**
+   * Most messages (1 to 100).
+   */
+  int limit_count_;
+  /**
+   * Earliest time, ms (0: no bound).
+   */
+  int64_t from_time_;
+  /**
+   * Latest time, ms (0: now).
+   */
+  int64_t end_time_;
+  /**
+   * Server id of the previous page's last message, left out (0: none).
+   */
+  int64_t end_msg_id_;
+  /**
+   * true: oldest first from `from_time_`; false: newest first.
+   */
+  bool reverse_;
+  /**
+   * Keep the messages found in the local history.
+   */
+  bool need_save_to_local_;
+  /**
+   * Download attachments (Magpie's messages carry none to download).
+   */
+  bool auto_download_attachment_;
+  /**
+   * The message types to get or (with `is_exclusion_type_`) to leave out.
+   */
+  enum NIMMessageType *msg_type_list_;
+  /**
+   * How many types `msg_type_list_` holds.
+   */
+  int type_list_length_;
+  /**
+   * Leave out the listed types instead of getting only them.
+   */
+  bool is_exclusion_type_;
+} NIMQueryMsgOnlineAsyncParam;
+
+/**
+ * NIM's `NIMQueryMsgByKeywordOnlineAsyncParam`: the keyword search's
+ * options, passed by value to [`nim_msglog_query_msg_by_keyword_online_async`].
+ */
+typedef struct NIMQueryMsgByKeywordOnlineAsyncParam {
+  /**
+   * NIMSessionType (0 P2P).
+   */
+  int to_type_;
+  /**
+   * Most messages (1 to 100).
+   */
+  int limit;
+  /**
+   * Earliest time, ms (0: no bound).
+   */
+  int64_t from_time_;
+  /**
+   * Latest time, ms (0: now).
+   */
+  int64_t end_time_;
+  /**
+   * true: oldest first from `from_time_`; false: newest first.
+   */
+  bool reverse_;
+} NIMQueryMsgByKeywordOnlineAsyncParam;
+
+/**
  * `nim_session_online_service_query_session_list_cb_func`: a page of
  * sessions, `{"query_list_res_code","query_list_has_more",
  * "query_list_sessions":[...]}`.

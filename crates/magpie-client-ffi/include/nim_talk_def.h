@@ -66,4 +66,15 @@ NIM_JSON_KEY kNIMRecallMsgKeyMsgTime = "msg_time";        /**< int64 ms, the mes
 NIM_JSON_KEY kNIMRecallMsgKeyMsgFromNick = "from_nick";   /**< string, the sender's nickname */
 NIM_JSON_KEY kNIMRecallMsgKeyOpeAccID = "operator_id";    /**< string, who recalled it */
 NIM_JSON_KEY kNIMRecallMsgKeyAttach = "attach";           /**< string, app-defined attachment */
+/* nim_msglog_query_msg_by_options_async_ex's JSON object (in NIM's nim_talk_def.h too). */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyQueryRange = "query_range";        /**< int, NIMMsgLogQueryRange */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyIDS = "ids";                       /**< array of session ids */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyLimit = "limit_count";             /**< int, at most 100 */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyFromTime = "from_time";            /**< int64 ms */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyEndTime = "end_time";              /**< int64 ms */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyEndClientMSGID = "end_client_msg_id"; /**< string, left out */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyReverse = "reverse";               /**< bool */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyMsgType = "msg_type";              /**< int, NIMMessageType (1000: every type) */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyMsgSubType = "msg_sub_type";       /**< int */
+NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeySearchContent = "search_content";  /**< string */
 #endif

@@ -183,6 +183,7 @@ fn dispatch(e: &Event) {
     if crate::msg::dispatch(e)
         || crate::stick_top::dispatch(e)
         || crate::delete_self::dispatch(e)
+        || crate::delete_self::dispatch_history(e)
         || crate::session_online::dispatch(e)
     {
         return;

@@ -4,6 +4,7 @@
 //! server history of a session (`nim_msglog_delete_history_online_async`).
 
 use crate::bridge::{self, guard, text};
+use crate::msg::NIMSessionType;
 use magpie_client::ImMessage;
 use magpie_proto::ResCode;
 use parking_lot::Mutex;
@@ -38,9 +39,191 @@ struct Reg {
 
 static NOTIFY: Mutex<Option<Reg>> = Mutex::new(None);
 
-/// Forgets the notify callback (cleanup).
+/// Forgets the notify callbacks (cleanup).
 pub(crate) fn forget() {
     *NOTIFY.lock() = None;
+    *HISTORY_NOTIFY.lock() = None;
+}
+
+/// NIM's `NIMDeleteSessionHistoryMessagesNotifyInfo`: one server history
+/// another device of the account cleared.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NIMDeleteSessionHistoryMessagesNotifyInfo {
+    /// The session's type.
+    pub to_type: NIMSessionType,
+    /// The session id, NUL-terminated.
+    pub id: [c_char; 128],
+    /// When it was cleared (messages up to then), ms.
+    pub time: i64,
+    /// The app's extension, NUL-terminated.
+    pub ext: [c_char; 1024],
+}
+
+/// `nim_msglog_delete_history_online_res_cb_func_ex`: a cleared server
+/// history's result, the session as given, the time of the deletion and
+/// the extension.
+#[allow(non_camel_case_types)]
+pub type nim_msglog_delete_history_online_res_cb_func_ex = Option<
+    unsafe extern "C" fn(
+        res_code: c_int,
+        accid: *const c_char,
+        to_type: NIMSessionType,
+        time: u64,
+        ext: *const c_char,
+        user_data: *const c_void,
+    ),
+>;
+
+/// `nim_msglog_delete_history_online_notify_cb_func`: server histories
+/// another device of the account cleared: `node_count` items from
+/// `info_list_head_node`, valid during the call.
+#[allow(non_camel_case_types)]
+pub type nim_msglog_delete_history_online_notify_cb_func = Option<
+    unsafe extern "C" fn(
+        info_list_head_node: *mut NIMDeleteSessionHistoryMessagesNotifyInfo,
+        node_count: c_int,
+        user_data: *const c_void,
+    ),
+>;
+
+type HistoryNotifyFn =
+    unsafe extern "C" fn(*mut NIMDeleteSessionHistoryMessagesNotifyInfo, c_int, *const c_void);
+
+#[derive(Clone, Copy)]
+struct HistoryReg {
+    f: HistoryNotifyFn,
+    ud: usize,
+}
+
+static HISTORY_NOTIFY: Mutex<Option<HistoryReg>> = Mutex::new(None);
+
+/// Copies `s` into a fixed C buffer, cut at a character boundary so that
+/// the terminating NUL fits.
+fn fill<const N: usize>(s: &str) -> [c_char; N] {
+    let mut out = [0 as c_char; N];
+    let mut end = s.len().min(N - 1);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    for (o, b) in out.iter_mut().zip(s.as_bytes()[..end].iter()) {
+        *o = *b as c_char;
+    }
+    out
+}
+
+/// NIM 8's deletion of a session's server history: my server history of
+/// the P2P session with `account_id` up to now goes, its roaming copies
+/// too; with `notify_self` my other devices (now, and those that log in
+/// later) get it through
+/// [`nim_msglog_register_delete_history_messages_callback`] with `ext`.
+/// Local histories stay. `cb` gets 200 (414 for a team session, a bad
+/// accid or an `ext` over 1,023 bytes; 201 from a server older than
+/// protocol version 5 when `notify_self`; 20001/415 when not logged in),
+/// the session as given, the time of the deletion (ms) and `ext`.
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` is NULL or callable with
+/// `user_data` once, from the SDK's thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_history_online_async_ex(
+    account_id: *const c_char,
+    to_type: c_int,
+    notify_self: bool,
+    ext: *const c_char,
+    cb: nim_msglog_delete_history_online_res_cb_func_ex,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let (accid, ext) = unsafe { (text(account_id), text(ext)) };
+    let ud = user_data as usize;
+    guard((), || {
+        let t = to_type.max(0) as u32;
+        let answer = move |code: ResCode, accid: &str, time: i64, ext: &str| {
+            if let Some(f) = cb {
+                let (a, x) = (cs(accid), cs(ext));
+                // SAFETY: the app passed `f` for this signature with `ud`;
+                // the strings outlive the call; the type is a valid value.
+                unsafe {
+                    f(
+                        code.0 as c_int,
+                        a.as_ptr(),
+                        crate::msg::session_type(t),
+                        time.max(0) as u64,
+                        x.as_ptr(),
+                        ud as *const c_void,
+                    )
+                }
+            }
+        };
+        let (peer, note) = (accid.clone(), ext.clone());
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            let (asked, told) = (peer.clone(), note.clone());
+            // Not called once the SDK is cleaned up.
+            bridge::spawn_current(
+                s,
+                async move {
+                    client
+                        .delete_history_online_ex(t, &asked, notify_self, &told)
+                        .await
+                },
+                move |(code, time)| answer(code, &peer, time, &note),
+            );
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE, &accid, 0, &ext);
+        }
+    })
+}
+
+/// Registers the callback for server histories another device of the
+/// account cleared with `notify_self` (NIM 8): an array of
+/// `NIMDeleteSessionHistoryMessagesNotifyInfo`.
+///
+/// # Safety
+/// `cb` is NULL or callable with `user_data` from the SDK's thread until
+/// replaced or until cleanup.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_register_delete_history_messages_callback(
+    cb: nim_msglog_delete_history_online_notify_cb_func,
+    user_data: *const c_void,
+) {
+    let ud = user_data as usize;
+    guard((), || {
+        *HISTORY_NOTIFY.lock() = cb.map(|f| HistoryReg { f, ud })
+    })
+}
+
+/// Delivers server histories another device cleared; false when the event
+/// is not that.
+pub(crate) fn dispatch_history(e: &magpie_client::Event) -> bool {
+    let magpie_client::Event::DeleteHistory(list) = e else {
+        return false;
+    };
+    // Copied out: the callback may register again.
+    let reg = *HISTORY_NOTIFY.lock();
+    if let Some(r) = reg {
+        let mut items: Vec<NIMDeleteSessionHistoryMessagesNotifyInfo> = list
+            .iter()
+            .map(|n| NIMDeleteSessionHistoryMessagesNotifyInfo {
+                to_type: crate::msg::session_type(n.to_type),
+                id: fill(&n.session_id),
+                time: n.time,
+                ext: fill(&n.ext),
+            })
+            .collect();
+        // SAFETY: the app registered `f` for this signature with `ud`; the
+        // items stay alive and in place during the call.
+        unsafe {
+            (r.f)(
+                items.as_mut_ptr(),
+                items.len() as c_int,
+                r.ud as *const c_void,
+            )
+        }
+    }
+    true
 }
 
 fn cs(s: &str) -> CString {

@@ -9,7 +9,7 @@ use crate::msg::NIMSessionType;
 use crate::msg::{nim_session_change_cb_func, nim_session_query_recent_session_cb_func};
 use magpie_client::{ImMessage, LocalOp, LocalResult};
 use magpie_proto::ResCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::ffi::{c_char, c_int, c_void, CString};
 
 /// `nim_msglog_query_single_cb_func`: one message (`result`) by its id.
@@ -1183,10 +1183,41 @@ pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async(
     let ud = user_data as usize;
     guard((), || {
         let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
-        let first = ids.first().cloned().unwrap_or_default();
+        let search = OptionsSearch {
+            query_range,
+            ids,
+            limit_count,
+            from_time,
+            end_time,
+            exclude,
+            reverse,
+            msg_type,
+            content,
+        };
+        search.run(cb, ud)
+    })
+}
+
+/// A search of the local history by options (NIM's
+/// `nim_msglog_query_msg_by_options_async` and its JSON form).
+struct OptionsSearch {
+    query_range: c_int,
+    ids: Vec<String>,
+    limit_count: c_int,
+    from_time: i64,
+    end_time: i64,
+    exclude: String,
+    reverse: bool,
+    msg_type: c_int,
+    content: String,
+}
+
+impl OptionsSearch {
+    fn run(self, cb: crate::msg::nim_msglog_query_cb_func, ud: usize) {
+        let first = self.ids.first().cloned().unwrap_or_default();
         let answer = crate::msg::query_answer(cb, ud, first, 0);
-        let search_ids = match query_range {
-            0 if ids.len() == 1 => Some(ids),
+        let search_ids = match self.query_range {
+            0 if self.ids.len() == 1 => Some(self.ids),
             0 => return answer(ResCode::PARAMETER_ERROR.0 as c_int, 0, Vec::new()),
             100 | 101 => None,
             1 | 5 | 102 | 103 => return answer(200, 0, Vec::new()),
@@ -1195,20 +1226,80 @@ pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async(
         run(
             LocalOp::MsgSearch {
                 ids: search_ids,
-                limit: limit_count.max(0) as u32,
-                from_time,
-                end_time,
-                reverse,
-                msg_types: if msg_type == 1000 {
+                limit: self.limit_count.max(0) as u32,
+                from_time: self.from_time,
+                end_time: self.end_time,
+                reverse: self.reverse,
+                msg_types: if self.msg_type == 1000 {
                     Vec::new()
                 } else {
-                    vec![msg_type]
+                    vec![self.msg_type]
                 },
-                content,
-                exclude,
+                content: self.content,
+                exclude: self.exclude,
             },
             move |r| answer(code(&r), 0, r.messages),
         )
+    }
+}
+
+/// As [`nim_msglog_query_msg_by_options_async`], the options in one JSON
+/// object with NIM's keys: `query_range`, `ids` (an array), `limit_count`,
+/// `from_time`, `end_time`, `end_client_msg_id`, `reverse`, `msg_type`
+/// (default kNIMMessageTypeUnknown, every type), `msg_sub_type` (0; another
+/// sub-type answers 414: Magpie's messages carry none) and
+/// `search_content`. A `json_param` that is not a JSON object answers 414.
+///
+/// # Safety
+/// `json_param` is NULL or a valid C string; `cb` as in
+/// [`nim_msglog_query_msg_by_options_async`].
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_msg_by_options_async_ex(
+    json_param: *const c_char,
+    cb: crate::msg::nim_msglog_query_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let raw = unsafe { text(json_param) };
+    let ud = user_data as usize;
+    guard((), || {
+        let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&raw) else {
+            return crate::msg::query_answer(cb, ud, String::new(), 0)(
+                ResCode::PARAMETER_ERROR.0 as c_int,
+                0,
+                Vec::new(),
+            );
+        };
+        let int = |k: &str, d: i64| o.get(k).and_then(Value::as_i64).unwrap_or(d);
+        let string = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let ids: Vec<String> = o
+            .get("ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if int("msg_sub_type", 0) != 0 {
+            return crate::msg::query_answer(cb, ud, ids.first().cloned().unwrap_or_default(), 0)(
+                ResCode::PARAMETER_ERROR.0 as c_int,
+                0,
+                Vec::new(),
+            );
+        }
+        let search = OptionsSearch {
+            query_range: int("query_range", 100) as c_int,
+            ids,
+            limit_count: int("limit_count", 100) as c_int,
+            from_time: int("from_time", 0),
+            end_time: int("end_time", 0),
+            exclude: string("end_client_msg_id"),
+            reverse: o.get("reverse").and_then(Value::as_bool).unwrap_or(false),
+            msg_type: int("msg_type", 1000) as c_int,
+            content: string("search_content"),
+        };
+        search.run(cb, ud)
     })
 }
 

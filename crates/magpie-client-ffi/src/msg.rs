@@ -1155,32 +1155,202 @@ pub unsafe extern "C" fn nim_msglog_query_msg_online_async(
             end_msg_id,
             reverse,
             msg_types,
+            keyword: String::new(),
         };
-        let answer = query_answer(cb, ud, id.clone(), t);
-        let started = bridge::with_sdk(|s| {
-            let client = s.client.clone();
-            let talk_id = q.id.clone();
-            s.runtime.spawn(async move {
-                let r = client.query_online_messages(q).await;
-                if need_save_to_local && r.rescode == ResCode::SUCCESS && !r.content.is_empty() {
-                    let op = LocalOp::MsgSave {
-                        talk_id,
-                        msgs: r.content.clone(),
-                    };
-                    let saved = client.local_op(op).await;
-                    if saved.rescode != ResCode::SUCCESS {
-                        tracing::warn!(
-                            rescode = saved.rescode.0,
-                            "keeping the server's history in the local database failed"
-                        );
-                    }
+        online_query(q, need_save_to_local, cb, ud)
+    })
+}
+
+/// Runs an online history query and answers `cb` as
+/// `nim_msglog_query_msg_online_async` does, keeping the messages found in
+/// the local history first when `need_save_to_local`.
+pub(crate) fn online_query(
+    q: HistoryQuery,
+    need_save_to_local: bool,
+    cb: nim_msglog_query_cb_func,
+    ud: usize,
+) {
+    let (id, t) = (q.id.clone(), q.to_type);
+    let answer = query_answer(cb, ud, id.clone(), t);
+    let started = bridge::with_sdk(|s| {
+        let client = s.client.clone();
+        let talk_id = q.id.clone();
+        s.runtime.spawn(async move {
+            let r = client.query_online_messages(q).await;
+            if need_save_to_local && r.rescode == ResCode::SUCCESS && !r.content.is_empty() {
+                let op = LocalOp::MsgSave {
+                    talk_id,
+                    msgs: r.content.clone(),
+                };
+                let saved = client.local_op(op).await;
+                if saved.rescode != ResCode::SUCCESS {
+                    tracing::warn!(
+                        rescode = saved.rescode.0,
+                        "keeping the server's history in the local database failed"
+                    );
                 }
-                answer(r.rescode.0 as c_int, r.source, r.content);
-            });
+            }
+            answer(r.rescode.0 as c_int, r.source, r.content);
         });
-        if started.is_none() {
-            query_answer(cb, ud, id, t)(20000, 1, Vec::new());
+    });
+    if started.is_none() {
+        query_answer(cb, ud, id, t)(20000, 1, Vec::new());
+    }
+}
+
+/// NIM's `NIMQueryMsgOnlineAsyncParam`: the online query's options, passed
+/// by value to [`nim_msglog_query_msg_online_async2`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NIMQueryMsgOnlineAsyncParam {
+    /// NIMSessionType (0 P2P).
+    pub to_type_: c_int,
+    /// Most messages (1 to 100).
+    pub limit_count_: c_int,
+    /// Earliest time, ms (0: no bound).
+    pub from_time_: i64,
+    /// Latest time, ms (0: now).
+    pub end_time_: i64,
+    /// Server id of the previous page's last message, left out (0: none).
+    pub end_msg_id_: i64,
+    /// true: oldest first from `from_time_`; false: newest first.
+    pub reverse_: bool,
+    /// Keep the messages found in the local history.
+    pub need_save_to_local_: bool,
+    /// Download attachments (Magpie's messages carry none to download).
+    pub auto_download_attachment_: bool,
+    /// The message types to get or (with `is_exclusion_type_`) to leave out.
+    pub msg_type_list_: *mut NIMMessageType,
+    /// How many types `msg_type_list_` holds.
+    pub type_list_length_: c_int,
+    /// Leave out the listed types instead of getting only them.
+    pub is_exclusion_type_: bool,
+}
+
+/// NIM's `NIMQueryMsgByKeywordOnlineAsyncParam`: the keyword search's
+/// options, passed by value to [`nim_msglog_query_msg_by_keyword_online_async`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NIMQueryMsgByKeywordOnlineAsyncParam {
+    /// NIMSessionType (0 P2P).
+    pub to_type_: c_int,
+    /// Most messages (1 to 100).
+    pub limit: c_int,
+    /// Earliest time, ms (0: no bound).
+    pub from_time_: i64,
+    /// Latest time, ms (0: now).
+    pub end_time_: i64,
+    /// true: oldest first from `from_time_`; false: newest first.
+    pub reverse_: bool,
+}
+
+/// Every message type NIM's wrapper knows, for an exclusion list.
+const ALL_MSG_TYPES: [i32; 11] = [0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 100];
+
+/// The types an online query asks for: `list` itself, or every other type
+/// with `exclude` (none left: no type matches, answered with nothing).
+fn query_types(list: &[c_int], exclude: bool) -> Vec<i32> {
+    if exclude {
+        ALL_MSG_TYPES
+            .iter()
+            .copied()
+            .filter(|t| !list.contains(t))
+            .collect()
+    } else {
+        list.to_vec()
+    }
+}
+
+/// The server's history of a session, with NIM's options in one struct:
+/// as [`nim_msglog_query_msg_online_async`], only the types in
+/// `msg_type_list_` (or with `is_exclusion_type_` every other type; as in
+/// NIM, a query by type never saves to the local history).
+///
+/// # Safety
+/// `id` is NULL or a valid C string; `msg_type_list_` is NULL or points to
+/// `type_list_length_` values; `cb` as in
+/// [`nim_msglog_query_msg_online_async`].
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_msg_online_async2(
+    id: *const c_char,
+    query_param: NIMQueryMsgOnlineAsyncParam,
+    cb: nim_msglog_query_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let id = unsafe { text(id) };
+    let p = query_param;
+    let n = usize::try_from(p.type_list_length_).unwrap_or(0);
+    let listed: Vec<c_int> = if p.msg_type_list_.is_null() || n == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the caller's contract: `n` values at the pointer. They
+        // are read as C ints (an enum's storage), so a value that is no
+        // NIMMessageType is only a type that matches no message.
+        unsafe { std::slice::from_raw_parts(p.msg_type_list_ as *const c_int, n) }.to_vec()
+    };
+    let ud = user_data as usize;
+    guard((), || {
+        let asked_types = !listed.is_empty() || p.is_exclusion_type_;
+        let mut msg_types = query_types(&listed, p.is_exclusion_type_);
+        if asked_types && msg_types.is_empty() {
+            // Every type left out: a type no message has.
+            msg_types.push(-1);
         }
+        let q = HistoryQuery {
+            to_type: p.to_type_.max(0) as u32,
+            id,
+            limit_count: p.limit_count_.max(0) as u32,
+            from_time: p.from_time_,
+            end_time: p.end_time_,
+            end_msg_id: p.end_msg_id_,
+            reverse: p.reverse_,
+            msg_types,
+            keyword: String::new(),
+        };
+        online_query(q, p.need_save_to_local_ && !asked_types, cb, ud)
+    })
+}
+
+/// Searches the server's history of a session for `keyword` (in a text's
+/// body or a file's name, ignoring case): at most `limit` (1 to 100)
+/// messages between `from_time_` and `end_time_`, newest first unless
+/// `reverse_`; answered like [`nim_msglog_query_msg_online_async`]. 414
+/// for an empty keyword; 201 (kNIMResVersionError) from a server older
+/// than the SDK's protocol version 5, which cannot search.
+///
+/// # Safety
+/// Strings are NULL or valid C strings; `cb` as in
+/// [`nim_msglog_query_msg_online_async`].
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_query_msg_by_keyword_online_async(
+    id: *const c_char,
+    keyword: *const c_char,
+    query_param: NIMQueryMsgByKeywordOnlineAsyncParam,
+    cb: nim_msglog_query_cb_func,
+    user_data: *const c_void,
+) {
+    // SAFETY: the caller's contract.
+    let (id, keyword) = unsafe { (text(id), text(keyword)) };
+    let p = query_param;
+    let ud = user_data as usize;
+    guard((), || {
+        let t = p.to_type_.max(0) as u32;
+        if keyword.is_empty() {
+            return query_answer(cb, ud, id, t)(ResCode::PARAMETER_ERROR.0 as c_int, 1, Vec::new());
+        }
+        let q = HistoryQuery {
+            to_type: t,
+            id,
+            limit_count: p.limit.max(0) as u32,
+            from_time: p.from_time_,
+            end_time: p.end_time_,
+            end_msg_id: 0,
+            reverse: p.reverse_,
+            msg_types: Vec::new(),
+            keyword,
+        };
+        online_query(q, false, cb, ud)
     })
 }
 

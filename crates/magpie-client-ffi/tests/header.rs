@@ -30,7 +30,12 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 53] = [
+const TYPES: [&str; 58] = [
+    "NIMDeleteSessionHistoryMessagesNotifyInfo",
+    "nim_msglog_delete_history_online_res_cb_func_ex",
+    "nim_msglog_delete_history_online_notify_cb_func",
+    "NIMQueryMsgOnlineAsyncParam",
+    "NIMQueryMsgByKeywordOnlineAsyncParam",
     "nim_session_online_service_query_session_list_cb_func",
     "nim_session_online_service_query_session_cb_func",
     "nim_session_online_service_update_session_cb_func",
@@ -85,7 +90,12 @@ const TYPES: [&str; 53] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 114] = [
+const FUNCTIONS: [&str; 119] = [
+    "nim_msglog_delete_history_online_async_ex",
+    "nim_msglog_register_delete_history_messages_callback",
+    "nim_msglog_query_msg_online_async2",
+    "nim_msglog_query_msg_by_keyword_online_async",
+    "nim_msglog_query_msg_by_options_async_ex",
     "nim_session_online_service_query_session_list",
     "nim_session_online_service_query_session",
     "nim_session_online_service_update_session",

@@ -562,6 +562,21 @@ async fn run_messaging(
         );
         assert!(list[0].ext.starts_with("from C"), "{list:?}");
     }
+    // A sample that cleared the server history telling its other devices:
+    // the phone heard it.
+    if seen.iter().any(|l| l.starts_with("DELHISTEX code=200")) {
+        let got = cat_phone
+            .events
+            .until(|e| matches!(e, Event::DeleteHistory(_)))
+            .await;
+        let Event::DeleteHistory(list) = got else {
+            unreachable!()
+        };
+        assert_eq!(
+            (list[0].session_id.as_str(), list[0].ext.as_str()),
+            ("dog", "from C")
+        );
+    }
     // A sample that recalled a message: dog got the message and its recall.
     if seen.iter().any(|l| l.starts_with("RECALL code=200")) {
         let got = dog
@@ -677,6 +692,8 @@ async fn the_cpp_messaging_sample_syncs_sends_and_receives() {
             "SEARCH code=200 count=3",
             "ONLINE_TEXT code=200 count=5",
             "ONLINE_NOT_TEXT code=200 count=0",
+            "KEYWORD code=200 count=3 first=offline 0",
+            "SEARCHEX code=200 count=3",
             "NOTEXT count=1 last=",
             "NOCUSTOM count=1 has_last=1",
             "HASMORESET code=200",
@@ -900,6 +917,48 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(one("GONE "), "GONE code=0 id=c-local-1 body= local_ext=");
     assert_eq!(one("SETSTATUS "), "SETSTATUS code=200 id=dog-live-1");
     assert_eq!(one("BATCHREAD "), "BATCHREAD code=200 uid=dog type=0");
+    // The JSON-options search finds what the search found; the server's
+    // history by type and by keyword.
+    let ids_of = |line: &str| -> Vec<String> {
+        let v: serde_json::Value =
+            serde_json::from_str(line.splitn(5, ' ').nth(4).unwrap()).unwrap();
+        v["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["client_msg_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let searchex = one("SEARCHEX ");
+    assert!(searchex.starts_with("SEARCHEX code=200 "), "{searchex}");
+    assert_eq!(sorted(ids_of(&searchex)), sorted(ids_of(&one("SEARCH "))));
+    let online2 = one("ONLINE2 ");
+    assert!(online2.starts_with("ONLINE2 code=200 id=dog "), "{online2}");
+    let v: serde_json::Value =
+        serde_json::from_str(online2.splitn(5, ' ').nth(4).unwrap()).unwrap();
+    let got = v["content"].as_array().unwrap();
+    assert!(got.len() >= 5, "{online2}");
+    assert!(
+        got.iter().all(|m| m["msg_type"] == 0),
+        "text only: {online2}"
+    );
+    let keyword = one("KEYWORD ");
+    assert!(keyword.starts_with("KEYWORD code=200 id=dog "), "{keyword}");
+    assert_eq!(
+        ids_of(&keyword),
+        [
+            "dog-offline-0",
+            "dog-offline-1",
+            "dog-offline-2",
+            "c-rt-1",
+            "c-re-1"
+        ],
+        "every text holding the word, oldest first (the retweet and the reply quote it): {keyword}"
+    );
     let search = one("SEARCH ");
     let v: serde_json::Value = serde_json::from_str(search.splitn(5, ' ').nth(4).unwrap()).unwrap();
     let mut found: Vec<&str> = v["content"]
@@ -1108,6 +1167,10 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(v["info_ext"], r#"{"from":"C"}"#, "{get}");
     assert_eq!(one("OLDEL "), "OLDEL code=200");
     assert_eq!(one("OLGONE "), "OLGONE code=404 {}");
+    assert_eq!(
+        one("DELHISTEX "),
+        "DELHISTEX code=200 accid=dog type=0 ext=from C timed=1"
+    );
     let ex = one("DELETEEX ");
     assert!(ex.starts_with("DELETEEX code=200 "), "{ex}");
     let gone = one("SESSIONSGONE ");

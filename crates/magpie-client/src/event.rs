@@ -144,6 +144,10 @@ pub enum Event {
     /// Another device of the account changed a server-side session's
     /// extension (nim_session_online_service_reg_session_changed).
     ServerSessionChanged(magpie_proto::frame::ServerSessionInfo),
+    /// Another device of the account cleared the account's server history
+    /// of sessions and had the others told
+    /// (nim_msglog_register_delete_history_messages_callback).
+    DeleteHistory(Vec<magpie_proto::msg::ClearHistoryNotify>),
 }
 
 /// A message status change (`{"talk_id","msg_timetag","status"}`): every
@@ -185,6 +189,7 @@ impl Event {
             Event::StickTopChanged(_) => "stick_top_changed",
             Event::DeleteSelf(_) => "delete_self",
             Event::ServerSessionChanged(_) => "server_session_changed",
+            Event::DeleteHistory(_) => "delete_history",
         }
     }
 
@@ -218,6 +223,7 @@ impl Event {
             Event::StickTopChanged(c) => serde_json::to_value(c),
             Event::DeleteSelf(list) => serde_json::to_value(list),
             Event::ServerSessionChanged(c) => serde_json::to_value(c),
+            Event::DeleteHistory(list) => serde_json::to_value(list),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -269,6 +275,8 @@ pub enum CallbackKind {
     DeleteSelf,
     /// A server-side session changed on another device.
     ServerSessionChanged,
+    /// A server history cleared on another device.
+    DeleteHistory,
 }
 
 impl Event {
@@ -294,13 +302,14 @@ impl Event {
             Event::StickTopChanged(_) => CallbackKind::StickTopChanged,
             Event::DeleteSelf(_) => CallbackKind::DeleteSelf,
             Event::ServerSessionChanged(_) => CallbackKind::ServerSessionChanged,
+            Event::DeleteHistory(_) => CallbackKind::DeleteHistory,
         }
     }
 }
 
 /// The registered callbacks and the event stream.
 pub(crate) struct Callbacks {
-    slots: [RwLock<Option<Callback>>; 20],
+    slots: [RwLock<Option<Callback>>; 21],
     stream: broadcast::Sender<Event>,
 }
 

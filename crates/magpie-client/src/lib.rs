@@ -774,9 +774,54 @@ impl Client {
             to_type: magpie_proto::msg::session_type::P2P,
             id: peer.to_owned(),
             delete_roaming,
-            keep_history: false,
+            ..Default::default()
         })
         .await
+    }
+
+    /// NIM 8's nim_msglog_delete_history_online_async_ex: clears my server
+    /// history of the session up to now (its roaming copies too), and with
+    /// `notify_self` my other devices, now and when they log in, get it
+    /// through [`on_delete_history`](Client::on_delete_history) with `ext`.
+    /// This device's history stays. Answers the code and the time of the
+    /// deletion (ms, this device's estimate of the server's clock): 200;
+    /// 414 for a session that is not P2P, a bad accid or an `ext` over
+    /// 1,023 bytes; 201 from a server older than protocol version 5 when
+    /// `notify_self`; 20001/415 when not logged in.
+    pub async fn delete_history_online_ex(
+        &self,
+        to_type: u32,
+        peer: &str,
+        notify_self: bool,
+        ext: &str,
+    ) -> (ResCode, i64) {
+        let code = self
+            .clear_history(magpie_proto::msg::ClearHistoryReq {
+                to_type,
+                id: peer.to_owned(),
+                delete_roaming: true,
+                notify: notify_self,
+                ext: ext.to_owned(),
+                ..Default::default()
+            })
+            .await;
+        (code, self.server_time())
+    }
+
+    /// Server histories another device of the account cleared with
+    /// `notify_self` (NIM's nim_msglog_register_delete_history_messages_callback).
+    pub fn on_delete_history(
+        &self,
+        f: impl Fn(&[magpie_proto::msg::ClearHistoryNotify]) + Send + Sync + 'static,
+    ) {
+        self.set(
+            CallbackKind::DeleteHistory,
+            Arc::new(move |e| {
+                if let Event::DeleteHistory(list) = e {
+                    f(list)
+                }
+            }),
+        );
     }
 
     /// NIM's nim_session_delete_session_roaming_async: the session's
@@ -791,6 +836,7 @@ impl Client {
             id: id.to_owned(),
             delete_roaming: true,
             keep_history: true,
+            ..Default::default()
         })
         .await
     }
@@ -1237,6 +1283,7 @@ impl Client {
             CallbackKind::StickTopChanged,
             CallbackKind::DeleteSelf,
             CallbackKind::ServerSessionChanged,
+            CallbackKind::DeleteHistory,
         ] {
             self.set(k, f.clone());
         }

@@ -170,6 +170,8 @@ pub struct Applied {
     pub recalls: Vec<magpie_proto::msg::RecallNotify>,
     /// One-way deletions made on another device, for their callback.
     pub deleted_self: Vec<magpie_proto::msg::DeleteSelfNotify>,
+    /// Server histories another device cleared, for their callback.
+    pub cleared: Vec<magpie_proto::msg::ClearHistoryNotify>,
 }
 
 /// How entries came.
@@ -350,6 +352,8 @@ impl LocalDb {
                     }
                     out.deleted_self.push(n.clone());
                 }
+                // Reported only: the local history is the app's to clear.
+                EntryBody::ClearHistory(n) => out.cleared.push(n.clone()),
                 EntryBody::DeleteSession { to_type, id } => {
                     let id = id.to_ascii_lowercase();
                     tx.execute(

@@ -382,6 +382,8 @@ pub(crate) struct LoginMachine {
     last_time_query: Option<Instant>,
     /// The multiport push switch as last heard (0: not yet).
     switch_open: u32,
+    /// The protocol version of the current (or last) link.
+    server_version: u16,
     /// The LBS has given link addresses.
     lbs_fetched: bool,
     /// The init's link addresses, the fallback after the LBS's.
@@ -406,6 +408,7 @@ impl LoginMachine {
             msgs: Msgs::default(),
             last_time_query: None,
             switch_open: 0,
+            server_version: 0,
             lbs_fetched: false,
             init_links,
         }
@@ -650,6 +653,15 @@ impl LoginMachine {
             Cmd::Receipt(r) if online => self.msgs.send_receipt(&mut link, id, r, fx),
             Cmd::Recall(r) if online => self.msgs.send_recall(&mut link, id, r, fx),
             Cmd::DeleteSelf(r) if online => self.msgs.send_delete_self(&mut link, id, r, fx),
+            // An older server would not tell the other devices (version 5).
+            Cmd::ClearHistory(r) if online && r.notify && self.server_version < 5 => {
+                fx.push(Effect::Reply(
+                    id,
+                    Reply::Local(Box::new(crate::ops::LocalResult::code(
+                        ResCode::VERSION_ERROR,
+                    ))),
+                ))
+            }
             Cmd::ClearHistory(r) if online => self.msgs.send_clear_history(&mut link, id, r, fx),
             Cmd::Receipt(_) | Cmd::Recall(_) | Cmd::DeleteSelf(_) | Cmd::ClearHistory(_) => fx
                 .push(Effect::Reply(
@@ -694,6 +706,16 @@ impl LoginMachine {
                 },
                 fx,
             ),
+            // An older server would not filter by the keyword (version 5).
+            Cmd::QueryOnline(q) if online && !q.keyword.is_empty() && self.server_version < 5 => fx
+                .push(Effect::Reply(
+                    id,
+                    Reply::Query(QueryResult {
+                        rescode: ResCode::VERSION_ERROR,
+                        source: 1,
+                        content: Vec::new(),
+                    }),
+                )),
             Cmd::QueryOnline(q) if online => self.msgs.query_online(&mut link, id, q, fx),
             Cmd::QueryOnline(_) => fx.push(Effect::Reply(
                 id,
@@ -1139,6 +1161,7 @@ impl LoginMachine {
                 match f {
                     ServerFrame::HelloAck { body, .. } if body.code.is_success() => {
                         fx.push(Effect::Clock(body.server_time));
+                        self.server_version = body.version;
                         a.step = Step::LoginAck {
                             login_seq: *login_seq,
                             deadline: *deadline,
@@ -1775,6 +1798,30 @@ mod tests {
             assert!(replied(&fx, 1).is_some_and(|r| matches!(r, Reply::Login(l) if l.is_success())));
             3
         }
+    }
+
+    /// `f.online()` links with a version 1 server: a keyword search, which
+    /// such a server would not filter, is refused without asking it; a
+    /// query without a keyword is sent.
+    #[test]
+    fn a_keyword_search_is_not_sent_to_a_server_older_than_version_5() {
+        let mut f = Fake::new(cfg());
+        let t = f.online();
+        let q = |keyword: &str| magpie_proto::msg::HistoryQuery {
+            id: "bob".into(),
+            limit_count: 10,
+            keyword: keyword.into(),
+            ..Default::default()
+        };
+        let fx = f.feed(t + 1, Input::Command(9, Cmd::QueryOnline(q("lunch"))));
+        assert!(
+            matches!(replied(&fx, 9), Some(Reply::Query(r)) if r.rescode == ResCode::VERSION_ERROR),
+            "{fx:?}"
+        );
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_))), "{fx:?}");
+        let fx = f.feed(t + 2, Input::Command(10, Cmd::QueryOnline(q(""))));
+        assert!(replied(&fx, 10).is_none());
+        assert!(fx.iter().any(|e| matches!(e, Effect::Send(fr) if fr.iter().any(|x| matches!(x, ClientFrame::History { .. })))), "{fx:?}");
     }
 
     #[test]

@@ -1130,6 +1130,9 @@ impl Msgs {
         if !a.deleted_self.is_empty() {
             fx.push(Effect::Emit(Event::DeleteSelf(a.deleted_self.clone())));
         }
+        if !a.cleared.is_empty() {
+            fx.push(Effect::Emit(Event::DeleteHistory(a.cleared.clone())));
+        }
     }
 }
 

@@ -26,7 +26,8 @@ pub use frame::{ClientFrame, ServerFrame};
 /// STICK_TOP (and its STICK_TOP_CHANGED push, sent to version 3 SDKs only);
 /// version 4 adds DELETE_SELF and CLEAR_HISTORY, and the `delete_self` log
 /// entry (left out of the sync of older SDKs); version 5 adds SERVER_SESSION
-/// (and its SERVER_SESSION_CHANGED push, sent to version 5 SDKs only).
+/// (and its SERVER_SESSION_CHANGED push, sent to version 5 SDKs only) and
+/// HISTORY's `keyword`.
 pub const PROTOCOL_VERSION: u16 = 5;
 /// The lowest protocol version this crate still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;

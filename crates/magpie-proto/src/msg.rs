@@ -379,6 +379,10 @@ pub enum EntryBody {
     /// One of the account's devices deleted a message for the account
     /// only (NIM's one-way deletion): its other devices delete it too.
     DeleteSelf(DeleteSelfNotify),
+    /// One of the account's devices cleared the account's server history
+    /// of a session and asked its other devices to be told (NIM 8's
+    /// nim_msglog_delete_history_online_async_ex; protocol version 5).
+    ClearHistory(ClearHistoryNotify),
 }
 
 /// One entry of an account's ordered log.
@@ -657,7 +661,7 @@ pub struct DeleteSelfNotify {
 /// its roaming copies (nim_session_delete_session_roaming_async): the peer
 /// keeps its own. Answered with SESSION_ACK (200, `seq` 0: nothing enters
 /// the log; 414 for a bad request).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearHistoryReq {
     /// NIMSessionType: P2P (0) only.
     pub to_type: u32,
@@ -670,6 +674,30 @@ pub struct ClearHistoryReq {
     /// Leave the history query as it is (only the roaming copies go).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_history: bool,
+    /// Tell my other devices, now and when they log in, with a
+    /// `clear_history` entry in my log (NIM 8's `notify_self`; protocol
+    /// version 5: the SDK does not ask an older server).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify: bool,
+    /// The app's extension, told to my other devices (at most 1,023 bytes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ext: String,
+}
+
+/// A cleared server history as my other devices learn it (NIM's
+/// `NIMDeleteSessionHistoryMessagesNotifyInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearHistoryNotify {
+    /// NIMSessionType.
+    #[serde(default)]
+    pub to_type: u32,
+    /// The session id (the peer).
+    pub session_id: String,
+    /// When the history was cleared (messages up to then), ms.
+    pub time: i64,
+    /// The app's extension.
+    #[serde(default)]
+    pub ext: String,
 }
 
 /// The answer to a session change: its position in my log.
@@ -683,7 +711,7 @@ pub struct SessionChangeAck {
 }
 
 /// HISTORY: NIM's online history query of one session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryQuery {
     /// NIMSessionType.
     pub to_type: u32,
@@ -706,6 +734,12 @@ pub struct HistoryQuery {
     /// Only these NIMMessageType values (empty: all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub msg_types: Vec<i32>,
+    /// Only messages whose text or file name contains this, ignoring case
+    /// (NIM's keyword search of the server's history; empty: all). Protocol
+    /// version 5: the SDK does not send it to an older server, which would
+    /// not filter.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub keyword: String,
 }
 
 /// HISTORY_RESULT: NIM's query result.

@@ -762,6 +762,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             tracing::error!(error = %e, "a server-side session request failed");
             answer(ResCode::TOO_BUSY)
         };
+        // A P2P session's id is an accid, as the messages store it.
+        let norm = |to_type: u32, id: String| match (to_type, magpie_store::AccountId::parse(&id)) {
+            (0, Ok(a)) => a.as_str().to_owned(),
+            _ => id,
+        };
+        let mut req = req;
+        req.id = norm(req.to_type, std::mem::take(&mut req.id));
+        for k in &mut req.sessions {
+            k.id = norm(k.to_type, std::mem::take(&mut k.id));
+        }
         match req.action {
             act::LIST => {
                 let limit = match req.limit {

@@ -38,6 +38,10 @@ pub const MAX_GROUP: usize = 4096;
 pub const MAX_SYNC_ENTRIES: u32 = 500;
 /// Bytes of entries in one sync answer, at most (then the batch ends early).
 pub const MAX_SYNC_BYTES: usize = 1 << 20;
+/// Longest extension of a cleared history told to the other devices,
+/// bytes (NIM's `NIMDeleteSessionHistoryMessagesNotifyInfo` holds 1,024
+/// with the terminating NUL).
+pub const MAX_CLEAR_HISTORY_EXT: usize = 1023;
 /// Most messages in one history answer (NIM: 100).
 pub const MAX_HISTORY: u32 = 100;
 /// Known-account cache bound, all apps together; past it, it starts over.
@@ -363,8 +367,47 @@ impl Messaging {
         ignore_window: bool,
     ) -> Result<(), Refused> {
         let (origin, rx) = Origin::server();
-        self.recall(shared, app_id, origin, from, r, !ignore_window)
+        self.recall(shared, app_id, origin, from, r, !ignore_window, false)
             .await?;
+        server_answer(rx).await.map(|_| ())
+    }
+
+    /// NIM's one-way recall from the app server (`/msg/delMsgOneWay.action`):
+    /// the message leaves the receiver's history and sync, and the
+    /// receiver's devices get a recall notification and delete it; the
+    /// sender's side keeps it and hears nothing. Answered once stored.
+    pub async fn recall_one_way_from_server(
+        &self,
+        shared: &Shared,
+        app_id: i64,
+        from: &AccountId,
+        r: RecallReq,
+    ) -> Result<(), Refused> {
+        let (origin, rx) = Origin::server();
+        self.recall(shared, app_id, origin, from, r, false, true)
+            .await?;
+        server_answer(rx).await.map(|_| ())
+    }
+
+    /// Deletes `account`'s roaming copies of its P2P session with `peer`
+    /// for the app server (`/msg/delRoamSession.action`): those messages
+    /// leave the sync of its devices that have not received them; the
+    /// server's history and the peer's stay. Answered once stored.
+    pub async fn delete_roaming_from_server(
+        &self,
+        app_id: i64,
+        account: &AccountId,
+        peer: &AccountId,
+    ) -> Result<(), Refused> {
+        let (origin, rx) = Origin::server();
+        let req = ClearHistoryReq {
+            to_type: session_type::P2P,
+            id: peer.to_string(),
+            delete_roaming: true,
+            keep_history: true,
+            ..Default::default()
+        };
+        self.clear_history(app_id, origin, account, req)?;
         server_answer(rx).await.map(|_| ())
     }
 
@@ -612,7 +655,8 @@ impl Messaging {
                 self.receipt(shared, app_id, origin, me, r).await
             }
             crate::session::NoteRequest::Recall(r) => {
-                self.recall(shared, app_id, origin, me, r, true).await
+                self.recall(shared, app_id, origin, me, r, true, false)
+                    .await
             }
             crate::session::NoteRequest::DeleteSelf(r) => {
                 self.delete_self(shared, app_id, origin, me, r).await
@@ -737,16 +781,53 @@ impl Messaging {
         let Ok(peer) = AccountId::parse(&r.id) else {
             return refuse(ResCode::PARAMETER_ERROR, "the session id is not an accid");
         };
+        if r.ext.len() > MAX_CLEAR_HISTORY_EXT {
+            return refuse(
+                ResCode::PARAMETER_ERROR,
+                format!("ext is longer than {MAX_CLEAR_HISTORY_EXT} bytes"),
+            );
+        }
+        let now = magpie_store::now_ms();
+        let clear = Append::ClearHistory {
+            account: me.clone(),
+            peer: peer.clone(),
+            upto: now,
+            history: !r.keep_history,
+            sync: r.delete_roaming,
+        };
+        if !r.notify {
+            return self.submit(Job {
+                app_id,
+                write: Some(clear),
+                then: Then::Done { origin },
+            });
+        }
         self.submit(Job {
             app_id,
-            write: Some(Append::ClearHistory {
+            write: Some(clear),
+            then: Then::Nothing,
+        })?;
+        let notify = serde_json::json!({
+            "to_type": r.to_type,
+            "session_id": peer.as_str(),
+            "time": now,
+            "ext": r.ext,
+        })
+        .to_string();
+        self.submit(Job {
+            app_id,
+            write: Some(Append::Note(NewNote {
                 account: me.clone(),
-                peer,
-                upto: magpie_store::now_ms(),
-                history: !r.keep_history,
-                sync: r.delete_roaming,
-            }),
-            then: Then::Done { origin },
+                kind: EntryKind::ClearHistory,
+                json: notify,
+                dedup: None,
+                time: now,
+            })),
+            then: Then::Session {
+                origin,
+                account: AccountKey::new(app_id, me.clone()),
+                kind: "clear_history",
+            },
         })
     }
 
@@ -777,7 +858,11 @@ impl Messaging {
     /// Recalls a P2P message I sent: within [`RECALL_WINDOW_MS`] of its
     /// time it leaves the server's history, and a recall notification
     /// enters the receiver's log and mine (my other devices). A repeated
-    /// recall (a device that lost the answer) stores nothing new.
+    /// recall (a device that lost the answer) stores nothing new. With
+    /// `one_way` (NIM's one-way recall, app server only) it leaves only
+    /// the receiver's history and sync, and only the receiver's log gets
+    /// the notification.
+    #[allow(clippy::too_many_arguments)]
     pub async fn recall(
         &self,
         shared: &Shared,
@@ -786,6 +871,7 @@ impl Messaging {
         me: &AccountId,
         r: RecallReq,
         check_window: bool,
+        one_way: bool,
     ) -> Result<(), Refused> {
         if r.to_type != session_type::P2P {
             return refuse(
@@ -855,6 +941,26 @@ impl Messaging {
             dedup: Some((me.clone(), format!("{tag}:{}", r.client_msg_id))),
             time: now,
         };
+        if one_way {
+            self.submit(Job {
+                app_id,
+                write: Some(Append::Hide {
+                    account: peer.clone(),
+                    from: me.clone(),
+                    client_msg_id: r.client_msg_id.clone(),
+                }),
+                then: Then::Nothing,
+            })?;
+            return self.submit(Job {
+                app_id,
+                write: Some(Append::Note(note(&peer, "recall-one-way"))),
+                then: Then::Session {
+                    origin,
+                    account: AccountKey::new(app_id, peer.clone()),
+                    kind: "recall",
+                },
+            });
+        }
         self.submit(Job {
             app_id,
             write: Some(Append::Recall {
@@ -1022,7 +1128,7 @@ impl Messaging {
             // left out: a batch holds no gaps, so it ends before one, and
             // one that starts with them starts after them (the device moves
             // its cursor past them, as past entries retention removed).
-            if e.hidden || (version < 4 && e.kind == EntryKind::DeleteSelf) {
+            if e.hidden || unknown_to(version, e.kind) {
                 if entries.is_empty() {
                     from = e.seq + 1;
                     continue;
@@ -1072,6 +1178,7 @@ impl Messaging {
             limit: q.limit_count,
             ascending: q.reverse,
             msg_types: q.msg_types,
+            keyword: q.keyword,
         };
         match shared
             .stores
@@ -1124,6 +1231,7 @@ fn entry_text(e: &LogEntry, me: &AccountId, delivered: u64) -> String {
         EntryKind::ReceiptSent => note_text(e.seq, "receipt_sent", &e.json),
         EntryKind::Recall => note_text(e.seq, "recall", &e.json),
         EntryKind::DeleteSelf => note_text(e.seq, "delete_self", &e.json),
+        EntryKind::ClearHistory => note_text(e.seq, "clear_history", &e.json),
     }
 }
 
@@ -1342,6 +1450,16 @@ async fn writer(
     }
 }
 
+/// Whether an SDK of protocol `version` cannot read entries of `kind`
+/// (left out of its sync and its live pushes).
+pub(crate) fn unknown_to(version: u16, kind: EntryKind) -> bool {
+    match kind {
+        EntryKind::DeleteSelf => version < 4,
+        EntryKind::ClearHistory => version < 5,
+        _ => false,
+    }
+}
+
 async fn online_of<'a>(
     shared: &Shared,
     online: &'a mut HashMap<AccountKey, Vec<DeviceAddr>>,
@@ -1516,6 +1634,13 @@ async fn after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_of_later_versions_are_unknown_to_older_sdks() {
+        assert!(unknown_to(3, EntryKind::DeleteSelf) && !unknown_to(4, EntryKind::DeleteSelf));
+        assert!(unknown_to(4, EntryKind::ClearHistory) && !unknown_to(5, EntryKind::ClearHistory));
+        assert!(!unknown_to(1, EntryKind::Msg) && !unknown_to(1, EntryKind::Recall));
+    }
 
     #[test]
     fn entry_texts_are_the_entries_with_their_feature() {

@@ -354,12 +354,19 @@ enum Phase {
     Closed,
 }
 
-/// Whether an entry's text is a one-way deletion: its own `kind`, the key
-/// right after `seq` (`note_text` in messaging), not one a message carries.
-fn is_delete_self(text: &str) -> bool {
-    text.strip_prefix(r#"{"seq":"#)
-        .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
-        .is_some_and(|rest| rest.starts_with(r#","kind":"delete_self""#))
+/// The kind of an entry's text: the key right after `seq` (`note_text` in
+/// messaging), not one a message carries.
+fn entry_kind(text: &str) -> Option<magpie_store::EntryKind> {
+    let rest = text
+        .strip_prefix(r#"{"seq":"#)?
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    if rest.starts_with(r#","kind":"delete_self""#) {
+        Some(magpie_store::EntryKind::DeleteSelf)
+    } else if rest.starts_with(r#","kind":"clear_history""#) {
+        Some(magpie_store::EntryKind::ClearHistory)
+    } else {
+        None
+    }
 }
 
 /// One connection's protocol state.
@@ -924,9 +931,12 @@ impl ServerSession {
             Push::PushConfig(switch_open) => out.push(Action::Send(ServerFrame::PushConfig {
                 body: PushConfig { switch_open },
             })),
-            // Version 3 SDKs cannot read a one-way deletion: left out here
-            // and from their sync.
-            Push::Entry(text) if self.version < 4 && is_delete_self(&text) => {}
+            // Entries an older SDK cannot read (a one-way deletion before
+            // version 4, a cleared history before 5): left out here and
+            // from its sync.
+            Push::Entry(text)
+                if entry_kind(&text)
+                    .is_some_and(|k| crate::messaging::unknown_to(self.version, k)) => {}
             Push::Entry(text) => out.push(Action::Send(ServerFrame::Entry {
                 body: EntryWire::Raw(text),
             })),
@@ -1305,6 +1315,18 @@ mod tests {
                 "version {version}: {a:?}"
             );
             assert_eq!(a.is_empty(), !sent);
+        }
+    }
+
+    #[test]
+    fn cleared_histories_reach_only_version_5_sdks() {
+        let note =
+            r#"{"seq":9,"kind":"clear_history","to_type":0,"session_id":"bob","time":1,"ext":""}"#;
+        for (version, sent) in [(4, false), (5, true)] {
+            let mut f = Fake::new();
+            f.feed(0, Input::Frame(hello(version, 1)));
+            let a = f.feed(1, Input::Push(Push::Entry(note.into())));
+            assert_eq!(a.is_empty(), !sent, "version {version}: {a:?}");
         }
     }
 

@@ -1445,7 +1445,9 @@ impl MessageStore for SqliteStore {
                     msg_type: row.get(2)?,
                     json: row.get(3)?,
                 };
-                if r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type) {
+                if (r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type))
+                    && magpie_store::message::keyword_matches(&m.json, &r.keyword)
+                {
                     out.push(m);
                     if out.len() >= r.limit as usize {
                         break;
@@ -1942,6 +1944,7 @@ mod tests {
                     limit: 100,
                     ascending: true,
                     msg_types: vec![],
+                    keyword: String::new(),
                 },
             )
             .await

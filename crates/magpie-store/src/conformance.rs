@@ -625,6 +625,7 @@ pub mod messages {
 
     fn range(limit: u32, ascending: bool) -> HistoryRange {
         HistoryRange {
+            keyword: String::new(),
             from_time: 0,
             end_time: 0,
             end_msg_id: 0,
@@ -954,6 +955,55 @@ pub mod messages {
             "retention"
         );
         assert!(page("cat", 0, 0, 10).await.0.is_empty());
+    }
+
+    /// A history query with a keyword returns only the messages whose text
+    /// or file name contains it, ignoring case.
+    pub async fn history_finds_a_keyword_in_texts_and_file_names(s: &Stores) {
+        let app = s.apps.create_app("a", "k", "s").await.unwrap().id;
+        let m = &s.messages;
+        let with = |client: &str, time, msg_type, body: &str, attach: &str| {
+            let Append::Msg(mut n) = msg("ann", "bob", client, time) else {
+                unreachable!()
+            };
+            n.msg_type = msg_type;
+            n.json = serde_json::json!({
+                "server_msg_id": 0, "from_id": "ann", "to_accid": "bob", "client_msg_id": client,
+                "time": time, "msg_type": msg_type, "msg_body": body, "msg_attach": attach,
+            })
+            .to_string();
+            (app, Append::Msg(n))
+        };
+        let sent = m
+            .append(vec![
+                with("k1", 10, 0, "Lunch at noon?", ""),
+                with("k2", 20, 0, "no", ""),
+                with("k3", 30, 6, "", r#"{"name":"lunch-menu.pdf","size":3}"#),
+                with("k4", 40, 100, "lunch", r#"{"lunch":1}"#),
+            ])
+            .await
+            .unwrap();
+        let found = |keyword: &str| {
+            let mut r = range(10, true);
+            r.keyword = keyword.into();
+            async move {
+                m.history(app, &id("bob"), &id("ann"), r)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.server_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let ids = |v: &[usize]| v.iter().map(|&i| sent[i].server_id).collect::<Vec<_>>();
+        assert_eq!(
+            found("LUNCH").await,
+            ids(&[0, 2, 3]),
+            "text, file name, custom body"
+        );
+        assert_eq!(found("menu").await, ids(&[2]));
+        assert_eq!(found("").await, ids(&[0, 1, 2, 3]));
+        assert!(found("dinner").await.is_empty());
     }
 
     /// A message is found by its sender and client id; a recall takes it
@@ -1499,6 +1549,7 @@ macro_rules! store_conformance_suite {
             notes_enter_one_log,
             delivered_marks_only_rise,
             history_pages_one_conversation,
+            history_finds_a_keyword_in_texts_and_file_names,
             recalled_messages_leave_history,
             server_sessions_follow_messages,
             messages_deleted_for_one_account_leave_only_its_history_and_sync,

@@ -868,6 +868,7 @@ impl MessageStore for MemoryStore {
                     && ((m.from == *a && m.to == *b) || (m.from == *b && m.to == *a))
                     && !crate::message::hidden::applies(m.hidden, m.from == *a, false)
                     && (r.msg_types.is_empty() || r.msg_types.contains(&m.msg_type))
+                    && crate::message::keyword_matches(&m.json, &r.keyword)
             })
             .collect();
         let id_of = |m: &MsgRow| g.by_client[&(app_id, m.from.clone(), m.client_msg_id.clone())];

@@ -30,6 +30,9 @@ pub enum EntryKind {
     Recall = 7,
     /// A device of the account deleted a message for the account only.
     DeleteSelf = 8,
+    /// A device of the account cleared its server history of a session
+    /// and had its other devices told.
+    ClearHistory = 9,
 }
 
 impl EntryKind {
@@ -44,6 +47,7 @@ impl EntryKind {
             6 => EntryKind::ReceiptSent,
             7 => EntryKind::Recall,
             8 => EntryKind::DeleteSelf,
+            9 => EntryKind::ClearHistory,
             _ => return None,
         })
     }
@@ -334,6 +338,30 @@ pub struct HistoryRange {
     pub ascending: bool,
     /// Only these message types (empty: all).
     pub msg_types: Vec<i32>,
+    /// Only messages whose text (or file name) contains this, ignoring
+    /// case (empty: all); see [`keyword_matches`].
+    pub keyword: String,
+}
+
+/// Whether a message (its stored JSON) matches a history query's keyword:
+/// its body (a text's words) or, for a file, its name contains `keyword`,
+/// ignoring case, as NIM's keyword search of the server's history and the
+/// SDK's local search both read it. An empty keyword matches every message.
+pub fn keyword_matches(json: &str, keyword: &str) -> bool {
+    if keyword.is_empty() {
+        return true;
+    }
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return false;
+    };
+    let needle = keyword.to_lowercase();
+    let body = v["msg_body"].as_str().unwrap_or_default().to_lowercase();
+    let name = v["msg_attach"]
+        .as_str()
+        .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+        .and_then(|a| a["name"].as_str().map(str::to_lowercase))
+        .unwrap_or_default();
+    body.contains(&needle) || name.contains(&needle)
 }
 
 /// What a retention pass removed.

@@ -217,6 +217,7 @@ async fn offline_messages_reach_each_device_once_in_order_and_read_marks_follow(
                 end_msg_id: 0,
                 reverse: false,
                 msg_types: Vec::new(),
+                keyword: String::new(),
             })
             .await;
     assert_eq!(page.rescode, ResCode::SUCCESS);
@@ -526,6 +527,7 @@ async fn a_recalled_message_leaves_every_device_and_the_servers_history() {
                 end_msg_id: 0,
                 reverse: false,
                 msg_types: Vec::new(),
+                keyword: String::new(),
             })
             .await;
     let ids: Vec<&str> = q.content.iter().map(|m| m.client_msg_id.as_str()).collect();
@@ -589,6 +591,7 @@ async fn server_history(d: &Device, peer: &str) -> Vec<String> {
                 end_msg_id: 0,
                 reverse: true,
                 msg_types: Vec::new(),
+                keyword: String::new(),
             })
             .await;
     assert_eq!(q.rescode, ResCode::SUCCESS);
@@ -995,4 +998,100 @@ async fn the_server_keeps_each_accounts_sessions_with_their_last_message() {
         a1.c.client.server_session(get("nobody")).await.code,
         ResCode::NOT_EXIST
     );
+}
+
+/// NIM's keyword search of the server's history: only the messages whose
+/// text or file name holds the keyword, ignoring case, in the order asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_history_is_searched_by_keyword() {
+    let s = TestServer::start().await;
+    let (_app, a1, _a2, mut b1) = ann_twice_and_bob(&s, "keyword").await;
+    for (id, body) in [
+        ("w1", "Lunch at noon?"),
+        ("w2", "sure"),
+        ("w3", "lunch was good"),
+    ] {
+        let ack = a1.c.client.send_message(text("bob", id, body)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+    }
+    receive(&mut b1.c.events, 3).await;
+    let r =
+        b1.c.client
+            .query_online_messages(HistoryQuery {
+                id: "ann".into(),
+                limit_count: 10,
+                reverse: true,
+                keyword: "LUNCH".into(),
+                ..Default::default()
+            })
+            .await;
+    assert_eq!(r.rescode, ResCode::SUCCESS);
+    let ids: Vec<&str> = r.content.iter().map(|m| m.client_msg_id.as_str()).collect();
+    assert_eq!(ids, ["w1", "w3"]);
+}
+
+/// NIM 8's deletion of a session's server history with `notify_self`: the
+/// account's other devices hear it (with the extension), now and when they
+/// log in later; the device that asked does not; the server's history of
+/// the session is gone for the account and kept for the peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleared_history_is_told_to_the_accounts_other_devices() {
+    let s = TestServer::start().await;
+    let (app, a1, mut a2, mut b1) = ann_twice_and_bob(&s, "clearex").await;
+    let ack = a1.c.client.send_message(text("bob", "x1", "hello")).await;
+    assert_eq!(ack.rescode, ResCode::SUCCESS);
+    receive(&mut b1.c.events, 1).await;
+    let (code, time) =
+        a1.c.client
+            .delete_history_online_ex(0, "bob", true, "{\"why\":\"tidy\"}")
+            .await;
+    assert_eq!(code, ResCode::SUCCESS);
+    assert!(time > 0);
+    let heard = |e: Event| match e {
+        Event::DeleteHistory(list) => list,
+        _ => unreachable!(),
+    };
+    let list = heard(
+        a2.c.events
+            .until(|e| matches!(e, Event::DeleteHistory(_)))
+            .await,
+    );
+    assert_eq!(
+        (
+            list[0].session_id.as_str(),
+            list[0].ext.as_str(),
+            list[0].to_type
+        ),
+        ("bob", "{\"why\":\"tidy\"}", 0)
+    );
+    // A device that logs in later hears it from its sync.
+    let mut a3 = device(&s, "a3");
+    login(&a3, &app, "ann").await;
+    let list = heard(
+        a3.c.events
+            .until(|e| matches!(e, Event::DeleteHistory(_)))
+            .await,
+    );
+    assert_eq!(list[0].session_id, "bob");
+    let q = |id: &str| HistoryQuery {
+        id: id.into(),
+        limit_count: 10,
+        ..Default::default()
+    };
+    let mine = a1.c.client.query_online_messages(q("bob")).await;
+    assert!(mine.content.is_empty(), "{mine:?}");
+    let theirs = b1.c.client.query_online_messages(q("ann")).await;
+    assert_eq!(theirs.content.len(), 1, "bob keeps his");
+    // Bad requests.
+    let (code, _) =
+        a1.c.client
+            .delete_history_online_ex(1, "t1", true, "")
+            .await;
+    assert_eq!(code, ResCode::PARAMETER_ERROR);
+    let long = "x".repeat(1024);
+    let (code, _) =
+        a1.c.client
+            .delete_history_online_ex(0, "bob", true, &long)
+            .await;
+    assert_eq!(code, ResCode::PARAMETER_ERROR);
 }

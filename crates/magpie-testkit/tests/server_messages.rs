@@ -753,3 +753,114 @@ async fn the_app_server_reads_a_conversations_history_and_an_accounts_sessions()
         .await;
     assert_eq!(v["sessions"][0]["to"], "ann", "{v}");
 }
+
+/// NIM's one-way recall and roaming deletion from the app server: a
+/// one-way recall takes a message from the receiver only (its devices get
+/// the recall, its history loses it; the sender's keeps it); a deleted
+/// roaming session never reaches the account's devices that log in later,
+/// while the server's history stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_server_recalls_one_way_and_deletes_roaming_sessions() {
+    let s = TestServer::start().await;
+    let app = s.app("oneway").await;
+    for a in ["ann", "bob"] {
+        s.account(&app, a, "t").await;
+    }
+    let admin = s.admin(&app);
+    let mut bob = online(&s, &app, "bob", "b1").await;
+    let send = |body: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let v = admin
+                .form(
+                    "/nimserver/msg/sendMsg.action",
+                    &[
+                        ("from", "ann"),
+                        ("to", "bob"),
+                        ("type", "0"),
+                        ("body", body),
+                    ],
+                )
+                .await;
+            assert_eq!(v["code"], 200, "{v}");
+            (
+                v["data"]["msgid"].as_i64().unwrap().to_string(),
+                v["data"]["timetag"].as_i64().unwrap().to_string(),
+            )
+        }
+    };
+    let (id, time) = send(r#"{"msg":"oops"}"#).await;
+    let m = received(&mut bob).await;
+    let one_way = |kind: &'static str, from: &'static str, id: String| {
+        let admin = admin.clone();
+        let time = time.clone();
+        async move {
+            admin
+                .form(
+                    "/nimserver/msg/delMsgOneWay.action",
+                    &[
+                        ("deleteMsgid", id.as_str()),
+                        ("timetag", time.as_str()),
+                        ("type", kind),
+                        ("from", from),
+                        ("to", "bob"),
+                        ("msg", "gone for bob"),
+                    ],
+                )
+                .await
+        }
+    };
+    assert_eq!(one_way("14", "ann", id.clone()).await["code"], 414);
+    assert_eq!(one_way("13", "bob", id.clone()).await["code"], 404);
+    let v = one_way("13", "ann", id.clone()).await;
+    assert_eq!(v["code"], 200, "{v}");
+    let list = match bob.events.until(|e| matches!(e, Event::Recall(_))).await {
+        Event::Recall(list) => list,
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (list[0].msg_id.as_str(), list[0].notify.as_str()),
+        (m.content.client_msg_id.as_str(), "gone for bob")
+    );
+    let history = |from: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let end = (magpie_store::now_ms() + 60_000).to_string();
+            let v = admin
+                .form(
+                    "/nimserver/history/querySessionMsg.action",
+                    &[
+                        ("from", from),
+                        ("to", if from == "ann" { "bob" } else { "ann" }),
+                        ("begintime", "0"),
+                        ("endtime", end.as_str()),
+                    ],
+                )
+                .await;
+            assert_eq!(v["code"], 200, "{v}");
+            v["size"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(
+        (history("ann").await, history("bob").await),
+        (1, 0),
+        "ann keeps it"
+    );
+
+    // Roaming: bob's later devices never get ann's next messages.
+    send(r#"{"msg":"later"}"#).await;
+    received(&mut bob).await;
+    for (kind, code) in [("2", 414), ("1", 200)] {
+        let v = admin
+            .form(
+                "/nimserver/msg/delRoamSession.action",
+                &[("type", kind), ("from", "bob"), ("to", "ann")],
+            )
+            .await;
+        assert_eq!(v["code"], code, "{v}");
+    }
+    let fresh = online(&s, &app, "bob", "b2").await;
+    let local = fresh.client.query_local_messages(0, "ann", 50, 0).await;
+    assert!(local.content.is_empty(), "{local:?}");
+    assert_eq!(history("bob").await, 1, "the server's history stays");
+}

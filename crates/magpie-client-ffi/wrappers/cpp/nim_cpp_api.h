@@ -671,4 +671,7 @@ private:
 /* NIM's C structs of the session API are global in NIM's headers; here the
  * C headers sit inside namespace nim, so both spellings work. */
 using nim::SessionMainTagInfo;
+using nim::NIMQueryMsgOnlineAsyncParam;
+using nim::NIMQueryMsgByKeywordOnlineAsyncParam;
+using nim::NIMDeleteSessionHistoryMessagesNotifyInfo;
 using nim::SessionRoamMsgHasMoreTagInfo;

@@ -1424,6 +1424,21 @@ public:
 	typedef std::function<void(const DeleteMsglogSelfNotifyParam&)> DeleteMsglogSelfNotifyCallback;
 	typedef std::function<void(NIMResCode res_code)> DeleteMsglogSelfCallback;
 	typedef std::function<void(const NIMResCode res_code, const std::string& accid)> DeleteHistoryOnLineAsyncCallback;
+	typedef std::function<void(const NIMResCode res_code, const std::string& accid, NIMSessionType to_type, uint64_t time, const std::string& ext)> DeleteHistoryOnLineAsyncExCallback;
+	typedef std::function<void(const std::list<NIMDeleteSessionHistoryMessagesNotifyInfo>& info_list)> DeleteHistoryOnLineNotifyCallback;
+
+	/** Server histories another device of the account cleared with notify_self. */
+	static void RegDeleteHistoryMessagesNotify(const DeleteHistoryOnLineNotifyCallback& cb)
+	{
+		HistoryNotify().Set(cb);
+		nim_msglog_register_delete_history_messages_callback(cb ? &OnHistoryNotify : nullptr, nullptr);
+	}
+	/** NIM 8: clears my server history of a session (and its roaming copies); with
+	 *  notify_self my other devices are told, with `ext`. */
+	static void DeleteHistoryOnlineAsync(const std::string& accid, NIMSessionType to_type, bool notify_self, const std::string& ext, const DeleteHistoryOnLineAsyncExCallback& cb)
+	{
+		nim_msglog_delete_history_online_async_ex(accid.c_str(), to_type, notify_self, ext.c_str(), &OnDeleteHistoryEx, new DeleteHistoryOnLineAsyncExCallback(cb));
+	}
 
 	/** Messages another device of the account deleted one way (already gone here). */
 	static void RegDeleteMsglogSelfNotify(const DeleteMsglogSelfNotifyCallback& cb)
@@ -1508,27 +1523,50 @@ public:
 	{
 		if (param.id_.empty() || param.limit_count_ <= 0)
 			return false;
-		static const NIMMessageType all[] = {kNIMMessageTypeText, kNIMMessageTypeImage, kNIMMessageTypeAudio, kNIMMessageTypeVideo,
-			kNIMMessageTypeLocation, kNIMMessageTypeNotification, kNIMMessageTypeFile, kNIMMessageTypeTips, kNIMMessageTypeRobot,
-			kNIMMessageTypeG2NetCall, kNIMMessageTypeCustom};
-		std::vector<NIMMessageType> types;
-		if (!param.is_exclusion_type_)
-			types = param.msg_type_list_;
-		else
-			for (NIMMessageType t : all)
-				if (std::find(param.msg_type_list_.begin(), param.msg_type_list_.end(), t) == param.msg_type_list_.end())
-					types.push_back(t);
-		detail::json ext = detail::json::object();
-		ext[kNIMMsglogJsonExtKeyNeedAutoDownloadAttachment] = param.auto_download_attachment_;
-		if (!types.empty() || param.is_exclusion_type_) {
-			detail::json list = detail::json::array();
-			for (NIMMessageType t : types)
-				list.push_back((int)t);
-			ext[kNIMMsglogJsonExtKeyQueryMsgTypeList] = list;
-		}
-		bool save = param.msg_type_list_.empty() && param.need_save_to_local_;
-		return QueryMsgOnlineAsync(param.id_, param.to_type_, param.limit_count_, param.from_time_, param.end_time_, param.end_msg_id_,
-			param.reverse_, save, cb, ext.dump());
+		NIMQueryMsgOnlineAsyncParam p;
+		p.to_type_ = param.to_type_;
+		p.limit_count_ = param.limit_count_;
+		p.from_time_ = param.from_time_;
+		p.end_time_ = param.end_time_;
+		p.end_msg_id_ = param.end_msg_id_;
+		p.reverse_ = param.reverse_;
+		p.need_save_to_local_ = param.msg_type_list_.empty() && param.need_save_to_local_;
+		p.auto_download_attachment_ = param.auto_download_attachment_;
+		p.msg_type_list_ = const_cast<NIMMessageType *>(param.msg_type_list_.data());
+		p.type_list_length_ = (int)param.msg_type_list_.size();
+		p.is_exclusion_type_ = param.is_exclusion_type_;
+		nim_msglog_query_msg_online_async2(param.id_.c_str(), p, &OnQuery, new QueryMsgCallback(cb));
+		return true;
+	}
+
+	/** NIM's parameters of a keyword search of the server's history. */
+	class QueryMsgByKeywordOnlineParam
+	{
+	public:
+		std::string id_;                        /**< the peer's accid */
+		std::string keyword_;                   /**< in a text's body or a file's name, ignoring case */
+		NIMSessionType to_type_ = kNIMSessionTypeP2P;
+		int limit_count_ = 20;                  /**< at most 100 */
+		int64_t from_time_ = 0;                 /**< ms */
+		int64_t end_time_ = 0;                  /**< ms */
+		bool reverse_ = true;                   /**< true: oldest first from from_time_ */
+	};
+
+	/** Searches the server's history of a session for a keyword: false (and
+	 *  no callback) for an empty id or keyword or a limit of 0 or less, as
+	 *  in NIM. */
+	static bool QueryMsgByKeywordOnlineAsync(const QueryMsgByKeywordOnlineParam& param, const QueryMsgCallback& cb)
+	{
+		if (param.id_.empty() || param.keyword_.empty() || param.limit_count_ <= 0)
+			return false;
+		NIMQueryMsgByKeywordOnlineAsyncParam p;
+		p.to_type_ = param.to_type_;
+		p.limit = param.limit_count_;
+		p.from_time_ = param.from_time_;
+		p.end_time_ = param.end_time_;
+		p.reverse_ = param.reverse_;
+		nim_msglog_query_msg_by_keyword_online_async(param.id_.c_str(), param.keyword_.c_str(), p, &OnQuery, new QueryMsgCallback(cb));
+		return true;
 	}
 
 	typedef std::function<void(NIMResCode, const std::string&, const IMMessage&)> QuerySingleMsgCallback;
@@ -1623,6 +1661,44 @@ public:
 		return true;
 	}
 
+	/** NIM's parameters of a local search by options (QueryMsgByOptionsAsyncEx). */
+	class QueryMsgByOptionsAsyncParam
+	{
+	public:
+		NIMMsgLogQueryRange query_range_ = kNIMMsgLogQueryRangeP2P;
+		std::list<std::string> ids_;            /**< one session id for a P2P range */
+		int limit_count_ = 100;
+		int64_t from_time_ = 0;
+		int64_t end_time_ = 0;
+		std::string end_client_msg_id_;         /**< left out of the result */
+		bool reverse_ = false;
+		NIMMessageType msg_type_ = kNIMMessageTypeUnknown; /**< Unknown: every type */
+		int msg_sub_type_ = 0;
+		std::string search_content_;
+		std::string ToJsonString() const
+		{
+			detail::json v = detail::json::object();
+			v[kNIMQueryMsgByOptionsAsyncKeyQueryRange] = (int)query_range_;
+			v[kNIMQueryMsgByOptionsAsyncKeyIDS] = ids_;
+			v[kNIMQueryMsgByOptionsAsyncKeyLimit] = limit_count_;
+			v[kNIMQueryMsgByOptionsAsyncKeyFromTime] = from_time_;
+			v[kNIMQueryMsgByOptionsAsyncKeyEndTime] = end_time_;
+			v[kNIMQueryMsgByOptionsAsyncKeyEndClientMSGID] = end_client_msg_id_;
+			v[kNIMQueryMsgByOptionsAsyncKeyReverse] = reverse_;
+			v[kNIMQueryMsgByOptionsAsyncKeyMsgType] = (int)msg_type_;
+			v[kNIMQueryMsgByOptionsAsyncKeyMsgSubType] = msg_sub_type_;
+			v[kNIMQueryMsgByOptionsAsyncKeySearchContent] = search_content_;
+			return v.dump();
+		}
+	};
+
+	/** The local search by options, the options in one object. */
+	static bool QueryMsgByOptionsAsyncEx(const QueryMsgByOptionsAsyncParam& param, const QueryMsgCallback& cb)
+	{
+		nim_msglog_query_msg_by_options_async_ex(param.ToJsonString().c_str(), &OnQuery, new QueryMsgCallback(cb));
+		return true;
+	}
+
 	static bool QueryMsgByOptionsAsync(NIMMsgLogQueryRange query_range, const std::list<std::string>& ids, int limit_count, int64_t from_time, int64_t end_time, const std::string& end_client_msg_id, bool reverse, NIMMessageType msg_type, const std::string& search_content, const QueryMsgCallback& cb, const std::string& json_extension = "")
 	{
 		detail::json list = ids;
@@ -1663,6 +1739,23 @@ private:
 		if (*cb)
 			(*cb)((NIMResCode)res_code, accid ? accid : "");
 		delete cb;
+	}
+	static void OnDeleteHistoryEx(int res_code, const char *accid, NIMSessionType to_type, uint64_t time, const char *ext, const void *user_data)
+	{
+		DeleteHistoryOnLineAsyncExCallback *cb = (DeleteHistoryOnLineAsyncExCallback *)user_data;
+		if (*cb)
+			(*cb)((NIMResCode)res_code, accid ? accid : "", to_type, time, ext ? ext : "");
+		delete cb;
+	}
+	static detail::Holder<DeleteHistoryOnLineNotifyCallback>& HistoryNotify() { static detail::Holder<DeleteHistoryOnLineNotifyCallback> h; return h; }
+	static void OnHistoryNotify(NIMDeleteSessionHistoryMessagesNotifyInfo *head, int count, const void *)
+	{
+		DeleteHistoryOnLineNotifyCallback f = HistoryNotify().Get();
+		std::list<NIMDeleteSessionHistoryMessagesNotifyInfo> list;
+		for (int i = 0; head && i < count; i++)
+			list.push_back(head[i]);
+		if (f)
+			f(list);
 	}
 	static void OnStatusChanged(int rescode, const char *result, const char *, const void *)
 	{

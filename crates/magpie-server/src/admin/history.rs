@@ -142,6 +142,7 @@ pub(super) async fn query_session_msg(
         limit: limit as u32,
         ascending,
         msg_types,
+        keyword: String::new(),
     };
     let msgs: Vec<Value> = shared
         .stores

@@ -78,6 +78,14 @@ pub(crate) fn app_routes() -> Router<Arc<Shared>> {
             post(msg::send_batch_attach_msg),
         )
         .route("/nimserver/msg/recall.action", post(msg::recall))
+        .route(
+            "/nimserver/msg/delMsgOneWay.action",
+            post(msg::del_msg_one_way),
+        )
+        .route(
+            "/nimserver/msg/delRoamSession.action",
+            post(msg::del_roam_session),
+        )
         .route("/nimserver/msg/markReadMsg.action", post(msg::mark_read))
         .route(
             "/nimserver/history/querySessionMsg.action",

@@ -609,52 +609,16 @@ pub(super) async fn recall(
     f: Result<Form<RecallForm>, FormRejection>,
 ) -> Reply {
     let f = form(f)?;
-    match f.kind.as_str() {
-        "7" => {}
-        "8" => {
-            return Err(param(
-                Flavor::V1,
-                "team messages are not supported (type 8)",
-            ))
-        }
-        _ => return Err(param(Flavor::V1, "type must be 7 (P2P) or 8 (team)")),
-    }
-    let from = accid(Flavor::V1, "from", &f.from)?;
-    let to = accid(Flavor::V1, "to", &f.to)?;
-    let id: i64 = f.delete_msg_id.parse().map_err(|_| {
-        param(
-            Flavor::V1,
-            "deleteMsgid must be the message's server id (a number)",
-        )
-    })?;
-    f.timetag
-        .parse::<i64>()
-        .map_err(|_| param(Flavor::V1, "timetag must be the message's time in ms"))?;
-    let ignore = bool_param(Flavor::V1, "ignoreTime", f.ignore_time.as_deref(), false)?;
-    let found = shared
-        .stores
-        .messages
-        .message_by_id(app.id, id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "looking up a message to recall failed");
-            err(
-                Flavor::V1,
-                OpError {
-                    code: 500,
-                    msg: "internal error".into(),
-                },
-            )
-        })?;
-    let Some(m) = found.filter(|m| m.from == from && m.to == to) else {
-        return Err(err(
-            Flavor::V1,
-            OpError {
-                code: 404,
-                msg: format!("no message {id} from {from} to {to}"),
-            },
-        ));
+    let (p2p, team) = ("7", "8");
+    let target = RecallTarget {
+        kind: (&f.kind, p2p, team),
+        from: &f.from,
+        to: &f.to,
+        id: &f.delete_msg_id,
+        timetag: &f.timetag,
     };
+    let (from, to, m) = target.find(&shared, &app).await?;
+    let ignore = bool_param(Flavor::V1, "ignoreTime", f.ignore_time.as_deref(), false)?;
     let r = magpie_proto::msg::RecallReq {
         to_type: session_type::P2P,
         id: to.to_string(),
@@ -666,6 +630,170 @@ pub(super) async fn recall(
     shared
         .messaging
         .recall_from_server(&shared, app.id, &from, r, ignore)
+        .await
+        .map_err(|r| refused(Flavor::V1, r))?;
+    Ok(Json(json!({"code": 200})))
+}
+
+/// Parameters of `delMsgOneWay.action`.
+#[derive(Deserialize)]
+pub struct OneWayForm {
+    /// The message's server id.
+    #[serde(rename = "deleteMsgid")]
+    delete_msg_id: String,
+    /// The message's time, ms.
+    timetag: String,
+    /// 13: P2P, 14: team.
+    #[serde(rename = "type")]
+    kind: String,
+    from: String,
+    to: String,
+    msg: Option<String>,
+}
+
+/// `/nimserver/msg/delMsgOneWay.action`: NIM's one-way recall of a P2P
+/// message (found by its server id, sender and receiver): it leaves the
+/// receiver's history, offline and roaming messages, and the receiver's
+/// devices get the recall notification (`msg` its text); the sender keeps
+/// the message and is not told. No time window.
+pub(super) async fn del_msg_one_way(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    f: Result<Form<OneWayForm>, FormRejection>,
+) -> Reply {
+    let f = form(f)?;
+    let target = RecallTarget {
+        kind: (&f.kind, "13", "14"),
+        from: &f.from,
+        to: &f.to,
+        id: &f.delete_msg_id,
+        timetag: &f.timetag,
+    };
+    let (from, to, m) = target.find(&shared, &app).await?;
+    let r = magpie_proto::msg::RecallReq {
+        to_type: session_type::P2P,
+        id: to.to_string(),
+        client_msg_id: m.client_msg_id,
+        notify: f.msg.unwrap_or_default(),
+        from_nick: String::new(),
+        attach: String::new(),
+    };
+    shared
+        .messaging
+        .recall_one_way_from_server(&shared, app.id, &from, r)
+        .await
+        .map_err(|r| refused(Flavor::V1, r))?;
+    Ok(Json(json!({"code": 200})))
+}
+
+/// The message a recall names: `type` (`kind`: the value given, the P2P
+/// one, the team one), sender, receiver, server id and time.
+struct RecallTarget<'a> {
+    kind: (&'a str, &'a str, &'a str),
+    from: &'a str,
+    to: &'a str,
+    id: &'a str,
+    timetag: &'a str,
+}
+
+impl RecallTarget<'_> {
+    /// The sender, the receiver and the message (414 for bad parameters or
+    /// a team message, 404 when `from` sent `to` no such message, 500 when
+    /// the store fails).
+    async fn find(
+        &self,
+        shared: &Shared,
+        app: &AppCtx,
+    ) -> Result<(AccountId, AccountId, magpie_store::SentMessage), ApiError> {
+        let (kind, p2p, team) = self.kind;
+        if kind == team {
+            return Err(param(
+                Flavor::V1,
+                format!("team messages are not supported (type {team})"),
+            ));
+        }
+        if kind != p2p {
+            return Err(param(
+                Flavor::V1,
+                format!("type must be {p2p} (P2P) or {team} (team)"),
+            ));
+        }
+        let from = accid(Flavor::V1, "from", self.from)?;
+        let to = accid(Flavor::V1, "to", self.to)?;
+        let id: i64 = self.id.parse().map_err(|_| {
+            param(
+                Flavor::V1,
+                "deleteMsgid must be the message's server id (a number)",
+            )
+        })?;
+        self.timetag
+            .parse::<i64>()
+            .map_err(|_| param(Flavor::V1, "timetag must be the message's time in ms"))?;
+        let found = shared
+            .stores
+            .messages
+            .message_by_id(app.id, id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "looking up a message failed");
+                err(
+                    Flavor::V1,
+                    OpError {
+                        code: 500,
+                        msg: "internal error".into(),
+                    },
+                )
+            })?;
+        let m = found
+            .filter(|m| m.from == from && m.to == to)
+            .ok_or_else(|| {
+                err(
+                    Flavor::V1,
+                    OpError {
+                        code: 404,
+                        msg: format!("no message {id} from {from} to {to}"),
+                    },
+                )
+            })?;
+        Ok((from, to, m))
+    }
+}
+
+/// Parameters of `delRoamSession.action`.
+#[derive(Deserialize)]
+pub struct RoamSessionForm {
+    /// 1: P2P, 2: team.
+    #[serde(rename = "type")]
+    kind: String,
+    from: String,
+    to: String,
+}
+
+/// `/nimserver/msg/delRoamSession.action`: `from`'s roaming messages of
+/// its P2P session with `to` are deleted: its devices that have not
+/// received them (one that logs in later) never will; the server's history
+/// and `to`'s side stay.
+pub(super) async fn del_roam_session(
+    State(shared): State<Arc<Shared>>,
+    Extension(app): Extension<Arc<AppCtx>>,
+    f: Result<Form<RoamSessionForm>, FormRejection>,
+) -> Reply {
+    let f = form(f)?;
+    match f.kind.as_str() {
+        "1" => {}
+        "2" => {
+            return Err(param(
+                Flavor::V1,
+                "team sessions are not supported (type 2)",
+            ))
+        }
+        _ => return Err(param(Flavor::V1, "type must be 1 (P2P) or 2 (team)")),
+    }
+    let from = accid(Flavor::V1, "from", &f.from)?;
+    let to = accid(Flavor::V1, "to", &f.to)?;
+    shared
+        .messaging
+        .delete_roaming_from_server(app.id, &from, &to)
         .await
         .map_err(|r| refused(Flavor::V1, r))?;
     Ok(Json(json!({"code": 200})))
