@@ -904,6 +904,22 @@ int main(int argc, char **argv)
 	nim_msglog_query_msg_by_id_async("dog-live-1", "", on_by_id, "DELSELFGONE");
 	if (!next_step(10))
 		return fail("query the message deleted one way");
+	/* Two of this account's own messages at once. */
+	{
+		NIMDeleteMessagesSelfParam two[2];
+		const char *ids[2] = {"c-rt-1", "c-re-1"};
+		memset(two, 0, sizeof two);
+		for (int i = 0; i < 2; i++) {
+			two[i].to_type_ = kNIMSessionTypeP2P;
+			strncpy(two[i].from_account, argv[4], sizeof two[i].from_account - 1);
+			strncpy(two[i].to_account, peer, sizeof two[i].to_account - 1);
+			strncpy(two[i].client_id, ids[i], sizeof two[i].client_id - 1);
+			strncpy(two[i].ext, "both", sizeof two[i].ext - 1);
+		}
+		nim_msglog_delete_messages_self_async(two, 2, on_delete_self, "DELSELFS");
+		if (!next_step(10))
+			return fail("one-way deletion of two messages");
+	}
 	nim_msglog_delete_history_online_async(peer, true, "", on_delete_history, "DELHISTORY");
 	if (!next_step(10))
 		return fail("delete the server history");

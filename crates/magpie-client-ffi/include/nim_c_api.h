@@ -314,6 +314,21 @@ void nim_msglog_register_delete_history_messages_callback(nim_msglog_delete_hist
                                                           const void *user_data);
 
 /**
+ * Deletes several P2P messages for me only, as
+ * [`nim_msglog_delete_message_self_async`] does one, in the array's
+ * order: `cb` gets 200 when every one went, else the first failure's code
+ * (those before it are deleted); 414 for an empty array.
+ *
+ * # Safety
+ * `param` is NULL or points to `param_count` items; `cb` is NULL or
+ * callable with `user_data` once, from the SDK's thread.
+ */
+void nim_msglog_delete_messages_self_async(NIMDeleteMessagesSelfParam *param,
+                                           int param_count,
+                                           nim_msglog_delete_message_self_res_cb_func cb,
+                                           const void *user_data);
+
+/**
  * Clears my server history of the P2P session with `account_id`; with
  * `delete_roaming` its messages also leave the sync of my devices that
  * have not received them (NIM's roaming messages). Local histories and
@@ -1154,7 +1169,11 @@ void nim_session_set_unread_count_zero_async(int to_type,
 
 /**
  * Messages of a session from the local database, newest first, before
- * `anchor_msg_time` (0: now), at most `limit_count`.
+ * `anchor_msg_time` (0: now), at most `limit_count`. NIM's
+ * `json_extension` keys: `direction` (kForward 0, the default: back in
+ * time from the anchor; kBackward 1: forward in time, oldest first),
+ * `reverse` (true: the page in the opposite order), `endtime` (ms, 0 for
+ * none: where the page stops, exclusive, on the far side of the anchor).
  *
  * # Safety
  * As `nim_session_delete_recent_session_async`.
@@ -1297,13 +1316,14 @@ void nim_talk_reg_recall_msg_cb(const char *json_extension,
 
 /**
  * A page of the account's sessions on the server, the most recently
- * updated first: those updated between `min_time` and `max_time` (ms,
- * both inclusive; 0 for no bound), at most `limit` (1 to 100; 0 or more
- * than 100 is 100), each with its last message when `need_last_msg`. `cb`
- * gets 200 and `{"query_list_res_code","query_list_has_more",
+ * updated first: those updated from `min_time` (ms, inclusive) and
+ * before `max_time` (0 for no bound on either), at most `limit` (1 to
+ * 100; 0 or more than 100 is 100) and every other session of the last
+ * one's millisecond, each with its last message when `need_last_msg`.
+ * `cb` gets 200 and `{"query_list_res_code","query_list_has_more",
  * "query_list_sessions"}`; with `query_list_has_more` ask again with
- * `max_time` the last session's `info_update_time` (sessions of that
- * millisecond come again). 20001/415 when not logged in.
+ * `max_time` the last session's `info_update_time`. 20001/415 when not
+ * logged in.
  *
  * # Safety
  * `cb` is NULL or callable with `user_data` once, from the SDK's thread.

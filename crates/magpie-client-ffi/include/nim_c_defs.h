@@ -636,6 +636,41 @@ typedef enum NIMProxyType {
 } NIMProxyType;
 
 /**
+ * NIM's `NIMDeleteMessagesSelfParam`: one message of
+ * [`nim_msglog_delete_messages_self_async`]'s array.
+ */
+typedef struct NIMDeleteMessagesSelfParam {
+  /**
+   * NIMSessionType (0 P2P).
+   */
+  int to_type_;
+  /**
+   * The message's sender, NUL-terminated.
+   */
+  char from_account[128];
+  /**
+   * Its receiver, NUL-terminated.
+   */
+  char to_account[128];
+  /**
+   * Its server id.
+   */
+  int64_t server_id;
+  /**
+   * Its client id, NUL-terminated.
+   */
+  char client_id[128];
+  /**
+   * Its time, ms.
+   */
+  int64_t time;
+  /**
+   * The app's extension, NUL-terminated.
+   */
+  char ext[1024];
+} NIMDeleteMessagesSelfParam;
+
+/**
  * NIM's `NIMDeleteSessionHistoryMessagesNotifyInfo`: one server history
  * another device of the account cleared.
  */

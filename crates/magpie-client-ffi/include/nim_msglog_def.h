@@ -24,4 +24,14 @@ NIM_JSON_KEY kNIMDELMSGSelfNotifyKeyEXT = "ext";               /**< string, the 
 /* The json_extension of nim_msglog_query_msg_online_async. */
 NIM_JSON_KEY kNIMMsglogJsonExtKeyNeedAutoDownloadAttachment = "need_auto_download_attachment"; /**< bool (attachments are not downloaded by Magpie's SDK) */
 NIM_JSON_KEY kNIMMsglogJsonExtKeyQueryMsgTypeList = "query_msg_type_list";                     /**< array of NIMMessageType: only these types */
+/* nim_msglog_query_msg_async's json_extension. */
+NIM_JSON_KEY kNIMMsglogQueryJsonExtensionKeyDirection = "direction"; /**< int, NIMMsglogSearchDirection (default kForward) */
+NIM_JSON_KEY kNIMMsglogQueryJsonExtensionKeyReverse = "reverse";     /**< bool, the page in the opposite order */
+NIM_JSON_KEY kNIMMsglogQueryJsonExtensionKeyEndTime = "endtime";     /**< int64 ms, where the page stops (0: none) */
+/** The direction of a local history query from its anchor time. */
+enum NIMMsglogSearchDirection
+{
+	kForward = 0,  /**< back in time from the anchor, newest first */
+	kBackward = 1, /**< forward in time from the anchor, oldest first */
+};
 #endif

@@ -77,4 +77,6 @@ NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyReverse = "reverse";               /**
 NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyMsgType = "msg_type";              /**< int, NIMMessageType (1000: every type) */
 NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeyMsgSubType = "msg_sub_type";       /**< int */
 NIM_JSON_KEY kNIMQueryMsgByOptionsAsyncKeySearchContent = "search_content";  /**< string */
+/* The NOS scene of an attachment's upload_tag (NIM's default). */
+NIM_JSON_KEY kNIMNosDefaultTagIM = "nim_default_im";
 #endif

@@ -195,6 +195,109 @@ pub unsafe extern "C" fn nim_msglog_register_delete_history_messages_callback(
     })
 }
 
+/// NIM's `NIMDeleteMessagesSelfParam`: one message of
+/// [`nim_msglog_delete_messages_self_async`]'s array.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NIMDeleteMessagesSelfParam {
+    /// NIMSessionType (0 P2P).
+    pub to_type_: c_int,
+    /// The message's sender, NUL-terminated.
+    pub from_account: [c_char; 128],
+    /// Its receiver, NUL-terminated.
+    pub to_account: [c_char; 128],
+    /// Its server id.
+    pub server_id: i64,
+    /// Its client id, NUL-terminated.
+    pub client_id: [c_char; 128],
+    /// Its time, ms.
+    pub time: i64,
+    /// The app's extension, NUL-terminated.
+    pub ext: [c_char; 1024],
+}
+
+/// The text of a fixed C buffer: up to its first NUL, or all of it.
+fn from_buf(b: &[c_char]) -> String {
+    let bytes: Vec<u8> = b
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Deletes several P2P messages for me only, as
+/// [`nim_msglog_delete_message_self_async`] does one, in the array's
+/// order: `cb` gets 200 when every one went, else the first failure's code
+/// (those before it are deleted); 414 for an empty array.
+///
+/// # Safety
+/// `param` is NULL or points to `param_count` items; `cb` is NULL or
+/// callable with `user_data` once, from the SDK's thread.
+#[no_mangle]
+pub unsafe extern "C" fn nim_msglog_delete_messages_self_async(
+    param: *mut NIMDeleteMessagesSelfParam,
+    param_count: c_int,
+    cb: nim_msglog_delete_message_self_res_cb_func,
+    user_data: *const c_void,
+) {
+    let n = usize::try_from(param_count).unwrap_or(0);
+    let items: Vec<NIMDeleteMessagesSelfParam> = if param.is_null() || n == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the caller's contract: `n` items at `param`, read once
+        // here (the app may free them when the call returns).
+        unsafe { std::slice::from_raw_parts(param, n) }.to_vec()
+    };
+    let ud = user_data as usize;
+    guard((), || {
+        let answer = move |code: ResCode| {
+            if let Some(f) = cb {
+                // SAFETY: the app passed `f` for this signature with `ud`.
+                unsafe { f(code.0 as c_int, ud as *const c_void) }
+            }
+        };
+        if items.is_empty() {
+            return answer(ResCode::PARAMETER_ERROR);
+        }
+        let msgs: Vec<(ImMessage, String)> = items
+            .iter()
+            .map(|p| {
+                let m = ImMessage {
+                    to_type: u32::try_from(p.to_type_).unwrap_or(u32::MAX),
+                    from_id: from_buf(&p.from_account),
+                    to_accid: from_buf(&p.to_account),
+                    client_msg_id: from_buf(&p.client_id),
+                    server_msg_id: p.server_id,
+                    time: p.time,
+                    ..Default::default()
+                };
+                (m, from_buf(&p.ext))
+            })
+            .collect();
+        let started = bridge::with_sdk(|s| {
+            let client = s.client.clone();
+            // Not called once the SDK is cleaned up.
+            bridge::spawn_current(
+                s,
+                async move {
+                    for (m, ext) in &msgs {
+                        let code = client.delete_message_self(m, ext).await;
+                        if !code.is_success() {
+                            return code;
+                        }
+                    }
+                    ResCode::SUCCESS
+                },
+                answer,
+            );
+        });
+        if started.is_none() {
+            answer(ResCode::LOCAL_INIT_UNDONE);
+        }
+    })
+}
+
 /// Delivers server histories another device cleared; false when the event
 /// is not that.
 pub(crate) fn dispatch_history(e: &magpie_client::Event) -> bool {

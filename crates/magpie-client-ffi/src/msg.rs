@@ -1069,7 +1069,11 @@ pub(crate) fn query_answer(
 }
 
 /// Messages of a session from the local database, newest first, before
-/// `anchor_msg_time` (0: now), at most `limit_count`.
+/// `anchor_msg_time` (0: now), at most `limit_count`. NIM's
+/// `json_extension` keys: `direction` (kForward 0, the default: back in
+/// time from the anchor; kBackward 1: forward in time, oldest first),
+/// `reverse` (true: the page in the opposite order), `endtime` (ms, 0 for
+/// none: where the page stops, exclusive, on the far side of the anchor).
 ///
 /// # Safety
 /// As `nim_session_delete_recent_session_async`.
@@ -1083,9 +1087,14 @@ pub unsafe extern "C" fn nim_msglog_query_msg_async(
     cb: nim_msglog_query_cb_func,
     user_data: *const c_void,
 ) {
-    let _ = json_extension;
     // SAFETY: the caller's contract.
-    let id = unsafe { text(account_id) };
+    let (id, ext) = unsafe { (text(account_id), text(json_extension)) };
+    let ext = parse(&ext).unwrap_or(Value::Null);
+    let opts = magpie_client::LocalQueryOptions {
+        backward: ext["direction"].as_i64() == Some(1),
+        reverse: ext["reverse"].as_bool().unwrap_or(false),
+        end_time: ext["endtime"].as_i64().unwrap_or(0),
+    };
     let ud = user_data as usize;
     guard((), || {
         let t = to_type.max(0) as u32;
@@ -1096,7 +1105,7 @@ pub unsafe extern "C" fn nim_msglog_query_msg_async(
             let id = id.clone();
             s.runtime.spawn(async move {
                 let r = client
-                    .query_local_messages(t, &id, limit, anchor_msg_time)
+                    .query_local_messages_with(t, &id, limit, anchor_msg_time, opts)
                     .await;
                 answer(r.rescode.0 as c_int, r.source, r.content);
             });

@@ -163,13 +163,14 @@ fn call_code(cb: Option<CodeFn>, ud: usize, code: ResCode) {
 }
 
 /// A page of the account's sessions on the server, the most recently
-/// updated first: those updated between `min_time` and `max_time` (ms,
-/// both inclusive; 0 for no bound), at most `limit` (1 to 100; 0 or more
-/// than 100 is 100), each with its last message when `need_last_msg`. `cb`
-/// gets 200 and `{"query_list_res_code","query_list_has_more",
+/// updated first: those updated from `min_time` (ms, inclusive) and
+/// before `max_time` (0 for no bound on either), at most `limit` (1 to
+/// 100; 0 or more than 100 is 100) and every other session of the last
+/// one's millisecond, each with its last message when `need_last_msg`.
+/// `cb` gets 200 and `{"query_list_res_code","query_list_has_more",
 /// "query_list_sessions"}`; with `query_list_has_more` ask again with
-/// `max_time` the last session's `info_update_time` (sessions of that
-/// millisecond come again). 20001/415 when not logged in.
+/// `max_time` the last session's `info_update_time`. 20001/415 when not
+/// logged in.
 ///
 /// # Safety
 /// `cb` is NULL or callable with `user_data` once, from the SDK's thread.

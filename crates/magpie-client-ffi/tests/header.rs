@@ -30,7 +30,8 @@ const ENUMS: [&str; 23] = [
     "NIMAuthType",
     "NIMProxyType",
 ];
-const TYPES: [&str; 58] = [
+const TYPES: [&str; 59] = [
+    "NIMDeleteMessagesSelfParam",
     "NIMDeleteSessionHistoryMessagesNotifyInfo",
     "nim_msglog_delete_history_online_res_cb_func_ex",
     "nim_msglog_delete_history_online_notify_cb_func",
@@ -90,7 +91,8 @@ const TYPES: [&str; 58] = [
     "nim_talk_recall_extra_params",
     "nim_data_sync_cb_func",
 ];
-const FUNCTIONS: [&str; 119] = [
+const FUNCTIONS: [&str; 120] = [
+    "nim_msglog_delete_messages_self_async",
     "nim_msglog_delete_history_online_async_ex",
     "nim_msglog_register_delete_history_messages_callback",
     "nim_msglog_query_msg_online_async2",

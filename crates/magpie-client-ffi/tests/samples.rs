@@ -1167,6 +1167,7 @@ async fn the_c_messaging_sample_syncs_sends_and_receives() {
     assert_eq!(v["info_ext"], r#"{"from":"C"}"#, "{get}");
     assert_eq!(one("OLDEL "), "OLDEL code=200");
     assert_eq!(one("OLGONE "), "OLGONE code=404 {}");
+    assert_eq!(one("DELSELFS "), "DELSELFS code=200");
     assert_eq!(
         one("DELHISTEX "),
         "DELHISTEX code=200 accid=dog type=0 ext=from C timed=1"

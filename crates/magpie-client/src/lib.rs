@@ -48,7 +48,7 @@ pub use event::{
     ServerTimeRes, EVENT_STREAM_CAPACITY,
 };
 pub use link::{LinkError, SDK_VERSION};
-pub use local::{ReceivedMessage, ReceivedSysMsg, SessionData};
+pub use local::{LocalQueryOptions, ReceivedMessage, ReceivedSysMsg, SessionData};
 pub use machine::server_session_failed;
 pub use magpie_proto::msg::{HistoryQuery, ImMessage, RecallNotify, SendMsgAck, SysMsg, SysMsgAck};
 pub use msgs::{DataSync, QueryResult, SessionResult};
@@ -517,9 +517,10 @@ impl Client {
     /// account's sessions as the server keeps them, one per peer, moved up
     /// by every message. `action` is one of
     /// `magpie_proto::frame::server_session_action`: LIST answers a page
-    /// newest first (`min_time`/`max_time` bound the update time, both
-    /// inclusive, 0 for none; `limit` 1 to 100, 0 for 100; `has_more` when
-    /// more match: ask again with `max_time` the last one's update time),
+    /// newest first (update times from `min_time`, inclusive, and before
+    /// `max_time`, 0 for none; `limit` 1 to 100, 0 for 100, and a page holds
+    /// every session of its last millisecond; `has_more` when more match:
+    /// ask again with `max_time` the last one's update time),
     /// GET one session (404 when the account has none with that peer),
     /// UPDATE sets a P2P session's extension (creating the session) and
     /// tells the account's other online devices through
@@ -784,7 +785,8 @@ impl Client {
     /// `notify_self` my other devices, now and when they log in, get it
     /// through [`on_delete_history`](Client::on_delete_history) with `ext`.
     /// This device's history stays. Answers the code and the time of the
-    /// deletion (ms, this device's estimate of the server's clock): 200;
+    /// deletion (ms, this device's estimate of the server's clock; 0 on a
+    /// failure): 200;
     /// 414 for a session that is not P2P, a bad accid or an `ext` over
     /// 1,023 bytes; 201 from a server older than protocol version 5 when
     /// `notify_self`; 20001/415 when not logged in.
@@ -805,7 +807,12 @@ impl Client {
                 ..Default::default()
             })
             .await;
-        (code, self.server_time())
+        let time = if code.is_success() {
+            self.server_time()
+        } else {
+            0
+        };
+        (code, time)
     }
 
     /// Server histories another device of the account cleared with
@@ -898,11 +905,33 @@ impl Client {
         limit: u32,
         anchor_time: i64,
     ) -> QueryResult {
+        self.query_local_messages_with(
+            to_type,
+            id,
+            limit,
+            anchor_time,
+            LocalQueryOptions::default(),
+        )
+        .await
+    }
+
+    /// As [`query_local_messages`](Client::query_local_messages), with
+    /// NIM's options: the direction from the anchor, the order of the page
+    /// and an end time (see [`LocalQueryOptions`]).
+    pub async fn query_local_messages_with(
+        &self,
+        to_type: u32,
+        id: &str,
+        limit: u32,
+        anchor_time: i64,
+        opts: LocalQueryOptions,
+    ) -> QueryResult {
         let cmd = machine::Cmd::QueryLocal {
             to_type,
             id: id.to_owned(),
             limit,
             anchor_time,
+            opts,
         };
         match self.messaging(cmd).await {
             Some(machine::Reply::Query(r)) => r,

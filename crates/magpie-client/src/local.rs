@@ -174,6 +174,20 @@ pub struct Applied {
     pub cleared: Vec<magpie_proto::msg::ClearHistoryNotify>,
 }
 
+/// NIM's `json_extension` of the local history query
+/// (`nim_msglog_query_msg_async`): `direction`, `reverse`, `endtime`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalQueryOptions {
+    /// NIM's kBackward: forward in time from the anchor, oldest first
+    /// (default kForward: back in time, newest first).
+    pub backward: bool,
+    /// The page in the opposite order.
+    pub reverse: bool,
+    /// Stop at this time, ms, exclusive (0: no bound): before the anchor
+    /// going back, after it going forward.
+    pub end_time: i64,
+}
+
 /// How entries came.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arrival {
@@ -582,21 +596,32 @@ impl LocalDb {
         id: &str,
         limit: u32,
         anchor_time: i64,
+        opts: LocalQueryOptions,
     ) -> Result<Vec<ImMessage>, String> {
-        let anchor = if anchor_time > 0 {
-            anchor_time
-        } else {
-            i64::MAX
+        // Back in time from the anchor (0: now) down to the end time
+        // (0: none), or with `backward` forward in time from the anchor
+        // (0: the oldest) up to the end time; both bounds exclusive.
+        let (lo, hi, order) = match (opts.backward, anchor_time > 0, opts.end_time > 0) {
+            (false, a, e) => (
+                if e { opts.end_time } else { i64::MIN },
+                if a { anchor_time } else { i64::MAX },
+                "DESC",
+            ),
+            (true, a, e) => (
+                if a { anchor_time } else { i64::MIN },
+                if e { opts.end_time } else { i64::MAX },
+                "ASC",
+            ),
         };
         let mut q = self
             .conn
-            .prepare(
-                "SELECT json, status FROM msglog WHERE talk_id = ?1 AND to_type = ?2 AND time < ?3 ORDER BY time DESC, rowid DESC LIMIT ?4",
-            )
+            .prepare_cached(&format!(
+                "SELECT json, status FROM msglog WHERE talk_id = ?1 AND to_type = ?2 AND time > ?3 AND time < ?4 ORDER BY time {order}, rowid {order} LIMIT ?5"
+            ))
             .map_err(sql_err)?;
         let rows = q
             .query_map(
-                params![id.to_ascii_lowercase(), to_type, anchor, limit as i64],
+                params![id.to_ascii_lowercase(), to_type, lo, hi, limit as i64],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)),
             )
             .map_err(sql_err)?;
@@ -607,6 +632,9 @@ impl LocalDb {
                 m.extra.insert("log_status".into(), Value::from(status));
                 out.push(m);
             }
+        }
+        if opts.reverse {
+            out.reverse();
         }
         Ok(out)
     }
@@ -967,9 +995,10 @@ fn run_on(db: Result<&mut LocalDb, String>, job: DbJob) -> DbDone {
             id,
             limit,
             anchor_time,
+            opts,
         } => DbDone::Messages {
             cmd,
-            result: db.and_then(|db| db.query(to_type, &id, limit, anchor_time)),
+            result: db.and_then(|db| db.query(to_type, &id, limit, anchor_time, opts)),
         },
         DbJob::SysMsgs {
             cmd,

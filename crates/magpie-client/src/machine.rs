@@ -92,6 +92,7 @@ pub(crate) enum Cmd {
         id: String,
         limit: u32,
         anchor_time: i64,
+        opts: crate::local::LocalQueryOptions,
     },
     QueryOnline(HistoryQuery),
     SysMsgs {
@@ -688,6 +689,7 @@ impl LoginMachine {
                 id: sid,
                 limit,
                 anchor_time,
+                opts,
             } if has_account => self.msgs.local(
                 DbJob::Query {
                     cmd: id,
@@ -695,6 +697,7 @@ impl LoginMachine {
                     id: sid,
                     limit,
                     anchor_time,
+                    opts,
                 },
                 fx,
             ),

@@ -95,6 +95,7 @@ pub(crate) enum DbJob {
         id: String,
         limit: u32,
         anchor_time: i64,
+        opts: crate::local::LocalQueryOptions,
     },
     /// Stored system notifications.
     SysMsgs {

@@ -309,7 +309,7 @@ pub struct ServerSessionRequest {
     /// LIST: earliest update time, ms (0: no bound).
     #[serde(default)]
     pub min_time: i64,
-    /// LIST: latest update time, ms, inclusive (0: now).
+    /// LIST: update times before this, ms (0: no bound).
     #[serde(default)]
     pub max_time: i64,
     /// LIST: with each session's last message.

@@ -29,3 +29,11 @@ INSERT INTO server_sessions (app_id, accid, to_type, session_id, update_time, la
     ON CONFLICT (app_id, accid, to_type, session_id) DO UPDATE SET
         update_time = max(update_time, excluded.update_time),
         last_msg_id = max(last_msg_id, excluded.last_msg_id);
+-- A last message recalled before the upgrade shows as recalled: the
+-- sender's recall note is kept under the duplicate key 'recall:' and the
+-- message's client id.
+UPDATE server_sessions SET last_recalled = 1 WHERE EXISTS (
+    SELECT 1 FROM messages m JOIN stored_notes n
+        ON n.app_id = m.app_id AND n.from_accid = m.from_accid
+        AND n.client_msg_id = 'recall:' || m.client_msg_id
+    WHERE m.id = server_sessions.last_msg_id);

@@ -712,19 +712,21 @@ fn apply<'a>(
                         "UPDATE messages SET history = 0 WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
                     )?
                     .execute(params![app_id, from, client_msg_id])?;
-                    // The sessions whose last message it is show a recall.
-                    let found: Option<(i64, String)> = tx
+                    // The sessions whose last message it is show a recall
+                    // (every copy of a client id reused without the resend
+                    // flag: the recall took them all out of the history).
+                    let found: Vec<(i64, String)> = tx
                         .prepare_cached(
-                            "SELECT id, to_accid FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3 ORDER BY id LIMIT 1",
+                            "SELECT id, to_accid FROM messages WHERE app_id = ?1 AND from_accid = ?2 AND client_msg_id = ?3",
                         )?
-                        .query_row(params![app_id, from, client_msg_id], |r| {
+                        .query_map(params![app_id, from, client_msg_id], |r| {
                             Ok((r.get(0)?, r.get(1)?))
-                        })
-                        .optional()?;
-                    if let Some((id, to)) = found {
-                        let mut mark = tx.prepare_cached(
-                            "UPDATE server_sessions SET last_recalled = 1 WHERE app_id = ?1 AND accid = ?2 AND to_type = 0 AND session_id = ?3 AND last_msg_id = ?4",
-                        )?;
+                        })?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let mut mark = tx.prepare_cached(
+                        "UPDATE server_sessions SET last_recalled = 1 WHERE app_id = ?1 AND accid = ?2 AND to_type = 0 AND session_id = ?3 AND last_msg_id = ?4",
+                    )?;
+                    for (id, to) in found {
                         mark.execute(params![app_id, from, to, id])?;
                         mark.execute(params![app_id, to, from, id])?;
                     }

@@ -1361,20 +1361,47 @@ impl MessageStore for SqliteStore {
         self.inner.core.settle().await?;
         let accid = accid.clone();
         self.read(move |c| {
-            let limit = q.limit.clamp(1, magpie_store::message::MAX_SESSION_PAGE);
+            let limit = q.limit.clamp(1, magpie_store::message::MAX_SESSION_PAGE) as usize;
             let max = if q.max_time > 0 { q.max_time } else { i64::MAX };
             let mut sessions = c
                 .prepare_cached(&format!(
-                    "{SESSION_SELECT} AND s.update_time >= ?3 AND s.update_time <= ?4 \
+                    "{SESSION_SELECT} AND s.update_time >= ?3 AND s.update_time < ?4 \
                      ORDER BY s.update_time DESC, s.to_type DESC, s.session_id DESC LIMIT ?5"
                 ))?
                 .query_map(
-                    params![app_id, accid.as_str(), q.min_time, max, limit + 1],
+                    params![app_id, accid.as_str(), q.min_time, max, limit as i64 + 1],
                     |r| session_row(r, &accid),
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
-            let has_more = sessions.len() > limit as usize;
-            sessions.truncate(limit as usize);
+            if sessions.len() <= limit {
+                return Ok(SessionPage {
+                    sessions,
+                    has_more: false,
+                });
+            }
+            let t = sessions[limit - 1].update_time;
+            if sessions[limit].update_time != t {
+                sessions.truncate(limit);
+                return Ok(SessionPage {
+                    sessions,
+                    has_more: true,
+                });
+            }
+            // The page ends inside a millisecond: it takes every session of
+            // that millisecond (magpie_store::message::cut_page).
+            sessions.retain(|s| s.update_time > t);
+            let ties = c
+                .prepare_cached(&format!(
+                    "{SESSION_SELECT} AND s.update_time = ?3 ORDER BY s.to_type DESC, s.session_id DESC"
+                ))?
+                .query_map(params![app_id, accid.as_str(), t], |r| session_row(r, &accid))?
+                .collect::<Result<Vec<_>, _>>()?;
+            sessions.extend(ties);
+            let has_more = c
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM server_sessions WHERE app_id = ?1 AND accid = ?2 AND update_time >= ?3 AND update_time < ?4)",
+                )?
+                .query_row(params![app_id, accid.as_str(), q.min_time, t], |r| r.get(0))?;
             Ok(SessionPage { sessions, has_more })
         })
         .await
@@ -1804,10 +1831,30 @@ mod tests {
                 )
                 .unwrap();
             }
+            // m3 was recalled: the sender's recall note is kept by its key.
+            tx.execute(
+                "INSERT INTO stored_notes (app_id, from_accid, client_msg_id, seq, time, json) VALUES (1, 'a', 'recall:m3', 1, 16, '{}')",
+                [],
+            )
+            .unwrap();
             tx.commit().unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
         let app = s.app_by_key("k").await.unwrap().unwrap();
+        let recalled = |who: &str, peer: &str| {
+            let who = AccountId::parse(who).unwrap();
+            let (s, peer) = (&s, peer.to_owned());
+            async move {
+                s.server_session(app.id, &who, 0, &peer)
+                    .await
+                    .unwrap()
+                    .and_then(|x| x.last)
+                    .map(|l| l.recalled)
+            }
+        };
+        assert_eq!(recalled("a", "c").await, Some(true), "m3 recalled");
+        assert_eq!(recalled("c", "a").await, Some(true));
+        assert_eq!(recalled("a", "b").await, Some(false));
         let q = SessionQuery {
             min_time: 0,
             max_time: 0,

@@ -818,9 +818,9 @@ pub mod messages {
             (vec![s3("bob", 30, Some((false, true)))], true)
         );
         assert_eq!(
-            page("ann", 0, 20, 1).await,
+            page("ann", 0, 30, 1).await,
             (vec![s3("cat", 20, Some((false, false)))], false),
-            "the next page"
+            "the next page: before the last one's time"
         );
         assert_eq!(page("ann", 25, 0, 10).await.0.len(), 1, "min_time");
         assert_eq!(
@@ -932,6 +932,24 @@ pub mod messages {
             ["bob", "dan", "cat"],
             "back with a message"
         );
+        // Sessions of one millisecond stay on one page, past the limit.
+        m.append(vec![
+            (app, msg("ann", "gus", "c5", 60)),
+            (app, msg("ann", "hal", "c6", 60)),
+            (app, msg("ann", "ivy", "c7", 60)),
+        ])
+        .await
+        .unwrap();
+        let (first, more) = page("ann", 0, 0, 2).await;
+        assert_eq!(
+            (names(first), more),
+            (vec!["ivy".to_owned(), "hal".into(), "gus".into()], true)
+        );
+        let (next, more) = page("ann", 0, 60, 2).await;
+        assert_eq!(
+            (names(next), more),
+            (vec!["bob".to_owned(), "dan".into()], true)
+        );
 
         let other = s.apps.create_app("b", "k2", "s2").await.unwrap().id;
         let none = m
@@ -951,7 +969,7 @@ pub mod messages {
         m.prune(app, Some(41), None).await.unwrap();
         assert_eq!(
             names(page("ann", 0, 0, 10).await.0),
-            ["bob", "dan"],
+            ["ivy", "hal", "gus", "bob", "dan"],
             "retention"
         );
         assert!(page("cat", 0, 0, 10).await.0.is_empty());

@@ -908,15 +908,14 @@ impl MessageStore for MemoryStore {
         let max = if q.max_time > 0 { q.max_time } else { i64::MAX };
         let mut found: Vec<_> = list
             .iter()
-            .filter(|(_, s)| s.update_time >= q.min_time && s.update_time <= max)
+            .filter(|(_, s)| s.update_time >= q.min_time && s.update_time < max)
             .collect();
         found.sort_by(|a, b| (b.1.update_time, &b.0).cmp(&(a.1.update_time, &a.0)));
-        let limit = q.limit.clamp(1, crate::message::MAX_SESSION_PAGE) as usize;
+        let (page, has_more) = crate::message::cut_page(found, q.limit, |(_, s)| s.update_time);
         Ok(SessionPage {
-            has_more: found.len() > limit,
-            sessions: found
+            has_more,
+            sessions: page
                 .into_iter()
-                .take(limit)
                 .map(|(k, s)| g.session(accid, k, s))
                 .collect(),
         })

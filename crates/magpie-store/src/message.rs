@@ -409,11 +409,33 @@ pub struct LastMessage {
 pub struct SessionQuery {
     /// Earliest update time, ms, inclusive (0: no bound).
     pub min_time: i64,
-    /// Latest update time, ms, inclusive (0: now); the next page asks with
+    /// Update times before this, ms (0: no bound); the next page asks with
     /// the last update time of the previous one.
     pub max_time: i64,
-    /// Most sessions (1 to [`MAX_SESSION_PAGE`]).
+    /// Most sessions (1 to [`MAX_SESSION_PAGE`]); a page goes past it to
+    /// hold every session of its last millisecond, so the next page, which
+    /// starts before that millisecond, loses none and repeats none.
     pub limit: u32,
+}
+
+/// Cuts a page of sessions sorted newest first (`update_time` of each):
+/// the first `limit`, and after them those of the same update time as the
+/// last one; and whether any are left.
+pub fn cut_page<T>(sorted: Vec<T>, limit: u32, update_time: impl Fn(&T) -> i64) -> (Vec<T>, bool) {
+    let limit = limit.clamp(1, MAX_SESSION_PAGE) as usize;
+    if sorted.len() <= limit {
+        return (sorted, false);
+    }
+    let last = update_time(&sorted[limit - 1]);
+    let end = limit
+        + sorted[limit..]
+            .iter()
+            .take_while(|s| update_time(s) == last)
+            .count();
+    let more = sorted.len() > end;
+    let mut page = sorted;
+    page.truncate(end);
+    (page, more)
 }
 
 /// What [`crate::MessageStore::server_sessions`] found.

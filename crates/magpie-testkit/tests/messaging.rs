@@ -873,16 +873,23 @@ async fn the_server_keeps_each_accounts_sessions_with_their_last_message() {
         (last["client_msg_id"].as_str(), bob.last_msg_type),
         (Some("s3"), 0)
     );
-    // Paging: one at a time; the next page asks up to the last one's time
-    // (inclusive, so sessions of the same millisecond are not lost).
+    // Paging: one at a time; the next page asks for sessions before the
+    // last one's time (a page holds every session of its last millisecond,
+    // so none is lost or repeated).
     let first = a2.c.client.server_session(list(1, 0, false)).await;
-    assert_eq!((first.list.len(), first.has_more), (1, true));
+    assert!(!first.list.is_empty(), "{first:?}");
     assert_eq!(first.list[0].last_msg, None, "not asked for");
-    let t = first.list[0].update_time;
+    let t = first.list.last().unwrap().update_time;
     let next = a2.c.client.server_session(list(100, t, true)).await;
-    let mut ids: Vec<&str> = next.list.iter().map(|x| x.id.as_str()).collect();
+    let mut ids: Vec<&str> = first
+        .list
+        .iter()
+        .chain(next.list.iter())
+        .map(|x| x.id.as_str())
+        .collect();
     ids.sort_unstable();
     assert_eq!((ids, next.has_more), (vec!["bob", "cat"], false));
+    assert_eq!(first.has_more, first.list.len() == 1);
     // bob's side has one session, with ann.
     let theirs = b1.c.client.server_session(list(0, 0, true)).await;
     assert_eq!(
@@ -1064,6 +1071,12 @@ async fn a_cleared_history_is_told_to_the_accounts_other_devices() {
         ),
         ("bob", "{\"why\":\"tidy\"}", 0)
     );
+    // The device that asked hears nothing of its own.
+    let mut a1 = a1;
+    let until = tokio::time::Instant::now() + Duration::from_millis(200);
+    while let Ok(e) = tokio::time::timeout_at(until, a1.c.events.next()).await {
+        assert!(!matches!(e, Event::DeleteHistory(_)), "{e:?}");
+    }
     // A device that logs in later hears it from its sync.
     let mut a3 = device(&s, "a3");
     login(&a3, &app, "ann").await;
@@ -1094,4 +1107,60 @@ async fn a_cleared_history_is_told_to_the_accounts_other_devices() {
             .delete_history_online_ex(0, "bob", true, &long)
             .await;
     assert_eq!(code, ResCode::PARAMETER_ERROR);
+}
+
+/// NIM's local query options: forward in time from the anchor (oldest
+/// first), the page reversed, and an end time on the far side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_history_is_paged_in_both_directions() {
+    use magpie_client::LocalQueryOptions;
+    let s = TestServer::start().await;
+    let (_app, a1, _a2, mut b1) = ann_twice_and_bob(&s, "localdir").await;
+    for id in ["d1", "d2", "d3"] {
+        let ack = a1.c.client.send_message(text("bob", id, id)).await;
+        assert_eq!(ack.rescode, ResCode::SUCCESS);
+    }
+    let got = receive(&mut b1.c.events, 3).await;
+    let times: Vec<i64> = got.iter().map(|m| m.content.time).collect();
+    let page = |anchor: i64, opts: LocalQueryOptions| {
+        let c = b1.c.client.clone();
+        async move {
+            let r = c.query_local_messages_with(0, "ann", 2, anchor, opts).await;
+            assert_eq!(r.rescode, ResCode::SUCCESS);
+            r.content
+                .iter()
+                .map(|m| m.client_msg_id.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    let fwd = LocalQueryOptions {
+        backward: true,
+        ..Default::default()
+    };
+    assert_eq!(page(0, LocalQueryOptions::default()).await, ["d3", "d2"]);
+    assert_eq!(page(0, fwd).await, ["d1", "d2"], "oldest first");
+    assert_eq!(
+        page(
+            0,
+            LocalQueryOptions {
+                reverse: true,
+                ..fwd
+            }
+        )
+        .await,
+        ["d2", "d1"]
+    );
+    if times[0] < times[1] && times[1] < times[2] {
+        assert_eq!(page(times[0], fwd).await, ["d2", "d3"], "after the anchor");
+        let end = LocalQueryOptions {
+            end_time: times[2],
+            ..fwd
+        };
+        assert_eq!(page(times[0], end).await, ["d2"], "before the end time");
+        let back = LocalQueryOptions {
+            end_time: times[0],
+            ..Default::default()
+        };
+        assert_eq!(page(times[2], back).await, ["d2"], "back to the end time");
+    }
 }

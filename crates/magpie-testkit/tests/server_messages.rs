@@ -730,12 +730,12 @@ async fn the_app_server_reads_a_conversations_history_and_an_accounts_sessions()
             &[("accid", "ann"), ("limit", "1"), ("needLastMsg", "0")],
         )
         .await;
+    // One session, or both when they share a millisecond (a page holds
+    // every session of its last one).
+    let n = v["sessions"].as_array().unwrap().len();
     assert_eq!(
-        (
-            v["sessions"].as_array().unwrap().len(),
-            v["hasMore"].as_bool()
-        ),
-        (1, Some(true))
+        (n == 1 || n == 2, v["hasMore"].as_bool()),
+        (true, Some(n == 1))
     );
     assert!(v["sessions"][0].get("lastMsg").is_none(), "{v}");
     let v = admin

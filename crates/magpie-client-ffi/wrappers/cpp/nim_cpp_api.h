@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -674,4 +675,5 @@ using nim::SessionMainTagInfo;
 using nim::NIMQueryMsgOnlineAsyncParam;
 using nim::NIMQueryMsgByKeywordOnlineAsyncParam;
 using nim::NIMDeleteSessionHistoryMessagesNotifyInfo;
+using nim::NIMDeleteMessagesSelfParam;
 using nim::SessionRoamMsgHasMoreTagInfo;

@@ -386,6 +386,7 @@ struct RecallMsgNotify
 	std::string from_nick_;
 	std::string operator_id_;
 	std::string attach_;
+	std::string callback_ext_; /**< the third-party callback's field (Magpie calls none: empty) */
 	NIMSessionType session_type_ = kNIMSessionTypeP2P;
 	int64_t notify_timetag_ = 0;
 	NIMMessageFeature notify_feature_ = kNIMMessageFeatureDefault;
@@ -405,6 +406,7 @@ inline RecallMsgNotify ParseRecallNotify(const json &o)
 	n.from_nick_ = Get<std::string>(o, kNIMRecallMsgKeyMsgFromNick, "");
 	n.operator_id_ = Get<std::string>(o, kNIMRecallMsgKeyOpeAccID, "");
 	n.attach_ = Get<std::string>(o, kNIMRecallMsgKeyAttach, "");
+	n.callback_ext_ = Get<std::string>(o, "callback_ext", "");
 	n.session_type_ = (NIMSessionType)Get<int>(o, kNIMRecallMsgKeyToType, 0);
 	n.notify_timetag_ = Get<int64_t>(o, kNIMRecallMsgKeyTime, 0);
 	n.notify_feature_ = (NIMMessageFeature)Get<int>(o, kNIMRecallMsgKeyNotifyFeature, 0);
@@ -697,9 +699,13 @@ struct SysMessageSetting
 	nlohmann::json push_payload_;
 	std::string push_content_;
 	std::string env_config_;
+	BoolStatus anti_spam_enable_ = BS_NOT_INIT; /**< NIM's moderation switch (Magpie runs no moderation; carried as given) */
+	std::string anti_spam_content_;            /**< the text moderation would read */
 
 	void ToJsonValue(nlohmann::json &v) const
 	{
+		if (anti_spam_enable_ != BS_NOT_INIT) v[kNIMSysMsgKeyAntiSpamEnable] = anti_spam_enable_ == BS_TRUE ? 1 : 0;
+		if (!anti_spam_content_.empty()) v[kNIMSysMsgKeyAntiSpamContent] = anti_spam_content_;
 		if (need_push_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushEnable] = need_push_ == BS_TRUE ? 1 : 0;
 		if (push_need_badge_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushNeedBadge] = push_need_badge_ == BS_TRUE ? 1 : 0;
 		if (push_need_prefix_ != BS_NOT_INIT) v[kNIMSysMsgKeyPushNeedPrefix] = push_need_prefix_ == BS_TRUE ? 1 : 0;
@@ -1458,6 +1464,27 @@ public:
 	static void DeleteMessageSelfAsync(const IMMessage& msg, const std::string ext, const DeleteMsglogSelfCallback& cb)
 	{
 		nim_msglog_delete_message_self_async(msg.ToJsonString(false).c_str(), ext.c_str(), "", &OnDeleteSelf, new DeleteMsglogSelfCallback(cb));
+	}
+
+	/** Deletes several messages for me only, each with its `ext`, in order. */
+	static void DeleteMessageSelfAsync(const std::list<std::tuple<IMMessage, std::string>>& msgs, const DeleteMsglogSelfCallback& cb)
+	{
+		std::vector<NIMDeleteMessagesSelfParam> items;
+		for (const auto &it : msgs) {
+			const IMMessage &msg = std::get<0>(it);
+			const std::string &ext = std::get<1>(it);
+			NIMDeleteMessagesSelfParam p;
+			memset(&p, 0, sizeof p);
+			p.to_type_ = msg.session_type_;
+			msg.sender_accid_.copy(p.from_account, sizeof p.from_account - 1);
+			msg.receiver_accid_.copy(p.to_account, sizeof p.to_account - 1);
+			p.server_id = msg.readonly_server_id_;
+			msg.client_msg_id_.copy(p.client_id, sizeof p.client_id - 1);
+			p.time = msg.timetag_;
+			ext.copy(p.ext, sizeof p.ext - 1);
+			items.push_back(p);
+		}
+		nim_msglog_delete_messages_self_async(items.data(), (int)items.size(), &OnDeleteSelf, new DeleteMsglogSelfCallback(cb));
 	}
 
 	/** Sends the sender of `json_msg` (a received P2P message) a read receipt up to its time. */

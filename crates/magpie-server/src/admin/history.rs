@@ -172,7 +172,8 @@ pub struct SessionListForm {
 /// `/nimserver/history/querySessionList.action`: a page of `accid`'s
 /// server-side sessions, newest first (the list devices read through NIM's
 /// session service): update times from `minTimestamp` to `maxTimestamp`
-/// (ms, both inclusive, 0 or absent for no bound), at most `limit` (1 to
+/// (ms; the latter exclusive; 0 or absent for no bound; a page holds
+/// every session of its last millisecond, past the limit), at most `limit` (1 to
 /// 100, default 100), with each session's last message unless
 /// `needLastMsg` is 0. Answers `{"code":200,"hasMore","sessions":[{"type",
 /// "to","updateTime","ext","lastMsgType","lastMsg"}]}`.
